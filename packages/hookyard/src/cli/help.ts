@@ -1,0 +1,79 @@
+import { CONFIG_KEYS, describeExpected, placeholderOf } from "../config/keys.js";
+import type { ConfigKey } from "../config/keys.js";
+import { CONFIG_FILE_SETTING } from "../config/schema.js";
+
+/**
+ * Help texts. The option list of `serve --help` is generated from the config schema's metadata,
+ * so it can never drift from what `loadConfig` accepts.
+ */
+
+export const COMMANDS = [
+  { name: "serve", summary: "Start the server: Svix-compatible Send API and delivery engine." },
+  { name: "version", summary: "Print the version." },
+  { name: "help", summary: 'Show this help; "hookyard help serve" lists every server option.' },
+] as const;
+
+export type CommandName = (typeof COMMANDS)[number]["name"];
+
+const PRECEDENCE =
+  "Precedence: defaults < hookyard.yaml < HOOKYARD_* environment variables < flags.";
+
+export function renderMainHelp(version: string): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 3;
+  return [
+    `Hookyard ${version}: a self-hosted webhook platform.`,
+    "",
+    "Usage: hookyard <command> [options]",
+    "",
+    "Commands:",
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    "",
+    "Global options:",
+    `  ${CONFIG_FILE_SETTING.flag} <path>   ${CONFIG_FILE_SETTING.description} [${CONFIG_FILE_SETTING.env}]`,
+    "  -h, --help        Show help (for a command: hookyard <command> --help).",
+    "  -v, --version     Print the version.",
+    "",
+    PRECEDENCE,
+    'Run "hookyard serve --help" for every configuration option.',
+    "",
+  ].join("\n");
+}
+
+export function renderServeHelp(): string {
+  const lines = [
+    "Usage: hookyard serve [options]",
+    "",
+    "Starts the Hookyard server. Every option below can also be set in hookyard.yaml (under its",
+    "key) or in the environment (HOOKYARD_*).",
+    PRECEDENCE,
+    "",
+    `  ${CONFIG_FILE_SETTING.flag} <path>  ·  ${CONFIG_FILE_SETTING.env}`,
+    `      ${CONFIG_FILE_SETTING.description}`,
+  ];
+  let section = "";
+  for (const key of CONFIG_KEYS) {
+    if (key.section !== section) {
+      section = key.section;
+      lines.push("", `${section}:`);
+    }
+    lines.push(...renderKey(key));
+  }
+  lines.push("", "  -h, --help  ·  Show this help.", "");
+  return lines.join("\n");
+}
+
+function renderKey(key: ConfigKey): string[] {
+  return [
+    `  ${key.flag} ${placeholderOf(key)}  ·  ${key.env}  ·  ${key.path}`,
+    `      ${key.description}`,
+    `      Accepts ${describeExpected(key, "text")}. Default: ${renderDefault(key.default)}.`,
+  ];
+}
+
+/** Defaults in the text form a flag or env var would take. */
+export function renderDefault(value: unknown): string {
+  if (value === null) return "none";
+  if (Array.isArray(value)) return value.length === 0 ? "empty" : value.map(String).join(",");
+  if (typeof value === "string") return JSON.stringify(value);
+  return String(value);
+}

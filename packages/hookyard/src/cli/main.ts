@@ -1,0 +1,140 @@
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import type { ParseArgsConfig } from "node:util";
+import { CONFIG_KEYS } from "../config/keys.js";
+import { CONFIG_FILE_SETTING } from "../config/schema.js";
+import { processIo } from "./cli-io.js";
+import type { CliIo } from "./cli-io.js";
+import { COMMANDS, renderMainHelp, renderServeHelp } from "./help.js";
+import { runServe } from "./serve.js";
+
+/** Exit codes: 0 ok, 1 the command failed (bad config, startup error), 2 wrong usage. */
+const USAGE_ERROR = 2;
+
+const OPTIONS = {
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+  [CONFIG_FILE_SETTING.flag.slice(2)]: { type: "string" },
+  ...Object.fromEntries(CONFIG_KEYS.map((key) => [key.flag.slice(2), { type: "string" }])),
+} satisfies ParseArgsConfig["options"];
+
+/** Entry point of `bin/hookyard.js`. */
+export async function main(argv: string[]): Promise<void> {
+  process.exitCode = await runCli(argv, processIo());
+}
+
+/** Runs one CLI invocation against `io` and returns its exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let parsed: ReturnType<typeof parseOptions>;
+  try {
+    parsed = parseOptions(argv);
+  } catch (err) {
+    return usageError(io, parseErrorText(err), argv.includes("serve") ? "serve" : null);
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+
+  if (values["version"] === true || command === "version") {
+    io.stdout.write(`${readVersion()}\n`);
+    return 0;
+  }
+  if (command === undefined) {
+    if (values["help"] === true) {
+      io.stdout.write(renderMainHelp(readVersion()));
+      return 0;
+    }
+    io.stderr.write(renderMainHelp(readVersion()));
+    return USAGE_ERROR;
+  }
+  if (command === "help") {
+    const topic = rest[0];
+    if (topic === undefined) io.stdout.write(renderMainHelp(readVersion()));
+    else if (topic === "serve") io.stdout.write(renderServeHelp());
+    else if (isCommand(topic)) io.stdout.write(renderMainHelp(readVersion()));
+    else return usageError(io, `unknown command "${topic}"`, null);
+    return 0;
+  }
+  if (command === "serve") {
+    if (values["help"] === true) {
+      io.stdout.write(renderServeHelp());
+      return 0;
+    }
+    if (rest.length > 0) return usageError(io, `unexpected argument "${rest[0]}"`, "serve");
+    const { [CONFIG_FILE_SETTING.flag.slice(2)]: configFile, help: _help, version: _version, ...flags } =
+      values;
+    return runServe({
+      flags: onlyStrings(flags),
+      configFile: typeof configFile === "string" ? configFile : undefined,
+      io,
+    });
+  }
+  return usageError(io, `unknown command "${command}"`, null);
+}
+
+function parseOptions(argv: readonly string[]) {
+  return parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+}
+
+function isCommand(name: string): boolean {
+  return COMMANDS.some((c) => c.name === name);
+}
+
+function usageError(io: CliIo, message: string, command: "serve" | null): number {
+  const hint = command === null ? "hookyard help" : `hookyard ${command} --help`;
+  io.stderr.write(`hookyard: ${message}\nRun "${hint}" for usage.\n`);
+  return USAGE_ERROR;
+}
+
+/** parseArgs messages are long and mention its own syntax; keep the first sentence, add a hint. */
+function parseErrorText(err: unknown): string {
+  const code = typeof err === "object" && err !== null && "code" in err ? err.code : undefined;
+  const message = err instanceof Error ? err.message : String(err);
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const option = /'([^']+)'/.exec(message)?.[1] ?? message;
+    const suggestion = closestOption(option);
+    return `unknown option ${option}${suggestion === null ? "" : ` (did you mean ${suggestion}?)`}`;
+  }
+  const firstSentence = message.split(/\.\s/)[0] ?? message;
+  return firstSentence.charAt(0).toLowerCase() + firstSentence.slice(1);
+}
+
+function closestOption(option: string): string | null {
+  const name = option.replace(/^-+/, "").split("=")[0] ?? "";
+  let best: { flag: string; distance: number } | null = null;
+  for (const flag of Object.keys(OPTIONS)) {
+    const distance = editDistance(name, flag);
+    if (distance <= 2 && (best === null || distance < best.distance)) best = { flag, distance };
+  }
+  return best === null ? null : `--${best.flag}`;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+function onlyStrings(values: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(values)) {
+    if (typeof value === "string") out[name] = value;
+  }
+  return out;
+}
+
+/** The package version, read from package.json (two levels up from src/cli and dist/cli). */
+export function readVersion(): string {
+  const pkg: unknown = JSON.parse(
+    readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
+  );
+  const version =
+    typeof pkg === "object" && pkg !== null && "version" in pkg ? pkg.version : undefined;
+  return typeof version === "string" ? version : "unknown";
+}

@@ -1,0 +1,88 @@
+import { ConfigError } from "../config/config-error.js";
+import { loadConfig } from "../config/load.js";
+import type { Config } from "../config/schema.js";
+import { createLogger } from "../observability/logger.js";
+import type { CliIo } from "./cli-io.js";
+
+export interface ServeRequest {
+  /** Config flags by long name without dashes, as parseArgs returns them. */
+  flags: Readonly<Record<string, string | undefined>>;
+  /** `--config`, when given. */
+  configFile: string | undefined;
+  io: CliIo;
+}
+
+/**
+ * `hookyard serve`: load the config, start the server, print where it listens (and a generated
+ * admin key, once), then close cleanly on SIGINT/SIGTERM. Returns the exit code: 1 for an invalid
+ * config or a failed start, 0 after a clean stop.
+ */
+export async function runServe(req: ServeRequest): Promise<number> {
+  const { io } = req;
+  let config: Config;
+  try {
+    config = loadConfig({
+      env: io.env,
+      flags: req.flags,
+      ...(req.configFile !== undefined && { configFile: req.configFile }),
+      cwd: io.cwd,
+    });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    io.stderr.write(`hookyard: ${err.message}\n`);
+    return 1;
+  }
+
+  const logger = createLogger({ level: config.log.level });
+  // Loaded lazily so `help`/`version` and config errors never pay for the server's imports.
+  const { startHookyard } = await import("../main.js");
+  let running: Awaited<ReturnType<typeof startHookyard>>;
+  try {
+    running = await startHookyard(config, { logger, cwd: io.cwd });
+  } catch (err) {
+    logger.debug({ err }, "startup failed");
+    io.stderr.write(`hookyard: cannot start: ${oneLine(err)}\n`);
+    return 1;
+  }
+
+  if (running.generatedApiKey !== null) io.stderr.write(apiKeyBox(running.generatedApiKey));
+  io.stderr.write(`Hookyard listening on ${running.url}\n`);
+
+  const signal = await io.waitForShutdownSignal();
+  io.stderr.write(`hookyard: ${signal} received, shutting down\n`);
+  let code = 0;
+  try {
+    await running.close();
+  } catch (err) {
+    logger.error({ err }, "shutdown failed");
+    io.stderr.write(`hookyard: shutdown failed: ${oneLine(err)}\n`);
+    code = 1;
+  }
+  io.exit(code);
+  return code;
+}
+
+/** The error and its causes on one line, e.g. `listen EADDRINUSE: address already in use …`. */
+export function oneLine(err: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
+    const message = current instanceof Error ? current.message : String(current);
+    if (!parts.includes(message)) parts.push(message.replace(/\s*\n\s*/g, " "));
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(": ");
+}
+
+function apiKeyBox(apiKey: string): string {
+  const lines = [
+    "Generated admin API key (shown once, only its hash is stored):",
+    "",
+    `    ${apiKey}`,
+    "",
+    "Use it as: Authorization: Bearer <key>. Set HOOKYARD_API_KEY to choose your own.",
+  ];
+  const width = Math.max(...lines.map((line) => line.length));
+  const rule = `+${"-".repeat(width + 2)}+`;
+  return [rule, ...lines.map((line) => `| ${line.padEnd(width)} |`), rule, ""].join("\n");
+}

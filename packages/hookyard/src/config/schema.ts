@@ -1,0 +1,181 @@
+import { CloneType, Type } from "@sinclair/typebox";
+import type { Static, TSchema } from "@sinclair/typebox";
+
+/**
+ * The one declaration of Hookyard's configuration (STYLE 2.5). Each leaf carries its default,
+ * description, environment variable and CLI flag, so validation, the `Config` type, the
+ * `serve --help` text and `hookyard.example.yaml` all come from here and cannot drift apart.
+ *
+ * Sources, lowest to highest precedence: defaults < hookyard.yaml < HOOKYARD_* env < CLI flags.
+ */
+
+/** Metadata every config leaf declares. Read back by `config/keys.ts`. */
+export interface SettingMeta<T> {
+  /** One sentence for `--help` and the example file. */
+  description: string;
+  default: T;
+  env: `HOOKYARD_${string}`;
+  flag: `--${string}`;
+  /** Never echoed in error messages. */
+  secret?: boolean;
+}
+
+function setting<S extends TSchema>(schema: S, meta: SettingMeta<Static<S>>): S {
+  return CloneType(schema, { ...meta });
+}
+
+const NullableString = (options: { minLength?: number } = {}) =>
+  Type.Union([Type.String({ minLength: 1, ...options }), Type.Null()]);
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** Svix-like default: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (DESIGN "Default policy"). */
+export const DEFAULT_RETRY_SCHEDULE_SECONDS = [5, 300, 1800, 7200, 18000, 36000, 36000];
+
+const ServerSchema = Type.Object(
+  {
+    host: setting(Type.String({ minLength: 1 }), {
+      description: "Interface the HTTP server listens on.",
+      default: "0.0.0.0",
+      env: "HOOKYARD_HOST",
+      flag: "--host",
+    }),
+    port: setting(Type.Integer({ minimum: 0, maximum: 65535 }), {
+      description: "TCP port of the HTTP server; 0 picks any free port.",
+      default: 8080,
+      env: "HOOKYARD_PORT",
+      flag: "--port",
+    }),
+    bodyLimitBytes: setting(Type.Integer({ minimum: 1 }), {
+      description: "Largest accepted request body in bytes; larger payloads get 413.",
+      default: 1_048_576,
+      env: "HOOKYARD_BODY_LIMIT_BYTES",
+      flag: "--body-limit-bytes",
+    }),
+    publicUrl: setting(NullableString(), {
+      description: "Public base URL of this server (used in links); null when unknown.",
+      default: null,
+      env: "HOOKYARD_PUBLIC_URL",
+      flag: "--public-url",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const DatabaseSchema = Type.Object(
+  {
+    url: setting(Type.String({ minLength: 1 }), {
+      description: "Database location; only sqlite:<path> is supported in this release.",
+      default: "sqlite:./.hookyard/hookyard.db",
+      env: "HOOKYARD_DATABASE_URL",
+      flag: "--database-url",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const AuthSchema = Type.Object(
+  {
+    apiKey: setting(NullableString(), {
+      description:
+        "Admin bearer token; null generates one on first start, prints it once and keeps only its hash.",
+      default: null,
+      env: "HOOKYARD_API_KEY",
+      flag: "--api-key",
+      secret: true,
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const DeliverySchema = Type.Object(
+  {
+    retrySchedule: setting(Type.Array(Type.Number({ exclusiveMinimum: 0 })), {
+      description:
+        "Seconds to wait before each retry (comma-separated in env/flags); empty means no retries.",
+      default: DEFAULT_RETRY_SCHEDULE_SECONDS,
+      env: "HOOKYARD_RETRY_SCHEDULE",
+      flag: "--retry-schedule",
+    }),
+    timeoutMs: setting(Type.Integer({ minimum: 1 }), {
+      description: "Timeout of one delivery attempt in milliseconds.",
+      default: 15_000,
+      env: "HOOKYARD_DELIVERY_TIMEOUT_MS",
+      flag: "--delivery-timeout-ms",
+    }),
+    concurrency: setting(Type.Integer({ minimum: 1 }), {
+      description: "Most delivery attempts in flight at once.",
+      default: 256,
+      env: "HOOKYARD_DELIVERY_CONCURRENCY",
+      flag: "--delivery-concurrency",
+    }),
+    connectionsPerOrigin: setting(Type.Integer({ minimum: 1 }), {
+      description: "Most keep-alive connections per receiver origin.",
+      default: 64,
+      env: "HOOKYARD_CONNECTIONS_PER_ORIGIN",
+      flag: "--connections-per-origin",
+    }),
+    maxResponseBodyBytes: setting(Type.Integer({ minimum: 0 }), {
+      description: "Bytes of each receiver response body kept in the attempt log.",
+      default: 20_000,
+      env: "HOOKYARD_MAX_RESPONSE_BODY_BYTES",
+      flag: "--max-response-body-bytes",
+    }),
+    leaseMs: setting(Type.Integer({ minimum: 1 }), {
+      description: "How long a claimed delivery stays reserved before another worker may take it.",
+      default: 60_000,
+      env: "HOOKYARD_LEASE_MS",
+      flag: "--lease-ms",
+    }),
+    disableAfterFailingHours: setting(Type.Number({ exclusiveMinimum: 0 }), {
+      description: "An endpoint failing without a success for this many hours is disabled.",
+      default: 120,
+      env: "HOOKYARD_DISABLE_AFTER_FAILING_HOURS",
+      flag: "--disable-after-failing-hours",
+    }),
+    egressAllow: setting(Type.Array(Type.String({ minLength: 1 })), {
+      description:
+        "CIDRs exempt from the egress guard, e.g. 127.0.0.1/32 (comma-separated in env/flags).",
+      default: [],
+      env: "HOOKYARD_EGRESS_ALLOW",
+      flag: "--egress-allow",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const LogSchema = Type.Object(
+  {
+    level: setting(Type.Union(LOG_LEVELS.map((level) => Type.Literal(level))), {
+      description: "Least severe log level written.",
+      default: "info",
+      env: "HOOKYARD_LOG_LEVEL",
+      flag: "--log-level",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    server: ServerSchema,
+    database: DatabaseSchema,
+    auth: AuthSchema,
+    delivery: DeliverySchema,
+    log: LogSchema,
+  },
+  { additionalProperties: false },
+);
+
+/** The validated, deeply frozen configuration `loadConfig` returns. */
+export type Config = Static<typeof ConfigSchema>;
+
+export type LogLevel = Config["log"]["level"];
+
+/** The one setting outside the schema: where the YAML file lives (it cannot configure itself). */
+export const CONFIG_FILE_SETTING = {
+  description: "YAML config file; a named file must exist (default: ./hookyard.yaml if present).",
+  env: "HOOKYARD_CONFIG",
+  flag: "--config",
+  defaultFileName: "hookyard.yaml",
+} as const;

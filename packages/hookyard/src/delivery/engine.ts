@@ -1,0 +1,344 @@
+import { EventEmitter } from "node:events";
+import type { Logger } from "pino";
+import type { Clock, Timer } from "../clock.js";
+import type { IdGenerator } from "../ids.js";
+import type {
+  Attempt,
+  AttemptTrigger,
+  Delivery,
+  DeliveryId,
+  Endpoint,
+  Message,
+} from "../model.js";
+import { signatureHeader } from "../signing/standard-webhooks.js";
+import type { DeliveryUpdate, LeasedDelivery, Store } from "../store/store.js";
+import { decideAfterAttempt } from "./attempt-decision.js";
+import type { SendOutcome, SendRequest } from "./http-sender.js";
+import type { RateLimiter } from "./rate-limiter.js";
+import { TimerQueue } from "./timer-queue.js";
+
+/** The engine's view of endpoints: the consumer owns the seam (outbound/endpoint-cache.ts implements it). */
+export interface EndpointSource {
+  get(appId: Endpoint["appId"], endpointId: Endpoint["id"]): Promise<Endpoint | null>;
+  /** Tracks continuous failure; disables the endpoint once it has failed for the configured time. */
+  recordHealth(endpoint: Endpoint, succeeded: boolean): Promise<void>;
+  /** Disables the endpoint at once (410 Gone) and cancels its open deliveries. */
+  disable(endpoint: Endpoint, reason: string): Promise<void>;
+}
+
+export interface Sender {
+  send(req: SendRequest): Promise<SendOutcome>;
+  close(): Promise<void>;
+}
+
+export interface DeliveryEngineConfig {
+  retryScheduleMs: readonly number[];
+  /** Attempts in flight at once. */
+  concurrency: number;
+  leaseMs: number;
+  /** How often to look for due deliveries not held in memory (after a restart, other nodes). */
+  sweepIntervalMs: number;
+  userAgent: string;
+  /** Upper bound for `close()` to wait for attempts in flight. */
+  closeTimeoutMs: number;
+}
+
+export interface DeliveryEngineDeps {
+  store: Store;
+  sender: Sender;
+  endpoints: EndpointSource;
+  rateLimiter: RateLimiter;
+  clock: Clock;
+  random: () => number;
+  ids: IdGenerator;
+  logger: Logger;
+  /** This process's lease owner id. */
+  owner: string;
+  config: DeliveryEngineConfig;
+}
+
+interface WorkItem {
+  delivery: Delivery;
+  message: Message;
+  trigger: AttemptTrigger;
+}
+
+/** Events, for tests and metrics: `attempt` (Attempt, Delivery after it). */
+export interface DeliveryEngineEvents {
+  attempt: [attempt: Attempt, delivery: DeliveryUpdate];
+}
+
+/**
+ * The one delivery engine (DESIGN principle 1). Work arrives three ways: deliveries this process
+ * just committed (`enqueue`, no database round trip), retries this process scheduled (a timer
+ * queue in memory, lease held until the retry is due), and a periodic sweep that leases due
+ * deliveries nobody holds (a previous run that crashed, deliveries created elsewhere).
+ * Each attempt and the delivery's new state are committed together before the next step.
+ */
+export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
+  readonly owner: string;
+  readonly #deps: DeliveryEngineDeps;
+  readonly #log: Logger;
+  readonly #ready: WorkItem[] = [];
+  readonly #held = new Map<DeliveryId, WorkItem>();
+  /** Manual resends asked for while the delivery was ready or in flight. */
+  readonly #resendAfter = new Set<DeliveryId>();
+  readonly #retries: TimerQueue<WorkItem>;
+  #readyHead = 0;
+  #inFlight = 0;
+  #sweepTimer: Timer | null = null;
+  #sweeping = false;
+  #closed = false;
+  #idle: (() => void) | null = null;
+
+  constructor(deps: DeliveryEngineDeps) {
+    super();
+    this.#deps = deps;
+    this.owner = deps.owner;
+    this.#log = deps.logger.child({ component: "delivery-engine" });
+    this.#retries = new TimerQueue<WorkItem>({
+      clock: deps.clock,
+      onDue: (items) => {
+        for (const item of items) this.#ready.push(item);
+        this.#pump();
+      },
+    });
+  }
+
+  /** Starts sweeping. With `takeOverLeases` (single-process SQLite), leases of a previous run are freed first. */
+  async start(opts: { takeOverLeases: boolean }): Promise<void> {
+    if (opts.takeOverLeases) {
+      const freed = await this.#deps.store.releaseForeignLeases(this.owner);
+      if (freed > 0) this.#log.info({ freed }, "took over deliveries leased by a previous run");
+    }
+    await this.#sweep();
+  }
+
+  /** Number of deliveries this process holds (ready, in flight or waiting for a retry). */
+  get heldCount(): number {
+    return this.#held.size;
+  }
+
+  /** Deliveries this process has just committed with itself as lease owner. */
+  enqueue(items: readonly LeasedDelivery[], trigger: AttemptTrigger = "scheduled"): void {
+    if (this.#closed) return; // still durable: leases expire and the next start sweeps them
+    for (const { delivery, message } of items) {
+      if (this.#held.has(delivery.id)) continue;
+      const item: WorkItem = { delivery, message, trigger };
+      this.#held.set(delivery.id, item);
+      this.#ready.push(item);
+    }
+    this.#pump();
+  }
+
+  /**
+   * One manual attempt (Svix "resend"), never rescheduled on failure. If the delivery waits for a
+   * retry here it is attempted now; if it is ready or in flight, the manual attempt follows it.
+   */
+  resend(delivery: Delivery, message: Message): void {
+    if (this.#closed) return;
+    const held = this.#held.get(delivery.id);
+    if (held === undefined) {
+      const item: WorkItem = { delivery, message, trigger: "manual" };
+      this.#held.set(delivery.id, item);
+      this.#ready.push(item);
+    } else if (this.#retries.remove((i) => i === held) !== undefined) {
+      held.trigger = "manual";
+      this.#ready.push(held);
+    } else {
+      this.#resendAfter.add(delivery.id);
+    }
+    this.#pump();
+  }
+
+  /** Stops taking work, waits (bounded) for attempts in flight, closes the sender. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#sweepTimer?.cancel();
+    this.#retries.close();
+    if (this.#inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = this.#deps.clock.setTimer(this.#deps.config.closeTimeoutMs, resolve);
+        this.#idle = () => {
+          timer.cancel();
+          resolve();
+        };
+      });
+    }
+    await this.#deps.sender.close();
+  }
+
+  #pump(): void {
+    const { concurrency } = this.#deps.config;
+    while (!this.#closed && this.#inFlight < concurrency && this.#readyHead < this.#ready.length) {
+      const item = this.#ready[this.#readyHead++]!;
+      this.#inFlight++;
+      this.#attempt(item)
+        .catch((err: unknown) => this.#onAttemptCrash(item, err))
+        .finally(() => {
+          this.#inFlight--;
+          if (this.#inFlight === 0 && this.#idle !== null) this.#idle();
+          this.#pump();
+        });
+    }
+    if (this.#readyHead > 1024 && this.#readyHead * 2 > this.#ready.length) {
+      this.#ready.splice(0, this.#readyHead);
+      this.#readyHead = 0;
+    }
+  }
+
+  async #attempt(item: WorkItem): Promise<void> {
+    const { clock, endpoints, rateLimiter, sender, store, ids, config } = this.#deps;
+    const { delivery, message } = item;
+    const endpoint = await endpoints.get(delivery.appId, delivery.endpointId);
+    if (endpoint === null || endpoint.disabled) {
+      await this.#finishWithoutAttempt(item, "cancelled");
+      return;
+    }
+    if (endpoint.rateLimit !== null && item.trigger === "scheduled") {
+      const waitMs = rateLimiter.reserve(endpoint.id, endpoint.rateLimit);
+      if (waitMs > 0) {
+        this.#retries.add(clock.now() + waitMs, item);
+        return;
+      }
+    }
+    const startedAt = clock.now();
+    const timestamp = Math.floor(startedAt / 1000);
+    const secrets = [endpoint.secret];
+    for (const old of endpoint.previousSecrets) if (old.expiresAt > startedAt) secrets.push(old.key);
+    const headers: Record<string, string> = {
+      ...endpoint.headers,
+      "content-type": "application/json",
+      "user-agent": config.userAgent,
+      "webhook-id": message.id,
+      "webhook-timestamp": String(timestamp),
+      "webhook-signature": signatureHeader(secrets, message.id, timestamp, message.payload),
+    };
+    const outcome = await sender.send({ url: endpoint.url, headers, body: message.payload });
+    const now = clock.now();
+    const attemptsMade = delivery.attempts + 1;
+    const decision = decideAfterAttempt({
+      response: outcome,
+      accept302: endpoint.accept302,
+      attemptsMade,
+      trigger: item.trigger,
+      previous: { status: delivery.status, nextAttemptAt: delivery.nextAttemptAt },
+      now,
+      scheduleMs: config.retryScheduleMs,
+      random: this.#deps.random,
+    });
+    const attempt: Attempt = {
+      id: ids.next("atmpt"),
+      deliveryId: delivery.id,
+      msgId: message.id,
+      endpointId: endpoint.id,
+      appId: delivery.appId,
+      url: endpoint.url,
+      succeeded: decision.succeeded,
+      responseStatusCode: outcome.statusCode,
+      responseBody: outcome.body,
+      responseHeaders: outcome.headers,
+      durationMs: Math.round(outcome.durationMs),
+      errorClass: decision.errorClass,
+      errorMessage: outcome.errorMessage,
+      trigger: item.trigger,
+      createdAt: startedAt,
+    };
+    const retrying = decision.status === "retrying" && decision.nextAttemptAt !== null;
+    const update: DeliveryUpdate = {
+      id: delivery.id,
+      status: decision.status,
+      attempts: attemptsMade,
+      nextAttemptAt: decision.nextAttemptAt,
+      // A retry stays leased to this process until it is due (plus a lease), so no one else takes it.
+      leaseOwner: retrying ? this.owner : null,
+      leaseUntil: retrying ? decision.nextAttemptAt! + config.leaseMs : null,
+      updatedAt: now,
+    };
+    await store.recordAttempt(attempt, update);
+    this.#log.info(
+      {
+        msgId: message.id,
+        endpointId: endpoint.id,
+        deliveryId: delivery.id,
+        attempt: attemptsMade,
+        status: outcome.statusCode,
+        errorClass: decision.errorClass,
+        durationMs: attempt.durationMs,
+      },
+      "attempt finished",
+    );
+    Object.assign(item.delivery, update);
+    item.trigger = "scheduled";
+    this.emit("attempt", attempt, update);
+    if (decision.disableEndpoint) {
+      await endpoints.disable(endpoint, "the endpoint answered 410 Gone");
+    } else if (endpoint.failingSince !== null || !decision.succeeded) {
+      await endpoints.recordHealth(endpoint, decision.succeeded);
+    }
+    this.#afterAttempt(item, retrying ? decision.nextAttemptAt : null);
+  }
+
+  #afterAttempt(item: WorkItem, retryAt: number | null): void {
+    const id = item.delivery.id;
+    if (this.#resendAfter.delete(id)) {
+      item.trigger = "manual";
+      this.#ready.push(item);
+    } else if (retryAt !== null && !this.#closed) {
+      this.#retries.add(retryAt, item);
+    } else {
+      this.#held.delete(id);
+    }
+  }
+
+  async #finishWithoutAttempt(item: WorkItem, status: "cancelled"): Promise<void> {
+    const update: DeliveryUpdate = {
+      id: item.delivery.id,
+      status,
+      attempts: item.delivery.attempts,
+      nextAttemptAt: null,
+      leaseOwner: null,
+      leaseUntil: null,
+      updatedAt: this.#deps.clock.now(),
+    };
+    await this.#deps.store.updateDeliveries([update]);
+    this.#held.delete(item.delivery.id);
+    this.#resendAfter.delete(item.delivery.id);
+  }
+
+  #onAttemptCrash(item: WorkItem, err: unknown): void {
+    // A store write failed (disk full, database gone): the delivery keeps its lease in the
+    // database, so it is retried by the sweep once the lease expires; nothing is lost.
+    this.#log.error({ err, deliveryId: item.delivery.id, msgId: item.message.id }, "attempt could not be recorded");
+    this.#held.delete(item.delivery.id);
+    this.#resendAfter.delete(item.delivery.id);
+  }
+
+  async #sweep(): Promise<void> {
+    if (this.#closed || this.#sweeping) return;
+    this.#sweeping = true;
+    const { store, clock, config } = this.#deps;
+    try {
+      for (let round = 0; round < 20; round++) {
+        const leased = await store.leaseDueDeliveries({
+          now: clock.now(),
+          limit: 1000,
+          leaseMs: config.leaseMs,
+          owner: this.owner,
+        });
+        const fresh = leased.filter((l) => !this.#held.has(l.delivery.id));
+        if (fresh.length > 0) this.#log.debug({ count: fresh.length }, "swept due deliveries");
+        this.enqueue(fresh);
+        if (leased.length < 1000) break;
+      }
+    } catch (err) {
+      this.#log.error({ err }, "sweep for due deliveries failed");
+    } finally {
+      this.#sweeping = false;
+      if (!this.#closed) {
+        this.#sweepTimer = clock.setTimer(config.sweepIntervalMs, () => void this.#sweep());
+      }
+    }
+  }
+}

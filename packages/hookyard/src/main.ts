@@ -1,0 +1,187 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { SystemClock, type Clock } from "./clock.js";
+import type { Config } from "./config/schema.js";
+import { DeliveryEngine } from "./delivery/engine.js";
+import { HttpSender, type LookupFn } from "./delivery/http-sender.js";
+import { RateLimiter } from "./delivery/rate-limiter.js";
+import { parseCidrList } from "./delivery/ssrf-guard.js";
+import { buildHttpApp } from "./http/app.js";
+import { TimeSortableIds } from "./ids.js";
+import { createLogger } from "./observability/logger.js";
+import { ApiKeyAuth } from "./outbound/api-key.js";
+import { Applications } from "./outbound/applications.js";
+import { Attempts } from "./outbound/attempts.js";
+import { EndpointCache } from "./outbound/endpoint-cache.js";
+import { Endpoints } from "./outbound/endpoints.js";
+import { EventTypes } from "./outbound/event-types.js";
+import { Idempotency } from "./outbound/idempotency.js";
+import { Messages } from "./outbound/messages.js";
+import { PayloadSchemas } from "./outbound/payload-schemas.js";
+import type { OutboundServices } from "./outbound/services.js";
+import { acquireProcessLock } from "./store/process-lock.js";
+import { SqliteStore } from "./store/sqlite/sqlite-store.js";
+import type { Store } from "./store/store.js";
+
+export const VERSION = "0.1.0";
+const USER_AGENT = `Hookyard/${VERSION} (+https://github.com/hookyard/hookyard)`;
+/** Room for the message envelope around a payload of `bodyLimitBytes`. */
+const ENVELOPE_BYTES = 64 * 1024;
+const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000;
+
+export interface RunningHookyard {
+  url: string;
+  /** The admin API key generated on first start (shown once), or null. */
+  generatedApiKey: string | null;
+  engine: DeliveryEngine;
+  store: Store;
+  http: FastifyInstance;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  clock?: Clock;
+  random?: () => number;
+  /** DNS resolution for the egress guard (tests point names at loopback). */
+  lookup?: LookupFn;
+  /** Working directory for relative database paths. */
+  cwd?: string;
+  /** Address to listen on; false to skip `listen` (inject-only tests). */
+  listen?: boolean;
+}
+
+/** The composition root (STYLE 2.3): config → logger → store → engine → services → http. */
+export async function startHookyard(config: Config, opts: StartOptions = {}): Promise<RunningHookyard> {
+  const logger = opts.logger ?? createLogger({ level: config.log.level });
+  const clock = opts.clock ?? new SystemClock();
+  const random = opts.random ?? Math.random;
+  const ids = new TimeSortableIds({ now: () => clock.now() });
+  const owner = `node_${randomBytes(6).toString("hex")}`;
+
+  const dbPath = resolve(opts.cwd ?? process.cwd(), sqlitePath(config.database.url));
+  mkdirSync(dirname(dbPath), { recursive: true });
+  const lock = acquireProcessLock(`${dbPath}.lock`, process.pid);
+  const cleanups: (() => Promise<void> | void)[] = [() => lock.release()];
+  const closeAll = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  };
+  try {
+    const store = SqliteStore.open({ path: dbPath, logger: logger.child({ component: "sqlite" }) });
+    cleanups.push(() => store.close());
+    const { auth, generatedKey } = await ApiKeyAuth.init(store, config.auth.apiKey);
+
+    const sender = new HttpSender({
+      allow: parseCidrList(config.delivery.egressAllow),
+      timeoutMs: config.delivery.timeoutMs,
+      connectionsPerOrigin: config.delivery.connectionsPerOrigin,
+      maxResponseBodyBytes: config.delivery.maxResponseBodyBytes,
+      ...(opts.lookup !== undefined && { lookup: opts.lookup }),
+    });
+    const cache = new EndpointCache({
+      store,
+      clock,
+      logger,
+      disableAfterFailingMs: config.delivery.disableAfterFailingHours * 3_600_000,
+    });
+    const engine = new DeliveryEngine({
+      store,
+      sender,
+      endpoints: cache,
+      rateLimiter: new RateLimiter({ now: () => clock.now() }),
+      clock,
+      random,
+      ids,
+      logger,
+      owner,
+      config: {
+        retryScheduleMs: config.delivery.retrySchedule.map((s) => s * 1000),
+        concurrency: config.delivery.concurrency,
+        leaseMs: config.delivery.leaseMs,
+        sweepIntervalMs: 2_000,
+        userAgent: USER_AGENT,
+        closeTimeoutMs: 10_000,
+      },
+    });
+    cleanups.push(() => engine.close());
+
+    const schemas = new PayloadSchemas();
+    const applications = new Applications({ store, clock, ids, endpoints: cache });
+    const eventTypes = new EventTypes({ store, clock, schemas });
+    const leaseMs = config.delivery.leaseMs;
+    const messages = new Messages({
+      store,
+      clock,
+      ids,
+      applications,
+      eventTypes,
+      schemas,
+      endpoints: cache,
+      engine,
+      maxPayloadBytes: config.server.bodyLimitBytes,
+      leaseMs,
+    });
+    const endpoints = new Endpoints({ store, clock, ids, applications, eventTypes, cache, messages, engine, leaseMs });
+    const attempts = new Attempts({ store, clock, ids, applications, endpoints, messages, engine, leaseMs });
+    const idempotency = new Idempotency({ store, clock });
+    const services: OutboundServices = {
+      applications,
+      eventTypes,
+      endpoints,
+      messages,
+      attempts,
+      idempotency,
+      auth,
+    };
+
+    const http = await buildHttpApp({
+      services,
+      logger,
+      bodyLimitBytes: config.server.bodyLimitBytes + ENVELOPE_BYTES,
+      version: VERSION,
+    });
+    cleanups.push(() => http.close());
+
+    await engine.start({ takeOverLeases: true });
+    const maintenance = () => {
+      idempotency.prune().then(
+        (pruned) => logger.debug({ pruned }, "pruned idempotency keys"),
+        (err: unknown) => logger.warn({ err }, "pruning idempotency keys failed"),
+      );
+      timer = clock.setTimer(MAINTENANCE_INTERVAL_MS, maintenance);
+    };
+    let timer = clock.setTimer(MAINTENANCE_INTERVAL_MS, maintenance);
+    cleanups.push(() => timer.cancel());
+
+    let url = "";
+    if (opts.listen !== false) {
+      await http.listen({ host: config.server.host, port: config.server.port });
+      const address = http.server.address();
+      const port = typeof address === "object" && address !== null ? address.port : config.server.port;
+      const host = config.server.host === "0.0.0.0" || config.server.host === "::" ? "127.0.0.1" : config.server.host;
+      url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+      logger.info({ url, database: dbPath }, "hookyard listening");
+    }
+
+    let closing: Promise<void> | null = null;
+    return {
+      url,
+      generatedApiKey: generatedKey,
+      engine,
+      store,
+      http,
+      close: () => (closing ??= closeAll()),
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+/** `sqlite:<path>` → path. Config validation already refused other forms. */
+function sqlitePath(url: string): string {
+  return url.replace(/^sqlite:(\/\/)?/, "");
+}

@@ -1,0 +1,153 @@
+/**
+ * Hookyard's outbound data model (DESIGN.md "Data model"). Plain data shared by the domain
+ * services, the delivery engine and the store; no behaviour lives here.
+ *
+ * Glossary:
+ * - application: one per customer of the sender; owns endpoints and messages.
+ * - event type: a dot-separated name (`invoice.paid`) with an optional JSON Schema per version.
+ * - endpoint: a URL that receives messages of an application, with filters, headers and secrets.
+ * - message: one published event (payload stored as the exact JSON text that is delivered).
+ * - delivery: one (message, endpoint) pair; the unit the engine schedules, leases and retries.
+ * - attempt: one HTTP request of a delivery; immutable once written.
+ *
+ * All times are epoch milliseconds (`…At`).
+ */
+export type AppId = `app_${string}`;
+export type EndpointId = `ep_${string}`;
+export type MessageId = `msg_${string}`;
+export type AttemptId = `atmpt_${string}`;
+export type DeliveryId = `dlv_${string}`;
+
+export interface Application {
+  id: AppId;
+  uid: string | null;
+  name: string;
+  rateLimit: number | null;
+  metadata: Record<string, string>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface EventType {
+  name: string;
+  description: string;
+  /** Svix's shape: `{ "1": <JSON Schema>, "2": … }`, keyed by schema version. */
+  schemas: Record<string, unknown> | null;
+  archived: boolean;
+  deprecated: boolean;
+  featureFlag: string | null;
+  groupName: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface EndpointSecretVersion {
+  key: string;
+  /** After this time the old secret no longer signs requests. */
+  expiresAt: number;
+}
+
+export interface Endpoint {
+  id: EndpointId;
+  appId: AppId;
+  uid: string | null;
+  url: string;
+  description: string;
+  version: number;
+  disabled: boolean;
+  /** null = every event type. */
+  filterTypes: string[] | null;
+  /** null = every message; otherwise the message must carry one of these channels. */
+  channels: string[] | null;
+  /** Deliveries per second, enforced by the engine; null = unlimited. */
+  rateLimit: number | null;
+  metadata: Record<string, string>;
+  headers: Record<string, string>;
+  /** `whsec_…` */
+  secret: string;
+  /** Rotated-out secrets that still sign (both signatures are sent) until they expire. */
+  previousSecrets: EndpointSecretVersion[];
+  /** Some receivers acknowledge with 302; when true it counts as success. */
+  accept302: boolean;
+  /** Start of the current run of failures; null while the endpoint succeeds. */
+  failingSince: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Message {
+  id: MessageId;
+  appId: AppId;
+  eventType: string;
+  eventId: string | null;
+  channels: string[] | null;
+  tags: string[] | null;
+  /** The exact JSON text that is delivered (and signed). */
+  payload: string;
+  createdAt: number;
+}
+
+/**
+ * pending → succeeded, or → retrying → … → failed (exhausted), or cancelled (endpoint deleted or
+ * disabled, 410 Gone). A delivery being sent is one whose lease is held.
+ */
+export type DeliveryStatus = "pending" | "retrying" | "succeeded" | "failed" | "cancelled";
+
+export interface Delivery {
+  id: DeliveryId;
+  msgId: MessageId;
+  endpointId: EndpointId;
+  appId: AppId;
+  status: DeliveryStatus;
+  attempts: number;
+  /** When the next attempt is due; null once final. */
+  nextAttemptAt: number | null;
+  leaseOwner: string | null;
+  leaseUntil: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type AttemptTrigger = "scheduled" | "manual";
+
+/** Why an attempt failed without (or despite) an HTTP response. */
+export type AttemptErrorClass =
+  | "timeout"
+  | "dns"
+  | "connect"
+  | "tls"
+  | "egress_blocked"
+  | "invalid_url"
+  | "http_status"
+  | "redirect"
+  | "network";
+
+export interface Attempt {
+  id: AttemptId;
+  deliveryId: DeliveryId;
+  msgId: MessageId;
+  endpointId: EndpointId;
+  appId: AppId;
+  url: string;
+  succeeded: boolean;
+  /** 0 when no response arrived. */
+  responseStatusCode: number;
+  /** Truncated response body (UTF-8 text). */
+  responseBody: string;
+  responseHeaders: Record<string, string> | null;
+  durationMs: number;
+  errorClass: AttemptErrorClass | null;
+  /** Human-readable failure detail, e.g. the socket error; null on success. */
+  errorMessage: string | null;
+  trigger: AttemptTrigger;
+  createdAt: number;
+}
+
+/** Counts of deliveries of one endpoint by Svix status. */
+export interface EndpointStats {
+  success: number;
+  pending: number;
+  sending: number;
+  fail: number;
+  canceled: number;
+}

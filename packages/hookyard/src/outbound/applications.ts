@@ -1,0 +1,114 @@
+import type { Clock } from "../clock.js";
+import { ConflictError, NotFoundError } from "../errors.js";
+import type { IdGenerator } from "../ids.js";
+import type { Application } from "../model.js";
+import type { Page, PageRequest, Store } from "../store/store.js";
+import type { EndpointCache } from "./endpoint-cache.js";
+import type { ApplicationInput, ApplicationPatch, ApplicationService } from "./services.js";
+
+export class Applications implements ApplicationService {
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #ids: IdGenerator;
+  readonly #endpoints: EndpointCache;
+
+  constructor(deps: { store: Store; clock: Clock; ids: IdGenerator; endpoints: EndpointCache }) {
+    this.#store = deps.store;
+    this.#clock = deps.clock;
+    this.#ids = deps.ids;
+    this.#endpoints = deps.endpoints;
+  }
+
+  list(page: PageRequest): Promise<Page<Application>> {
+    return this.#store.listApplications(page);
+  }
+
+  async create(
+    input: ApplicationInput,
+    opts: { getIfExists: boolean },
+  ): Promise<{ app: Application; created: boolean }> {
+    if (opts.getIfExists && input.uid != null) {
+      const existing = await this.#store.getApplication(input.uid);
+      if (existing !== null) return { app: existing, created: false };
+    }
+    const now = this.#clock.now();
+    const app: Application = {
+      id: this.#ids.next("app"),
+      uid: input.uid ?? null,
+      name: input.name,
+      rateLimit: input.rateLimit ?? null,
+      metadata: input.metadata ?? {},
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await this.#store.insertApplication(app);
+    } catch (err) {
+      // Two getOrCreate calls with one uid may race; the loser returns the winner's application.
+      if (err instanceof ConflictError && opts.getIfExists && input.uid != null) {
+        const winner = await this.#store.getApplication(input.uid);
+        if (winner !== null) return { app: winner, created: false };
+      }
+      if (err instanceof ConflictError) {
+        throw new ConflictError(`An application with uid "${input.uid}" already exists`, { cause: err });
+      }
+      throw err;
+    }
+    return { app, created: true };
+  }
+
+  async get(idOrUid: string): Promise<Application> {
+    const app = await this.#store.getApplication(idOrUid);
+    if (app === null) throw new NotFoundError(`Application "${idOrUid}" not found`);
+    return app;
+  }
+
+  async update(idOrUid: string, input: ApplicationInput): Promise<{ app: Application; created: boolean }> {
+    const existing = await this.#store.getApplication(idOrUid);
+    if (existing === null) {
+      const uid = input.uid ?? (idOrUid.startsWith("app_") ? null : idOrUid);
+      return this.create({ ...input, uid }, { getIfExists: false });
+    }
+    const app: Application = {
+      ...existing,
+      name: input.name,
+      uid: input.uid === undefined ? existing.uid : input.uid,
+      rateLimit: input.rateLimit ?? null,
+      metadata: input.metadata ?? {},
+      updatedAt: this.#clock.now(),
+    };
+    await this.#save(app);
+    return { app, created: false };
+  }
+
+  async patch(idOrUid: string, patch: ApplicationPatch): Promise<Application> {
+    const existing = await this.get(idOrUid);
+    const app: Application = {
+      ...existing,
+      ...(patch.name !== undefined && { name: patch.name }),
+      ...(patch.uid !== undefined && { uid: patch.uid }),
+      ...(patch.rateLimit !== undefined && { rateLimit: patch.rateLimit }),
+      ...(patch.metadata !== undefined && { metadata: patch.metadata }),
+      updatedAt: this.#clock.now(),
+    };
+    await this.#save(app);
+    return app;
+  }
+
+  async delete(idOrUid: string): Promise<void> {
+    const app = await this.get(idOrUid);
+    await this.#store.deleteApplication(app.id);
+    this.#endpoints.forgetApp(app.id);
+  }
+
+  async #save(app: Application): Promise<void> {
+    try {
+      await this.#store.updateApplication(app);
+    } catch (err) {
+      if (err instanceof ConflictError) {
+        throw new ConflictError(`An application with uid "${app.uid}" already exists`, { cause: err });
+      }
+      throw err;
+    }
+  }
+}

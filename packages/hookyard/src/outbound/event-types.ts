@@ -1,0 +1,111 @@
+import type { Clock } from "../clock.js";
+import { ConflictError, NotFoundError } from "../errors.js";
+import type { EventType } from "../model.js";
+import type { Page, PageRequest, Store } from "../store/store.js";
+import type { PayloadSchemas } from "./payload-schemas.js";
+import type {
+  EventTypeInput,
+  EventTypePatch,
+  EventTypeService,
+  EventTypeUpdateInput,
+} from "./services.js";
+
+export class EventTypes implements EventTypeService {
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #schemas: PayloadSchemas;
+  /** Publishing checks the event type of every message, so the catalog is read from memory. */
+  readonly #cache = new Map<string, EventType | null>();
+
+  constructor(deps: { store: Store; clock: Clock; schemas: PayloadSchemas }) {
+    this.#store = deps.store;
+    this.#clock = deps.clock;
+    this.#schemas = deps.schemas;
+  }
+
+  list(req: { page: PageRequest; includeArchived: boolean }): Promise<Page<EventType>> {
+    return this.#store.listEventTypes(req);
+  }
+
+  async create(input: EventTypeInput): Promise<EventType> {
+    this.#schemas.checkSchemas(input.schemas);
+    const now = this.#clock.now();
+    const eventType = this.#build(input.name, input, now, now);
+    try {
+      await this.#store.insertEventType(eventType);
+    } catch (err) {
+      if (err instanceof ConflictError) {
+        throw new ConflictError(`Event type "${input.name}" already exists`, { cause: err });
+      }
+      throw err;
+    }
+    this.#cache.set(eventType.name, eventType);
+    return eventType;
+  }
+
+  async get(name: string): Promise<EventType> {
+    const eventType = await this.find(name);
+    if (eventType === null) throw new NotFoundError(`Event type "${name}" not found`);
+    return eventType;
+  }
+
+  /** The event type, or null when the catalog does not have it (publishing allows that, as Svix does). */
+  async find(name: string): Promise<EventType | null> {
+    if (this.#cache.has(name)) return this.#cache.get(name) ?? null;
+    const eventType = await this.#store.getEventType(name);
+    if (this.#cache.size > 10_000) this.#cache.clear();
+    this.#cache.set(name, eventType);
+    return eventType;
+  }
+
+  async update(name: string, input: EventTypeUpdateInput): Promise<{ eventType: EventType; created: boolean }> {
+    const existing = await this.find(name);
+    if (existing === null) return { eventType: await this.create({ ...input, name }), created: true };
+    this.#schemas.checkSchemas(input.schemas);
+    const eventType = this.#build(name, input, existing.createdAt, this.#clock.now());
+    await this.#save(eventType);
+    return { eventType, created: false };
+  }
+
+  async patch(name: string, patch: EventTypePatch): Promise<EventType> {
+    const existing = await this.get(name);
+    this.#schemas.checkSchemas(patch.schemas);
+    const eventType: EventType = {
+      ...existing,
+      ...(patch.description !== undefined && { description: patch.description }),
+      ...(patch.schemas !== undefined && { schemas: patch.schemas }),
+      ...(patch.archived !== undefined && { archived: patch.archived }),
+      ...(patch.deprecated !== undefined && { deprecated: patch.deprecated }),
+      ...(patch.featureFlag !== undefined && { featureFlag: patch.featureFlag }),
+      ...(patch.groupName !== undefined && { groupName: patch.groupName }),
+      updatedAt: this.#clock.now(),
+    };
+    await this.#save(eventType);
+    return eventType;
+  }
+
+  async delete(name: string, _opts: { expunge: boolean }): Promise<void> {
+    // Svix's delete archives: the type leaves the catalog listing, but messages of it stay valid.
+    const existing = await this.get(name);
+    await this.#save({ ...existing, archived: true, updatedAt: this.#clock.now() });
+  }
+
+  async #save(eventType: EventType): Promise<void> {
+    await this.#store.updateEventType(eventType);
+    this.#cache.set(eventType.name, eventType);
+  }
+
+  #build(name: string, input: EventTypeUpdateInput, createdAt: number, updatedAt: number): EventType {
+    return {
+      name,
+      description: input.description,
+      schemas: input.schemas ?? null,
+      archived: input.archived ?? false,
+      deprecated: input.deprecated ?? false,
+      featureFlag: input.featureFlag ?? null,
+      groupName: input.groupName ?? null,
+      createdAt,
+      updatedAt,
+    };
+  }
+}

@@ -1,0 +1,115 @@
+import type { Clock } from "../clock.js";
+import type { DeliveryEngine } from "../delivery/engine.js";
+import { NotFoundError, PayloadTooLargeError } from "../errors.js";
+import type { IdGenerator } from "../ids.js";
+import type { AppId, Delivery, Endpoint, Message, MessageId } from "../model.js";
+import type { Page, PageRequest, Store } from "../store/store.js";
+import type { Applications } from "./applications.js";
+import type { EndpointCache } from "./endpoint-cache.js";
+import { endpointAccepts } from "./endpoint-filter.js";
+import type { EventTypes } from "./event-types.js";
+import type { PayloadSchemas } from "./payload-schemas.js";
+import type { MessageInput, MessageService } from "./services.js";
+
+/** Svix: the same eventId within this window returns the first message instead of a new one. */
+export const EVENT_ID_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+export interface MessagesDeps {
+  store: Store;
+  clock: Clock;
+  ids: IdGenerator;
+  applications: Applications;
+  eventTypes: EventTypes;
+  schemas: PayloadSchemas;
+  endpoints: EndpointCache;
+  engine: DeliveryEngine;
+  maxPayloadBytes: number;
+  leaseMs: number;
+}
+
+export class Messages implements MessageService {
+  readonly #deps: MessagesDeps;
+
+  constructor(deps: MessagesDeps) {
+    this.#deps = deps;
+  }
+
+  async create(appIdOrUid: string, input: MessageInput): Promise<{ message: Message; created: boolean }> {
+    const { applications, eventTypes, schemas, endpoints } = this.#deps;
+    const app =
+      input.application == null
+        ? await applications.get(appIdOrUid)
+        : (await applications.create({ ...input.application, uid: input.application.uid ?? appIdOrUid }, { getIfExists: true })).app;
+    const eventType = await eventTypes.find(input.eventType);
+    if (eventType !== null) schemas.validate(eventType, input.payload);
+    const all = await endpoints.forApp(app.id);
+    const channels = input.channels ?? null;
+    const targets: Endpoint[] = [];
+    for (const endpoint of all.values()) {
+      if (endpointAccepts(endpoint, { eventType: input.eventType, channels })) targets.push(endpoint);
+    }
+    return this.publish(app.id, input, targets);
+  }
+
+  /**
+   * Stores the message with one delivery per target endpoint, commits, then hands the deliveries
+   * to the engine (already leased to it, so no database poll is needed to start sending).
+   */
+  async publish(
+    appId: AppId,
+    input: Pick<MessageInput, "eventType" | "payload" | "eventId" | "channels" | "tags">,
+    targets: readonly Endpoint[],
+  ): Promise<{ message: Message; created: boolean }> {
+    const { store, clock, ids, engine, maxPayloadBytes, leaseMs } = this.#deps;
+    const payload = JSON.stringify(input.payload);
+    if (payload.length > maxPayloadBytes && Buffer.byteLength(payload) > maxPayloadBytes) {
+      throw new PayloadTooLargeError(`The payload is larger than ${maxPayloadBytes} bytes`);
+    }
+    const now = clock.now();
+    const message: Message = {
+      id: ids.next("msg"),
+      appId,
+      eventType: input.eventType,
+      eventId: input.eventId ?? null,
+      channels: input.channels ?? null,
+      tags: input.tags ?? null,
+      payload,
+      createdAt: now,
+    };
+    const deliveries: Delivery[] = targets.map((endpoint) => ({
+      id: ids.next("dlv"),
+      msgId: message.id,
+      endpointId: endpoint.id,
+      appId,
+      status: "pending",
+      attempts: 0,
+      nextAttemptAt: now,
+      leaseOwner: engine.owner,
+      leaseUntil: now + leaseMs,
+      createdAt: now,
+      updatedAt: now,
+    }));
+    const result = await store.createMessage({ message, deliveries, eventIdSince: now - EVENT_ID_WINDOW_MS });
+    if (!result.created) return { message: result.message, created: false };
+    if (deliveries.length > 0) engine.enqueue(deliveries.map((delivery) => ({ delivery, message })));
+    return { message, created: true };
+  }
+
+  async list(
+    appIdOrUid: string,
+    filter: { eventTypes?: string[]; channel?: string; before?: number; after?: number },
+    page: PageRequest,
+  ): Promise<Page<Message>> {
+    const app = await this.#deps.applications.get(appIdOrUid);
+    return this.#deps.store.listMessages(app.id, filter, page);
+  }
+
+  async get(appIdOrUid: string, msgId: string): Promise<Message> {
+    const app = await this.#deps.applications.get(appIdOrUid);
+    const message = msgId.startsWith("msg_")
+      ? await this.#deps.store.getMessage(app.id, msgId as MessageId)
+      : null;
+    if (message === null) throw new NotFoundError(`Message "${msgId}" not found`);
+    return message;
+  }
+}

@@ -1,0 +1,193 @@
+import type {
+  Application,
+  Attempt,
+  Delivery,
+  Endpoint,
+  EndpointStats,
+  EventType,
+  Message,
+} from "../model.js";
+import type { EndpointMessage, IdempotencyRecord, Page, PageRequest } from "../store/store.js";
+
+/**
+ * What the HTTP layer may ask of the outbound domain. Inputs are already shape-checked by the
+ * route schemas (types, lengths); the services check meaning (uniqueness, references, URL
+ * policy, JSON Schema) and throw `HookyardError`s. Optional fields use `exactOptionalPropertyTypes`:
+ * absent = "leave as is" (patch) or default (create); null = "clear".
+ */
+
+export interface ApplicationInput {
+  name: string;
+  uid?: string | null;
+  rateLimit?: number | null;
+  metadata?: Record<string, string>;
+}
+export type ApplicationPatch = Partial<ApplicationInput>;
+
+export interface ApplicationService {
+  list(page: PageRequest): Promise<Page<Application>>;
+  /** With `getIfExists`, an existing application with the same uid is returned (created: false). */
+  create(
+    input: ApplicationInput,
+    opts: { getIfExists: boolean },
+  ): Promise<{ app: Application; created: boolean }>;
+  /** @throws NotFoundError */
+  get(idOrUid: string): Promise<Application>;
+  /** Full update; creates the application (uid = idOrUid unless given) when it does not exist. */
+  update(idOrUid: string, input: ApplicationInput): Promise<{ app: Application; created: boolean }>;
+  patch(idOrUid: string, patch: ApplicationPatch): Promise<Application>;
+  delete(idOrUid: string): Promise<void>;
+}
+
+export interface EventTypeInput {
+  name: string;
+  description: string;
+  schemas?: Record<string, unknown> | null;
+  archived?: boolean;
+  deprecated?: boolean;
+  featureFlag?: string | null;
+  groupName?: string | null;
+}
+export type EventTypeUpdateInput = Omit<EventTypeInput, "name">;
+export type EventTypePatch = Partial<EventTypeUpdateInput>;
+
+export interface EventTypeService {
+  list(req: { page: PageRequest; includeArchived: boolean }): Promise<Page<EventType>>;
+  /** @throws ConflictError when the name exists; ValidationError when a schema is not valid JSON Schema. */
+  create(input: EventTypeInput): Promise<EventType>;
+  get(name: string): Promise<EventType>;
+  /** Creates the event type when it does not exist (Svix upsert semantics). */
+  update(name: string, input: EventTypeUpdateInput): Promise<{ eventType: EventType; created: boolean }>;
+  patch(name: string, patch: EventTypePatch): Promise<EventType>;
+  /** Archives (Svix's delete); with `expunge` the row is removed. */
+  delete(name: string, opts: { expunge: boolean }): Promise<void>;
+}
+
+export interface EndpointInput {
+  url: string;
+  description?: string;
+  uid?: string | null;
+  version?: number | null;
+  disabled?: boolean;
+  filterTypes?: string[] | null;
+  channels?: string[] | null;
+  rateLimit?: number | null;
+  metadata?: Record<string, string>;
+  headers?: Record<string, string> | null;
+  /** `whsec_…`; generated when absent. */
+  secret?: string | null;
+  accept302?: boolean;
+}
+export type EndpointUpdateInput = Omit<EndpointInput, "secret" | "headers">;
+export type EndpointPatch = Partial<Omit<EndpointInput, "headers">>;
+
+export interface EndpointHeaders {
+  headers: Record<string, string>;
+  /** Names whose values are hidden in responses (authorization-like headers). */
+  sensitive: string[];
+}
+
+export interface RecoverTask {
+  id: string;
+  status: "running" | "finished" | "failed";
+  task: "endpoint.recover";
+  updatedAt: number;
+}
+
+export interface EndpointService {
+  list(appIdOrUid: string, page: PageRequest): Promise<Page<Endpoint>>;
+  /** @throws ValidationError naming `url` when the URL is not http(s) or is refused by the egress guard. */
+  create(appIdOrUid: string, input: EndpointInput): Promise<Endpoint>;
+  get(appIdOrUid: string, endpointIdOrUid: string): Promise<Endpoint>;
+  update(appIdOrUid: string, endpointIdOrUid: string, input: EndpointUpdateInput): Promise<{ endpoint: Endpoint; created: boolean }>;
+  patch(appIdOrUid: string, endpointIdOrUid: string, patch: EndpointPatch): Promise<Endpoint>;
+  delete(appIdOrUid: string, endpointIdOrUid: string): Promise<void>;
+  getSecret(appIdOrUid: string, endpointIdOrUid: string): Promise<string>;
+  /** The current secret keeps signing for the grace period (default 24 h). */
+  rotateSecret(appIdOrUid: string, endpointIdOrUid: string, input: { key?: string | null; gracePeriodSeconds?: number | null }): Promise<void>;
+  getHeaders(appIdOrUid: string, endpointIdOrUid: string): Promise<EndpointHeaders>;
+  setHeaders(appIdOrUid: string, endpointIdOrUid: string, headers: Record<string, string>): Promise<void>;
+  patchHeaders(appIdOrUid: string, endpointIdOrUid: string, input: { headers: Record<string, string>; deleteHeaders?: string[] }): Promise<void>;
+  /** Re-sends every failed message of the endpoint created in [since, until ?? now). */
+  recover(appIdOrUid: string, endpointIdOrUid: string, input: { since: number; until?: number | null }): Promise<RecoverTask>;
+  /** Publishes an example message of the event type (from its schema's `examples`) to this endpoint only. */
+  sendExample(appIdOrUid: string, endpointIdOrUid: string, input: { eventType: string; exampleIndex?: number }): Promise<Message>;
+  stats(appIdOrUid: string, endpointIdOrUid: string, range: { since?: number; until?: number }): Promise<EndpointStats>;
+}
+
+export interface MessageInput {
+  eventType: string;
+  /** Any JSON value is accepted only as an object, as in Svix. */
+  payload: Record<string, unknown>;
+  eventId?: string | null;
+  channels?: string[] | null;
+  tags?: string[] | null;
+  /** Svix lets `message.create` create the application on the fly. */
+  application?: ApplicationInput | null;
+}
+
+export interface MessageService {
+  /**
+   * Validates, stores the message and one delivery per matching endpoint, commits, then hands the
+   * deliveries to the engine. A repeated eventId (24 h) returns the first message, created: false.
+   */
+  create(appIdOrUid: string, input: MessageInput): Promise<{ message: Message; created: boolean }>;
+  list(
+    appIdOrUid: string,
+    filter: { eventTypes?: string[]; channel?: string; before?: number; after?: number },
+    page: PageRequest,
+  ): Promise<Page<Message>>;
+  get(appIdOrUid: string, msgId: string): Promise<Message>;
+}
+
+/** A message's delivery to one endpoint, for "attempted destinations". */
+export interface Destination {
+  endpoint: Endpoint;
+  delivery: Delivery;
+}
+
+export interface AttemptService {
+  listByMessage(
+    appIdOrUid: string,
+    msgId: string,
+    filter: { endpointId?: string; succeeded?: boolean; before?: number; after?: number },
+    page: PageRequest,
+  ): Promise<Page<Attempt>>;
+  listByEndpoint(
+    appIdOrUid: string,
+    endpointIdOrUid: string,
+    filter: { succeeded?: boolean; before?: number; after?: number },
+    page: PageRequest,
+  ): Promise<Page<Attempt>>;
+  get(appIdOrUid: string, msgId: string, attemptId: string): Promise<Attempt>;
+  listDestinations(appIdOrUid: string, msgId: string, page: PageRequest): Promise<Page<Destination>>;
+  listEndpointMessages(
+    appIdOrUid: string,
+    endpointIdOrUid: string,
+    filter: { status?: Delivery["status"]; before?: number; after?: number },
+    page: PageRequest,
+  ): Promise<Page<EndpointMessage>>;
+  /** One manual attempt of the message to the endpoint, never rescheduled. */
+  resend(appIdOrUid: string, msgId: string, endpointIdOrUid: string): Promise<void>;
+}
+
+export interface IdempotencyService {
+  get(key: string): Promise<IdempotencyRecord | null>;
+  put(key: string, statusCode: number, body: string): Promise<void>;
+}
+
+export interface AuthService {
+  /** True when `token` is the admin API key (compared by hash, constant time). */
+  verify(token: string): boolean;
+}
+
+/** Everything the HTTP layer is given by the composition root. */
+export interface OutboundServices {
+  applications: ApplicationService;
+  eventTypes: EventTypeService;
+  endpoints: EndpointService;
+  messages: MessageService;
+  attempts: AttemptService;
+  idempotency: IdempotencyService;
+  auth: AuthService;
+}

@@ -1,0 +1,219 @@
+import type {
+  AppId,
+  Application,
+  Attempt,
+  AttemptId,
+  Delivery,
+  DeliveryId,
+  DeliveryStatus,
+  Endpoint,
+  EndpointId,
+  EndpointStats,
+  EventType,
+  Message,
+  MessageId,
+} from "../model.js";
+
+/**
+ * The persistence seam. Domain code (outbound/, delivery/) depends on this interface only; the
+ * SQLite adapter (store/sqlite/) and later the PostgreSQL one implement it, and one contract suite
+ * (test/store/store.contract.ts) runs against each.
+ *
+ * Rules every adapter keeps:
+ * - A write resolves only after it is durably committed (acknowledged = committed).
+ * - Writes may be group-committed (many callers, one transaction), but each call succeeds or
+ *   fails on its own: one caller's conflict never fails another's write.
+ * - Times are bound parameters from the injected clock; SQL never calls now().
+ * - Uniqueness conflicts surface as `ConflictError` (from ../errors.js); nothing else is thrown
+ *   for expected outcomes.
+ */
+
+/** Cursor pagination in Svix's shape; `iterator` is the id of the last item returned. */
+export interface PageRequest {
+  limit: number;
+  iterator: string | null;
+  /** Default "descending" (newest first) for messages and attempts, "ascending" for the rest. */
+  order?: "ascending" | "descending";
+}
+
+export interface Page<T> {
+  data: T[];
+  /** Pass back as `iterator` for the next page; null when there is none. */
+  iterator: string | null;
+  prevIterator: string | null;
+  done: boolean;
+}
+
+export interface MessageFilter {
+  eventTypes?: string[];
+  channel?: string;
+  /** Only messages created strictly before / after these times. */
+  before?: number;
+  after?: number;
+}
+
+export interface AttemptFilter {
+  endpointId?: EndpointId;
+  /** Only attempts whose `succeeded` equals this. */
+  succeeded?: boolean;
+  before?: number;
+  after?: number;
+}
+
+/** A leased delivery together with the message it carries, as the engine needs both. */
+export interface LeasedDelivery {
+  delivery: Delivery;
+  message: Message;
+}
+
+/** The new state of a delivery after an attempt, written in the same transaction as the attempt. */
+export interface DeliveryUpdate {
+  id: DeliveryId;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number | null;
+  leaseOwner: string | null;
+  leaseUntil: number | null;
+  updatedAt: number;
+}
+
+export interface CreateMessageRequest {
+  message: Message;
+  deliveries: Delivery[];
+  /**
+   * When the message has an eventId, an existing message of the same application with the same
+   * eventId created at or after this time wins: nothing is written and it is returned instead.
+   */
+  eventIdSince: number;
+}
+
+export type CreateMessageResult =
+  | { created: true; message: Message }
+  | { created: false; message: Message };
+
+/** A cached API response for an `Idempotency-Key`. */
+export interface IdempotencyRecord {
+  key: string;
+  statusCode: number;
+  body: string;
+  createdAt: number;
+}
+
+/** One delivery with its message, for "messages of this endpoint" listings. */
+export interface EndpointMessage {
+  delivery: Delivery;
+  message: Message;
+}
+
+export interface Store {
+  readonly kind: "sqlite";
+
+  /** Releases the database. Idempotent. Pending group-committed writes are flushed first. */
+  close(): Promise<void>;
+
+  // --- settings (small key/value facts: the API key hash, schema version, …) ---
+  getSetting(key: string): Promise<string | null>;
+  setSetting(key: string, value: string): Promise<void>;
+
+  // --- applications ---
+  /** @throws ConflictError when `uid` is taken. */
+  insertApplication(app: Application): Promise<void>;
+  /** Looks up by id (`app_…`) first, then by uid. */
+  getApplication(idOrUid: string): Promise<Application | null>;
+  listApplications(page: PageRequest): Promise<Page<Application>>;
+  /** Replaces every field but id and createdAt. @throws ConflictError when `uid` is taken. */
+  updateApplication(app: Application): Promise<void>;
+  /** Deletes the application, its endpoints and messages; its open deliveries end cancelled. */
+  deleteApplication(id: AppId): Promise<void>;
+
+  // --- event types ---
+  /** @throws ConflictError when the name exists. */
+  insertEventType(eventType: EventType): Promise<void>;
+  getEventType(name: string): Promise<EventType | null>;
+  listEventTypes(req: { page: PageRequest; includeArchived: boolean }): Promise<Page<EventType>>;
+  updateEventType(eventType: EventType): Promise<void>;
+
+  // --- endpoints ---
+  /** @throws ConflictError when `uid` is taken within the application. */
+  insertEndpoint(endpoint: Endpoint): Promise<void>;
+  /** Looks up by id (`ep_…`) first, then by uid, within the application. */
+  getEndpoint(appId: AppId, idOrUid: string): Promise<Endpoint | null>;
+  listEndpoints(appId: AppId, page: PageRequest): Promise<Page<Endpoint>>;
+  /** Every endpoint of the application, for the in-memory endpoint cache. */
+  listAllEndpoints(appId: AppId): Promise<Endpoint[]>;
+  /** Replaces every field but id, appId and createdAt. @throws ConflictError on `uid`. */
+  updateEndpoint(endpoint: Endpoint): Promise<void>;
+  /** Deletes the endpoint; its open deliveries end cancelled. */
+  deleteEndpoint(appId: AppId, id: EndpointId): Promise<void>;
+
+  // --- messages and deliveries ---
+  /** Writes the message and its deliveries in one transaction (see `eventIdSince`). */
+  createMessage(req: CreateMessageRequest): Promise<CreateMessageResult>;
+  getMessage(appId: AppId, msgId: MessageId): Promise<Message | null>;
+  listMessages(appId: AppId, filter: MessageFilter, page: PageRequest): Promise<Page<Message>>;
+
+  /** Adds deliveries of existing messages (resend, recover). */
+  insertDeliveries(deliveries: Delivery[]): Promise<void>;
+  getDelivery(msgId: MessageId, endpointId: EndpointId): Promise<Delivery | null>;
+  listDeliveriesOfMessage(msgId: MessageId): Promise<Delivery[]>;
+  listEndpointMessages(
+    endpointId: EndpointId,
+    filter: { status?: DeliveryStatus; before?: number; after?: number },
+    page: PageRequest,
+  ): Promise<Page<EndpointMessage>>;
+  /**
+   * Messages whose delivery to this endpoint ended `failed`, created in [since, until),
+   * oldest first (for `recover`).
+   */
+  listFailedDeliveries(endpointId: EndpointId, since: number, until: number): Promise<Delivery[]>;
+
+  /**
+   * Claims up to `limit` deliveries in status pending/retrying with `nextAttemptAt <= now` whose
+   * lease is free or expired (`leaseUntil` null or `<= now`): sets leaseOwner/leaseUntil
+   * (`now + leaseMs`). None is offered again before its lease expires. Oldest due first.
+   */
+  leaseDueDeliveries(req: {
+    now: number;
+    limit: number;
+    leaseMs: number;
+    owner: string;
+  }): Promise<LeasedDelivery[]>;
+  /**
+   * Clears every lease not held by `owner`. Only for a single-process store at start-up, where a
+   * lease left by an earlier (crashed) run can be taken over at once instead of after it expires.
+   */
+  releaseForeignLeases(owner: string): Promise<number>;
+  /** The earliest `nextAttemptAt` among open deliveries, or null if none is open. */
+  nextDueAt(): Promise<number | null>;
+
+  /** Writes the attempt and the delivery's new state in one transaction. */
+  recordAttempt(attempt: Attempt, delivery: DeliveryUpdate): Promise<void>;
+  /** Sets the state of deliveries without an attempt (cancel on delete/disable, …). */
+  updateDeliveries(updates: DeliveryUpdate[]): Promise<void>;
+  /** Open (pending/retrying) deliveries of an endpoint, e.g. to cancel them when it is disabled. */
+  listOpenDeliveriesOfEndpoint(endpointId: EndpointId): Promise<Delivery[]>;
+
+  // --- attempts ---
+  getAttempt(appId: AppId, attemptId: AttemptId): Promise<Attempt | null>;
+  listAttemptsByMessage(
+    appId: AppId,
+    msgId: MessageId,
+    filter: AttemptFilter,
+    page: PageRequest,
+  ): Promise<Page<Attempt>>;
+  listAttemptsByEndpoint(
+    appId: AppId,
+    endpointId: EndpointId,
+    filter: AttemptFilter,
+    page: PageRequest,
+  ): Promise<Page<Attempt>>;
+  /** Delivery counts of the endpoint by Svix status, for deliveries created in [since, until). */
+  endpointStats(endpointId: EndpointId, since: number | null, until: number | null): Promise<EndpointStats>;
+
+  // --- idempotency keys ---
+  getIdempotencyRecord(key: string): Promise<IdempotencyRecord | null>;
+  /** First writer wins: a second put of the same key is ignored. */
+  putIdempotencyRecord(record: IdempotencyRecord): Promise<void>;
+  /** Removes idempotency records older than `before`. */
+  pruneIdempotencyRecords(before: number): Promise<number>;
+}

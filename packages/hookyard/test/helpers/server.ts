@@ -1,0 +1,61 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import { Svix } from "svix";
+import { onTestFinished } from "vitest";
+import type { Clock } from "../../src/clock.js";
+import { configDefaults } from "../../src/config/load.js";
+import type { Config } from "../../src/config/schema.js";
+import type { LookupFn } from "../../src/delivery/http-sender.js";
+import { startHookyard, type RunningHookyard } from "../../src/main.js";
+
+export const TEST_API_KEY = "test_admin_key";
+
+export interface TestServer {
+  hookyard: RunningHookyard;
+  svix: Svix;
+  url: string;
+  dir: string;
+  config: Config;
+  /** Stops the server (idempotent); the database directory stays until the test ends. */
+  stop(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  clock?: Clock;
+  random?: () => number;
+  lookup?: LookupFn;
+  /** Defaults to a fresh temp dir; pass one to restart on the same database. */
+  dir?: string;
+  delivery?: Partial<Config["delivery"]>;
+  server?: Partial<Config["server"]>;
+}
+
+/**
+ * A real Hookyard on 127.0.0.1:0 with its SQLite file in a temp dir, and the official svix SDK
+ * pointed at it. Only the test config allow-lists 127.0.0.1 in the egress guard.
+ */
+export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
+  const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), "hookyard-test-")));
+  if (opts.dir === undefined) onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  const defaults = configDefaults();
+  const config: Config = {
+    ...defaults,
+    server: { ...defaults.server, host: "127.0.0.1", port: 0, ...opts.server },
+    database: { url: `sqlite:${join(dir, "hookyard.db")}` },
+    auth: { apiKey: TEST_API_KEY },
+    delivery: { ...defaults.delivery, egressAllow: ["127.0.0.1/32"], ...opts.delivery },
+    log: { level: "silent" },
+  };
+  const hookyard = await startHookyard(config, {
+    logger: pino({ level: process.env["HOOKYARD_TEST_LOG"] ?? "silent" }),
+    ...(opts.clock !== undefined && { clock: opts.clock }),
+    ...(opts.random !== undefined && { random: opts.random }),
+    ...(opts.lookup !== undefined && { lookup: opts.lookup }),
+  });
+  onTestFinished(() => hookyard.close());
+  // The SDK retries 5xx answers by itself; no retries here so a server error fails the test at once.
+  const svix = new Svix(TEST_API_KEY, { serverUrl: hookyard.url, retryScheduleInMs: [] });
+  return { hookyard, svix, url: hookyard.url, dir, config, stop: () => hookyard.close() };
+}

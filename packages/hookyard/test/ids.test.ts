@@ -1,0 +1,30 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { TimeSortableIds } from "../src/ids.js";
+
+describe("prefixed ids", () => {
+  it("carries the Svix prefix and a 27-character body", () => {
+    const ids = new TimeSortableIds({ now: () => 1_700_000_000_000 });
+    expect(ids.next("msg")).toMatch(/^msg_[0-9A-Za-z]{27}$/);
+    expect(ids.next("app")).toMatch(/^app_/);
+  });
+
+  it("sorts by creation time as plain strings", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 47 }), fc.integer({ min: 1, max: 2 ** 20 }), (t, dt) => {
+        let now = t;
+        const ids = new TimeSortableIds({ now: () => now });
+        const a = ids.next("msg");
+        now = t + dt;
+        const b = ids.next("msg");
+        return a < b;
+      }),
+    );
+  });
+
+  it("never repeats within one millisecond", () => {
+    const ids = new TimeSortableIds({ now: () => 5 });
+    const seen = new Set(Array.from({ length: 10_000 }, () => ids.next("atmpt")));
+    expect(seen.size).toBe(10_000);
+  });
+});

@@ -1,0 +1,66 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Svix } from "svix";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
+import { startReceiver } from "../helpers/receiver.js";
+import { freePort, spawnServer } from "../helpers/spawn-server.js";
+
+const KEY = "crash_test_key";
+
+describe("crash safety", () => {
+  it("delivers every acknowledged message after the server is killed with SIGKILL mid-flight", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "hookyard-crash-"));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    // A slow receiver keeps attempts in flight when the kill lands.
+    const receiver = await startReceiver({ defaultReply: { status: 200, delayMs: 5 } });
+    const port = await freePort();
+    const env = {
+      HOOKYARD_DATABASE_URL: `sqlite:${join(dir, "hookyard.db")}`,
+      HOOKYARD_API_KEY: KEY,
+      HOOKYARD_EGRESS_ALLOW: "127.0.0.1/32",
+      HOOKYARD_RETRY_SCHEDULE: "1,1,1",
+    };
+    const first = await spawnServer(env, { port });
+    const svix = new Svix(KEY, { serverUrl: first.url, retryScheduleInMs: [] });
+    const app = await svix.application.create({ name: "crash" });
+    await svix.endpoint.create(app.id, { url: receiver.url });
+
+    const acked = new Set<string>();
+    let killed = false;
+    const publisher = async (lane: number) => {
+      for (let i = 0; i < 200 && !killed; i++) {
+        try {
+          const msg = await svix.message.create(app.id, { eventType: "crash.test", payload: { lane, i } });
+          acked.add(msg.id);
+        } catch {
+          return; // the server is gone: this message was never acknowledged
+        }
+      }
+    };
+    const lanes = Array.from({ length: 8 }, (_, lane) => publisher(lane));
+    await vi.waitFor(() => expect(acked.size).toBeGreaterThanOrEqual(300), { timeout: 20_000, interval: 5 });
+    first.child.kill("SIGKILL");
+    killed = true;
+    expect(await first.exited).toBe("SIGKILL");
+    await Promise.all(lanes);
+    const deliveredBeforeRestart = new Set(receiver.requests.map((r) => r.headers["webhook-id"])).size;
+
+    const second = await spawnServer(env, { port });
+    onTestFinished(() => void second.child.kill("SIGKILL"));
+    await vi.waitFor(
+      () => {
+        const delivered = new Set(receiver.requests.map((r) => r.headers["webhook-id"]));
+        const missing = [...acked].filter((id) => !delivered.has(id));
+        expect(missing, `${missing.length} of ${acked.size} acknowledged messages not delivered yet`).toEqual([]);
+      },
+      { timeout: 30_000, interval: 50 },
+    );
+    const duplicates = receiver.requests.length - new Set(receiver.requests.map((r) => r.headers["webhook-id"])).size;
+    // At-least-once: only attempts in flight at the kill may arrive twice.
+    expect(duplicates, "duplicates are bounded by the delivery concurrency").toBeLessThanOrEqual(256);
+    console.info(
+      `crash test: ${acked.size} acknowledged, ${deliveredBeforeRestart} delivered before the kill, ${duplicates} duplicates after restart`,
+    );
+  });
+});

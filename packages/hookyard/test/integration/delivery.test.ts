@@ -1,0 +1,112 @@
+import { Webhook as StandardWebhook } from "standardwebhooks";
+import { Webhook as SvixWebhook } from "svix";
+import { describe, expect, it } from "vitest";
+import { startReceiver } from "../helpers/receiver.js";
+import { startTestServer } from "../helpers/server.js";
+
+describe("delivery through the real server", () => {
+  it("delivers a signed request that the official standardwebhooks and svix verifiers accept", async () => {
+    const receiver = await startReceiver();
+    const { svix } = await startTestServer();
+    const app = await svix.application.create({ name: "A" });
+    const ep = await svix.endpoint.create(app.id, { url: receiver.url });
+    await svix.endpoint.updateHeaders(app.id, ep.id, { headers: { "X-Tenant": "acme" } });
+    const msg = await svix.message.create(app.id, { eventType: "invoice.paid", payload: { invoice: "in_1" } });
+    const req = await receiver.nextRequest({ timeoutMs: 5_000 });
+    const { key } = await svix.endpoint.getSecret(app.id, ep.id);
+
+    expect(req.method).toBe("POST");
+    expect(req.headers["content-type"]).toBe("application/json");
+    expect(req.headers["user-agent"]).toMatch(/^Hookyard\//);
+    expect(req.headers["x-tenant"]).toBe("acme");
+    expect(req.headers["webhook-id"]).toBe(msg.id);
+    expect(JSON.parse(req.body)).toEqual({ invoice: "in_1" });
+    expect(new StandardWebhook(key).verify(req.body, req.headers)).toEqual({ invoice: "in_1" });
+    expect(new SvixWebhook(key).verify(req.body, req.headers)).toEqual({ invoice: "in_1" });
+  });
+
+  it("sends both signatures during a secret rotation, each verifiable on its own", async () => {
+    const receiver = await startReceiver();
+    const { svix } = await startTestServer();
+    const app = await svix.application.create({ name: "A" });
+    const ep = await svix.endpoint.create(app.id, { url: receiver.url });
+    const oldKey = (await svix.endpoint.getSecret(app.id, ep.id)).key;
+    await svix.endpoint.rotateSecret(app.id, ep.id, {});
+    const newKey = (await svix.endpoint.getSecret(app.id, ep.id)).key;
+    await svix.message.create(app.id, { eventType: "a.b", payload: { x: 1 } });
+    const req = await receiver.nextRequest({ timeoutMs: 5_000 });
+    expect(req.headers["webhook-signature"]?.split(" ")).toHaveLength(2);
+    expect(new StandardWebhook(oldKey).verify(req.body, req.headers)).toEqual({ x: 1 });
+    expect(new StandardWebhook(newKey).verify(req.body, req.headers)).toEqual({ x: 1 });
+  });
+
+  it("delivers only to endpoints whose event-type and channel filters match", async () => {
+    const all = await startReceiver();
+    const paidOnly = await startReceiver();
+    const euOnly = await startReceiver();
+    const { svix } = await startTestServer();
+    const app = await svix.application.create({ name: "A" });
+    await svix.endpoint.create(app.id, { url: all.url });
+    await svix.endpoint.create(app.id, { url: paidOnly.url, filterTypes: ["invoice.paid"] });
+    await svix.endpoint.create(app.id, { url: euOnly.url, channels: ["eu"] });
+    await svix.message.create(app.id, { eventType: "invoice.voided", payload: { n: 1 } });
+    await svix.message.create(app.id, { eventType: "invoice.paid", payload: { n: 2 }, channels: ["eu"] });
+    await all.waitForCount(2, { timeoutMs: 5_000 });
+    await paidOnly.waitForCount(1, { timeoutMs: 5_000 });
+    await euOnly.waitForCount(1, { timeoutMs: 5_000 });
+    expect(paidOnly.requests.map((r) => JSON.parse(r.body) as unknown)).toEqual([{ n: 2 }]);
+    expect(euOnly.requests.map((r) => JSON.parse(r.body) as unknown)).toEqual([{ n: 2 }]);
+  });
+
+  it("disables the endpoint after 410 Gone and stops delivering to it", async () => {
+    const receiver = await startReceiver({ replies: [410] });
+    const { svix } = await startTestServer();
+    const app = await svix.application.create({ name: "A" });
+    const ep = await svix.endpoint.create(app.id, { url: receiver.url });
+    await svix.message.create(app.id, { eventType: "a.b", payload: {} });
+    await receiver.nextRequest({ timeoutMs: 5_000 });
+    await expect.poll(async () => (await svix.endpoint.get(app.id, ep.id)).disabled, { timeout: 5_000 }).toBe(true);
+    await svix.message.create(app.id, { eventType: "a.b", payload: {} });
+    expect(receiver.requests, "a disabled endpoint gets nothing").toHaveLength(1);
+  });
+
+  it("never follows a redirect, and counts 302 as success only when the endpoint opts in", async () => {
+    const redirecting = await startReceiver({ defaultReply: { status: 302, headers: { location: "http://127.0.0.1:1/" } } });
+    const { svix, hookyard } = await startTestServer({ delivery: { retrySchedule: [] } });
+    const app = await svix.application.create({ name: "A" });
+    const strict = await svix.endpoint.create(app.id, { url: redirecting.url });
+    const lenient = await svix.endpoint.create(app.id, { url: redirecting.url, accept302: true } as never);
+    await svix.message.create(app.id, { eventType: "a.b", payload: {} });
+    await redirecting.waitForCount(2, { timeoutMs: 5_000 });
+    await expect.poll(async () => (await svix.endpoint.getStats(app.id, strict.id)).fail, { timeout: 5_000 }).toBe(1);
+    await expect.poll(async () => (await svix.endpoint.getStats(app.id, lenient.id)).success, { timeout: 5_000 }).toBe(1);
+    const [attempt] = (await svix.messageAttempt.listByEndpoint(app.id, strict.id)).data;
+    expect(attempt).toMatchObject({ responseStatusCode: 302, status: 2 });
+    expect(hookyard.engine.heldCount).toBe(0);
+  });
+
+  it("refuses to send to a name that resolves to loopback unless it is allow-listed", async () => {
+    const receiver = await startReceiver();
+    const lookup = (_host: string) => Promise.resolve([{ address: "127.0.0.1", family: 4 as const }]);
+    const { svix } = await startTestServer({ lookup, delivery: { egressAllow: [], retrySchedule: [] } });
+    const app = await svix.application.create({ name: "A" });
+    const ep = await svix.endpoint.create(app.id, { url: `http://internal.example:${receiver.port}/` });
+    await svix.message.create(app.id, { eventType: "a.b", payload: {} });
+    await expect.poll(async () => (await svix.messageAttempt.listByEndpoint(app.id, ep.id)).data.length, { timeout: 5_000 }).toBe(1);
+    const [attempt] = (await svix.messageAttempt.listByEndpoint(app.id, ep.id)).data;
+    expect(attempt).toMatchObject({ status: 2, responseStatusCode: 0, errorClass: "egress_blocked" } as never);
+    expect(receiver.requests, "nothing reached the loopback receiver").toHaveLength(0);
+  });
+
+  it("enforces an endpoint's rateLimit in deliveries per second", async () => {
+    const receiver = await startReceiver();
+    const { svix } = await startTestServer();
+    const app = await svix.application.create({ name: "A" });
+    await svix.endpoint.create(app.id, { url: receiver.url, rateLimit: 10 });
+    for (let i = 0; i < 25; i++) await svix.message.create(app.id, { eventType: "a.b", payload: { i } });
+    const requests = await receiver.waitForCount(25, { timeoutMs: 10_000 });
+    const spanMs = requests.at(-1)!.receivedAt - requests[0]!.receivedAt;
+    // 10 may go at once (one second's burst), the other 15 are spaced 100 ms apart.
+    expect(spanMs, `25 deliveries at 10/s took ${spanMs} ms`).toBeGreaterThanOrEqual(1_300);
+  });
+});

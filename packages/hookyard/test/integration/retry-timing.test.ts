@@ -1,0 +1,110 @@
+import { once } from "node:events";
+import { describe, expect, it } from "vitest";
+import type { DeliveryEngine } from "../../src/delivery/engine.js";
+import { FakeClock } from "../helpers/fake-clock.js";
+import { startReceiver } from "../helpers/receiver.js";
+import { startTestServer } from "../helpers/server.js";
+
+/** Resolves after the engine has recorded the next attempt (and scheduled what follows it). */
+function nextAttempt(engine: DeliveryEngine) {
+  return once(engine, "attempt", { signal: AbortSignal.timeout(5_000) });
+}
+
+describe("retry timing with an injected clock", () => {
+  it("retries a 503 after 5 s with the same webhook-id", async () => {
+    const clock = new FakeClock(Date.UTC(2025, 0, 1));
+    const receiver = await startReceiver({ replies: [503, 200] });
+    const { svix, hookyard } = await startTestServer({ clock, random: () => 0.5 }); // 0.5 = no jitter
+    const app = await svix.application.create({ name: "A" });
+    await svix.endpoint.create(app.id, { url: receiver.url });
+    const attempted = nextAttempt(hookyard.engine);
+    await svix.message.create(app.id, { eventType: "invoice.paid", payload: { invoice: "in_1" } });
+    const first = await receiver.nextRequest({ timeoutMs: 5_000 });
+    await attempted;
+    await clock.advance(4_999);
+    expect(receiver.requests, "no retry before 5 s").toHaveLength(1);
+    await clock.advance(1);
+    const second = await receiver.nextRequest({ timeoutMs: 5_000 });
+    expect(second.headers["webhook-id"]).toBe(first.headers["webhook-id"]);
+  });
+
+  it("follows the whole default schedule with ±20 % jitter and ends failed", async () => {
+    const clock = new FakeClock(Date.UTC(2025, 0, 1));
+    const receiver = await startReceiver({ defaultReply: 500 });
+    // random() = 1 → every delay is +20 %.
+    const { svix, hookyard } = await startTestServer({ clock, random: () => 1 });
+    const app = await svix.application.create({ name: "A" });
+    const ep = await svix.endpoint.create(app.id, { url: receiver.url });
+    let attempted = nextAttempt(hookyard.engine);
+    const msg = await svix.message.create(app.id, { eventType: "a.b", payload: {} });
+    await attempted;
+    for (const [i, seconds] of [5, 300, 1800, 7200, 18000, 36000, 36000].entries()) {
+      const delayMs = seconds * 1000 * 1.2;
+      await clock.advance(delayMs - 1);
+      expect(receiver.requests, `retry ${i + 1} not before ${delayMs} ms`).toHaveLength(i + 1);
+      attempted = nextAttempt(hookyard.engine);
+      await clock.advance(1);
+      await attempted;
+      expect(receiver.requests).toHaveLength(i + 2);
+    }
+    await clock.advance(7 * 24 * 3_600_000);
+    expect(receiver.requests, "8 attempts in all, then it stops").toHaveLength(8);
+    const destinations = await svix.messageAttempt.listAttemptedDestinations(app.id, msg.id);
+    expect(destinations.data).toMatchObject([{ id: ep.id, statusText: "fail" }]);
+    expect(new Set(receiver.requests.map((r) => r.headers["webhook-id"])).size).toBe(1);
+  });
+
+  it("honours Retry-After on 429 when it asks for longer than the schedule", async () => {
+    const clock = new FakeClock(Date.UTC(2025, 0, 1));
+    const receiver = await startReceiver({ replies: [{ status: 429, headers: { "retry-after": "120" } }, 200] });
+    const { svix, hookyard } = await startTestServer({ clock, random: () => 0.5 });
+    const app = await svix.application.create({ name: "A" });
+    await svix.endpoint.create(app.id, { url: receiver.url });
+    const attempted = nextAttempt(hookyard.engine);
+    await svix.message.create(app.id, { eventType: "a.b", payload: {} });
+    await attempted;
+    await clock.advance(119_999);
+    expect(receiver.requests, "no retry before Retry-After's 120 s").toHaveLength(1);
+    await clock.advance(1);
+    await receiver.nextRequest({ timeoutMs: 5_000 });
+    await receiver.nextRequest({ timeoutMs: 5_000 });
+  });
+
+  it("uses HOOKYARD_RETRY_SCHEDULE: 1,1,1 means three retries one second apart", async () => {
+    const clock = new FakeClock(Date.UTC(2025, 0, 1));
+    const receiver = await startReceiver({ defaultReply: 500 });
+    const { svix, hookyard } = await startTestServer({ clock, random: () => 0.5, delivery: { retrySchedule: [1, 1, 1] } });
+    const app = await svix.application.create({ name: "A" });
+    await svix.endpoint.create(app.id, { url: receiver.url });
+    let attempted = nextAttempt(hookyard.engine);
+    await svix.message.create(app.id, { eventType: "a.b", payload: {} });
+    await attempted;
+    for (let i = 0; i < 3; i++) {
+      attempted = nextAttempt(hookyard.engine);
+      await clock.advance(1_000);
+      await attempted;
+    }
+    await clock.advance(3_600_000);
+    expect(receiver.requests).toHaveLength(4);
+  });
+
+  it("disables an endpoint that has failed continuously for 5 days", async () => {
+    const clock = new FakeClock(Date.UTC(2025, 0, 1));
+    const receiver = await startReceiver({ defaultReply: 500 });
+    const { svix, hookyard } = await startTestServer({ clock, random: () => 0.5, delivery: { retrySchedule: [86_400, 86_400, 86_400, 86_400, 86_400, 86_400] } });
+    const app = await svix.application.create({ name: "A" });
+    const ep = await svix.endpoint.create(app.id, { url: receiver.url });
+    let attempted = nextAttempt(hookyard.engine);
+    await svix.message.create(app.id, { eventType: "a.b", payload: {} });
+    await attempted;
+    for (let day = 1; day <= 5; day++) {
+      expect((await svix.endpoint.get(app.id, ep.id)).disabled, `still enabled on day ${day - 1}`).toBe(false);
+      attempted = nextAttempt(hookyard.engine);
+      await clock.advance(86_400_000);
+      await attempted;
+    }
+    await expect.poll(async () => (await svix.endpoint.get(app.id, ep.id)).disabled, { timeout: 5_000 }).toBe(true);
+    await clock.advance(2 * 86_400_000);
+    expect(receiver.requests, "no attempt after the endpoint was disabled").toHaveLength(6);
+  });
+});
