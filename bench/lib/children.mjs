@@ -1,4 +1,5 @@
 import { fork, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import net from "node:net";
 
 /**
@@ -7,6 +8,16 @@ import net from "node:net";
  */
 export class ChildRegistry {
   #children = new Set();
+  #dirs = new Set();
+
+  /** A temp dir removed by `cleanupNow()` unless untracked first (e.g. --keep-temp). */
+  trackDir(dir) {
+    this.#dirs.add(dir);
+  }
+
+  untrackDir(dir) {
+    this.#dirs.delete(dir);
+  }
 
   fork(modulePath, args, options = {}) {
     const child = fork(modulePath, args, {
@@ -23,6 +34,8 @@ export class ChildRegistry {
 
   #track(child) {
     this.#children.add(child);
+    // e.g. a send on a closed IPC channel: the caller sees the failure, the run must not crash.
+    child.on("error", (err) => process.stderr.write(`child ${child.pid}: ${err.message}\n`));
     child.once("exit", () => this.#children.delete(child));
     return child;
   }
@@ -48,11 +61,13 @@ export class ChildRegistry {
     await Promise.all([...this.#children].map((child) => this.stop(child)));
   }
 
-  /** Synchronous last resort for process 'exit': SIGKILL whatever is still running. */
-  killAllNow() {
+  /** Synchronous last resort for process 'exit': SIGKILL whatever still runs, remove temp dirs. */
+  cleanupNow() {
     for (const child of this.#children) {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     }
+    for (const dir of this.#dirs) rmSync(dir, { recursive: true, force: true });
+    this.#dirs.clear();
   }
 }
 
@@ -78,7 +93,10 @@ export function probeRedis(host, port, timeoutMs = 1000) {
       socket.destroy();
       resolve(reason);
     };
-    const timer = setTimeout(() => finish(`no answer from ${host}:${port} within ${timeoutMs} ms`), timeoutMs);
+    const timer = setTimeout(
+      () => finish(`no answer from ${host}:${port} within ${timeoutMs} ms`),
+      timeoutMs,
+    );
     socket.once("connect", () => socket.write("PING\r\n"));
     socket.on("data", (chunk) => {
       reply += chunk.toString("latin1");
@@ -86,7 +104,9 @@ export function probeRedis(host, port, timeoutMs = 1000) {
         finish(reply.startsWith("+PONG") ? null : `unexpected reply to PING: ${reply.trim()}`);
       }
     });
-    socket.once("error", (err) => finish(`cannot connect to ${host}:${port} (${err.code ?? err.message})`));
+    socket.once("error", (err) =>
+      finish(`cannot connect to ${host}:${port} (${err.code ?? err.message})`),
+    );
   });
 }
 

@@ -1,6 +1,18 @@
 // Bounded closed-loop load: `lanes` async loops share one counter and each awaits `op(i)` before
 // taking the next index. Stops at `total` operations, at `deadlineMs`, or after `maxErrors`.
 
+let aborted = null;
+
+/** Makes every running and future load loop stop at its next operation (Ctrl-C, watchdog). */
+export function abortRun(reason) {
+  aborted ??= reason;
+}
+
+/** Why the run was aborted, or null. */
+export function abortReason() {
+  return aborted;
+}
+
 export async function runLanes({ lanes, total, deadlineMs, maxErrors = 200, op }) {
   const latencies = new Float64Array(total);
   let next = 0;
@@ -14,6 +26,7 @@ export async function runLanes({ lanes, total, deadlineMs, maxErrors = 200, op }
 
   async function lane() {
     for (;;) {
+      if (aborted !== null) stopReason ??= `aborted: ${aborted}`;
       if (stopReason !== null) return;
       const i = next++;
       if (i >= total) return;

@@ -37,7 +37,12 @@ export async function startReceiver(registry, mode) {
       }
       child.on("message", onMessage);
       child.once("exit", onExit);
-      child.send({ ...message, reqId });
+      child.send({ ...message, reqId }, (err) => {
+        if (err) {
+          cleanup();
+          reject(new Error(`cannot reach the receiver: ${err.message}`));
+        }
+      });
     });
   }
 

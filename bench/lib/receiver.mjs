@@ -98,7 +98,8 @@ server.keepAliveTimeout = 60_000;
 process.on("message", (msg) => {
   switch (msg?.type) {
     case "expect":
-      if (seen.size >= msg.n) process.send({ type: "reached", reqId: msg.reqId, count: seen.size, at: lastAt });
+      if (seen.size >= msg.n)
+        process.send({ type: "reached", reqId: msg.reqId, count: seen.size, at: lastAt });
       else waiting = { reqId: msg.reqId, n: msg.n };
       break;
     case "reset":

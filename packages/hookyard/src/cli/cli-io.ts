@@ -26,7 +26,9 @@ export function processIo(): CliIo {
           process.off("SIGINT", onSignal);
           process.off("SIGTERM", onSignal);
           const force = (again: NodeJS.Signals) => {
-            process.stderr.write(`hookyard: ${again} received again, exiting without a clean close\n`);
+            process.stderr.write(
+              `hookyard: ${again} received again, exiting without a clean close\n`,
+            );
             process.exit(1);
           };
           process.once("SIGINT", force);

@@ -74,6 +74,5 @@ function renderKey(key: ConfigKey): string[] {
 export function renderDefault(value: unknown): string {
   if (value === null) return "none";
   if (Array.isArray(value)) return value.length === 0 ? "empty" : value.map(String).join(",");
-  if (typeof value === "string") return JSON.stringify(value);
-  return String(value);
+  return JSON.stringify(value) ?? "none";
 }

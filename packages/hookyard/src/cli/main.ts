@@ -60,8 +60,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return 0;
     }
     if (rest.length > 0) return usageError(io, `unexpected argument "${rest[0]}"`, "serve");
-    const { [CONFIG_FILE_SETTING.flag.slice(2)]: configFile, help: _help, version: _version, ...flags } =
-      values;
+    const {
+      [CONFIG_FILE_SETTING.flag.slice(2)]: configFile,
+      help: _help,
+      version: _version,
+      ...flags
+    } = values;
     return runServe({
       flags: onlyStrings(flags),
       configFile: typeof configFile === "string" ? configFile : undefined,

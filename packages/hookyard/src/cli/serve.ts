@@ -67,7 +67,12 @@ export function oneLine(err: unknown): string {
   const parts: string[] = [];
   let current: unknown = err;
   for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
-    const message = current instanceof Error ? current.message : String(current);
+    const message =
+      current instanceof Error
+        ? current.message
+        : typeof current === "string"
+          ? current
+          : (JSON.stringify(current) ?? typeof current);
     if (!parts.includes(message)) parts.push(message.replace(/\s*\n\s*/g, " "));
     current = current instanceof Error ? current.cause : undefined;
   }

@@ -1,9 +1,6 @@
 /** Where a config value came from; messages name it so the operator knows what to fix. */
 export type ConfigSource =
-  | { kind: "default" }
-  | { kind: "file"; file: string }
-  | { kind: "env" }
-  | { kind: "flag" };
+  { kind: "default" } | { kind: "file"; file: string } | { kind: "env" } | { kind: "flag" };
 
 /**
  * An invalid or unreadable configuration. The message is one line that names the key as the

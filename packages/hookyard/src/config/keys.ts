@@ -92,7 +92,9 @@ function leafOf(section: string, name: string, schema: TSchema): ConfigKey {
 function flatten(): readonly ConfigKey[] {
   const keys: ConfigKey[] = [];
   for (const [section, sectionSchema] of Object.entries(ConfigSchema.properties)) {
-    for (const [name, leaf] of Object.entries(sectionSchema.properties as Record<string, TSchema>)) {
+    for (const [name, leaf] of Object.entries(
+      sectionSchema.properties as Record<string, TSchema>,
+    )) {
       keys.push(leafOf(section, name, leaf));
     }
   }

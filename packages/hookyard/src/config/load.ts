@@ -218,7 +218,7 @@ function checkValue(key: ConfigKey, value: unknown, shown: unknown, source: Conf
 
 const SEMANTIC_CHECKS: Readonly<Record<string, (value: unknown) => string | null>> = {
   "database.url": (value) => {
-    const url = String(value);
+    const url = typeof value === "string" ? value : "";
     if (/^postgres(ql)?:/i.test(url)) {
       return "PostgreSQL is not supported yet (PostgreSQL arrives in a later release); use sqlite:<path>";
     }
@@ -228,17 +228,18 @@ const SEMANTIC_CHECKS: Readonly<Record<string, (value: unknown) => string | null
     return null;
   },
   "server.publicUrl": (value) => {
-    if (value === null) return null;
-    const text = String(value);
+    if (typeof value !== "string") return null; // null: no public URL
+    const text = value;
     const protocol = URL.canParse(text) ? new URL(text).protocol : null;
     return protocol === "http:" || protocol === "https:"
       ? null
       : `expected an http(s) URL, got ${show(value)}`;
   },
   "delivery.egressAllow": (value) => {
-    for (const entry of value as readonly string[]) {
+    const entries: readonly unknown[] = Array.isArray(value) ? value : [];
+    for (const entry of entries) {
       try {
-        parseCidr(entry);
+        parseCidr(typeof entry === "string" ? entry : "");
       } catch (err) {
         return errorText(err);
       }
@@ -253,7 +254,12 @@ function expected(key: ConfigKey, source: ConfigSource): string {
 
 const NOT_SHOWN = Symbol("not shown");
 
-function invalid(key: ConfigKey, source: ConfigSource, problem: string, shown: unknown): ConfigError {
+function invalid(
+  key: ConfigKey,
+  source: ConfigSource,
+  problem: string,
+  shown: unknown,
+): ConfigError {
   const got = shown === NOT_SHOWN ? "" : `, got ${key.secret ? "(hidden)" : show(shown)}`;
   return new ConfigError(`invalid ${labelOf(key, source)}: ${problem}${got}`, {
     key: key.path,

@@ -37,9 +37,16 @@ export function decideAfterAttempt(req: {
   const { response, now } = req;
   const code = response.statusCode;
   const succeeded =
-    response.errorClass === null && ((code >= 200 && code < 300) || (req.accept302 && code === 302));
+    response.errorClass === null &&
+    ((code >= 200 && code < 300) || (req.accept302 && code === 302));
   if (succeeded) {
-    return { succeeded, errorClass: null, status: "succeeded", nextAttemptAt: null, disableEndpoint: false };
+    return {
+      succeeded,
+      errorClass: null,
+      status: "succeeded",
+      nextAttemptAt: null,
+      disableEndpoint: false,
+    };
   }
   const errorClass: AttemptErrorClass =
     response.errorClass ?? (code >= 300 && code < 400 ? "redirect" : "http_status");
@@ -68,5 +75,11 @@ export function decideAfterAttempt(req: {
   });
   return delay === null
     ? { succeeded, errorClass, status: "failed", nextAttemptAt: null, disableEndpoint: false }
-    : { succeeded, errorClass, status: "retrying", nextAttemptAt: now + delay, disableEndpoint: false };
+    : {
+        succeeded,
+        errorClass,
+        status: "retrying",
+        nextAttemptAt: now + delay,
+        disableEndpoint: false,
+      };
 }

@@ -2,14 +2,7 @@ import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import type { Clock, Timer } from "../clock.js";
 import type { IdGenerator } from "../ids.js";
-import type {
-  Attempt,
-  AttemptTrigger,
-  Delivery,
-  DeliveryId,
-  Endpoint,
-  Message,
-} from "../model.js";
+import type { Attempt, AttemptTrigger, Delivery, DeliveryId, Endpoint, Message } from "../model.js";
 import { signatureHeader } from "../signing/standard-webhooks.js";
 import type { DeliveryUpdate, LeasedDelivery, Store } from "../store/store.js";
 import { decideAfterAttempt } from "./attempt-decision.js";
@@ -206,7 +199,8 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     const startedAt = clock.now();
     const timestamp = Math.floor(startedAt / 1000);
     const secrets = [endpoint.secret];
-    for (const old of endpoint.previousSecrets) if (old.expiresAt > startedAt) secrets.push(old.key);
+    for (const old of endpoint.previousSecrets)
+      if (old.expiresAt > startedAt) secrets.push(old.key);
     const headers: Record<string, string> = {
       ...endpoint.headers,
       "content-type": "application/json",
@@ -310,7 +304,10 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
   #onAttemptCrash(item: WorkItem, err: unknown): void {
     // A store write failed (disk full, database gone): the delivery keeps its lease in the
     // database, so it is retried by the sweep once the lease expires; nothing is lost.
-    this.#log.error({ err, deliveryId: item.delivery.id, msgId: item.message.id }, "attempt could not be recorded");
+    this.#log.error(
+      { err, deliveryId: item.delivery.id, msgId: item.message.id },
+      "attempt could not be recorded",
+    );
     this.#held.delete(item.delivery.id);
     this.#resendAfter.delete(item.delivery.id);
   }

@@ -14,6 +14,8 @@ import {
   type PinResult,
 } from "./ssrf-guard.js";
 
+export type { LookupFn } from "./ssrf-guard.js";
+
 /**
  * The only code in Hookyard that sends HTTP (DESIGN principle 1; STYLE 2.3: the only importer of
  * undici). Every request passes the egress guard first and then connects to exactly the address
@@ -248,7 +250,9 @@ export class HttpSender {
       if (signal === null) continue;
       d.signal = null;
       signal.aborted = true;
-      signal.reason = new DeadlineExceededError(`no complete response within ${this.#timeoutMs} ms`);
+      signal.reason = new DeadlineExceededError(
+        `no complete response within ${this.#timeoutMs} ms`,
+      );
       signal.emit("abort");
     }
     if (head >= queue.length) {
@@ -291,7 +295,11 @@ function pinnedLookup(address: string) {
   return (
     _hostname: string,
     options: LookupOptions,
-    callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+    callback: (
+      err: NodeJS.ErrnoException | null,
+      address: string | LookupAddress[],
+      family?: number,
+    ) => void,
   ): void => {
     // Node's happy-eyeballs connect asks for { all: true } and then expects an array.
     if (options.all === true) callback(null, all);
@@ -300,7 +308,10 @@ function pinnedLookup(address: string) {
 }
 
 /** Reads at most `limit` bytes as UTF-8, then discards the rest in the background. */
-function readLimited(body: Readable & { dump(opts?: { limit: number }): Promise<void> }, limit: number): Promise<string> {
+function readLimited(
+  body: Readable & { dump(opts?: { limit: number }): Promise<void> },
+  limit: number,
+): Promise<string> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -335,7 +346,9 @@ function readLimited(body: Readable & { dump(opts?: { limit: number }): Promise<
   });
 }
 
-function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+function flattenHeaders(
+  headers: Record<string, string | string[] | undefined>,
+): Record<string, string> {
   const flat: Record<string, string> = {};
   for (const name in headers) {
     const value = headers[name];
@@ -345,33 +358,17 @@ function flattenHeaders(headers: Record<string, string | string[] | undefined>):
   return flat;
 }
 
-const TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT", "ETIMEDOUT"]);
-const DNS_CODES = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_FAIL", "EAI_NONAME", "ENODATA", "ESERVFAIL"]);
-const CONNECT_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ECONNABORTED",
-  "EHOSTUNREACH",
-  "EHOSTDOWN",
-  "ENETUNREACH",
-  "ENETDOWN",
-  "EADDRNOTAVAIL",
-  "EPIPE",
-  "UND_ERR_SOCKET",
-]);
-const TLS_CODES = new Set([
-  "EPROTO",
-  "CERT_HAS_EXPIRED",
-  "CERT_NOT_YET_VALID",
-  "CERT_REVOKED",
-  "CERT_UNTRUSTED",
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "UNABLE_TO_GET_ISSUER_CERT",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "HOSTNAME_MISMATCH",
-]);
+/** Error codes (Node, OpenSSL, undici) by the attempt error class they mean. */
+const codes = (list: string): ReadonlySet<string> => new Set(list.split(/\s+/));
+const TIMEOUT_CODES = codes(
+  "UND_ERR_CONNECT_TIMEOUT UND_ERR_HEADERS_TIMEOUT UND_ERR_BODY_TIMEOUT ETIMEDOUT",
+);
+const DNS_CODES = codes("ENOTFOUND EAI_AGAIN EAI_FAIL EAI_NONAME ENODATA ESERVFAIL");
+const CONNECT_CODES = codes(`ECONNREFUSED ECONNRESET ECONNABORTED EHOSTUNREACH EHOSTDOWN ENETUNREACH
+  ENETDOWN EADDRNOTAVAIL EPIPE UND_ERR_SOCKET`);
+const TLS_CODES = codes(`EPROTO CERT_HAS_EXPIRED CERT_NOT_YET_VALID CERT_REVOKED CERT_UNTRUSTED
+  DEPTH_ZERO_SELF_SIGNED_CERT SELF_SIGNED_CERT_IN_CHAIN UNABLE_TO_GET_ISSUER_CERT
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY UNABLE_TO_VERIFY_LEAF_SIGNATURE HOSTNAME_MISMATCH`);
 
 function classifyError(err: unknown, timeoutMs: number): [AttemptErrorClass, string] {
   if (err instanceof DeadlineExceededError) return ["timeout", err.message];

@@ -4,8 +4,8 @@ import type { Page, PageRequest } from "../store/store.js";
 import { StringEnum } from "./schemas/common.js";
 
 /** Svix's page-size bounds. */
-export const DEFAULT_PAGE_LIMIT = 50;
-export const MAX_PAGE_LIMIT = 250;
+const DEFAULT_PAGE_LIMIT = 50;
+const MAX_PAGE_LIMIT = 250;
 
 /** The query parameters of every Svix list route. */
 export const PAGE_QUERY = {

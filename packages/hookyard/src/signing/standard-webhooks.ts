@@ -38,7 +38,12 @@ export function secretBytes(secret: string): Buffer {
   return Buffer.from(encoded, "base64");
 }
 
-function sign(key: Buffer, msgId: string, timestampSeconds: number, body: string | Uint8Array): string {
+function sign(
+  key: Buffer,
+  msgId: string,
+  timestampSeconds: number,
+  body: string | Uint8Array,
+): string {
   const hmac = createHmac("sha256", key);
   hmac.update(`${msgId}.${timestampSeconds}.`);
   hmac.update(body);

@@ -105,8 +105,14 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
       if (reply.hang === true) return;
       const answer = (): void => {
         if (res.destroyed) return;
-        res.writeHead(reply.status, reply.headers ?? {});
-        res.end(reply.body ?? "");
+        const body = reply.body ?? "";
+        const headers: Record<string, string> = { ...reply.headers };
+        const hasLength = Object.keys(headers).some(
+          (name) => name.toLowerCase() === "content-length",
+        );
+        if (!hasLength) headers["content-length"] = String(Buffer.byteLength(body));
+        res.writeHead(reply.status, headers);
+        res.end(body);
       };
       if (reply.delayMs === undefined || reply.delayMs <= 0) {
         answer();

@@ -1,13 +1,6 @@
 import { Type } from "@sinclair/typebox";
 import type { Static } from "@sinclair/typebox";
-import {
-  INPUT_OBJECT,
-  ListResponse,
-  Metadata,
-  Nullable,
-  RateLimit,
-  Uid,
-} from "./common.js";
+import { INPUT_OBJECT, ListResponse, Metadata, Nullable, RateLimit, Uid } from "./common.js";
 
 const ApplicationFields = {
   name: Type.String({ minLength: 1, maxLength: 256, description: "Display name." }),

@@ -58,7 +58,9 @@ const AttemptListFields = {
   status: Type.Optional(StatusFilter),
   before: Type.Optional(DateTime({ description: "Only attempts made before this time." })),
   after: Type.Optional(DateTime({ description: "Only attempts made after this time." })),
-  with_content: Type.Optional(Type.Boolean({ description: "Accepted; attempts carry no payload." })),
+  with_content: Type.Optional(
+    Type.Boolean({ description: "Accepted; attempts carry no payload." }),
+  ),
   expanded_statuses: Type.Optional(Type.Boolean({ description: "Accepted; ignored." })),
   status_code_class: Type.Optional(Type.Integer({ description: UNSUPPORTED_FILTER })),
   channel: Type.Optional(Type.String({ description: UNSUPPORTED_FILTER })),

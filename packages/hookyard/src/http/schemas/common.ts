@@ -28,7 +28,9 @@ export function StringMap(options: { description?: string } = {}): TUnsafe<Recor
 }
 
 /** Any JSON object, passed through untouched (payloads, JSON Schemas). */
-export function AnyObject(options: { description?: string } = {}): TUnsafe<Record<string, unknown>> {
+export function AnyObject(
+  options: { description?: string } = {},
+): TUnsafe<Record<string, unknown>> {
   return Type.Unsafe<Record<string, unknown>>({
     type: "object",
     additionalProperties: true,
@@ -82,7 +84,7 @@ export function ListResponse<T extends TSchema>(item: T, title: string) {
 }
 
 /** `{code, detail}`: every refusal except validation failures. */
-export const HttpErrorOut = Type.Object(
+const HttpErrorOut = Type.Object(
   {
     code: Type.String({ description: "Stable snake_case code, e.g. `not_found`, `conflict`." }),
     detail: Type.String({ description: "Human-readable explanation." }),
@@ -91,7 +93,7 @@ export const HttpErrorOut = Type.Object(
 );
 
 /** `{detail: [{loc, msg, type}]}`: a 422 naming each invalid field. */
-export const HttpValidationErrorOut = Type.Object(
+const HttpValidationErrorOut = Type.Object(
   {
     detail: Type.Array(
       Type.Object({

@@ -34,7 +34,8 @@ const Channels = Type.Array(Type.String({ pattern: CHANNEL_PATTERN, maxLength: 1
 });
 
 const Accept302 = Type.Boolean({
-  description: "Hookyard extension: count a 302 response as success (some receivers acknowledge so).",
+  description:
+    "Hookyard extension: count a 302 response as success (some receivers acknowledge so).",
 });
 
 const UpdateFields = {
@@ -161,7 +162,9 @@ export const EndpointHeadersOut = Type.Object(
 export const RecoverIn = Type.Object(
   {
     since: DateTime({ description: "Re-send failed messages created at or after this time." }),
-    until: Type.Optional(Nullable(DateTime({ description: "…and before this time (default now)." }))),
+    until: Type.Optional(
+      Nullable(DateTime({ description: "…and before this time (default now)." })),
+    ),
   },
   { ...INPUT_OBJECT, title: "RecoverIn" },
 );
@@ -192,7 +195,9 @@ export const EventExampleIn = Type.Object(
 export type EventExampleInBody = Static<typeof EventExampleIn>;
 
 export const EndpointStatsQuery = Type.Object({
-  since: Type.Optional(DateTime({ description: "Count deliveries created at or after this time." })),
+  since: Type.Optional(
+    DateTime({ description: "Count deliveries created at or after this time." }),
+  ),
   until: Type.Optional(DateTime({ description: "…and before this time." })),
 });
 export type EndpointStatsQueryValue = Static<typeof EndpointStatsQuery>;

@@ -65,6 +65,10 @@ export const EventTypeOut = Type.Object(
 export const ListEventTypeOut = ListResponse(EventTypeOut, "ListResponse_EventTypeOut_");
 
 export const EventTypeParams = Type.Object({
-  event_type_name: Type.String({ minLength: 1, maxLength: 256, description: "The event type's name." }),
+  event_type_name: Type.String({
+    minLength: 1,
+    maxLength: 256,
+    description: "The event type's name.",
+  }),
 });
 export type EventTypeParamsValue = Static<typeof EventTypeParams>;

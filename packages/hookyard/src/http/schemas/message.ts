@@ -64,12 +64,15 @@ export const MessageIn = Type.Object(
     deliverAt: Type.Optional(
       Nullable(DateTime({ description: "Scheduled delivery is not supported: must be null." })),
     ),
+    transformationsParams: Type.Optional(
+      Nullable(AnyObject({ description: "Transformations are not supported: must be null." })),
+    ),
   },
   { ...INPUT_OBJECT, title: "MessageIn" },
 );
 export type MessageInBody = Static<typeof MessageIn>;
 
-export const MESSAGE_OUT_FIELDS = {
+const MESSAGE_OUT_FIELDS = {
   id: Type.String({ description: "Hookyard's id (`msg_…`)." }),
   eventType: Type.String(),
   eventId: Nullable(Type.String()),
@@ -117,7 +120,9 @@ export type MessageGetQueryValue = Static<typeof MessageGetQuery>;
 export const MessageListQuery = Type.Object({
   ...PAGE_QUERY,
   with_content: WithContent,
-  channel: Type.Optional(Type.String({ pattern: CHANNEL_PATTERN, description: "Only this channel." })),
+  channel: Type.Optional(
+    Type.String({ pattern: CHANNEL_PATTERN, description: "Only this channel." }),
+  ),
   before: Type.Optional(DateTime({ description: "Only messages created before this time." })),
   after: Type.Optional(DateTime({ description: "Only messages created after this time." })),
   event_types: Type.Optional(

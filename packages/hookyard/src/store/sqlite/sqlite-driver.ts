@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
+import { ConflictError } from "../../errors.js";
 
 /**
  * The slice of better-sqlite3 the SQLite adapter uses (STYLE 2.3: the consumer declares its seam).
@@ -9,9 +10,6 @@ import Database from "better-sqlite3";
  * these interfaces.
  */
 export type SqlParam = string | number | bigint | Buffer | null;
-
-/** Named parameters (`@name` in the SQL) or positional ones. */
-export type SqlParams = readonly SqlParam[] | Readonly<Record<string, SqlParam>>;
 
 export interface SqliteStatement {
   run(...params: SqlParam[] | [Readonly<Record<string, SqlParam>>]): { changes: number };
@@ -40,7 +38,7 @@ export function driverEntryPath(): string {
 }
 
 /** True for UNIQUE and PRIMARY KEY violations, the errors that become `ConflictError`. */
-export function isUniqueViolation(err: unknown): boolean {
+function isUniqueViolation(err: unknown): boolean {
   if (!(err instanceof Error) || !("code" in err)) return false;
   const { code } = err;
   return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
@@ -49,4 +47,14 @@ export function isUniqueViolation(err: unknown): boolean {
 /** Binds a boolean as SQLite stores it (the driver refuses JS booleans). */
 export function sqlBool(value: boolean): number {
   return value ? 1 : 0;
+}
+
+/** Runs `fn`, turning a UNIQUE/PRIMARY KEY violation into `ConflictError(message())`. */
+export function conflictOn<T>(fn: () => T, message: () => string): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new ConflictError(message(), { cause: err });
+    throw err;
+  }
 }

@@ -1,0 +1,32 @@
+import { readFileSync } from "node:fs";
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on Linux builds in practice). */
+const USER_HZ = 100;
+
+/**
+ * User + system CPU seconds used so far by process `pid` (Linux /proc; includes reaped children),
+ * or NaN where /proc is not available. Resolution 10 ms: meant for phases of seconds.
+ */
+export function processCpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which is parenthesised and may contain spaces).
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime, stime, cutime, cstime are fields 14–17 of stat(5), i.e. 11–14 after the name.
+    const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+    return ticks / USER_HZ;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** User + system CPU seconds of a Redis server from `INFO cpu`, via an ioredis client. */
+export async function redisCpuSeconds(client) {
+  try {
+    const info = await client.info("cpu");
+    const value = (name) => Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(info)?.[1]);
+    return value("used_cpu_user") + value("used_cpu_sys");
+  } catch {
+    return Number.NaN;
+  }
+}

@@ -1,0 +1,159 @@
+import { randomBytes } from "node:crypto";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Pool } from "undici";
+import { freePort } from "./children.mjs";
+import { processCpuSeconds } from "./cpu.mjs";
+import { runEndToEnd } from "./end-to-end.mjs";
+import { startReceiver } from "./receiver-handle.mjs";
+
+/**
+ * Phase (b): the real Hookyard server (`node packages/hookyard/bin/hookyard.js serve`, compiled
+ * dist) as a child process with a fresh SQLite database, one application, one endpoint pointing
+ * at a receiver child in "record" mode; messages are published through the Svix-compatible JSON
+ * API (`POST /api/v1/app/{app_id}/msg`) by this process with undici.
+ */
+export async function runHookyard({
+  registry,
+  repoRoot,
+  messages,
+  warmup,
+  lanes,
+  c1Messages,
+  bounds,
+  keepTemp,
+  log,
+}) {
+  const dir = mkdtempSync(join(tmpdir(), "hookyard-bench-"));
+  if (!keepTemp) registry.trackDir(dir);
+  const logPath = join(dir, "server.log");
+  const apiKey = `hk_bench_${randomBytes(18).toString("base64url")}`;
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const logFd = openSync(logPath, "a");
+  let server;
+  let receiver;
+  let pool;
+  try {
+    server = registry.spawn(
+      process.execPath,
+      [join(repoRoot, "packages/hookyard/bin/hookyard.js"), "serve"],
+      {
+        cwd: dir,
+        stdio: ["ignore", logFd, logFd],
+        env: {
+          ...process.env,
+          HOOKYARD_HOST: "127.0.0.1",
+          HOOKYARD_PORT: String(port),
+          HOOKYARD_DATABASE_URL: `sqlite:${join(dir, "bench.db")}`,
+          HOOKYARD_API_KEY: apiKey,
+          HOOKYARD_EGRESS_ALLOW: "127.0.0.1/32",
+          HOOKYARD_LOG_LEVEL: "warn",
+        },
+      },
+    );
+    closeSync(logFd);
+    pool = new Pool(baseUrl, { connections: 64, pipelining: 1 });
+    const auth = { authorization: `Bearer ${apiKey}`, "content-type": "application/json" };
+
+    const call = async (method, path, body) => {
+      const res = await pool.request({
+        method,
+        path,
+        headers: auth,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        headersTimeout: 30_000,
+        bodyTimeout: 30_000,
+      });
+      const text = await res.body.text();
+      if (res.statusCode < 200 || res.statusCode >= 300) {
+        throw new Error(`${method} ${path} answered ${res.statusCode}: ${text.slice(0, 300)}`);
+      }
+      return text === "" ? null : JSON.parse(text);
+    };
+
+    log(`  starting hookyard on ${baseUrl} (database and log in ${dir})`);
+    await waitForHealth({ pool, server, timeoutMs: bounds.startMs });
+    receiver = await startReceiver(registry, "record");
+    const app = await call("POST", "/api/v1/app", { name: "bench" });
+    await call("POST", `/api/v1/app/${app.id}/endpoint`, { url: `${receiver.url}/` });
+    const clock = await receiver.clockOffset();
+
+    const msgPath = `/api/v1/app/${app.id}/msg`;
+    const publish = async (_seq, payload) => {
+      const message = await call("POST", msgPath, { eventType: "bench.event", payload });
+      if (typeof message?.id !== "string") throw new Error("publish answer has no id");
+      return message.id;
+    };
+    const cpuSeconds = async () => processCpuSeconds(server.pid);
+    const result = await runEndToEnd({
+      receiver,
+      publish,
+      cpuSeconds,
+      messages,
+      warmup,
+      lanes,
+      c1Messages,
+      bounds,
+      log,
+    });
+    return { ...result, clock, serverExit: server.exitCode ?? server.signalCode ?? null };
+  } catch (err) {
+    const tail = readTail(logPath);
+    throw new Error(
+      `${err instanceof Error ? err.message : String(err)}${tail ? `\n  server log tail:\n${tail}` : ""}`,
+      {
+        cause: err,
+      },
+    );
+  } finally {
+    await pool?.close().catch(() => {});
+    if (receiver) await receiver.stop();
+    if (server) await registry.stop(server, 10_000);
+    if (!keepTemp) {
+      rmSync(dir, { recursive: true, force: true });
+      registry.untrackDir(dir);
+    }
+  }
+}
+
+async function waitForHealth({ pool, server, timeoutMs }) {
+  const deadline = performance.now() + timeoutMs;
+  let lastProblem = "no answer yet";
+  while (performance.now() < deadline) {
+    if (server.exitCode !== null || server.signalCode !== null) {
+      throw new Error(
+        `hookyard exited (${server.signalCode ?? server.exitCode}) before it was healthy`,
+      );
+    }
+    try {
+      const res = await pool.request({
+        method: "GET",
+        path: "/api/v1/health",
+        headersTimeout: 2_000,
+        bodyTimeout: 2_000,
+      });
+      await res.body.dump();
+      if (res.statusCode >= 200 && res.statusCode < 300) return;
+      lastProblem = `GET /api/v1/health answered ${res.statusCode}`;
+    } catch (err) {
+      lastProblem = err instanceof Error ? err.message : String(err);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`hookyard not healthy within ${timeoutMs} ms (${lastProblem})`);
+}
+
+function readTail(path, lines = 8) {
+  try {
+    return readFileSync(path, "utf8")
+      .split("\n")
+      .filter((line) => line !== "")
+      .slice(-lines)
+      .map((line) => `    ${line.length > 400 ? `${line.slice(0, 400)}…` : line}`)
+      .join("\n");
+  } catch {
+    return "";
+  }
+}

@@ -1,0 +1,196 @@
+import { maxOf, median, minOf, ratio } from "./stats.mjs";
+
+/** Target values of the issue, checked by `verdicts()`. */
+export const TARGETS = {
+  deliveredToPlainCeiling: 0.25,
+  deliveredToBullmq: 1.0,
+  lowLoadP99Ms: 50,
+};
+
+/** Table rows of one round: { key, label, msgsPerSec, p50, p99 } (absent phases are skipped). */
+export function roundRows(round) {
+  const rows = [];
+  const add = (key, label, msgsPerSec, latency, cpuMicrosPerMsg = Number.NaN) => {
+    rows.push({
+      key,
+      label,
+      msgsPerSec,
+      p50: latency?.p50 ?? Number.NaN,
+      p99: latency?.p99 ?? Number.NaN,
+      cpuMicrosPerMsg,
+    });
+  };
+  const { ceiling, hookyard, bullmq } = round;
+  if (ceiling) {
+    add(
+      "ceilingPlain",
+      "ceiling plain (undici → receiver)",
+      ceiling.plain.reqPerSec,
+      ceiling.plain.latency,
+    );
+    add(
+      "ceilingSigned",
+      "ceiling signed (+ HMAC per request)",
+      ceiling.signed.reqPerSec,
+      ceiling.signed.latency,
+    );
+  }
+  if (hookyard) {
+    add(
+      "hookyardAccepted",
+      "Hookyard accepted (publish API)",
+      hookyard.load.acceptedPerSec,
+      hookyard.load.publishLatency,
+    );
+    add(
+      "hookyard",
+      "Hookyard delivered",
+      hookyard.load.deliveredPerSec,
+      hookyard.load.latency,
+      hookyard.load.cpuMicrosPerMsg,
+    );
+    if (!hookyard.c1.skipped)
+      add("hookyardC1", "Hookyard c1 latency", hookyard.c1.msgsPerSec, hookyard.c1.latency);
+  }
+  if (bullmq) {
+    add(
+      "bullmqEnqueued",
+      "BullMQ enqueued (queue.add)",
+      bullmq.load.acceptedPerSec,
+      bullmq.load.publishLatency,
+    );
+    add(
+      "bullmq",
+      "BullMQ delivered",
+      bullmq.load.deliveredPerSec,
+      bullmq.load.latency,
+      bullmq.load.cpuMicrosPerMsg,
+    );
+    if (!bullmq.c1.skipped)
+      add("bullmqC1", "BullMQ c1 latency", bullmq.c1.msgsPerSec, bullmq.c1.latency);
+  }
+  const plain = ceiling?.plain.reqPerSec ?? Number.NaN;
+  for (const row of rows) row.ratioToPlain = ratio(row.msgsPerSec, plain);
+  return rows;
+}
+
+/** Medians over rounds per row (ratios are per-round ratios, then the median). */
+export function summarize(rounds) {
+  const perRound = rounds.map(roundRows);
+  const order = [];
+  for (const rows of perRound)
+    for (const row of rows) if (!order.some((r) => r.key === row.key)) order.push(row);
+  return order.map(({ key, label }) => {
+    const rows = perRound.map((r) => r.find((row) => row.key === key)).filter(Boolean);
+    const pick = (field) => rows.map((row) => row[field]);
+    return {
+      key,
+      label,
+      rounds: rows.length,
+      msgsPerSec: median(pick("msgsPerSec")),
+      msgsPerSecMin: minOf(pick("msgsPerSec")),
+      msgsPerSecMax: maxOf(pick("msgsPerSec")),
+      p50: median(pick("p50")),
+      p99: median(pick("p99")),
+      p99Max: maxOf(pick("p99")),
+      ratioToPlain: median(pick("ratioToPlain")),
+      cpuMicrosPerMsg: median(pick("cpuMicrosPerMsg")),
+    };
+  });
+}
+
+/** The issue's targets, each { name, value, target, status: PASS | FAIL | n/a, note }. */
+export function verdicts(rounds) {
+  const out = [];
+  const perRound = (fn) => median(rounds.map(fn).filter((v) => Number.isFinite(v)));
+
+  const toCeiling = perRound((r) =>
+    ratio(r.hookyard?.load.deliveredPerSec, r.ceiling?.plain.reqPerSec),
+  );
+  out.push(
+    judge(
+      "Hookyard delivered/s ÷ plain ceiling",
+      toCeiling,
+      `≥ ${TARGETS.deliveredToPlainCeiling}`,
+      (v) => v >= TARGETS.deliveredToPlainCeiling,
+      "needs the ceiling and Hookyard phases",
+    ),
+  );
+  const toBullmq = perRound((r) =>
+    ratio(r.hookyard?.load.deliveredPerSec, r.bullmq?.load.deliveredPerSec),
+  );
+  out.push(
+    judge(
+      "Hookyard delivered/s ÷ BullMQ delivered/s",
+      toBullmq,
+      `≥ ${TARGETS.deliveredToBullmq}`,
+      (v) => v >= TARGETS.deliveredToBullmq,
+      "needs the Hookyard and BullMQ phases",
+    ),
+  );
+  const lowP99 = perRound((r) => r.hookyard?.c1.latency?.p99);
+  out.push(
+    judge(
+      "Hookyard low-load (c1) p99, ms",
+      lowP99,
+      `< ${TARGETS.lowLoadP99Ms}`,
+      (v) => v < TARGETS.lowLoadP99Ms,
+      "needs the Hookyard low-load phase",
+    ),
+  );
+  const hookyardRounds = rounds.filter((r) => r.hookyard);
+  if (hookyardRounds.length > 0) {
+    const bad = hookyardRounds.filter(
+      (r) =>
+        r.hookyard.load.missing > 0 ||
+        r.hookyard.load.duplicates > 0 ||
+        r.hookyard.load.unexpected > 0,
+    );
+    const missing = hookyardRounds.reduce((sum, r) => sum + r.hookyard.load.missing, 0);
+    const duplicates = hookyardRounds.reduce((sum, r) => sum + r.hookyard.load.duplicates, 0);
+    out.push({
+      name: "Hookyard: every accepted message arrived exactly once",
+      value: `${missing} missing, ${duplicates} duplicates`,
+      target: "0 missing, 0 duplicates",
+      status: bad.length === 0 ? "PASS" : "FAIL",
+      note: "",
+    });
+  } else {
+    out.push({
+      name: "Hookyard: every accepted message arrived exactly once",
+      value: "",
+      target: "0 missing, 0 duplicates",
+      status: "n/a",
+      note: "needs the Hookyard phase",
+    });
+  }
+  return out;
+}
+
+function judge(name, value, target, ok, missingNote) {
+  if (!Number.isFinite(value))
+    return { name, value: Number.NaN, target, status: "n/a", note: missingNote };
+  return { name, value, target, status: ok(value) ? "PASS" : "FAIL", note: "" };
+}
+
+export function formatNumber(value, digits = 0) {
+  if (!Number.isFinite(value)) return "–";
+  return value.toLocaleString("en-US", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+/** Plain-text table with right-aligned numeric columns. */
+export function renderTable(headers, rows) {
+  const widths = headers.map((h, i) =>
+    Math.max(h.length, ...rows.map((row) => String(row[i]).length)),
+  );
+  const line = (cells) =>
+    cells
+      .map((cell, i) =>
+        i === 0 ? String(cell).padEnd(widths[i]) : String(cell).padStart(widths[i]),
+      )
+      .join("  ");
+  return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}

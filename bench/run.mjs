@@ -1,0 +1,390 @@
+#!/usr/bin/env node
+// Hookyard benchmark: `npm run bench` (= `node bench/run.mjs`). See bench/README.md.
+//
+// Per round, side by side on loopback: (a) the raw delivery ceiling of one Node process (plain
+// and Standard-Webhooks-signed), (b) Hookyard end to end through its Svix-compatible publish API,
+// (c) BullMQ + undici as the hand-rolled peer (when Redis answers). Prints a table with ratios to
+// the plain ceiling and the verdicts against the issue's targets; writes bench/results/latest.json.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { runBullmq } from "./lib/bullmq.mjs";
+import { runCeiling } from "./lib/ceiling.mjs";
+import { ChildRegistry, probeRedis } from "./lib/children.mjs";
+import { runHookyard } from "./lib/hookyard.mjs";
+import { abortReason, abortRun } from "./lib/lanes.mjs";
+import { startReceiver } from "./lib/receiver-handle.mjs";
+import { formatNumber, renderTable, summarize, TARGETS, verdicts } from "./lib/report.mjs";
+
+const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+const REPO_ROOT = dirname(BENCH_DIR);
+
+const USAGE = `usage: node bench/run.mjs [options]
+
+  --messages N          messages per end-to-end load phase (default 10000)
+  --c1-messages N       messages in each low-load phase, one in flight (default 1000)
+  --ceiling-requests N  requests per ceiling measurement (default 50000)
+  --ceiling-warmup N    warm-up requests before the ceilings (default 5000)
+  --warmup N            warm-up messages before each load phase (default min(1000, messages/10))
+  --concurrency N       concurrent publishers / request lanes (default 64)
+  --rounds N            rounds, each running every phase once; medians are reported (default 1)
+  --skip-hookyard       skip phase (b), the Hookyard server
+  --skip-bullmq         skip phase (c), BullMQ on Redis
+  --skip-build          do not run \`tsc -b packages/hookyard\` before phase (b)
+  --redis-host H        (default 127.0.0.1)   --redis-port P   (default 6379)
+  --out FILE            JSON results (default bench/results/latest.json)
+  --keep-temp           keep Hookyard's temp dir (database, server log)
+  --max-minutes N       hard bound on the whole run (default 30)
+  -h, --help`;
+
+function parseOptions(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      messages: { type: "string", default: "10000" },
+      "c1-messages": { type: "string", default: "1000" },
+      "ceiling-requests": { type: "string", default: "50000" },
+      "ceiling-warmup": { type: "string", default: "5000" },
+      warmup: { type: "string" },
+      concurrency: { type: "string", default: "64" },
+      rounds: { type: "string", default: "1" },
+      "skip-hookyard": { type: "boolean", default: false },
+      "skip-bullmq": { type: "boolean", default: false },
+      "skip-build": { type: "boolean", default: false },
+      "redis-host": { type: "string", default: "127.0.0.1" },
+      "redis-port": { type: "string", default: "6379" },
+      out: { type: "string", default: join(BENCH_DIR, "results", "latest.json") },
+      "keep-temp": { type: "boolean", default: false },
+      "max-minutes": { type: "string", default: "30" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const int = (name, min) => {
+    const n = Number(values[name]);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}`);
+    return n;
+  };
+  const messages = int("messages", 1);
+  const redisHost = values["redis-host"];
+  if (!["127.0.0.1", "localhost", "::1"].includes(redisHost))
+    throw new Error("--redis-host must be a loopback address");
+  return {
+    messages,
+    c1Messages: int("c1-messages", 0),
+    ceilingRequests: int("ceiling-requests", 1),
+    ceilingWarmup: int("ceiling-warmup", 0),
+    warmup:
+      values.warmup === undefined ? Math.min(1000, Math.ceil(messages / 10)) : int("warmup", 0),
+    concurrency: int("concurrency", 1),
+    rounds: int("rounds", 1),
+    skipHookyard: values["skip-hookyard"],
+    skipBullmq: values["skip-bullmq"],
+    skipBuild: values["skip-build"],
+    redisHost,
+    redisPort: int("redis-port", 1),
+    out: values.out,
+    keepTemp: values["keep-temp"],
+    maxMinutes: int("max-minutes", 1),
+  };
+}
+
+/** Time bounds (ms) of the end-to-end phases. */
+const BOUNDS = {
+  startMs: 30_000, // server / worker start
+  publishMs: 120_000, // one load phase's publishing
+  deliveryMs: 120_000, // waiting for deliveries after publishing
+  c1Ms: 120_000, // one low-load phase
+  c1MessageMs: 10_000, // one low-load message
+};
+const CEILING_DEADLINE_MS = 60_000; // both ceiling variants together, warm-up excluded
+
+function log(line) {
+  console.log(line);
+}
+
+function errorText(err) {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function packageVersion(name) {
+  try {
+    return JSON.parse(readFileSync(join(REPO_ROOT, "node_modules", name, "package.json"), "utf8"))
+      .version;
+  } catch {
+    return null;
+  }
+}
+
+/** `tsc -b packages/hookyard`; returns null when dist is usable, else the reason it is not. */
+function buildHookyard() {
+  log("building: tsc -b packages/hookyard");
+  const tsc = join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc");
+  const result = spawnSync(process.execPath, [tsc, "-b", "packages/hookyard"], {
+    cwd: REPO_ROOT,
+    encoding: "utf8",
+    timeout: 300_000,
+  });
+  const cli = join(REPO_ROOT, "packages", "hookyard", "dist", "cli", "main.js");
+  if (result.status !== 0) {
+    const output = `${result.stdout ?? ""}${result.stderr ?? ""}`
+      .trim()
+      .split("\n")
+      .slice(0, 15)
+      .join("\n");
+    log(`  tsc -b failed (${result.error?.message ?? `exit ${result.status}`}):\n${output}`);
+    if (!existsSync(cli))
+      return "the build failed and packages/hookyard/dist/cli/main.js does not exist";
+    log("  continuing with the existing dist/ (it may be stale)");
+  }
+  if (!existsSync(cli)) return "packages/hookyard/dist/cli/main.js does not exist after the build";
+  return null;
+}
+
+async function runRound(index, opts, plan, registry) {
+  const round = { index, errors: {}, skipped: {} };
+  const lanes = opts.concurrency;
+
+  log(`\n[round ${index + 1}/${opts.rounds}] (a) ceiling: undici Pool → receiver child`);
+  try {
+    const receiver = await startReceiver(registry, "plain");
+    try {
+      round.ceiling = await runCeiling({
+        receiverUrl: receiver.url,
+        requests: opts.ceilingRequests,
+        warmup: opts.ceilingWarmup,
+        lanes,
+        deadlineMs: CEILING_DEADLINE_MS,
+        log,
+      });
+      log(
+        `  plain ${formatNumber(round.ceiling.plain.reqPerSec)} req/s, signed ${formatNumber(round.ceiling.signed.reqPerSec)} req/s`,
+      );
+    } finally {
+      await receiver.stop();
+    }
+  } catch (err) {
+    round.errors.ceiling = errorText(err);
+    log(`  ceiling failed: ${round.errors.ceiling}`);
+  }
+
+  if (plan.hookyardSkip) round.skipped.hookyard = plan.hookyardSkip;
+  else {
+    log(
+      `\n[round ${index + 1}/${opts.rounds}] (b) Hookyard server child, publish API → receiver child`,
+    );
+    try {
+      round.hookyard = await runHookyard({
+        registry,
+        repoRoot: REPO_ROOT,
+        messages: opts.messages,
+        warmup: opts.warmup,
+        lanes,
+        c1Messages: opts.c1Messages,
+        bounds: BOUNDS,
+        keepTemp: opts.keepTemp,
+        log,
+      });
+    } catch (err) {
+      round.errors.hookyard = errorText(err);
+      log(`  Hookyard phase failed: ${round.errors.hookyard}`);
+    }
+  }
+
+  if (plan.bullmqSkip) round.skipped.bullmq = plan.bullmqSkip;
+  else {
+    log(
+      `\n[round ${index + 1}/${opts.rounds}] (c) BullMQ: queue.add() here, Worker child → receiver child`,
+    );
+    try {
+      round.bullmq = await runBullmq({
+        registry,
+        redisHost: opts.redisHost,
+        redisPort: opts.redisPort,
+        messages: opts.messages,
+        warmup: opts.warmup,
+        lanes,
+        c1Messages: opts.c1Messages,
+        bounds: BOUNDS,
+        log,
+      });
+    } catch (err) {
+      round.errors.bullmq = errorText(err);
+      log(`  BullMQ phase failed: ${round.errors.bullmq}`);
+    }
+  }
+  return round;
+}
+
+function printResults(rounds, plan) {
+  const summary = summarize(rounds);
+  const multi = rounds.length > 1;
+  const headers = [
+    "",
+    "msgs/s",
+    ...(multi ? ["min–max"] : []),
+    "p50 ms",
+    "p99 ms",
+    "ratio to plain ceiling",
+    "SUT CPU µs/msg",
+  ];
+  const rows = summary.map((row) => [
+    row.label,
+    formatNumber(row.msgsPerSec),
+    ...(multi ? [`${formatNumber(row.msgsPerSecMin)}–${formatNumber(row.msgsPerSecMax)}`] : []),
+    formatNumber(row.p50, 2),
+    formatNumber(row.p99, 2),
+    formatNumber(row.ratioToPlain, 3),
+    formatNumber(row.cpuMicrosPerMsg),
+  ]);
+  log(`\n=== results (${multi ? `median of ${rounds.length} rounds` : "1 round"}) ===`);
+  log(renderTable(headers, rows));
+  log(
+    "  p50/p99: ceiling = request round trip under load; accepted/enqueued = the publish call;" +
+      "\n  delivered and c1 = publish sent → receiver got it (wall clocks of two processes)." +
+      "\n  SUT CPU = user+system CPU of the system under test (Hookyard server; BullMQ worker + Redis)" +
+      "\n  from the start of the load until the last delivery, per delivered message.",
+  );
+
+  for (const round of rounds) {
+    for (const [name, phase] of [
+      ["Hookyard", round.hookyard],
+      ["BullMQ", round.bullmq],
+    ]) {
+      if (!phase) continue;
+      const { load, clock } = phase;
+      log(
+        `  ${name} round ${round.index + 1}: accepted ${load.accepted} of ${load.published}, ` +
+          `arrived ${load.distinct} distinct, ${load.duplicates} duplicates, ${load.missing} missing` +
+          `${load.missing > 0 ? ` (e.g. ${load.missingSample.join(", ")})` : ""}, ${load.unexpected} unexpected; ` +
+          `receiver clock offset ${clock ? `${formatNumber(clock.offsetMs, 3)} ± ${formatNumber(clock.uncertaintyMs, 3)} ms` : "unknown"}` +
+          `${phase.c1.skipped ? `; c1 skipped: ${phase.c1.skipped}` : ""}` +
+          `${phase.c1.stopReason ? `; c1 stopped: ${phase.c1.stopReason}` : ""}` +
+          `${load.publishStopReason ? `; publishing stopped: ${load.publishStopReason}` : ""}`,
+      );
+    }
+  }
+
+  const checks = verdicts(rounds);
+  log("\n=== targets ===");
+  log(
+    renderTable(
+      ["target", "measured", "goal", "verdict"],
+      checks.map((v) => [
+        v.name,
+        typeof v.value === "number" ? formatNumber(v.value, 3) : v.value,
+        v.target,
+        v.status === "n/a" ? `n/a (${v.note})` : v.status,
+      ]),
+    ),
+  );
+  const notes = [
+    ...Object.entries(plan).filter(([, reason]) => reason),
+    ...rounds.flatMap((r) =>
+      Object.entries(r.errors).map(([phase, e]) => [`round ${r.index + 1} ${phase}`, e]),
+    ),
+  ];
+  for (const [what, reason] of notes) log(`  ${what}: ${reason.split("\n")[0]}`);
+  return { summary, verdicts: checks };
+}
+
+async function main() {
+  const opts = parseOptions(process.argv.slice(2));
+  const registry = new ChildRegistry();
+  process.on("exit", () => registry.cleanupNow());
+  // On Ctrl-C / the watchdog: stop the load loops and the children, let the phases clean up
+  // (queue obliterated, temp dirs removed), and force the exit if that takes more than 15 s.
+  const abort = (reason, code) => {
+    log(`\n${reason}: stopping`);
+    abortRun(reason);
+    process.exitCode = code;
+    setTimeout(() => process.exit(code), 15_000).unref();
+    void registry.stopAll();
+  };
+  for (const signal of ["SIGINT", "SIGTERM"]) process.once(signal, () => abort(signal, 130));
+  const watchdog = setTimeout(
+    () => abort(`the run exceeded --max-minutes ${opts.maxMinutes}`, 1),
+    opts.maxMinutes * 60_000,
+  );
+  watchdog.unref();
+
+  const startedAt = new Date().toISOString();
+  const machine = {
+    cores: os.availableParallelism(),
+    cpu: os.cpus()[0]?.model ?? "unknown",
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    loadavgAtStart: os.loadavg().map((v) => Number(v.toFixed(2))),
+    node: process.version,
+    undici: packageVersion("undici"),
+    bullmq: packageVersion("bullmq"),
+    ioredis: packageVersion("ioredis"),
+  };
+  log(
+    `hookyard bench: ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, load average ${machine.loadavgAtStart.join(" ")}`,
+  );
+  if (opts.messages < 10_000)
+    log(`note: --messages ${opts.messages} is below the 10,000 the issue asks for`);
+
+  const plan = { hookyardSkip: null, bullmqSkip: null };
+  if (opts.skipHookyard) plan.hookyardSkip = "--skip-hookyard";
+  else if (!opts.skipBuild) plan.hookyardSkip = buildHookyard();
+  if (opts.skipBullmq) plan.bullmqSkip = "--skip-bullmq";
+  else {
+    const reason = await probeRedis(opts.redisHost, opts.redisPort);
+    if (reason) {
+      plan.bullmqSkip = `Redis not available: ${reason}`;
+      log(`skipping BullMQ: ${plan.bullmqSkip}`);
+    }
+  }
+
+  const rounds = [];
+  try {
+    for (let i = 0; i < opts.rounds && abortReason() === null; i++)
+      rounds.push(await runRound(i, opts, plan, registry));
+  } finally {
+    await registry.stopAll();
+  }
+
+  const { summary, verdicts: checks } = printResults(rounds, plan);
+  if (abortReason() !== null) {
+    log(`\naborted (${abortReason()}): ${opts.out} not written`);
+    return; // exit code set by abort()
+  }
+  const results = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine,
+    options: { ...opts, out: undefined },
+    bounds: { ...BOUNDS, ceilingMs: CEILING_DEADLINE_MS },
+    targets: TARGETS,
+    skipped: plan,
+    summary,
+    verdicts: checks,
+    rounds,
+  };
+  mkdirSync(dirname(opts.out), { recursive: true });
+  writeFileSync(opts.out, `${JSON.stringify(results, jsonReplacer, 2)}\n`);
+  log(`\nwrote ${opts.out}`);
+  clearTimeout(watchdog);
+  const failedPhases = rounds.some((r) => Object.keys(r.errors).length > 0);
+  process.exitCode = failedPhases ? 1 : 0;
+}
+
+/** NaN/Infinity become null in JSON; typed arrays are not kept (only summaries are). */
+function jsonReplacer(_key, value) {
+  if (typeof value === "number" && !Number.isFinite(value)) return null;
+  if (ArrayBuffer.isView(value)) return undefined;
+  return value;
+}
+
+main().catch((err) => {
+  console.error(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,107 @@
+import Fastify from "fastify";
+import type {
+  FastifyBaseLogger,
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+} from "fastify";
+import type { Logger } from "pino";
+import { NotFoundError } from "../errors.js";
+import type { OutboundServices } from "../outbound/services.js";
+import { bearerAuthHook } from "./auth.js";
+import { toHttpFailure } from "./error-mapping.js";
+import { registerIdempotency } from "./idempotency.js";
+import { RequestLog } from "./request-log.js";
+import { registerApplicationRoutes } from "./routes/applications.js";
+import { registerAttemptRoutes } from "./routes/attempts.js";
+import { registerDocsRoutes } from "./routes/docs.js";
+import { registerEndpointActionRoutes } from "./routes/endpoint-actions.js";
+import { registerEndpointRoutes } from "./routes/endpoints.js";
+import { registerEventTypeRoutes } from "./routes/event-types.js";
+import { registerHealthRoutes } from "./routes/health.js";
+import { registerMessageRoutes } from "./routes/messages.js";
+import { createValidatorCompiler } from "./schema-validation.js";
+
+export interface HttpAppDeps {
+  services: OutboundServices;
+  logger: Logger;
+  /** Largest accepted request body; larger ones get 413. */
+  bodyLimitBytes: number;
+  /** Hookyard's version, shown in the OpenAPI document. */
+  version: string;
+}
+
+const API_PREFIX = "/api/v1";
+
+/** Longest path segment (uids and event type names are up to 256 characters, percent-encoded). */
+const MAX_PARAM_LENGTH = 1024;
+
+/** Logs and answers every error; `request.log` carries `reqId`. 4xx at info, 5xx at error. */
+function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const failure = toHttpFailure(error);
+  if (failure.unexpected) {
+    request.log.error({ err: error }, "request failed with an unexpected error");
+  } else if (failure.status >= 500) {
+    request.log.error({ err: error, status: failure.status }, "request refused");
+  } else {
+    request.log.info({ status: failure.status, detail: error.message }, "request refused");
+  }
+  void reply.code(failure.status).send(failure.body);
+}
+
+/**
+ * Builds the Fastify app of the Svix-compatible API (`/api/v1`), its OpenAPI document and docs
+ * page. The app is ready (`ready()` awaited); the caller listens and closes it.
+ */
+export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> {
+  // Widened to Fastify's logger type so route modules take a plain FastifyInstance.
+  const loggerInstance: FastifyBaseLogger = deps.logger;
+  const app = Fastify({
+    loggerInstance,
+    logController: new RequestLog(),
+    bodyLimit: deps.bodyLimitBytes,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    // Clients may send `X-Request-Id`; otherwise Fastify numbers requests.
+    requestIdHeader: "x-request-id",
+    return503OnClosing: true,
+  });
+
+  app.setValidatorCompiler(createValidatorCompiler());
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split("?")[0] ?? request.url;
+    const failure = toHttpFailure(new NotFoundError(`No route for ${request.method} ${path}`));
+    request.log.info({ status: failure.status }, "route not found");
+    void reply.code(failure.status).send(failure.body);
+  });
+  // Only JSON bodies: anything else (text/plain included) is a 415. An empty JSON body counts as
+  // no body, so bodiless POSTs (resend) accept it and body routes answer 422 naming `body`.
+  app.removeContentTypeParser(["text/plain", "application/json"]);
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    const text = typeof body === "string" ? body : body.toString("utf8");
+    if (text.length === 0) done(null, undefined);
+    else parseJson(request, text, done);
+  });
+
+  await registerDocsRoutes(app, { version: deps.version, apiPrefix: API_PREFIX });
+  registerHealthRoutes(app, API_PREFIX);
+
+  await app.register(
+    async (api) => {
+      api.addHook("onRequest", bearerAuthHook(deps.services.auth));
+      registerIdempotency(api, deps.services.idempotency);
+      registerApplicationRoutes(api, deps.services);
+      registerEventTypeRoutes(api, deps.services);
+      registerEndpointRoutes(api, deps.services);
+      registerEndpointActionRoutes(api, deps.services);
+      registerMessageRoutes(api, deps.services);
+      registerAttemptRoutes(api, deps.services);
+    },
+    { prefix: API_PREFIX },
+  );
+
+  await app.ready();
+  return app;
+}

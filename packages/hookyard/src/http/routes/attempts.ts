@@ -1,0 +1,196 @@
+import type { FastifyInstance } from "fastify";
+import type { DeliveryStatus } from "../../model.js";
+import type { OutboundServices } from "../../outbound/services.js";
+import { emptyPage, mapPage, toPageRequest } from "../pagination.js";
+import { JSON_CONTENT_TYPE, rejectUnsupportedFilters, timeRangeOf } from "../query-filters.js";
+import {
+  AttemptByEndpointQuery,
+  AttemptByMessageQuery,
+  AttemptParams,
+  DestinationsQuery,
+  EndpointMessagesQuery,
+  ListMessageAttemptOut,
+  ListMessageEndpointOut,
+  MessageAttemptOut,
+  ResendParams,
+} from "../schemas/attempt.js";
+import type {
+  AttemptByEndpointQueryValue,
+  AttemptByMessageQueryValue,
+  AttemptParamsValue,
+  DestinationsQueryValue,
+  EndpointMessagesQueryValue,
+  ResendParamsValue,
+} from "../schemas/attempt.js";
+import { EmptyObject, ERROR_RESPONSES } from "../schemas/common.js";
+import { EndpointParams } from "../schemas/endpoint.js";
+import type { EndpointParamsValue } from "../schemas/endpoint.js";
+import { ListEndpointMessageOut, MessageParams } from "../schemas/message.js";
+import type { MessageParamsValue } from "../schemas/message.js";
+import {
+  attemptOut,
+  deliveryStatusOf,
+  endpointMessageOutJson,
+  messageEndpointOut,
+  pageJson,
+} from "../serializers.js";
+
+const TAGS = ["Message Attempt"];
+const UNSUPPORTED_ATTEMPT_FILTERS = ["status_code_class", "channel", "tag", "event_types"];
+
+/**
+ * Svix attempt status filter → `succeeded`; undefined = no filter; null = matches nothing
+ * (attempts are final: never pending, sending or canceled).
+ */
+function succeededFilterOf(status: number | undefined): boolean | undefined | null {
+  if (status === undefined) return undefined;
+  if (status === 0) return true;
+  if (status === 2) return false;
+  return null;
+}
+
+export function registerAttemptRoutes(app: FastifyInstance, services: OutboundServices): void {
+  const attempts = services.attempts;
+
+  app.get<{ Params: MessageParamsValue; Querystring: AttemptByMessageQueryValue }>(
+    "/app/:app_id/attempt/msg/:msg_id",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "List attempts of a message",
+        description: "Newest first.",
+        params: MessageParams,
+        querystring: AttemptByMessageQuery,
+        response: { 200: ListMessageAttemptOut, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const { query } = request;
+      rejectUnsupportedFilters(query, UNSUPPORTED_ATTEMPT_FILTERS);
+      const succeeded = succeededFilterOf(query.status);
+      if (succeeded === null) return emptyPage();
+      const filter: { endpointId?: string; succeeded?: boolean; before?: number; after?: number } =
+        timeRangeOf(query);
+      if (succeeded !== undefined) filter.succeeded = succeeded;
+      if (query.endpoint_id !== undefined) filter.endpointId = query.endpoint_id;
+      const { app_id: appId, msg_id: msgId } = request.params;
+      const page = await attempts.listByMessage(appId, msgId, filter, toPageRequest(query));
+      return mapPage(page, attemptOut);
+    },
+  );
+
+  app.get<{ Params: EndpointParamsValue; Querystring: AttemptByEndpointQueryValue }>(
+    "/app/:app_id/attempt/endpoint/:endpoint_id",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "List attempts to an endpoint",
+        description: "Newest first.",
+        params: EndpointParams,
+        querystring: AttemptByEndpointQuery,
+        response: { 200: ListMessageAttemptOut, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const { query } = request;
+      rejectUnsupportedFilters(query, UNSUPPORTED_ATTEMPT_FILTERS);
+      const succeeded = succeededFilterOf(query.status);
+      if (succeeded === null) return emptyPage();
+      const filter: { succeeded?: boolean; before?: number; after?: number } = timeRangeOf(query);
+      if (succeeded !== undefined) filter.succeeded = succeeded;
+      const { app_id: appId, endpoint_id: endpointId } = request.params;
+      const page = await attempts.listByEndpoint(appId, endpointId, filter, toPageRequest(query));
+      return mapPage(page, attemptOut);
+    },
+  );
+
+  app.get<{ Params: AttemptParamsValue }>(
+    "/app/:app_id/msg/:msg_id/attempt/:attempt_id",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Get an attempt",
+        params: AttemptParams,
+        response: { 200: MessageAttemptOut, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const { app_id: appId, msg_id: msgId, attempt_id: attemptId } = request.params;
+      return attemptOut(await attempts.get(appId, msgId, attemptId));
+    },
+  );
+
+  app.get<{ Params: MessageParamsValue; Querystring: DestinationsQueryValue }>(
+    "/app/:app_id/msg/:msg_id/endpoint",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "List attempted destinations of a message",
+        description: "The endpoints the message is delivered to, with each delivery's state.",
+        params: MessageParams,
+        querystring: DestinationsQuery,
+        response: { 200: ListMessageEndpointOut, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const { app_id: appId, msg_id: msgId } = request.params;
+      const page = await attempts.listDestinations(appId, msgId, toPageRequest(request.query));
+      return mapPage(page, messageEndpointOut);
+    },
+  );
+
+  app.get<{ Params: EndpointParamsValue; Querystring: EndpointMessagesQueryValue }>(
+    "/app/:app_id/endpoint/:endpoint_id/msg",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "List messages sent to an endpoint",
+        description: "Each message with the state of its delivery to this endpoint; newest first.",
+        params: EndpointParams,
+        querystring: EndpointMessagesQuery,
+        response: { 200: ListEndpointMessageOut, ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const { query } = request;
+      rejectUnsupportedFilters(query, ["channel", "tag", "event_types"]);
+      const filter: { status?: DeliveryStatus; before?: number; after?: number } =
+        timeRangeOf(query);
+      if (query.status !== undefined) {
+        const status = deliveryStatusOf(query.status);
+        if (status === null) return emptyPage();
+        filter.status = status;
+      }
+      const { app_id: appId, endpoint_id: endpointId } = request.params;
+      const page = await attempts.listEndpointMessages(
+        appId,
+        endpointId,
+        filter,
+        toPageRequest(query),
+      );
+      const withContent = query.with_content;
+      return reply
+        .type(JSON_CONTENT_TYPE)
+        .send(pageJson(page, (item) => endpointMessageOutJson(item, withContent)));
+    },
+  );
+
+  app.post<{ Params: ResendParamsValue }>(
+    "/app/:app_id/msg/:msg_id/endpoint/:endpoint_id/resend",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Resend a message to an endpoint",
+        description: "One manual attempt, made at once and never retried. No body needed.",
+        params: ResendParams,
+        response: { 202: EmptyObject, ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const { app_id: appId, msg_id: msgId, endpoint_id: endpointId } = request.params;
+      await attempts.resend(appId, msgId, endpointId);
+      reply.code(202);
+      return {};
+    },
+  );
+}

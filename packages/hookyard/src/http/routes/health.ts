@@ -1,0 +1,19 @@
+import type { FastifyInstance } from "fastify";
+import { NoContent } from "../schemas/common.js";
+
+/** `GET {apiPrefix}/health`: 204 while the process serves requests. No authentication. */
+export function registerHealthRoutes(app: FastifyInstance, apiPrefix: string): void {
+  app.get(
+    `${apiPrefix}/health`,
+    {
+      schema: {
+        tags: ["Health"],
+        summary: "Health",
+        description: "204 while the server accepts requests. Needs no API key.",
+        security: [],
+        response: { 204: NoContent },
+      },
+    },
+    async (_request, reply) => reply.code(204).send(),
+  );
+}

@@ -1,0 +1,108 @@
+import type { FastifyInstance } from "fastify";
+import type { OutboundServices } from "../../outbound/services.js";
+import { messageInput } from "../inputs.js";
+import { toPageRequest } from "../pagination.js";
+import {
+  commaListOf,
+  JSON_CONTENT_TYPE,
+  rejectUnsupportedFilters,
+  timeRangeOf,
+} from "../query-filters.js";
+import { AppParams } from "../schemas/application.js";
+import type { AppParamsValue } from "../schemas/application.js";
+import { ERROR_RESPONSES } from "../schemas/common.js";
+import {
+  ListMessageOut,
+  MessageCreateQuery,
+  MessageGetQuery,
+  MessageIn,
+  MessageListQuery,
+  MessageOut,
+  MessageParams,
+} from "../schemas/message.js";
+import type {
+  MessageCreateQueryValue,
+  MessageGetQueryValue,
+  MessageInBody,
+  MessageListQueryValue,
+  MessageParamsValue,
+} from "../schemas/message.js";
+import { messageOutJson, pageJson } from "../serializers.js";
+
+const TAGS = ["Message"];
+
+export function registerMessageRoutes(app: FastifyInstance, services: OutboundServices): void {
+  const messages = services.messages;
+
+  app.get<{ Params: AppParamsValue; Querystring: MessageListQueryValue }>(
+    "/app/:app_id/msg",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "List messages",
+        description: "Newest first.",
+        params: AppParams,
+        querystring: MessageListQuery,
+        response: { 200: ListMessageOut, ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const { query } = request;
+      rejectUnsupportedFilters(query, ["tag"]);
+      const filter: { eventTypes?: string[]; channel?: string; before?: number; after?: number } =
+        timeRangeOf(query);
+      if (query.channel !== undefined) filter.channel = query.channel;
+      if (query.event_types !== undefined) filter.eventTypes = commaListOf(query.event_types);
+      const page = await messages.list(request.params.app_id, filter, toPageRequest(query));
+      const withContent = query.with_content;
+      return reply
+        .type(JSON_CONTENT_TYPE)
+        .send(pageJson(page, (message) => messageOutJson(message, withContent)));
+    },
+  );
+
+  // The publish hot path: compiled schemas, one await, response rendered to text directly.
+  app.post<{ Params: AppParamsValue; Querystring: MessageCreateQueryValue; Body: MessageInBody }>(
+    "/app/:app_id/msg",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Publish a message",
+        description:
+          "Stores the message and one delivery per matching endpoint, durably, before answering 202. " +
+          "A repeated `eventId` within 24 h answers 200 with the first message. " +
+          "An `application` in the body creates the application when it does not exist.",
+        params: AppParams,
+        querystring: MessageCreateQuery,
+        body: MessageIn,
+        response: { 200: MessageOut, 202: MessageOut, ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const result = await messages.create(request.params.app_id, messageInput(request.body));
+      return reply
+        .code(result.created ? 202 : 200)
+        .type(JSON_CONTENT_TYPE)
+        .send(messageOutJson(result.message, request.query.with_content));
+    },
+  );
+
+  app.get<{ Params: MessageParamsValue; Querystring: MessageGetQueryValue }>(
+    "/app/:app_id/msg/:msg_id",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Get a message",
+        params: MessageParams,
+        querystring: MessageGetQuery,
+        response: { 200: MessageOut, ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const message = await messages.get(request.params.app_id, request.params.msg_id);
+      return reply
+        .type(JSON_CONTENT_TYPE)
+        .send(messageOutJson(message, request.query.with_content));
+    },
+  );
+}

@@ -1,0 +1,186 @@
+import type { Static } from "@sinclair/typebox";
+import type {
+  Application,
+  Attempt,
+  Delivery,
+  DeliveryStatus,
+  Endpoint,
+  EventType,
+  Message,
+} from "../model.js";
+import type { Destination, RecoverTask } from "../outbound/services.js";
+import type { EndpointMessage, Page } from "../store/store.js";
+import type { ApplicationOut } from "./schemas/application.js";
+import type { MessageAttemptOut, MessageEndpointOut } from "./schemas/attempt.js";
+import type { EndpointOut, RecoverOut } from "./schemas/endpoint.js";
+import type { EventTypeOut } from "./schemas/event-type.js";
+
+/**
+ * Domain objects → Svix JSON (camelCase, ISO-8601 dates). Objects are returned for routes whose
+ * response schema serializes them; messages are rendered straight to JSON text because their
+ * payload is already stored as the exact JSON that is delivered (no parse, no re-stringify).
+ */
+
+function iso(epochMs: number): string {
+  return new Date(epochMs).toISOString();
+}
+
+export function applicationOut(app: Application): Static<typeof ApplicationOut> {
+  return {
+    id: app.id,
+    uid: app.uid,
+    name: app.name,
+    rateLimit: app.rateLimit,
+    throttleRate: app.rateLimit,
+    metadata: app.metadata,
+    createdAt: iso(app.createdAt),
+    updatedAt: iso(app.updatedAt),
+  };
+}
+
+export function eventTypeOut(eventType: EventType): Static<typeof EventTypeOut> {
+  return {
+    name: eventType.name,
+    description: eventType.description,
+    archived: eventType.archived,
+    deprecated: eventType.deprecated,
+    schemas: eventType.schemas,
+    featureFlag: eventType.featureFlag,
+    groupName: eventType.groupName,
+    createdAt: iso(eventType.createdAt),
+    updatedAt: iso(eventType.updatedAt),
+  };
+}
+
+export function endpointOut(endpoint: Endpoint): Static<typeof EndpointOut> {
+  return {
+    id: endpoint.id,
+    uid: endpoint.uid,
+    url: endpoint.url,
+    description: endpoint.description,
+    version: endpoint.version,
+    disabled: endpoint.disabled,
+    filterTypes: endpoint.filterTypes,
+    channels: endpoint.channels,
+    rateLimit: endpoint.rateLimit,
+    throttleRate: endpoint.rateLimit,
+    metadata: endpoint.metadata,
+    accept302: endpoint.accept302,
+    createdAt: iso(endpoint.createdAt),
+    updatedAt: iso(endpoint.updatedAt),
+  };
+}
+
+/** Svix's MessageStatus number and text. */
+export interface SvixStatus {
+  status: 0 | 1 | 2 | 3 | 4;
+  statusText: "success" | "pending" | "fail" | "sending" | "canceled";
+}
+
+export function svixStatusOf(status: DeliveryStatus): SvixStatus {
+  switch (status) {
+    case "succeeded":
+      return { status: 0, statusText: "success" };
+    case "pending":
+    case "retrying":
+      return { status: 1, statusText: "pending" };
+    case "failed":
+      return { status: 2, statusText: "fail" };
+    case "cancelled":
+      return { status: 4, statusText: "canceled" };
+    default: {
+      const unhandled: never = status;
+      throw new Error(`unhandled delivery status ${String(unhandled)}`);
+    }
+  }
+}
+
+/** Svix status filter → delivery status; null for "sending" (3), which no stored delivery has. */
+export function deliveryStatusOf(svixStatus: number): DeliveryStatus | null {
+  switch (svixStatus) {
+    case 0:
+      return "succeeded";
+    case 1:
+      // Svix's "pending" also covers Hookyard's "retrying"; the service filter takes one status.
+      return "pending";
+    case 2:
+      return "failed";
+    case 4:
+      return "cancelled";
+    default:
+      return null;
+  }
+}
+
+function deliveryStateOut(delivery: Delivery): SvixStatus & { nextAttempt: string | null } {
+  const { status, statusText } = svixStatusOf(delivery.status);
+  return {
+    status,
+    statusText,
+    nextAttempt: delivery.nextAttemptAt === null ? null : iso(delivery.nextAttemptAt),
+  };
+}
+
+export function attemptOut(attempt: Attempt): Static<typeof MessageAttemptOut> {
+  return {
+    id: attempt.id,
+    msgId: attempt.msgId,
+    endpointId: attempt.endpointId,
+    url: attempt.url,
+    response: attempt.responseBody,
+    responseStatusCode: attempt.responseStatusCode,
+    responseDurationMs: Math.round(attempt.durationMs),
+    status: attempt.succeeded ? 0 : 2,
+    statusText: attempt.succeeded ? "success" : "fail",
+    triggerType: attempt.trigger === "manual" ? 1 : 0,
+    timestamp: iso(attempt.createdAt),
+    errorClass: attempt.errorClass,
+    errorMessage: attempt.errorMessage,
+    responseHeaders: attempt.responseHeaders,
+  };
+}
+
+export function messageEndpointOut(destination: Destination): Static<typeof MessageEndpointOut> {
+  return { ...endpointOut(destination.endpoint), ...deliveryStateOut(destination.delivery) };
+}
+
+export function recoverOut(task: RecoverTask): Static<typeof RecoverOut> {
+  return { id: task.id, status: task.status, task: task.task, updatedAt: iso(task.updatedAt) };
+}
+
+function messageFieldsJson(message: Message, withContent: boolean): string {
+  return (
+    `"id":${JSON.stringify(message.id)}` +
+    `,"eventType":${JSON.stringify(message.eventType)}` +
+    `,"eventId":${JSON.stringify(message.eventId)}` +
+    `,"channels":${JSON.stringify(message.channels)}` +
+    `,"tags":${JSON.stringify(message.tags)}` +
+    `,"payload":${withContent ? message.payload : "{}"}` +
+    `,"timestamp":"${iso(message.createdAt)}"`
+  );
+}
+
+/** MessageOut as JSON text; `payload` is the stored JSON verbatim, or `{}` without content. */
+export function messageOutJson(message: Message, withContent: boolean): string {
+  return `{${messageFieldsJson(message, withContent)}}`;
+}
+
+/** EndpointMessageOut (a message plus its delivery state to one endpoint) as JSON text. */
+export function endpointMessageOutJson(item: EndpointMessage, withContent: boolean): string {
+  const state = deliveryStateOut(item.delivery);
+  return (
+    `{${messageFieldsJson(item.message, withContent)}` +
+    `,"status":${state.status},"statusText":"${state.statusText}"` +
+    `,"nextAttempt":${JSON.stringify(state.nextAttempt)}}`
+  );
+}
+
+/** Svix's list envelope as JSON text, around items already rendered by `itemJson`. */
+export function pageJson<T>(page: Page<T>, itemJson: (item: T) => string): string {
+  return (
+    `{"data":[${page.data.map(itemJson).join(",")}]` +
+    `,"iterator":${JSON.stringify(page.iterator)}` +
+    `,"prevIterator":${JSON.stringify(page.prevIterator)}` +
+    `,"done":${page.done ? "true" : "false"}}`
+  );
+}

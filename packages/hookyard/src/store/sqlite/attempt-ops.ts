@@ -1,0 +1,116 @@
+import type {
+  AppId,
+  Attempt,
+  AttemptId,
+  EndpointId,
+  EndpointStats,
+  MessageId,
+} from "../../model.js";
+import type {
+  AttemptFilter,
+  DeliveryUpdate,
+  IdempotencyRecord,
+  Page,
+  PageRequest,
+} from "../store.js";
+import { attemptFilterTerms, toEndpointStats } from "./listing-filters.js";
+import * as rows from "./delivery-rows.js";
+import { idempotencyToRow, rowToIdempotency, type IdempotencyRow } from "./row-mapping.js";
+import { conflictOn } from "./sqlite-driver.js";
+import type { SqliteContext } from "./statements.js";
+
+/**
+ * Attempts, endpoint statistics and idempotency records. Synchronous functions over the
+ * connection; `SqliteStore` runs the writes inside a group commit.
+ */
+
+/** The attempt row and the delivery's new state, in the same transaction slice. */
+export function recordAttempt(
+  { s }: SqliteContext,
+  attempt: Attempt,
+  update: DeliveryUpdate,
+): void {
+  conflictOn(
+    () => s.insertAttempt.run(rows.attemptToRow(attempt)),
+    () => `attempt ${attempt.id} already exists`,
+  );
+  s.updateDelivery.run(rows.deliveryUpdateToRow(update));
+}
+
+export function getAttempt(
+  { s }: SqliteContext,
+  appId: AppId,
+  attemptId: AttemptId,
+): Attempt | null {
+  const row = s.getAttempt.get(attemptId, appId) as rows.AttemptRow | undefined;
+  return row === undefined ? null : rows.rowToAttempt(row);
+}
+
+export function listAttemptsByMessage(
+  ctx: SqliteContext,
+  appId: AppId,
+  msgId: MessageId,
+  filter: AttemptFilter,
+  page: PageRequest,
+): Page<Attempt> {
+  return attemptPage(ctx, ["msg_id = ?", "app_id = ?"], [msgId, appId], filter, page);
+}
+
+export function listAttemptsByEndpoint(
+  ctx: SqliteContext,
+  appId: AppId,
+  endpointId: EndpointId,
+  filter: AttemptFilter,
+  page: PageRequest,
+): Page<Attempt> {
+  return attemptPage(ctx, ["endpoint_id = ?", "app_id = ?"], [endpointId, appId], filter, page);
+}
+
+function attemptPage(
+  { listings }: SqliteContext,
+  where: readonly string[],
+  params: readonly string[],
+  filter: AttemptFilter,
+  page: PageRequest,
+): Page<Attempt> {
+  const f = attemptFilterTerms(filter);
+  return listings.page({
+    select: "SELECT * FROM attempt",
+    where: [...where, ...f.where],
+    params: [...params, ...f.params],
+    cursorColumn: "id",
+    page,
+    defaultOrder: "descending",
+    map: rows.rowToAttempt,
+    cursorOf: (a) => a.id,
+  });
+}
+
+/** Counts deliveries created in [since, until); null bounds are open. */
+export function endpointStats(
+  { s }: SqliteContext,
+  endpointId: EndpointId,
+  since: number | null,
+  until: number | null,
+): EndpointStats {
+  const counts = s.endpointStats.all(
+    endpointId,
+    since ?? Number.MIN_SAFE_INTEGER,
+    until ?? Number.MAX_SAFE_INTEGER,
+  ) as Array<{ status: string; n: number }>;
+  return toEndpointStats(counts);
+}
+
+export function getIdempotencyRecord({ s }: SqliteContext, key: string): IdempotencyRecord | null {
+  const row = s.getIdempotency.get(key) as IdempotencyRow | undefined;
+  return row === undefined ? null : rowToIdempotency(row);
+}
+
+/** First writer wins (INSERT OR IGNORE). */
+export function putIdempotencyRecord({ s }: SqliteContext, record: IdempotencyRecord): void {
+  s.putIdempotency.run(idempotencyToRow(record));
+}
+
+export function pruneIdempotencyRecords({ s }: SqliteContext, before: number): number {
+  return s.pruneIdempotency.run(before).changes;
+}

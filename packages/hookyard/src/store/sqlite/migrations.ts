@@ -1,0 +1,169 @@
+import type { SqliteDatabase } from "./sqlite-driver.js";
+
+/**
+ * The SQLite schema as an append-only list of steps. Step n (1-based) brings the database to
+ * version n, kept in `PRAGMA user_version`. Never edit a released step; add one.
+ *
+ * Conventions: times are INTEGER epoch ms, booleans INTEGER 0/1, JSON-valued fields TEXT holding
+ * JSON (SQL NULL for a null field, never the text 'null').
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+// Open deliveries are the ones the engine still has to send; the partial index keeps the
+// lease/due queries (`leaseDueDeliveries`, `nextDueAt`) proportional to the backlog, not to history.
+// Its WHERE clause must stay textually identical to OPEN_DELIVERY in statements.ts.
+const V1_INITIAL = `
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE application (
+  id TEXT PRIMARY KEY,
+  uid TEXT,
+  name TEXT NOT NULL,
+  rate_limit INTEGER,
+  metadata TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX application_uid ON application (uid) WHERE uid IS NOT NULL;
+
+CREATE TABLE event_type (
+  name TEXT PRIMARY KEY,
+  description TEXT NOT NULL,
+  schemas TEXT,
+  archived INTEGER NOT NULL,
+  deprecated INTEGER NOT NULL,
+  feature_flag TEXT,
+  group_name TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE endpoint (
+  id TEXT PRIMARY KEY,
+  app_id TEXT NOT NULL REFERENCES application (id),
+  uid TEXT,
+  url TEXT NOT NULL,
+  description TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  disabled INTEGER NOT NULL,
+  filter_types TEXT,
+  channels TEXT,
+  rate_limit INTEGER,
+  metadata TEXT NOT NULL,
+  headers TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  previous_secrets TEXT NOT NULL,
+  accept_302 INTEGER NOT NULL,
+  failing_since INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX endpoint_app ON endpoint (app_id, id);
+CREATE UNIQUE INDEX endpoint_app_uid ON endpoint (app_id, uid) WHERE uid IS NOT NULL;
+
+CREATE TABLE message (
+  id TEXT PRIMARY KEY,
+  app_id TEXT NOT NULL REFERENCES application (id),
+  event_type TEXT NOT NULL,
+  event_id TEXT,
+  channels TEXT,
+  tags TEXT,
+  payload TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX message_app ON message (app_id, id);
+CREATE INDEX message_app_event_id ON message (app_id, event_id, created_at)
+  WHERE event_id IS NOT NULL;
+
+-- No foreign keys: when an application is deleted its open deliveries stay, cancelled, so a
+-- delivery the engine still holds ends in a known state.
+CREATE TABLE delivery (
+  id TEXT PRIMARY KEY,
+  msg_id TEXT NOT NULL,
+  endpoint_id TEXT NOT NULL,
+  app_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt_at INTEGER,
+  lease_owner TEXT,
+  lease_until INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX delivery_msg_endpoint ON delivery (msg_id, endpoint_id);
+CREATE INDEX delivery_endpoint_msg ON delivery (endpoint_id, msg_id);
+CREATE INDEX delivery_endpoint_created ON delivery (endpoint_id, created_at);
+CREATE INDEX delivery_open_due ON delivery (next_attempt_at, lease_until)
+  WHERE status IN ('pending', 'retrying');
+
+CREATE TABLE attempt (
+  id TEXT PRIMARY KEY,
+  delivery_id TEXT NOT NULL,
+  msg_id TEXT NOT NULL,
+  endpoint_id TEXT NOT NULL,
+  app_id TEXT NOT NULL,
+  url TEXT NOT NULL,
+  succeeded INTEGER NOT NULL,
+  response_status_code INTEGER NOT NULL,
+  response_body TEXT NOT NULL,
+  response_headers TEXT,
+  duration_ms INTEGER NOT NULL,
+  error_class TEXT,
+  error_message TEXT,
+  trigger TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX attempt_msg ON attempt (msg_id, id);
+CREATE INDEX attempt_endpoint ON attempt (endpoint_id, id);
+
+CREATE TABLE idempotency (
+  key TEXT PRIMARY KEY,
+  status_code INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX idempotency_created ON idempotency (created_at);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: "initial outbound schema", sql: V1_INITIAL },
+];
+
+/**
+ * Brings the database to the latest version in one transaction, so a crash mid-way leaves the
+ * previous version intact. Returns the versions applied.
+ */
+export function migrate(
+  db: SqliteDatabase,
+  migrations: readonly Migration[] = MIGRATIONS,
+): number[] {
+  const latest = migrations.length;
+  const applied: number[] = [];
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const current = Number(db.pragma("user_version", { simple: true }));
+    if (current > latest) {
+      throw new Error(
+        `database schema version ${current} is newer than this Hookyard supports (${latest})`,
+      );
+    }
+    for (const step of migrations.slice(current)) {
+      db.exec(step.sql);
+      applied.push(step.version);
+    }
+    // user_version lives in the file header, so it commits or rolls back with the steps.
+    if (applied.length > 0) db.exec(`PRAGMA user_version = ${latest}`);
+    db.exec("COMMIT");
+  } catch (err) {
+    if (db.inTransaction) db.exec("ROLLBACK");
+    throw err;
+  }
+  return applied;
+}

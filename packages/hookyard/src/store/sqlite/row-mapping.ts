@@ -1,0 +1,182 @@
+import type {
+  AppId,
+  Application,
+  Endpoint,
+  EndpointId,
+  EndpointSecretVersion,
+  EventType,
+} from "../../model.js";
+import type { IdempotencyRecord } from "../store.js";
+import type { SqlParam } from "./sqlite-driver.js";
+
+/**
+ * Domain objects ⇄ rows for the configuration tables (delivery-rows.ts has the message side). A
+ * row is keyed by column name, so the same object binds the named parameters (`@app_id`) of
+ * inserts and updates and comes back from selects.
+ */
+export type Row = Record<string, SqlParam>;
+
+/** A nullable JSON-valued field as TEXT (SQL NULL for null, never the text 'null'). */
+export function json(value: unknown): string | null {
+  return value === null ? null : JSON.stringify(value);
+}
+
+export function parseJson<T>(text: string | null): T | null {
+  return text === null ? null : (JSON.parse(text) as T);
+}
+
+export interface ApplicationRow extends Row {
+  id: string;
+  uid: string | null;
+  name: string;
+  rate_limit: number | null;
+  metadata: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export function applicationToRow(app: Application): ApplicationRow {
+  return {
+    id: app.id,
+    uid: app.uid,
+    name: app.name,
+    rate_limit: app.rateLimit,
+    metadata: JSON.stringify(app.metadata),
+    created_at: app.createdAt,
+    updated_at: app.updatedAt,
+  };
+}
+
+export function rowToApplication(row: ApplicationRow): Application {
+  return {
+    id: row.id as AppId,
+    uid: row.uid,
+    name: row.name,
+    rateLimit: row.rate_limit,
+    metadata: JSON.parse(row.metadata) as Record<string, string>,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export interface EventTypeRow extends Row {
+  name: string;
+  description: string;
+  schemas: string | null;
+  archived: number;
+  deprecated: number;
+  feature_flag: string | null;
+  group_name: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export function eventTypeToRow(et: EventType): EventTypeRow {
+  return {
+    name: et.name,
+    description: et.description,
+    schemas: json(et.schemas),
+    archived: et.archived ? 1 : 0,
+    deprecated: et.deprecated ? 1 : 0,
+    feature_flag: et.featureFlag,
+    group_name: et.groupName,
+    created_at: et.createdAt,
+    updated_at: et.updatedAt,
+  };
+}
+
+export function rowToEventType(row: EventTypeRow): EventType {
+  return {
+    name: row.name,
+    description: row.description,
+    schemas: parseJson<Record<string, unknown>>(row.schemas),
+    archived: row.archived === 1,
+    deprecated: row.deprecated === 1,
+    featureFlag: row.feature_flag,
+    groupName: row.group_name,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export interface EndpointRow extends Row {
+  id: string;
+  app_id: string;
+  uid: string | null;
+  url: string;
+  description: string;
+  version: number;
+  disabled: number;
+  filter_types: string | null;
+  channels: string | null;
+  rate_limit: number | null;
+  metadata: string;
+  headers: string;
+  secret: string;
+  previous_secrets: string;
+  accept_302: number;
+  failing_since: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export function endpointToRow(ep: Endpoint): EndpointRow {
+  return {
+    id: ep.id,
+    app_id: ep.appId,
+    uid: ep.uid,
+    url: ep.url,
+    description: ep.description,
+    version: ep.version,
+    disabled: ep.disabled ? 1 : 0,
+    filter_types: json(ep.filterTypes),
+    channels: json(ep.channels),
+    rate_limit: ep.rateLimit,
+    metadata: JSON.stringify(ep.metadata),
+    headers: JSON.stringify(ep.headers),
+    secret: ep.secret,
+    previous_secrets: JSON.stringify(ep.previousSecrets),
+    accept_302: ep.accept302 ? 1 : 0,
+    failing_since: ep.failingSince,
+    created_at: ep.createdAt,
+    updated_at: ep.updatedAt,
+  };
+}
+
+export function rowToEndpoint(row: EndpointRow): Endpoint {
+  return {
+    id: row.id as EndpointId,
+    appId: row.app_id as AppId,
+    uid: row.uid,
+    url: row.url,
+    description: row.description,
+    version: row.version,
+    disabled: row.disabled === 1,
+    filterTypes: parseJson<string[]>(row.filter_types),
+    channels: parseJson<string[]>(row.channels),
+    rateLimit: row.rate_limit,
+    metadata: JSON.parse(row.metadata) as Record<string, string>,
+    headers: JSON.parse(row.headers) as Record<string, string>,
+    secret: row.secret,
+    previousSecrets: JSON.parse(row.previous_secrets) as EndpointSecretVersion[],
+    accept302: row.accept_302 === 1,
+    failingSince: row.failing_since,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export interface IdempotencyRow extends Row {
+  key: string;
+  status_code: number;
+  body: string;
+  created_at: number;
+}
+
+export function idempotencyToRow(r: IdempotencyRecord): IdempotencyRow {
+  return { key: r.key, status_code: r.statusCode, body: r.body, created_at: r.createdAt };
+}
+
+export function rowToIdempotency(row: IdempotencyRow): IdempotencyRecord {
+  return { key: row.key, statusCode: row.status_code, body: row.body, createdAt: row.created_at };
+}

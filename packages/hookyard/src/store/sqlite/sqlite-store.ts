@@ -1,0 +1,328 @@
+import { ServiceUnavailableError } from "../../errors.js";
+import type {
+  AppId,
+  Application,
+  Attempt,
+  AttemptId,
+  Delivery,
+  DeliveryStatus,
+  Endpoint,
+  EndpointId,
+  EndpointStats,
+  EventType,
+  Message,
+  MessageId,
+} from "../../model.js";
+import type {
+  AttemptFilter,
+  CreateMessageRequest,
+  CreateMessageResult,
+  DeliveryUpdate,
+  EndpointMessage,
+  IdempotencyRecord,
+  LeasedDelivery,
+  MessageFilter,
+  Page,
+  PageRequest,
+  Store,
+} from "../store.js";
+import * as attempts from "./attempt-ops.js";
+import * as catalog from "./catalog-ops.js";
+import { ListingQueries } from "./listing-queries.js";
+import * as messages from "./message-ops.js";
+import { migrate } from "./migrations.js";
+import { openDatabase, type SqliteDatabase } from "./sqlite-driver.js";
+import { prepareStatements, type SqliteContext } from "./statements.js";
+import { SILENT_LOGGER, type StoreLogger } from "./store-logger.js";
+import { WalCheckpointer } from "./wal-checkpointer.js";
+import { WriteBatcher } from "./write-batcher.js";
+
+export interface SqliteStoreDeps {
+  /** The database file; it and its parent directory are created when missing. */
+  path: string;
+  logger?: StoreLogger;
+  busyTimeoutMs?: number;
+  /** Writes per group-commit transaction at most (default 2,000). */
+  maxBatchOps?: number;
+  /** Estimated WAL pages between checkpoints (default 1,000). */
+  checkpointThresholdPages?: number;
+  /** Checkpoint from a worker thread with its own connection (default true). */
+  checkpointInWorker?: boolean;
+}
+
+/** Counters for tests and metrics; a snapshot. */
+export interface SqliteStoreStats {
+  /** Group-commit transactions run. */
+  transactions: number;
+  /** Writes committed. */
+  writes: number;
+  /** WAL checkpoints completed. */
+  checkpoints: number;
+}
+
+/**
+ * The `Store` on one SQLite file (WAL, synchronous=FULL). Writes are group-committed by
+ * `WriteBatcher`; reads run synchronously on the same connection and see committed data only
+ * (no transaction stays open between event-loop turns). Build it with `SqliteStore.open`.
+ *
+ * Deleting an application deletes its endpoints, messages, attempts and finished deliveries; its
+ * open deliveries stay, cancelled. Cancelling on delete keeps a delivery's `updatedAt` (the store
+ * has no clock; the engine's own cancel path passes a time through `updateDeliveries`).
+ */
+export class SqliteStore implements Store {
+  readonly kind = "sqlite";
+  readonly path: string;
+  readonly #db: SqliteDatabase;
+  readonly #ctx: SqliteContext;
+  readonly #batcher: WriteBatcher;
+  readonly #checkpointer: WalCheckpointer;
+  #closing: Promise<void> | null = null;
+
+  private constructor(db: SqliteDatabase, deps: SqliteStoreDeps) {
+    this.path = deps.path;
+    this.#db = db;
+    this.#ctx = { s: prepareStatements(db), listings: new ListingQueries({ db }) };
+    this.#checkpointer = new WalCheckpointer({
+      path: deps.path,
+      db,
+      logger: deps.logger ?? SILENT_LOGGER,
+      ...(deps.checkpointThresholdPages === undefined
+        ? {}
+        : { thresholdPages: deps.checkpointThresholdPages }),
+      ...(deps.checkpointInWorker === undefined ? {} : { useWorker: deps.checkpointInWorker }),
+    });
+    this.#batcher = new WriteBatcher({
+      db,
+      ...(deps.maxBatchOps === undefined ? {} : { maxBatchOps: deps.maxBatchOps }),
+      onCommit: (writes) => this.#checkpointer.noteCommit(writes),
+    });
+  }
+
+  /** Opens (creating and migrating as needed) the database at `deps.path`. */
+  static open(deps: SqliteStoreDeps): SqliteStore {
+    const log = deps.logger ?? SILENT_LOGGER;
+    const db = openDatabase(deps.path, { busyTimeoutMs: deps.busyTimeoutMs ?? 5_000 });
+    try {
+      const mode = String(db.pragma("journal_mode = WAL", { simple: true }));
+      if (mode !== "wal") log.warn({ path: deps.path, mode }, "sqlite could not switch to WAL");
+      db.pragma("synchronous = FULL"); // acknowledged = committed and synced (DESIGN principle 2)
+      db.pragma("foreign_keys = ON");
+      db.pragma("wal_autocheckpoint = 0"); // WalCheckpointer runs them off the commit path
+      db.pragma("temp_store = MEMORY");
+      db.pragma("cache_size = -65536"); // 64 MiB of page cache
+      const applied = migrate(db);
+      if (applied.length > 0) log.info({ path: deps.path, applied }, "sqlite schema migrated");
+      return new SqliteStore(db, deps);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  get stats(): SqliteStoreStats {
+    return { ...this.#batcher.stats, checkpoints: this.#checkpointer.checkpoints };
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#batcher.close(); // commits what is queued
+      await this.#checkpointer.close();
+      this.#db.close(); // the last connection checkpoints and removes the WAL
+    })();
+    return this.#closing;
+  }
+
+  getSetting(key: string): Promise<string | null> {
+    return this.#read(() => catalog.getSetting(this.#ctx, key));
+  }
+
+  setSetting(key: string, value: string): Promise<void> {
+    return this.#write(() => catalog.setSetting(this.#ctx, key, value));
+  }
+
+  insertApplication(app: Application): Promise<void> {
+    return this.#write(() => catalog.insertApplication(this.#ctx, app));
+  }
+
+  getApplication(idOrUid: string): Promise<Application | null> {
+    return this.#read(() => catalog.getApplication(this.#ctx, idOrUid));
+  }
+
+  listApplications(page: PageRequest): Promise<Page<Application>> {
+    return this.#read(() => catalog.listApplications(this.#ctx, page));
+  }
+
+  updateApplication(app: Application): Promise<void> {
+    return this.#write(() => catalog.updateApplication(this.#ctx, app));
+  }
+
+  deleteApplication(id: AppId): Promise<void> {
+    return this.#write(() => catalog.deleteApplication(this.#ctx, id));
+  }
+
+  insertEventType(eventType: EventType): Promise<void> {
+    return this.#write(() => catalog.insertEventType(this.#ctx, eventType));
+  }
+
+  getEventType(name: string): Promise<EventType | null> {
+    return this.#read(() => catalog.getEventType(this.#ctx, name));
+  }
+
+  listEventTypes(req: { page: PageRequest; includeArchived: boolean }): Promise<Page<EventType>> {
+    return this.#read(() => catalog.listEventTypes(this.#ctx, req));
+  }
+
+  updateEventType(eventType: EventType): Promise<void> {
+    return this.#write(() => catalog.updateEventType(this.#ctx, eventType));
+  }
+
+  insertEndpoint(endpoint: Endpoint): Promise<void> {
+    return this.#write(() => catalog.insertEndpoint(this.#ctx, endpoint));
+  }
+
+  getEndpoint(appId: AppId, idOrUid: string): Promise<Endpoint | null> {
+    return this.#read(() => catalog.getEndpoint(this.#ctx, appId, idOrUid));
+  }
+
+  listEndpoints(appId: AppId, page: PageRequest): Promise<Page<Endpoint>> {
+    return this.#read(() => catalog.listEndpoints(this.#ctx, appId, page));
+  }
+
+  listAllEndpoints(appId: AppId): Promise<Endpoint[]> {
+    return this.#read(() => catalog.listAllEndpoints(this.#ctx, appId));
+  }
+
+  updateEndpoint(endpoint: Endpoint): Promise<void> {
+    return this.#write(() => catalog.updateEndpoint(this.#ctx, endpoint));
+  }
+
+  deleteEndpoint(appId: AppId, id: EndpointId): Promise<void> {
+    return this.#write(() => catalog.deleteEndpoint(this.#ctx, appId, id));
+  }
+
+  createMessage(req: CreateMessageRequest): Promise<CreateMessageResult> {
+    return this.#write(() => messages.createMessage(this.#ctx, req));
+  }
+
+  getMessage(appId: AppId, msgId: MessageId): Promise<Message | null> {
+    return this.#read(() => messages.getMessage(this.#ctx, appId, msgId));
+  }
+
+  listMessages(appId: AppId, filter: MessageFilter, page: PageRequest): Promise<Page<Message>> {
+    return this.#read(() => messages.listMessages(this.#ctx, appId, filter, page));
+  }
+
+  insertDeliveries(deliveries: Delivery[]): Promise<void> {
+    return this.#write(() => messages.insertDeliveries(this.#ctx, deliveries));
+  }
+
+  getDelivery(msgId: MessageId, endpointId: EndpointId): Promise<Delivery | null> {
+    return this.#read(() => messages.getDelivery(this.#ctx, msgId, endpointId));
+  }
+
+  listDeliveriesOfMessage(msgId: MessageId): Promise<Delivery[]> {
+    return this.#read(() => messages.listDeliveriesOfMessage(this.#ctx, msgId));
+  }
+
+  listEndpointMessages(
+    endpointId: EndpointId,
+    filter: { status?: DeliveryStatus; before?: number; after?: number },
+    page: PageRequest,
+  ): Promise<Page<EndpointMessage>> {
+    return this.#read(() => messages.listEndpointMessages(this.#ctx, endpointId, filter, page));
+  }
+
+  listFailedDeliveries(endpointId: EndpointId, since: number, until: number): Promise<Delivery[]> {
+    return this.#read(() => messages.listFailedDeliveries(this.#ctx, endpointId, since, until));
+  }
+
+  leaseDueDeliveries(req: {
+    now: number;
+    limit: number;
+    leaseMs: number;
+    owner: string;
+  }): Promise<LeasedDelivery[]> {
+    return this.#write(() => messages.leaseDueDeliveries(this.#ctx, req));
+  }
+
+  releaseForeignLeases(owner: string): Promise<number> {
+    return this.#write(() => messages.releaseForeignLeases(this.#ctx, owner));
+  }
+
+  nextDueAt(): Promise<number | null> {
+    return this.#read(() => messages.nextDueAt(this.#ctx));
+  }
+
+  recordAttempt(attempt: Attempt, delivery: DeliveryUpdate): Promise<void> {
+    return this.#write(() => attempts.recordAttempt(this.#ctx, attempt, delivery));
+  }
+
+  updateDeliveries(updates: DeliveryUpdate[]): Promise<void> {
+    return this.#write(() => messages.updateDeliveries(this.#ctx, updates));
+  }
+
+  listOpenDeliveriesOfEndpoint(endpointId: EndpointId): Promise<Delivery[]> {
+    return this.#read(() => messages.listOpenDeliveriesOfEndpoint(this.#ctx, endpointId));
+  }
+
+  getAttempt(appId: AppId, attemptId: AttemptId): Promise<Attempt | null> {
+    return this.#read(() => attempts.getAttempt(this.#ctx, appId, attemptId));
+  }
+
+  listAttemptsByMessage(
+    appId: AppId,
+    msgId: MessageId,
+    filter: AttemptFilter,
+    page: PageRequest,
+  ): Promise<Page<Attempt>> {
+    return this.#read(() => attempts.listAttemptsByMessage(this.#ctx, appId, msgId, filter, page));
+  }
+
+  listAttemptsByEndpoint(
+    appId: AppId,
+    endpointId: EndpointId,
+    filter: AttemptFilter,
+    page: PageRequest,
+  ): Promise<Page<Attempt>> {
+    return this.#read(() =>
+      attempts.listAttemptsByEndpoint(this.#ctx, appId, endpointId, filter, page),
+    );
+  }
+
+  endpointStats(
+    endpointId: EndpointId,
+    since: number | null,
+    until: number | null,
+  ): Promise<EndpointStats> {
+    return this.#read(() => attempts.endpointStats(this.#ctx, endpointId, since, until));
+  }
+
+  getIdempotencyRecord(key: string): Promise<IdempotencyRecord | null> {
+    return this.#read(() => attempts.getIdempotencyRecord(this.#ctx, key));
+  }
+
+  putIdempotencyRecord(record: IdempotencyRecord): Promise<void> {
+    return this.#write(() => attempts.putIdempotencyRecord(this.#ctx, record));
+  }
+
+  pruneIdempotencyRecords(before: number): Promise<number> {
+    return this.#write(() => attempts.pruneIdempotencyRecords(this.#ctx, before));
+  }
+
+  /** Runs a read now; it sees committed data only. */
+  #read<T>(fn: () => T): Promise<T> {
+    if (this.#closing !== null) {
+      return Promise.reject(new ServiceUnavailableError("the store is closed"));
+    }
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /** Queues a write for the next group commit; resolves once it is committed. */
+  #write<T>(fn: () => T): Promise<T> {
+    return this.#batcher.write(fn);
+  }
+}

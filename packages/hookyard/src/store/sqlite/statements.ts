@@ -1,0 +1,131 @@
+import type { ListingQueries } from "./listing-queries.js";
+import type { SqliteDatabase, SqliteStatement } from "./sqlite-driver.js";
+
+/**
+ * Every fixed statement of the adapter, prepared once when the store opens. Statements whose
+ * WHERE clause depends on optional filters are built by listing-queries.ts instead.
+ */
+
+/** Must stay textually identical to the WHERE of the `delivery_open_due` partial index. */
+export const OPEN_DELIVERY = "status IN ('pending', 'retrying')";
+
+const DELIVERY_COLUMNS =
+  "d.id, d.msg_id, d.endpoint_id, d.app_id, d.status, d.attempts, d.next_attempt_at, " +
+  "d.lease_owner, d.lease_until, d.created_at, d.updated_at";
+
+/** A delivery joined with its message (see `DeliveryMessageRow`). */
+export const DELIVERY_MESSAGE_SELECT =
+  `SELECT ${DELIVERY_COLUMNS}, m.event_type AS m_event_type, m.event_id AS m_event_id, ` +
+  "m.channels AS m_channels, m.tags AS m_tags, m.payload AS m_payload, " +
+  "m.created_at AS m_created_at FROM delivery d JOIN message m ON m.id = d.msg_id";
+
+const SQL = {
+  getSetting: "SELECT value FROM settings WHERE key = ?",
+  setSetting:
+    "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+
+  insertApplication: `INSERT INTO application (id, uid, name, rate_limit, metadata, created_at, updated_at)
+    VALUES (@id, @uid, @name, @rate_limit, @metadata, @created_at, @updated_at)`,
+  getApplicationById: "SELECT * FROM application WHERE id = ?",
+  getApplicationByUid: "SELECT * FROM application WHERE uid = ?",
+  updateApplication: `UPDATE application SET uid = @uid, name = @name, rate_limit = @rate_limit,
+    metadata = @metadata, updated_at = @updated_at WHERE id = @id`,
+  deleteApplication: "DELETE FROM application WHERE id = ?",
+  deleteEndpointsOfApp: "DELETE FROM endpoint WHERE app_id = ?",
+  deleteMessagesOfApp: "DELETE FROM message WHERE app_id = ?",
+  deleteAttemptsOfApp:
+    "DELETE FROM attempt WHERE msg_id IN (SELECT id FROM message WHERE app_id = ?) AND app_id = ?",
+  deleteFinalDeliveriesOfApp: `DELETE FROM delivery
+    WHERE msg_id IN (SELECT id FROM message WHERE app_id = ?) AND app_id = ? AND NOT ${OPEN_DELIVERY}`,
+  cancelOpenDeliveriesOfApp: `UPDATE delivery SET status = 'cancelled', next_attempt_at = NULL,
+    lease_owner = NULL, lease_until = NULL WHERE ${OPEN_DELIVERY} AND app_id = ?`,
+
+  insertEventType: `INSERT INTO event_type (name, description, schemas, archived, deprecated,
+      feature_flag, group_name, created_at, updated_at)
+    VALUES (@name, @description, @schemas, @archived, @deprecated, @feature_flag, @group_name,
+      @created_at, @updated_at)`,
+  getEventType: "SELECT * FROM event_type WHERE name = ?",
+  updateEventType: `UPDATE event_type SET description = @description, schemas = @schemas,
+    archived = @archived, deprecated = @deprecated, feature_flag = @feature_flag,
+    group_name = @group_name, updated_at = @updated_at WHERE name = @name`,
+
+  insertEndpoint: `INSERT INTO endpoint (id, app_id, uid, url, description, version, disabled,
+      filter_types, channels, rate_limit, metadata, headers, secret, previous_secrets, accept_302,
+      failing_since, created_at, updated_at)
+    VALUES (@id, @app_id, @uid, @url, @description, @version, @disabled, @filter_types, @channels,
+      @rate_limit, @metadata, @headers, @secret, @previous_secrets, @accept_302, @failing_since,
+      @created_at, @updated_at)`,
+  getEndpointById: "SELECT * FROM endpoint WHERE app_id = ? AND id = ?",
+  getEndpointByUid: "SELECT * FROM endpoint WHERE app_id = ? AND uid = ?",
+  listAllEndpoints: "SELECT * FROM endpoint WHERE app_id = ? ORDER BY id",
+  updateEndpoint: `UPDATE endpoint SET uid = @uid, url = @url, description = @description,
+    version = @version, disabled = @disabled, filter_types = @filter_types, channels = @channels,
+    rate_limit = @rate_limit, metadata = @metadata, headers = @headers, secret = @secret,
+    previous_secrets = @previous_secrets, accept_302 = @accept_302,
+    failing_since = @failing_since, updated_at = @updated_at
+    WHERE id = @id AND app_id = @app_id`,
+  deleteEndpoint: "DELETE FROM endpoint WHERE app_id = ? AND id = ?",
+  cancelOpenDeliveriesOfEndpoint: `UPDATE delivery SET status = 'cancelled',
+    next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL
+    WHERE endpoint_id = ? AND ${OPEN_DELIVERY}`,
+
+  insertMessage: `INSERT INTO message (id, app_id, event_type, event_id, channels, tags, payload,
+      created_at)
+    VALUES (@id, @app_id, @event_type, @event_id, @channels, @tags, @payload, @created_at)`,
+  getMessage: "SELECT * FROM message WHERE id = ? AND app_id = ?",
+  findMessageByEventId: `SELECT * FROM message
+    WHERE app_id = ? AND event_id = ? AND created_at >= ? ORDER BY created_at LIMIT 1`,
+
+  insertDelivery: `INSERT INTO delivery (id, msg_id, endpoint_id, app_id, status, attempts,
+      next_attempt_at, lease_owner, lease_until, created_at, updated_at)
+    VALUES (@id, @msg_id, @endpoint_id, @app_id, @status, @attempts, @next_attempt_at,
+      @lease_owner, @lease_until, @created_at, @updated_at)`,
+  getDelivery: "SELECT * FROM delivery WHERE msg_id = ? AND endpoint_id = ?",
+  listDeliveriesOfMessage: "SELECT * FROM delivery WHERE msg_id = ? ORDER BY id",
+  listOpenDeliveriesOfEndpoint: `SELECT * FROM delivery WHERE endpoint_id = ? AND ${OPEN_DELIVERY}
+    ORDER BY id`,
+  listFailedDeliveries: `SELECT * FROM delivery WHERE endpoint_id = ? AND status = 'failed'
+    AND created_at >= ? AND created_at < ? ORDER BY created_at, id`,
+  updateDelivery: `UPDATE delivery SET status = @status, attempts = @attempts,
+    next_attempt_at = @next_attempt_at, lease_owner = @lease_owner, lease_until = @lease_until,
+    updated_at = @updated_at WHERE id = @id`,
+  // Oldest due first; the partial index yields rows in next_attempt_at order.
+  selectDue: `${DELIVERY_MESSAGE_SELECT}
+    WHERE d.${OPEN_DELIVERY} AND d.next_attempt_at <= @now
+      AND (d.lease_until IS NULL OR d.lease_until <= @now)
+    ORDER BY d.next_attempt_at LIMIT @limit`,
+  setLease: "UPDATE delivery SET lease_owner = ?, lease_until = ? WHERE id = ?",
+  releaseForeignLeases: `UPDATE delivery SET lease_owner = NULL, lease_until = NULL
+    WHERE ${OPEN_DELIVERY} AND lease_owner IS NOT NULL AND lease_owner != ?`,
+  nextDueAt: `SELECT next_attempt_at FROM delivery
+    WHERE ${OPEN_DELIVERY} AND next_attempt_at IS NOT NULL ORDER BY next_attempt_at LIMIT 1`,
+  endpointStats: `SELECT status, count(*) AS n FROM delivery
+    WHERE endpoint_id = ? AND created_at >= ? AND created_at < ? GROUP BY status`,
+
+  insertAttempt: `INSERT INTO attempt (id, delivery_id, msg_id, endpoint_id, app_id, url, succeeded,
+      response_status_code, response_body, response_headers, duration_ms, error_class,
+      error_message, trigger, created_at)
+    VALUES (@id, @delivery_id, @msg_id, @endpoint_id, @app_id, @url, @succeeded,
+      @response_status_code, @response_body, @response_headers, @duration_ms, @error_class,
+      @error_message, @trigger, @created_at)`,
+  getAttempt: "SELECT * FROM attempt WHERE id = ? AND app_id = ?",
+
+  getIdempotency: "SELECT * FROM idempotency WHERE key = ?",
+  putIdempotency: `INSERT OR IGNORE INTO idempotency (key, status_code, body, created_at)
+    VALUES (@key, @status_code, @body, @created_at)`,
+  pruneIdempotency: "DELETE FROM idempotency WHERE created_at < ?",
+} as const;
+
+export type Statements = { readonly [K in keyof typeof SQL]: SqliteStatement };
+
+export function prepareStatements(db: SqliteDatabase): Statements {
+  const entries = Object.entries(SQL).map(([name, sql]) => [name, db.prepare(sql)] as const);
+  // Object.fromEntries loses the key set; `SQL`'s keys are exactly the entries built above.
+  return Object.fromEntries(entries) as Statements;
+}
+
+/** What the synchronous operation functions (catalog-ops, message-ops, attempt-ops) run on. */
+export interface SqliteContext {
+  readonly s: Statements;
+  readonly listings: ListingQueries;
+}

@@ -1,0 +1,350 @@
+import { describe, expect, it } from "vitest";
+import { AUTH, buildStubApp, stubServices } from "./stub-services.js";
+
+describe("HTTP app: authentication", () => {
+  it("refuses an API route without an Authorization header with 401 authentication_failed", async () => {
+    const app = await buildStubApp();
+    const res = await app.inject({ method: "GET", url: "/api/v1/app" });
+    expect(res.statusCode).toBe(401);
+    expect(res.headers["content-type"]).toMatch(/^application\/json/);
+    expect(res.json()).toMatchObject({ code: "authentication_failed", detail: expect.any(String) });
+  });
+
+  it("refuses a wrong API key with 401", async () => {
+    const app = await buildStubApp();
+    const res = await app.inject({
+      method: "GET",
+      url: "/api/v1/app",
+      headers: { authorization: "Bearer wrong" },
+    });
+    expect(res.statusCode).toBe(401);
+    expect(res.json()).toMatchObject({ code: "authentication_failed" });
+  });
+
+  it("checks the key before reading the body", async () => {
+    const app = await buildStubApp();
+    const res = await app.inject({
+      method: "POST",
+      url: "/api/v1/app",
+      headers: { "content-type": "application/json" },
+      payload: "{not json",
+    });
+    expect(res.statusCode).toBe(401);
+  });
+
+  it("answers the health check without an API key with 204", async () => {
+    const app = await buildStubApp();
+    const res = await app.inject({ method: "GET", url: "/api/v1/health" });
+    expect(res.statusCode).toBe(204);
+    expect(res.body).toBe("");
+  });
+
+  it("accepts a trailing slash on every path", async () => {
+    const app = await buildStubApp();
+    const health = await app.inject({ method: "GET", url: "/api/v1/health/" });
+    expect(health.statusCode).toBe(204);
+    const apps = await app.inject({ method: "GET", url: "/api/v1/app/", headers: AUTH });
+    expect(apps.statusCode, "authenticated past routing; the stub service then throws").toBe(500);
+  });
+});
+
+describe("HTTP app: request parsing and refusals", () => {
+  it("answers malformed JSON with 400 bad_request", async () => {
+    const app = await buildStubApp();
+    const res = await app.inject({
+      method: "POST",
+      url: "/api/v1/app",
+      headers: { ...AUTH, "content-type": "application/json" },
+      payload: '{"name": ',
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: "bad_request", detail: expect.any(String) });
+  });
+
+  it("accepts a charset parameter on application/json", async () => {
+    const app = await buildStubApp();
+    const res = await app.inject({
+      method: "POST",
+      url: "/api/v1/app",
+      headers: { ...AUTH, "content-type": "application/json; charset=utf-8" },
+      payload: JSON.stringify({ name: "" }),
+    });
+    expect(res.statusCode, "parsed, then refused by the schema").toBe(422);
+  });
+
+  it("answers a non-JSON content type with 415 unsupported_media_type", async () => {
+    const app = await buildStubApp();
+    for (const contentType of ["text/plain", "application/x-www-form-urlencoded"]) {
+      const res = await app.inject({
+        method: "POST",
+        url: "/api/v1/app",
+        headers: { ...AUTH, "content-type": contentType },
+        payload: "name=x",
+      });
+      expect(res.statusCode, contentType).toBe(415);
+      expect(res.json()).toMatchObject({ code: "unsupported_media_type" });
+    }
+  });
+
+  it("answers a body over the limit with 413 payload_too_large", async () => {
+    const app = await buildStubApp({ bodyLimitBytes: 1024 });
+    const res = await app.inject({
+      method: "POST",
+      url: "/api/v1/app/app_1/msg",
+      headers: { ...AUTH, "content-type": "application/json" },
+      payload: JSON.stringify({ eventType: "a.b", payload: { pad: "x".repeat(2048) } }),
+    });
+    expect(res.statusCode).toBe(413);
+    expect(res.json()).toMatchObject({ code: "payload_too_large" });
+  });
+
+  it("answers a missing body on a body route with a 422 naming the body", async () => {
+    const app = await buildStubApp();
+    const res = await app.inject({ method: "POST", url: "/api/v1/app", headers: AUTH });
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toEqual({
+      detail: [{ loc: ["body"], msg: expect.stringContaining("body"), type: "type_error.object" }],
+    });
+  });
+
+  it("treats an empty JSON body as no body", async () => {
+    const app = await buildStubApp();
+    const res = await app.inject({
+      method: "POST",
+      url: "/api/v1/app",
+      headers: { ...AUTH, "content-type": "application/json" },
+      payload: "",
+    });
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toMatchObject({ detail: [{ loc: ["body"] }] });
+  });
+
+  it("refuses a JSON body with a __proto__ key as malformed", async () => {
+    const app = await buildStubApp();
+    const res = await app.inject({
+      method: "POST",
+      url: "/api/v1/app",
+      headers: { ...AUTH, "content-type": "application/json" },
+      payload: '{"name":"x","__proto__":{"admin":true}}',
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: "bad_request" });
+  });
+
+  it("answers an unknown route with a 404 not_found JSON body", async () => {
+    const app = await buildStubApp();
+    for (const url of ["/nope", "/api/v1/nope"]) {
+      const res = await app.inject({ method: "GET", url, headers: AUTH });
+      expect(res.statusCode, url).toBe(404);
+      expect(res.json()).toMatchObject({ code: "not_found", detail: expect.stringContaining(url) });
+    }
+  });
+
+  it("answers an unsupported method with a JSON 404", async () => {
+    const app = await buildStubApp();
+    const res = await app.inject({ method: "DELETE", url: "/api/v1/app", headers: AUTH });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toMatchObject({ code: "not_found" });
+  });
+
+  it("answers an unexpected service failure with a fixed 500 body", async () => {
+    const app = await buildStubApp();
+    const res = await app.inject({ method: "GET", url: "/api/v1/app/app_1", headers: AUTH });
+    expect(res.statusCode).toBe(500);
+    expect(res.json()).toEqual({ code: "server_error", detail: "Internal Server Error" });
+    expect(res.body).not.toContain("not used in this test");
+  });
+});
+
+describe("HTTP app: validation", () => {
+  it("lists every invalid ApplicationIn field in Svix's 422 shape", async () => {
+    const app = await buildStubApp();
+    const res = await app.inject({
+      method: "POST",
+      url: "/api/v1/app",
+      headers: AUTH,
+      payload: { uid: "has space", rateLimit: 0, metadata: { a: 1 } },
+    });
+    expect(res.statusCode).toBe(422);
+    const { detail } = res.json<{ detail: { loc: string[]; msg: string; type: string }[] }>();
+    expect(detail.map((p) => p.loc)).toEqual(
+      expect.arrayContaining([
+        ["body", "name"],
+        ["body", "uid"],
+        ["body", "rateLimit"],
+        ["body", "metadata", "a"],
+      ]),
+    );
+    expect(detail.find((p) => p.loc.join(".") === "body.name")).toEqual({
+      loc: ["body", "name"],
+      msg: "name: field required",
+      type: "value_error.missing",
+    });
+  });
+
+  it("names a bad query parameter with loc query", async () => {
+    const app = await buildStubApp();
+    const res = await app.inject({ method: "GET", url: "/api/v1/app?limit=0", headers: AUTH });
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toEqual({
+      detail: [
+        { loc: ["query", "limit"], msg: expect.stringContaining("limit"), type: "value_error" },
+      ],
+    });
+  });
+
+  it("refuses a message payload that is not a JSON object", async () => {
+    const app = await buildStubApp();
+    const res = await app.inject({
+      method: "POST",
+      url: "/api/v1/app/app_1/msg",
+      headers: AUTH,
+      payload: { eventType: "invoice.paid", payload: [1, 2] },
+    });
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toEqual({
+      detail: [{ loc: ["body", "payload"], msg: expect.any(String), type: "type_error.object" }],
+    });
+  });
+
+  it("refuses an unsupported filter instead of ignoring it", async () => {
+    const app = await buildStubApp();
+    const res = await app.inject({
+      method: "GET",
+      url: "/api/v1/app/app_1/msg?tag=x",
+      headers: AUTH,
+    });
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toMatchObject({ detail: [{ loc: ["query", "tag"] }] });
+  });
+});
+
+describe("HTTP app: idempotency", () => {
+  it("replays a recorded answer for a repeated Idempotency-Key without running the handler", async () => {
+    const body = '{"id":"app_1","name":"recorded"}';
+    const services = stubServices({
+      recorded: [{ key: "POST /api/v1/app key-1", statusCode: 201, body, createdAt: 0 }],
+    });
+    const app = await buildStubApp({ services });
+    const res = await app.inject({
+      method: "POST",
+      url: "/api/v1/app/?get_if_exists=false",
+      headers: { ...AUTH, "idempotency-key": "key-1" },
+      payload: { name: "ignored" },
+    });
+    expect(res.statusCode).toBe(201);
+    expect(res.body).toBe(body);
+    expect(res.headers["content-type"]).toMatch(/^application\/json/);
+  });
+
+  it("does not replay a key recorded on another path", async () => {
+    const services = stubServices({
+      recorded: [
+        { key: "POST /api/v1/event-type key-1", statusCode: 201, body: "{}", createdAt: 0 },
+      ],
+    });
+    const app = await buildStubApp({ services });
+    const res = await app.inject({
+      method: "POST",
+      url: "/api/v1/app",
+      headers: { ...AUTH, "idempotency-key": "key-1" },
+      payload: { name: "x" },
+    });
+    expect(res.statusCode, "the handler ran and reached the throwing stub").toBe(500);
+  });
+});
+
+describe("HTTP app: OpenAPI and docs", () => {
+  const ROUTES: [string, string][] = [
+    ["get", "/api/v1/health"],
+    ["get", "/api/v1/app"],
+    ["post", "/api/v1/app"],
+    ["get", "/api/v1/app/{app_id}"],
+    ["put", "/api/v1/app/{app_id}"],
+    ["patch", "/api/v1/app/{app_id}"],
+    ["delete", "/api/v1/app/{app_id}"],
+    ["get", "/api/v1/event-type"],
+    ["post", "/api/v1/event-type"],
+    ["get", "/api/v1/event-type/{event_type_name}"],
+    ["put", "/api/v1/event-type/{event_type_name}"],
+    ["patch", "/api/v1/event-type/{event_type_name}"],
+    ["delete", "/api/v1/event-type/{event_type_name}"],
+    ["get", "/api/v1/app/{app_id}/endpoint"],
+    ["post", "/api/v1/app/{app_id}/endpoint"],
+    ["get", "/api/v1/app/{app_id}/endpoint/{endpoint_id}"],
+    ["put", "/api/v1/app/{app_id}/endpoint/{endpoint_id}"],
+    ["patch", "/api/v1/app/{app_id}/endpoint/{endpoint_id}"],
+    ["delete", "/api/v1/app/{app_id}/endpoint/{endpoint_id}"],
+    ["get", "/api/v1/app/{app_id}/endpoint/{endpoint_id}/secret"],
+    ["post", "/api/v1/app/{app_id}/endpoint/{endpoint_id}/secret/rotate"],
+    ["get", "/api/v1/app/{app_id}/endpoint/{endpoint_id}/headers"],
+    ["put", "/api/v1/app/{app_id}/endpoint/{endpoint_id}/headers"],
+    ["patch", "/api/v1/app/{app_id}/endpoint/{endpoint_id}/headers"],
+    ["post", "/api/v1/app/{app_id}/endpoint/{endpoint_id}/recover"],
+    ["post", "/api/v1/app/{app_id}/endpoint/{endpoint_id}/send-example"],
+    ["get", "/api/v1/app/{app_id}/endpoint/{endpoint_id}/stats"],
+    ["get", "/api/v1/app/{app_id}/endpoint/{endpoint_id}/msg"],
+    ["get", "/api/v1/app/{app_id}/msg"],
+    ["post", "/api/v1/app/{app_id}/msg"],
+    ["get", "/api/v1/app/{app_id}/msg/{msg_id}"],
+    ["get", "/api/v1/app/{app_id}/attempt/msg/{msg_id}"],
+    ["get", "/api/v1/app/{app_id}/attempt/endpoint/{endpoint_id}"],
+    ["get", "/api/v1/app/{app_id}/msg/{msg_id}/attempt/{attempt_id}"],
+    ["get", "/api/v1/app/{app_id}/msg/{msg_id}/endpoint"],
+    ["post", "/api/v1/app/{app_id}/msg/{msg_id}/endpoint/{endpoint_id}/resend"],
+  ];
+
+  it("serves an OpenAPI document listing every route with a summary, without auth", async () => {
+    const app = await buildStubApp();
+    const res = await app.inject({ method: "GET", url: "/api/v1/openapi.json" });
+    expect(res.statusCode).toBe(200);
+    const doc = res.json<{
+      openapi: string;
+      paths: Record<string, Record<string, { summary?: string; tags?: string[] }>>;
+      components: { securitySchemes: Record<string, unknown> };
+    }>();
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(doc.components.securitySchemes).toHaveProperty("HTTPBearer");
+    for (const [method, path] of ROUTES) {
+      const operation = doc.paths[path]?.[method];
+      expect(operation, `${method.toUpperCase()} ${path} in openapi.json`).toBeDefined();
+      expect(operation?.summary, `${method.toUpperCase()} ${path} summary`).toBeTruthy();
+      expect(operation?.tags?.length, `${method.toUpperCase()} ${path} tags`).toBe(1);
+    }
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((method) => `${method} ${path}`),
+    );
+    expect(documented.sort()).toEqual(ROUTES.map(([m, p]) => `${m} ${p}`).sort());
+  });
+
+  it("documents the Hookyard extensions on endpoints", async () => {
+    const app = await buildStubApp();
+    const doc = (await app.inject({ method: "GET", url: "/api/v1/openapi.json" })).json<{
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            requestBody?: {
+              content: Record<
+                string,
+                { schema: { properties: Record<string, { description?: string }> } }
+              >;
+            };
+          }
+        >
+      >;
+    }>();
+    const body = doc.paths["/api/v1/app/{app_id}/endpoint"]?.["post"]?.requestBody;
+    const accept302 = body?.content["application/json"]?.schema.properties["accept302"];
+    expect(accept302?.description).toMatch(/Hookyard extension/);
+  });
+
+  it("serves the docs page as HTML without auth", async () => {
+    const app = await buildStubApp();
+    const res = await app.inject({ method: "GET", url: "/docs" });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers["content-type"]).toMatch(/^text\/html/);
+    expect(res.body).toContain("swagger");
+  });
+});

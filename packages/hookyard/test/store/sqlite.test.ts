@@ -1,0 +1,173 @@
+import { dirname, join } from "node:path";
+import Database from "better-sqlite3";
+import { describe, expect, it, onTestFinished } from "vitest";
+import type { Message } from "../../src/model.js";
+import { MIGRATIONS } from "../../src/store/sqlite/migrations.js";
+import { openDatabase } from "../../src/store/sqlite/sqlite-driver.js";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { WriteBatcher } from "../../src/store/sqlite/write-batcher.js";
+import { Seed, seedAppWithEndpoint } from "../helpers/seed.js";
+import { openTempSqliteStore, tempSqlitePath } from "../helpers/temp-sqlite.js";
+import { describeStoreContract } from "./store.contract.js";
+
+describeStoreContract("sqlite", openTempSqliteStore);
+
+function recordingLogger(): {
+  lines: Array<{ level: string; obj: object; msg: string }>;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+} {
+  const lines: Array<{ level: string; obj: object; msg: string }> = [];
+  return {
+    lines,
+    info: (obj, msg) => lines.push({ level: "info", obj, msg }),
+    warn: (obj, msg) => lines.push({ level: "warn", obj, msg }),
+  };
+}
+
+describe("sqlite store: files and schema", () => {
+  it("keeps committed data across close and reopen of the same file", async () => {
+    const path = await tempSqlitePath();
+    const seed = new Seed();
+    const first = await openTempSqliteStore({ path });
+    const { app, endpoint } = await seedAppWithEndpoint(first, seed);
+    const message = seed.message(app);
+    const delivery = seed.delivery(message, endpoint);
+    await first.createMessage({ message, deliveries: [delivery], eventIdSince: 0 });
+    await first.close();
+
+    const second = await openTempSqliteStore({ path });
+    expect(await second.getApplication(app.id)).toEqual(app);
+    expect(await second.getMessage(app.id, message.id)).toEqual(message);
+    expect(await second.listDeliveriesOfMessage(message.id)).toEqual([delivery]);
+  });
+
+  it("creates the parent directory of a new database file", async () => {
+    const base = await tempSqlitePath();
+    const path = join(dirname(base), "nested", "deeper", "hookyard.db");
+    const store = await openTempSqliteStore({ path });
+    await store.setSetting("k", "v");
+    expect(await store.getSetting("k")).toBe("v");
+  });
+
+  it("migrates a new file once and not again on reopen", async () => {
+    const path = await tempSqlitePath();
+    const log = recordingLogger();
+    const first = await openTempSqliteStore({ path, logger: log });
+    await first.close();
+    await openTempSqliteStore({ path, logger: log });
+    const migrated = log.lines.filter((l) => l.msg === "sqlite schema migrated");
+    expect(migrated.map((l) => l.obj)).toEqual([
+      { path, applied: MIGRATIONS.map((m) => m.version) },
+    ]);
+  });
+
+  it("refuses a database whose schema is newer than this code", async () => {
+    const path = await tempSqlitePath();
+    const raw = new Database(path);
+    raw.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    raw.close();
+    expect(() => SqliteStore.open({ path })).toThrow(/newer than this Hookyard supports/);
+  });
+});
+
+describe("sqlite store: group commit", () => {
+  it("commits 5,000 concurrent messages in a few transactions and resolves them all", async () => {
+    const store = await openTempSqliteStore();
+    const seed = new Seed();
+    const { app, endpoint } = await seedAppWithEndpoint(store, seed);
+    const before = store.stats;
+    const messages: Message[] = [];
+    const writes = [];
+    for (let i = 0; i < 5_000; i++) {
+      const message = seed.message(app);
+      messages.push(message);
+      const deliveries = [seed.delivery(message, endpoint)];
+      writes.push(store.createMessage({ message, deliveries, eventIdSince: 0 }));
+    }
+    const results = await Promise.all(writes);
+    expect(results.every((r) => r.created)).toBe(true);
+    const after = store.stats;
+    expect(after.writes - before.writes).toBe(5_000);
+    expect(
+      after.transactions - before.transactions,
+      "5,000 writes of one burst at 2,000 per transaction",
+    ).toBeLessThanOrEqual(3);
+    const newest = await store.listMessages(app.id, {}, { limit: 1, iterator: null });
+    expect(newest.data).toEqual([messages.at(-1)]);
+    expect(await store.listOpenDeliveriesOfEndpoint(endpoint.id)).toHaveLength(5_000);
+  });
+
+  it("rejects a write that throws without failing the rest of its batch", async () => {
+    const store = await openTempSqliteStore();
+    const seed = new Seed();
+    const app = seed.application();
+    // The message's application does not exist: a foreign-key failure, not a conflict.
+    const orphan = seed.message(seed.application());
+    const results = await Promise.allSettled([
+      store.insertApplication(app),
+      store.createMessage({ message: orphan, deliveries: [], eventIdSince: 0 }),
+      store.setSetting("k", "v"),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(await store.getApplication(app.id)).toEqual(app);
+    expect(await store.getSetting("k")).toBe("v");
+  });
+});
+
+describe("sqlite write batcher", () => {
+  it("rejects every write of a batch whose COMMIT fails and commits the next batch", async () => {
+    const db = openDatabase(await tempSqlitePath(), { busyTimeoutMs: 1_000 });
+    onTestFinished(() => db.close());
+    db.exec(`PRAGMA foreign_keys = ON;
+      CREATE TABLE parent (id TEXT PRIMARY KEY);
+      CREATE TABLE child (id TEXT PRIMARY KEY, parent_id TEXT REFERENCES parent (id));`);
+    const batcher = new WriteBatcher({ db });
+    onTestFinished(() => batcher.close());
+    const insertChild = db.prepare("INSERT INTO child (id, parent_id) VALUES (?, ?)");
+    // A deferred foreign-key check fails at COMMIT, after every write of the batch succeeded.
+    const results = await Promise.allSettled([
+      batcher.write(() => db.pragma("defer_foreign_keys = ON")),
+      batcher.write(() => insertChild.run("c1", "missing")),
+      batcher.write(() => insertChild.run("c2", null)),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected", "rejected"]);
+    expect(db.inTransaction, "the failed transaction was rolled back").toBe(false);
+    await batcher.write(() => insertChild.run("c3", null));
+    expect(db.prepare("SELECT id FROM child ORDER BY id").all()).toEqual([{ id: "c3" }]);
+    expect(batcher.stats).toEqual({ transactions: 2, writes: 1 });
+  });
+});
+
+describe("sqlite store: WAL checkpoints", () => {
+  for (const checkpointInWorker of [true, false]) {
+    it(`checkpoints the WAL after enough writes (${checkpointInWorker ? "worker thread" : "main thread"})`, async () => {
+      const log = recordingLogger();
+      const store = await openTempSqliteStore({
+        checkpointThresholdPages: 50,
+        checkpointInWorker,
+        logger: log,
+      });
+      const seed = new Seed();
+      const { app, endpoint } = await seedAppWithEndpoint(store, seed);
+      for (let round = 0; round < 10; round++) {
+        const message = seed.message(app, { payload: JSON.stringify({ pad: "x".repeat(2_000) }) });
+        await store.createMessage({
+          message,
+          deliveries: [seed.delivery(message, endpoint)],
+          eventIdSince: 0,
+        });
+      }
+      await expect
+        .poll(() => store.stats.checkpoints, { timeout: 5_000, message: "checkpoints completed" })
+        .toBeGreaterThan(0);
+      expect(
+        log.lines.filter((l) => l.level === "warn"),
+        "no checkpoint failed",
+      ).toEqual([]);
+      // Writes keep working after (and while) checkpoints run.
+      await store.setSetting("after", "checkpoint");
+      expect(await store.getSetting("after")).toBe("checkpoint");
+    });
+  }
+});

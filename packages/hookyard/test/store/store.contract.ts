@@ -1,0 +1,844 @@
+import { describe, expect, it } from "vitest";
+import { ConflictError } from "../../src/errors.js";
+import type { Application, Delivery, DeliveryStatus, Endpoint, Message } from "../../src/model.js";
+import type { Page, Store } from "../../src/store/store.js";
+import { Seed, seedAppWithEndpoint, seedDelivery } from "../helpers/seed.js";
+
+/**
+ * The behaviour every `Store` adapter must show, tested through the interface only. Each adapter's
+ * test file runs it: `describeStoreContract("sqlite", openTempSqliteStore)`. `openStore` returns a
+ * fresh, empty store and registers its own cleanup (onTestFinished).
+ *
+ * One suite on purpose (STYLE 3 "contract tests"), so it runs past the usual file size.
+ */
+export function describeStoreContract(adapter: string, openStore: () => Promise<Store>): void {
+  const ids = <T extends { id: string }>(page: Page<T> | T[]): string[] =>
+    (Array.isArray(page) ? page : page.data).map((x) => x.id);
+
+  /** A store with one application and one endpoint. */
+  async function world(): Promise<{ store: Store; seed: Seed; app: Application; ep: Endpoint }> {
+    const store = await openStore();
+    const seed = new Seed();
+    const { app, endpoint } = await seedAppWithEndpoint(store, seed);
+    return { store, seed, app, ep: endpoint };
+  }
+
+  /** Stores a message with one delivery per endpoint, each with `delivery` overrides. */
+  async function publish(
+    store: Store,
+    seed: Seed,
+    app: Application,
+    endpoints: Endpoint[],
+    opts: { message?: Partial<Message>; delivery?: Partial<Delivery> } = {},
+  ): Promise<{ message: Message; deliveries: Delivery[] }> {
+    const message = seed.message(app, opts.message);
+    const deliveries = endpoints.map((ep) => seed.delivery(message, ep, opts.delivery));
+    await store.createMessage({ message, deliveries, eventIdSince: 0 });
+    return { message, deliveries };
+  }
+
+  describe(`${adapter} store: settings`, () => {
+    it("returns null for an unknown setting and the last value written", async () => {
+      const store = await openStore();
+      expect(await store.getSetting("api_key_hash")).toBeNull();
+      await store.setSetting("api_key_hash", "h1");
+      await store.setSetting("api_key_hash", "h2");
+      expect(await store.getSetting("api_key_hash")).toBe("h2");
+    });
+  });
+
+  describe(`${adapter} store: applications`, () => {
+    it("finds an application by id and by uid", async () => {
+      const store = await openStore();
+      const app = new Seed().application({ uid: "acme", metadata: { plan: "pro" }, rateLimit: 10 });
+      await store.insertApplication(app);
+      expect(await store.getApplication(app.id)).toEqual(app);
+      expect(await store.getApplication("acme")).toEqual(app);
+      expect(await store.getApplication("app_missing")).toBeNull();
+    });
+
+    it("refuses a second application with a taken uid", async () => {
+      const store = await openStore();
+      const seed = new Seed();
+      await store.insertApplication(seed.application({ uid: "acme" }));
+      await expect(store.insertApplication(seed.application({ uid: "acme" }))).rejects.toThrow(
+        ConflictError,
+      );
+    });
+
+    it("commits the good write and rejects only the conflicting one of the same batch", async () => {
+      const store = await openStore();
+      const seed = new Seed();
+      await store.insertApplication(seed.application({ uid: "acme" }));
+      const bad = seed.application({ uid: "acme" });
+      const good = seed.application({ uid: "globex" });
+      // Issued in the same event-loop turn: one group commit for both.
+      const [badResult, goodResult] = await Promise.allSettled([
+        store.insertApplication(bad),
+        store.insertApplication(good),
+      ]);
+      expect(badResult.status).toBe("rejected");
+      expect(badResult.status === "rejected" && badResult.reason).toBeInstanceOf(ConflictError);
+      expect(goodResult.status, "the good write of the batch").toBe("fulfilled");
+      expect(await store.getApplication("globex")).toEqual(good);
+      expect(await store.getApplication(bad.id)).toBeNull();
+    });
+
+    it("lets the first of two same-batch writers of a uid win", async () => {
+      const store = await openStore();
+      const seed = new Seed();
+      const first = seed.application({ uid: "acme" });
+      const second = seed.application({ uid: "acme" });
+      const results = await Promise.allSettled([
+        store.insertApplication(first),
+        store.insertApplication(second),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected"]);
+      expect((await store.getApplication("acme"))?.id).toBe(first.id);
+    });
+
+    it("replaces an application's fields on update and refuses a taken uid", async () => {
+      const store = await openStore();
+      const seed = new Seed();
+      const app = seed.application({ uid: "acme" });
+      const other = seed.application({ uid: "globex" });
+      await store.insertApplication(app);
+      await store.insertApplication(other);
+      const renamed = { ...app, uid: "acme-2", name: "Acme 2", metadata: { a: "b" }, updatedAt: 9 };
+      await store.updateApplication(renamed);
+      expect(await store.getApplication("acme-2")).toEqual(renamed);
+      expect(await store.getApplication("acme")).toBeNull();
+      await expect(store.updateApplication({ ...renamed, uid: "globex" })).rejects.toThrow(
+        ConflictError,
+      );
+    });
+
+    it("pages through applications oldest first with an iterator across three pages", async () => {
+      const store = await openStore();
+      const seed = new Seed();
+      const apps = Array.from({ length: 5 }, () => seed.application());
+      for (const app of apps) await store.insertApplication(app);
+      const p1 = await store.listApplications({ limit: 2, iterator: null });
+      const p2 = await store.listApplications({ limit: 2, iterator: p1.iterator });
+      const p3 = await store.listApplications({ limit: 2, iterator: p2.iterator });
+      expect([ids(p1), ids(p2), ids(p3)]).toEqual([
+        [apps[0]!.id, apps[1]!.id],
+        [apps[2]!.id, apps[3]!.id],
+        [apps[4]!.id],
+      ]);
+      expect([p1.done, p2.done, p3.done]).toEqual([false, false, true]);
+      expect([p1.iterator, p3.iterator]).toEqual([apps[1]!.id, apps[4]!.id]);
+    });
+
+    it("pages through applications newest first when asked for descending order", async () => {
+      const store = await openStore();
+      const seed = new Seed();
+      const apps = Array.from({ length: 4 }, () => seed.application());
+      for (const app of apps) await store.insertApplication(app);
+      const page = { limit: 2, order: "descending" } as const;
+      const p1 = await store.listApplications({ ...page, iterator: null });
+      const p2 = await store.listApplications({ ...page, iterator: p1.iterator });
+      expect([ids(p1), ids(p2)]).toEqual([
+        [apps[3]!.id, apps[2]!.id],
+        [apps[1]!.id, apps[0]!.id],
+      ]);
+      expect(p2.done, "a full last page is known to be the last").toBe(true);
+    });
+
+    it("returns an empty done page with a null iterator when there is nothing", async () => {
+      const store = await openStore();
+      expect(await store.listApplications({ limit: 10, iterator: null })).toMatchObject({
+        data: [],
+        iterator: null,
+        done: true,
+      });
+    });
+
+    it("deletes an application with its endpoints and messages and cancels its open deliveries", async () => {
+      const { store, seed, app, ep } = await world();
+      await store.updateApplication({ ...app, uid: "acme" });
+      const { message } = await publish(store, seed, app, [ep], {
+        delivery: { leaseOwner: "w1", leaseUntil: 99_000 },
+      });
+      const done = await publish(store, seed, app, [ep], { delivery: { status: "succeeded" } });
+      await store.deleteApplication(app.id);
+      expect(await store.getApplication(app.id)).toBeNull();
+      expect(await store.getEndpoint(app.id, ep.id)).toBeNull();
+      expect(await store.getMessage(app.id, message.id)).toBeNull();
+      expect(await store.getMessage(app.id, done.message.id)).toBeNull();
+      const open = await store.getDelivery(message.id, ep.id);
+      expect(open ?? { status: "deleted" }, "an open delivery ends cancelled").toMatchObject({
+        status: "cancelled",
+        nextAttemptAt: null,
+        leaseOwner: null,
+        leaseUntil: null,
+      });
+      expect(await store.nextDueAt()).toBeNull();
+      await store.insertApplication(seed.application({ uid: "acme" })); // the uid is free again
+    });
+  });
+
+  describe(`${adapter} store: event types`, () => {
+    it("stores an event type with its schemas and refuses a duplicate name", async () => {
+      const store = await openStore();
+      const seed = new Seed();
+      const et = seed.eventType({
+        name: "invoice.paid",
+        schemas: { "1": { type: "object" } },
+        featureFlag: "beta",
+        groupName: "invoice",
+      });
+      await store.insertEventType(et);
+      expect(await store.getEventType("invoice.paid")).toEqual(et);
+      expect(await store.getEventType("invoice.missing")).toBeNull();
+      await expect(store.insertEventType(seed.eventType({ name: "invoice.paid" }))).rejects.toThrow(
+        ConflictError,
+      );
+    });
+
+    it("lists event types by name, leaving out archived ones unless asked", async () => {
+      const store = await openStore();
+      const seed = new Seed();
+      for (const name of ["c.created", "a.created", "b.created"]) {
+        await store.insertEventType(seed.eventType({ name, archived: name === "b.created" }));
+      }
+      const names = (p: Page<{ name: string }>): string[] => p.data.map((e) => e.name);
+      const page = { limit: 10, iterator: null };
+      expect(names(await store.listEventTypes({ page, includeArchived: false }))).toEqual([
+        "a.created",
+        "c.created",
+      ]);
+      const p1 = await store.listEventTypes({
+        page: { limit: 2, iterator: null },
+        includeArchived: true,
+      });
+      const p2 = await store.listEventTypes({
+        page: { limit: 2, iterator: p1.iterator },
+        includeArchived: true,
+      });
+      expect([names(p1), names(p2), p2.done]).toEqual([
+        ["a.created", "b.created"],
+        ["c.created"],
+        true,
+      ]);
+    });
+
+    it("replaces an event type's fields on update", async () => {
+      const store = await openStore();
+      const et = new Seed().eventType({ name: "invoice.paid" });
+      await store.insertEventType(et);
+      const updated = {
+        ...et,
+        description: "Paid",
+        archived: true,
+        deprecated: true,
+        updatedAt: 5,
+      };
+      await store.updateEventType(updated);
+      expect(await store.getEventType("invoice.paid")).toEqual(updated);
+    });
+  });
+
+  describe(`${adapter} store: endpoints`, () => {
+    it("finds an endpoint by id and by uid within its application only", async () => {
+      const { store, seed, app } = await world();
+      const other = seed.application();
+      await store.insertApplication(other);
+      const ep = seed.endpoint(app, {
+        uid: "main",
+        filterTypes: ["invoice.paid"],
+        channels: ["eu"],
+        headers: { "x-team": "billing" },
+        previousSecrets: [{ key: "whsec_old", expiresAt: 123 }],
+        accept302: true,
+        disabled: true,
+        failingSince: 77,
+      });
+      await store.insertEndpoint(ep);
+      expect(await store.getEndpoint(app.id, ep.id)).toEqual(ep);
+      expect(await store.getEndpoint(app.id, "main")).toEqual(ep);
+      expect(await store.getEndpoint(other.id, ep.id), "another application's endpoint").toBeNull();
+      expect(await store.getEndpoint(other.id, "main")).toBeNull();
+    });
+
+    it("refuses a taken uid within an application but allows it in another", async () => {
+      const { store, seed, app } = await world();
+      const other = seed.application();
+      await store.insertApplication(other);
+      await store.insertEndpoint(seed.endpoint(app, { uid: "main" }));
+      await expect(store.insertEndpoint(seed.endpoint(app, { uid: "main" }))).rejects.toThrow(
+        ConflictError,
+      );
+      await store.insertEndpoint(seed.endpoint(other, { uid: "main" }));
+      const second = seed.endpoint(app, { uid: "second" });
+      await store.insertEndpoint(second);
+      await expect(store.updateEndpoint({ ...second, uid: "main" })).rejects.toThrow(ConflictError);
+    });
+
+    it("lists the endpoints of an application oldest first, paged and in full", async () => {
+      const { store, seed, app, ep } = await world();
+      const more = [seed.endpoint(app), seed.endpoint(app)];
+      for (const e of more) await store.insertEndpoint(e);
+      const p1 = await store.listEndpoints(app.id, { limit: 2, iterator: null });
+      const p2 = await store.listEndpoints(app.id, { limit: 2, iterator: p1.iterator });
+      expect([ids(p1), ids(p2), p2.done]).toEqual([[ep.id, more[0]!.id], [more[1]!.id], true]);
+      expect(ids(await store.listAllEndpoints(app.id))).toEqual([ep.id, more[0]!.id, more[1]!.id]);
+    });
+
+    it("replaces an endpoint's fields on update", async () => {
+      const { store, app, ep } = await world();
+      const updated: Endpoint = {
+        ...ep,
+        url: "https://new.example.com/",
+        disabled: true,
+        filterTypes: null,
+        channels: ["us"],
+        rateLimit: 5,
+        failingSince: 1_000,
+        updatedAt: ep.updatedAt + 1,
+      };
+      await store.updateEndpoint(updated);
+      expect(await store.getEndpoint(app.id, ep.id)).toEqual(updated);
+    });
+
+    it("cancels the open deliveries of a deleted endpoint and keeps finished ones", async () => {
+      const { store, seed, app, ep } = await world();
+      const keep = seed.endpoint(app);
+      await store.insertEndpoint(keep);
+      const pending = await publish(store, seed, app, [ep, keep]);
+      const retrying = await publish(store, seed, app, [ep], {
+        delivery: { status: "retrying", attempts: 1, leaseOwner: "w1", leaseUntil: 50_000 },
+      });
+      const done = await publish(store, seed, app, [ep], {
+        delivery: { status: "succeeded", attempts: 1, nextAttemptAt: null },
+      });
+      await store.deleteEndpoint(app.id, ep.id);
+      expect(await store.getEndpoint(app.id, ep.id)).toBeNull();
+      const cancelled = {
+        status: "cancelled",
+        nextAttemptAt: null,
+        leaseOwner: null,
+        leaseUntil: null,
+      };
+      expect(await store.getDelivery(pending.message.id, ep.id)).toMatchObject(cancelled);
+      expect(await store.getDelivery(retrying.message.id, ep.id)).toMatchObject({
+        ...cancelled,
+        attempts: 1,
+      });
+      expect(await store.getDelivery(done.message.id, ep.id)).toEqual(done.deliveries[0]);
+      expect(await store.getDelivery(pending.message.id, keep.id)).toEqual(pending.deliveries[1]);
+      expect(await store.listOpenDeliveriesOfEndpoint(ep.id)).toEqual([]);
+    });
+  });
+
+  describe(`${adapter} store: messages`, () => {
+    it("writes a message with its deliveries", async () => {
+      const { store, seed, app, ep } = await world();
+      const message = seed.message(app, { channels: ["eu"], tags: ["t1"], eventId: "evt_1" });
+      const delivery = seed.delivery(message, ep);
+      const result = await store.createMessage({
+        message,
+        deliveries: [delivery],
+        eventIdSince: 0,
+      });
+      expect(result).toEqual({ created: true, message });
+      expect(await store.getMessage(app.id, message.id)).toEqual(message);
+      expect(await store.listDeliveriesOfMessage(message.id)).toEqual([delivery]);
+      expect(await store.getMessage(seed.application().id, message.id), "other app").toBeNull();
+    });
+
+    it("writes a message and its deliveries all or nothing", async () => {
+      const { store, seed, app, ep } = await world();
+      const message = seed.message(app);
+      const delivery = seed.delivery(message, ep);
+      const clash = { ...seed.delivery(message, ep), id: delivery.id };
+      const fine = seed.message(app);
+      const [failed, ok] = await Promise.allSettled([
+        store.createMessage({ message, deliveries: [delivery, clash], eventIdSince: 0 }),
+        store.createMessage({ message: fine, deliveries: [], eventIdSince: 0 }),
+      ]);
+      expect(failed.status === "rejected" && failed.reason).toBeInstanceOf(ConflictError);
+      expect(ok.status).toBe("fulfilled");
+      expect(await store.getMessage(app.id, message.id), "no half-written message").toBeNull();
+      expect(await store.listDeliveriesOfMessage(message.id)).toEqual([]);
+      expect(await store.getMessage(app.id, fine.id)).toEqual(fine);
+    });
+
+    it("returns the existing message for a repeated eventId inside the window and writes nothing", async () => {
+      const { store, seed, app, ep } = await world();
+      const first = seed.message(app, { eventId: "evt_1", createdAt: 10_000 });
+      await store.createMessage({
+        message: first,
+        deliveries: [seed.delivery(first, ep)],
+        eventIdSince: 0,
+      });
+      const again = seed.message(app, { eventId: "evt_1", createdAt: 20_000 });
+      const result = await store.createMessage({
+        message: again,
+        deliveries: [seed.delivery(again, ep)],
+        eventIdSince: 10_000,
+      });
+      expect(result).toEqual({ created: false, message: first });
+      expect(await store.getMessage(app.id, again.id)).toBeNull();
+      expect(await store.listDeliveriesOfMessage(again.id)).toEqual([]);
+    });
+
+    it("creates a new message for a repeated eventId outside the window or in another application", async () => {
+      const { store, seed, app } = await world();
+      const other = seed.application();
+      await store.insertApplication(other);
+      const first = seed.message(app, { eventId: "evt_1", createdAt: 10_000 });
+      await store.createMessage({ message: first, deliveries: [], eventIdSince: 0 });
+      const later = seed.message(app, { eventId: "evt_1", createdAt: 30_000 });
+      expect(
+        await store.createMessage({ message: later, deliveries: [], eventIdSince: 10_001 }),
+      ).toEqual({ created: true, message: later });
+      const elsewhere = seed.message(other, { eventId: "evt_1" });
+      expect(
+        (await store.createMessage({ message: elsewhere, deliveries: [], eventIdSince: 0 }))
+          .created,
+      ).toBe(true);
+    });
+
+    it("dedups two same-batch messages with one eventId", async () => {
+      const { store, seed, app } = await world();
+      const a = seed.message(app, { eventId: "evt_1" });
+      const b = seed.message(app, { eventId: "evt_1" });
+      const results = await Promise.all([
+        store.createMessage({ message: a, deliveries: [], eventIdSince: 0 }),
+        store.createMessage({ message: b, deliveries: [], eventIdSince: 0 }),
+      ]);
+      expect(results).toEqual([
+        { created: true, message: a },
+        { created: false, message: a },
+      ]);
+    });
+
+    it("pages through messages newest first by default across three pages", async () => {
+      const { store, seed, app } = await world();
+      const msgs: Message[] = [];
+      for (let i = 0; i < 5; i++) msgs.push((await publish(store, seed, app, [])).message);
+      const p1 = await store.listMessages(app.id, {}, { limit: 2, iterator: null });
+      const p2 = await store.listMessages(app.id, {}, { limit: 2, iterator: p1.iterator });
+      const p3 = await store.listMessages(app.id, {}, { limit: 2, iterator: p2.iterator });
+      expect([ids(p1), ids(p2), ids(p3)]).toEqual([
+        [msgs[4]!.id, msgs[3]!.id],
+        [msgs[2]!.id, msgs[1]!.id],
+        [msgs[0]!.id],
+      ]);
+      expect([p1.done, p2.done, p3.done]).toEqual([false, false, true]);
+      const asc = await store.listMessages(
+        app.id,
+        {},
+        { limit: 2, iterator: msgs[1]!.id, order: "ascending" },
+      );
+      expect(ids(asc)).toEqual([msgs[2]!.id, msgs[3]!.id]);
+    });
+
+    it("filters messages by event type, channel and creation time", async () => {
+      const { store, seed, app } = await world();
+      const m1 = seed.message(app, { eventType: "invoice.paid", channels: ["eu"] });
+      const m2 = seed.message(app, { eventType: "invoice.failed", channels: ["us", "eu"] });
+      const m3 = seed.message(app, { eventType: "user.created" });
+      for (const message of [m1, m2, m3]) {
+        await store.createMessage({ message, deliveries: [], eventIdSince: 0 });
+      }
+      const list = async (filter: Parameters<Store["listMessages"]>[1]): Promise<string[]> =>
+        ids(await store.listMessages(app.id, filter, { limit: 10, iterator: null }));
+      expect(await list({ eventTypes: ["invoice.paid", "user.created"] })).toEqual([m3.id, m1.id]);
+      expect(await list({ channel: "eu" })).toEqual([m2.id, m1.id]);
+      expect(await list({ channel: "us" })).toEqual([m2.id]);
+      expect(await list({ after: m1.createdAt, before: m3.createdAt })).toEqual([m2.id]);
+      expect(await list({ eventTypes: [] }), "an empty list filters nothing").toHaveLength(3);
+    });
+  });
+
+  describe(`${adapter} store: deliveries`, () => {
+    it("adds deliveries to an existing message and refuses a second one per endpoint", async () => {
+      const { store, seed, app, ep } = await world();
+      const second = seed.endpoint(app);
+      await store.insertEndpoint(second);
+      const { message, deliveries } = await publish(store, seed, app, [ep]);
+      const added = seed.delivery(message, second);
+      await store.insertDeliveries([added]);
+      expect(await store.listDeliveriesOfMessage(message.id)).toEqual([deliveries[0], added]);
+      expect(await store.getDelivery(message.id, second.id)).toEqual(added);
+      await expect(store.insertDeliveries([seed.delivery(message, ep)])).rejects.toThrow(
+        ConflictError,
+      );
+    });
+
+    it("sets delivery states without an attempt", async () => {
+      const { store, seed, app, ep } = await world();
+      const { message, deliveries } = await publish(store, seed, app, [ep]);
+      const update = {
+        id: deliveries[0]!.id,
+        status: "cancelled" as const,
+        attempts: 0,
+        nextAttemptAt: null,
+        leaseOwner: null,
+        leaseUntil: null,
+        updatedAt: 123_456,
+      };
+      await store.updateDeliveries([update]);
+      expect(await store.getDelivery(message.id, ep.id)).toEqual({ ...deliveries[0], ...update });
+    });
+
+    it("lists an endpoint's messages newest first with their deliveries, filtered by status", async () => {
+      const { store, seed, app, ep } = await world();
+      const statuses: DeliveryStatus[] = ["succeeded", "failed", "pending", "failed"];
+      const sent: Message[] = [];
+      for (const status of statuses) {
+        sent.push((await publish(store, seed, app, [ep], { delivery: { status } })).message);
+      }
+      const p1 = await store.listEndpointMessages(ep.id, {}, { limit: 3, iterator: null });
+      const p2 = await store.listEndpointMessages(ep.id, {}, { limit: 3, iterator: p1.iterator });
+      const msgIds = (p: Page<{ message: Message }>): string[] => p.data.map((x) => x.message.id);
+      expect([msgIds(p1), msgIds(p2)]).toEqual([
+        [sent[3]!.id, sent[2]!.id, sent[1]!.id],
+        [sent[0]!.id],
+      ]);
+      expect(p1.data[0]).toEqual({
+        message: sent[3],
+        delivery: await store.getDelivery(sent[3]!.id, ep.id),
+      });
+      const failed = await store.listEndpointMessages(
+        ep.id,
+        { status: "failed" },
+        { limit: 10, iterator: null },
+      );
+      expect(msgIds(failed)).toEqual([sent[3]!.id, sent[1]!.id]);
+      const window = await store.listEndpointMessages(
+        ep.id,
+        { after: sent[0]!.createdAt, before: sent[3]!.createdAt },
+        { limit: 10, iterator: null },
+      );
+      expect(msgIds(window)).toEqual([sent[2]!.id, sent[1]!.id]);
+    });
+
+    it("lists failed deliveries of an endpoint created in [since, until), oldest first", async () => {
+      const { store, seed, app, ep } = await world();
+      const other = seed.endpoint(app);
+      await store.insertEndpoint(other);
+      const at = [1_000, 2_000, 3_000];
+      const failed: Delivery[] = [];
+      for (const createdAt of at) {
+        const { deliveries } = await publish(store, seed, app, [ep, other], {
+          delivery: { status: "failed", nextAttemptAt: null, createdAt },
+        });
+        failed.push(deliveries[0]!);
+      }
+      await publish(store, seed, app, [ep], {
+        delivery: { status: "succeeded", createdAt: 1_500 },
+      });
+      expect(ids(await store.listFailedDeliveries(ep.id, 1_000, 3_000))).toEqual([
+        failed[0]!.id,
+        failed[1]!.id,
+      ]);
+      expect(await store.listFailedDeliveries(ep.id, 3_001, 9_000)).toEqual([]);
+    });
+
+    it("lists the open deliveries of an endpoint", async () => {
+      const { store, seed, app, ep } = await world();
+      const a = await publish(store, seed, app, [ep]);
+      const b = await publish(store, seed, app, [ep], { delivery: { status: "retrying" } });
+      await publish(store, seed, app, [ep], { delivery: { status: "failed" } });
+      expect(ids(await store.listOpenDeliveriesOfEndpoint(ep.id)).sort()).toEqual(
+        [a.deliveries[0]!.id, b.deliveries[0]!.id].sort(),
+      );
+    });
+  });
+
+  describe(`${adapter} store: leasing deliveries`, () => {
+    const lease = { limit: 10, leaseMs: 30_000 };
+
+    it("gives a due delivery to one worker only while the lease holds", async () => {
+      const store = await openStore();
+      const id = await seedDelivery(store, { dueAt: 1_000 });
+      const first = await store.leaseDueDeliveries({ ...lease, now: 1_000, owner: "w1" });
+      const second = await store.leaseDueDeliveries({ ...lease, now: 20_000, owner: "w2" });
+      expect(first.map((d) => d.delivery.id)).toEqual([id]);
+      expect(first[0]?.delivery).toMatchObject({ leaseOwner: "w1", leaseUntil: 31_000 });
+      expect(second, "w1's lease runs until t=31000").toEqual([]);
+    });
+
+    it("offers a delivery to another worker once the lease has expired", async () => {
+      const store = await openStore();
+      const id = await seedDelivery(store, { dueAt: 1_000 });
+      await store.leaseDueDeliveries({ ...lease, now: 1_000, owner: "w1" });
+      const taken = await store.leaseDueDeliveries({ ...lease, now: 31_000, owner: "w2" });
+      expect(taken.map((d) => d.delivery)).toMatchObject([
+        { id, leaseOwner: "w2", leaseUntil: 61_000 },
+      ]);
+    });
+
+    it("does not offer a delivery before it is due", async () => {
+      const store = await openStore();
+      await seedDelivery(store, { dueAt: 5_000 });
+      expect(await store.leaseDueDeliveries({ ...lease, now: 4_999, owner: "w1" })).toEqual([]);
+      expect(await store.leaseDueDeliveries({ ...lease, now: 5_000, owner: "w1" })).toHaveLength(1);
+    });
+
+    it("leases the oldest due deliveries first, up to the limit, with their messages", async () => {
+      const { store, seed, app, ep } = await world();
+      const due = [3_000, 1_000, 2_000, 10_000];
+      const made = [];
+      for (const nextAttemptAt of due) {
+        made.push(
+          await publish(store, seed, app, [ep], {
+            message: { channels: ["eu"], payload: `{"due":${nextAttemptAt}}` },
+            delivery: { nextAttemptAt },
+          }),
+        );
+      }
+      const firstTwo = await store.leaseDueDeliveries({
+        ...lease,
+        limit: 2,
+        now: 5_000,
+        owner: "w",
+      });
+      expect(firstTwo.map((l) => l.delivery.nextAttemptAt)).toEqual([1_000, 2_000]);
+      expect(firstTwo[0]!.message, "the leased delivery carries its message").toEqual(
+        made[1]!.message,
+      );
+      const rest = await store.leaseDueDeliveries({ ...lease, now: 5_000, owner: "w" });
+      expect(rest.map((l) => l.delivery.nextAttemptAt)).toEqual([3_000]);
+    });
+
+    it("never leases finished deliveries", async () => {
+      const { store, seed, app, ep } = await world();
+      for (const status of ["succeeded", "failed", "cancelled"] as const) {
+        await publish(store, seed, app, [ep], { delivery: { status, nextAttemptAt: 1_000 } });
+      }
+      expect(await store.leaseDueDeliveries({ ...lease, now: 9_000, owner: "w" })).toEqual([]);
+      expect(await store.nextDueAt()).toBeNull();
+    });
+
+    it("releases leases held by other owners so they can be taken at once", async () => {
+      const { store, seed, app, ep } = await world();
+      const foreign = { leaseOwner: "old-run", leaseUntil: 60_000, nextAttemptAt: 1_000 };
+      await publish(store, seed, app, [ep], { delivery: foreign });
+      await publish(store, seed, app, [ep], { delivery: foreign });
+      await publish(store, seed, app, [ep], {
+        delivery: { leaseOwner: "me", leaseUntil: 60_000, nextAttemptAt: 1_000 },
+      });
+      expect(await store.releaseForeignLeases("me")).toBe(2);
+      const taken = await store.leaseDueDeliveries({ ...lease, now: 2_000, owner: "me" });
+      expect(taken, "my own lease still holds; the freed ones are due").toHaveLength(2);
+      expect(await store.releaseForeignLeases("me")).toBe(0);
+    });
+
+    it("reports the earliest due time among open deliveries, leased or not", async () => {
+      const { store, seed, app, ep } = await world();
+      expect(await store.nextDueAt()).toBeNull();
+      await publish(store, seed, app, [ep], { delivery: { nextAttemptAt: 8_000 } });
+      await publish(store, seed, app, [ep], {
+        delivery: { nextAttemptAt: 5_000, leaseOwner: "w", leaseUntil: 90_000 },
+      });
+      await publish(store, seed, app, [ep], {
+        delivery: { status: "failed", nextAttemptAt: 1_000 },
+      });
+      expect(await store.nextDueAt()).toBe(5_000);
+    });
+  });
+
+  describe(`${adapter} store: attempts`, () => {
+    async function attempted(): Promise<{
+      store: Store;
+      app: Application;
+      ep: Endpoint;
+      ep2: Endpoint;
+      message: Message;
+      attempts: ReturnType<Seed["attempt"]>[];
+    }> {
+      const { store, seed, app, ep } = await world();
+      const ep2 = seed.endpoint(app);
+      await store.insertEndpoint(ep2);
+      const { message, deliveries } = await publish(store, seed, app, [ep, ep2]);
+      const [d1, d2] = deliveries as [Delivery, Delivery];
+      const failure = {
+        succeeded: false,
+        responseStatusCode: 503,
+        errorClass: "http_status" as const,
+      };
+      const attempts = [
+        seed.attempt(d1, failure),
+        seed.attempt(d2, failure),
+        seed.attempt(d1, { trigger: "manual" }),
+      ];
+      const states: DeliveryStatus[] = ["retrying", "retrying", "succeeded"];
+      for (const [i, attempt] of attempts.entries()) {
+        const d = attempt.deliveryId === d1.id ? d1 : d2;
+        await store.recordAttempt(attempt, {
+          id: d.id,
+          status: states[i]!,
+          attempts: i === 2 ? 2 : 1,
+          nextAttemptAt: i === 2 ? null : 60_000,
+          leaseOwner: i === 2 ? null : "w1",
+          leaseUntil: i === 2 ? null : 90_000,
+          updatedAt: attempt.createdAt,
+        });
+      }
+      return { store, app, ep, ep2, message, attempts };
+    }
+
+    it("writes the attempt and the delivery's new state together", async () => {
+      const { store, app, ep, ep2, message, attempts } = await attempted();
+      expect(await store.getDelivery(message.id, ep.id)).toMatchObject({
+        status: "succeeded",
+        attempts: 2,
+        nextAttemptAt: null,
+        leaseOwner: null,
+      });
+      expect(await store.getDelivery(message.id, ep2.id)).toMatchObject({
+        status: "retrying",
+        attempts: 1,
+        nextAttemptAt: 60_000,
+        leaseOwner: "w1",
+        leaseUntil: 90_000,
+      });
+      expect(await store.getAttempt(app.id, attempts[0]!.id)).toEqual(attempts[0]);
+      expect(await store.getAttempt(new Seed().application().id, attempts[0]!.id)).toBeNull();
+    });
+
+    it("lists attempts of a message newest first, filtered by endpoint and outcome", async () => {
+      const { store, app, ep, message, attempts } = await attempted();
+      const [a0, a1, a2] = attempts.map((a) => a.id);
+      const page = { limit: 10, iterator: null };
+      expect(ids(await store.listAttemptsByMessage(app.id, message.id, {}, page))).toEqual([
+        a2,
+        a1,
+        a0,
+      ]);
+      const byEp = await store.listAttemptsByMessage(
+        app.id,
+        message.id,
+        { endpointId: ep.id },
+        page,
+      );
+      expect(ids(byEp)).toEqual([a2, a0]);
+      const failed = await store.listAttemptsByMessage(
+        app.id,
+        message.id,
+        { succeeded: false },
+        page,
+      );
+      expect(ids(failed)).toEqual([a1, a0]);
+      const p1 = await store.listAttemptsByMessage(
+        app.id,
+        message.id,
+        {},
+        { limit: 2, iterator: null },
+      );
+      const p2 = await store.listAttemptsByMessage(
+        app.id,
+        message.id,
+        {},
+        { limit: 2, iterator: p1.iterator },
+      );
+      expect([ids(p1), ids(p2), p2.done]).toEqual([[a2, a1], [a0], true]);
+    });
+
+    it("lists attempts of an endpoint newest first, filtered by time and outcome", async () => {
+      const { store, app, ep, attempts } = await attempted();
+      const [a0, , a2] = attempts;
+      const page = { limit: 10, iterator: null };
+      expect(ids(await store.listAttemptsByEndpoint(app.id, ep.id, {}, page))).toEqual([
+        a2!.id,
+        a0!.id,
+      ]);
+      const ok = await store.listAttemptsByEndpoint(app.id, ep.id, { succeeded: true }, page);
+      expect(ids(ok)).toEqual([a2!.id]);
+      const early = await store.listAttemptsByEndpoint(
+        app.id,
+        ep.id,
+        { before: a2!.createdAt },
+        page,
+      );
+      expect(ids(early)).toEqual([a0!.id]);
+      const late = await store.listAttemptsByEndpoint(
+        app.id,
+        ep.id,
+        { after: a0!.createdAt },
+        page,
+      );
+      expect(ids(late)).toEqual([a2!.id]);
+      const elsewhere = await store.listAttemptsByEndpoint(
+        new Seed().application().id,
+        ep.id,
+        {},
+        page,
+      );
+      expect(elsewhere.data).toEqual([]);
+    });
+  });
+
+  describe(`${adapter} store: endpoint statistics`, () => {
+    it("counts an endpoint's deliveries by Svix status within a time window", async () => {
+      const { store, seed, app, ep } = await world();
+      const other = seed.endpoint(app);
+      await store.insertEndpoint(other);
+      const made: Array<[DeliveryStatus, number]> = [
+        ["succeeded", 1_000],
+        ["succeeded", 2_000],
+        ["pending", 2_000],
+        ["retrying", 3_000],
+        ["failed", 3_000],
+        ["cancelled", 4_000],
+      ];
+      for (const [status, createdAt] of made) {
+        await publish(store, seed, app, [ep, other], { delivery: { status, createdAt } });
+      }
+      expect(await store.endpointStats(ep.id, null, null)).toEqual({
+        success: 2,
+        pending: 2,
+        sending: 0,
+        fail: 1,
+        canceled: 1,
+      });
+      expect(await store.endpointStats(ep.id, 2_000, 4_000)).toEqual({
+        success: 1,
+        pending: 2,
+        sending: 0,
+        fail: 1,
+        canceled: 0,
+      });
+    });
+  });
+
+  describe(`${adapter} store: idempotency keys`, () => {
+    it("keeps the first record written for a key", async () => {
+      const store = await openStore();
+      expect(await store.getIdempotencyRecord("key-1")).toBeNull();
+      const first = { key: "key-1", statusCode: 202, body: '{"id":"msg_1"}', createdAt: 1_000 };
+      await store.putIdempotencyRecord(first);
+      await store.putIdempotencyRecord({ ...first, statusCode: 500, body: "{}", createdAt: 2_000 });
+      expect(await store.getIdempotencyRecord("key-1")).toEqual(first);
+    });
+
+    it("prunes records created before a time and says how many", async () => {
+      const store = await openStore();
+      for (const [key, createdAt] of [
+        ["a", 1_000],
+        ["b", 2_000],
+        ["c", 3_000],
+      ] as const) {
+        await store.putIdempotencyRecord({ key, statusCode: 200, body: "{}", createdAt });
+      }
+      expect(await store.pruneIdempotencyRecords(3_000)).toBe(2);
+      expect(await store.getIdempotencyRecord("b")).toBeNull();
+      expect(await store.getIdempotencyRecord("c")).not.toBeNull();
+    });
+  });
+
+  describe(`${adapter} store: lifecycle`, () => {
+    it("commits a write still queued when closed, and closes idempotently", async () => {
+      const store = await openStore();
+      const queued = store.setSetting("k", "v");
+      await store.close();
+      await expect(queued).resolves.toBeUndefined();
+      await store.close();
+      await expect(store.setSetting("k", "w"), "writes after close").rejects.toThrow();
+    });
+  });
+}
