@@ -54,6 +54,8 @@ interface WorkItem {
   delivery: Delivery;
   message: Message;
   trigger: AttemptTrigger;
+  /** The rate limiter already reserved this item's slot; it waited for it and may go now. */
+  slotReserved?: boolean;
 }
 
 /** Events, for tests and metrics: `attempt` (Attempt, Delivery after it). */
@@ -189,13 +191,15 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       await this.#finishWithoutAttempt(item, "cancelled");
       return;
     }
-    if (endpoint.rateLimit !== null && item.trigger === "scheduled") {
+    if (endpoint.rateLimit !== null && item.trigger === "scheduled" && item.slotReserved !== true) {
       const waitMs = rateLimiter.reserve(endpoint.id, endpoint.rateLimit);
       if (waitMs > 0) {
+        item.slotReserved = true;
         this.#retries.add(clock.now() + waitMs, item);
         return;
       }
     }
+    item.slotReserved = false;
     const startedAt = clock.now();
     const timestamp = Math.floor(startedAt / 1000);
     const secrets = [endpoint.secret];
