@@ -13,14 +13,16 @@ export interface IdGenerator {
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const TIME_CHARS = 9; // 62^9 ms ≈ 428,000 years
-const RANDOM_CHARS = 18;
+const RANDOM_CHARS = 18; // 18 × log2(62) ≈ 107 random bits
+/** Random bytes drawn per crypto call: one call serves this many ids. */
+const POOL_IDS = 256;
 
-function encodeBase62(value: bigint, width: number): string {
+function encodeTime(ms: number): string {
   let out = "";
-  let rest = value;
-  for (let i = 0; i < width; i++) {
-    out = ALPHABET[Number(rest % 62n)]! + out;
-    rest /= 62n;
+  let rest = Math.floor(ms);
+  for (let i = 0; i < TIME_CHARS; i++) {
+    out = ALPHABET[rest % 62]! + out;
+    rest = Math.floor(rest / 62);
   }
   return out;
 }
@@ -35,17 +37,19 @@ export class TimeSortableIds implements IdGenerator {
   }
 
   next<P extends IdPrefix>(prefix: P): `${P}_${string}` {
-    return `${prefix}_${encodeBase62(BigInt(this.#now()), TIME_CHARS)}${this.#randomPart()}`;
+    return `${prefix}_${encodeTime(this.#now())}${this.#randomPart()}`;
   }
 
   #randomPart(): string {
-    // Draw random bytes in blocks: one crypto call per 256 ids keeps id generation off the profile.
-    if (this.#offset + 14 > this.#pool.length) {
-      this.#pool = randomBytes(14 * 256);
+    if (this.#offset + RANDOM_CHARS > this.#pool.length) {
+      this.#pool = randomBytes(RANDOM_CHARS * POOL_IDS);
       this.#offset = 0;
     }
-    const chunk = this.#pool.subarray(this.#offset, this.#offset + 14);
-    this.#offset += 14;
-    return encodeBase62(BigInt(`0x${chunk.toString("hex")}`), RANDOM_CHARS).slice(-RANDOM_CHARS);
+    let out = "";
+    // Rejection-free mapping: 248 = 4 × 62, so bytes ≥ 248 are folded with a tiny bias (8 of 256
+    // values), harmless for uniqueness; ids are identifiers, not secrets.
+    for (let i = 0; i < RANDOM_CHARS; i++) out += ALPHABET[this.#pool[this.#offset + i]! % 62]!;
+    this.#offset += RANDOM_CHARS;
+    return out;
   }
 }

@@ -55,7 +55,10 @@ export interface StartOptions {
 }
 
 /** The composition root (STYLE 2.3): config → logger → store → engine → services → http. */
-export async function startHookyard(config: Config, opts: StartOptions = {}): Promise<RunningHookyard> {
+export async function startHookyard(
+  config: Config,
+  opts: StartOptions = {},
+): Promise<RunningHookyard> {
   const logger = opts.logger ?? createLogger({ level: config.log.level });
   const clock = opts.clock ?? new SystemClock();
   const random = opts.random ?? Math.random;
@@ -124,8 +127,27 @@ export async function startHookyard(config: Config, opts: StartOptions = {}): Pr
       maxPayloadBytes: config.server.bodyLimitBytes,
       leaseMs,
     });
-    const endpoints = new Endpoints({ store, clock, ids, applications, eventTypes, cache, messages, engine, leaseMs });
-    const attempts = new Attempts({ store, clock, ids, applications, endpoints, messages, engine, leaseMs });
+    const endpoints = new Endpoints({
+      store,
+      clock,
+      ids,
+      applications,
+      eventTypes,
+      cache,
+      messages,
+      engine,
+      leaseMs,
+    });
+    const attempts = new Attempts({
+      store,
+      clock,
+      ids,
+      applications,
+      endpoints,
+      messages,
+      engine,
+      leaseMs,
+    });
     const idempotency = new Idempotency({ store, clock });
     const services: OutboundServices = {
       applications,
@@ -160,8 +182,12 @@ export async function startHookyard(config: Config, opts: StartOptions = {}): Pr
     if (opts.listen !== false) {
       await http.listen({ host: config.server.host, port: config.server.port });
       const address = http.server.address();
-      const port = typeof address === "object" && address !== null ? address.port : config.server.port;
-      const host = config.server.host === "0.0.0.0" || config.server.host === "::" ? "127.0.0.1" : config.server.host;
+      const port =
+        typeof address === "object" && address !== null ? address.port : config.server.port;
+      const host =
+        config.server.host === "0.0.0.0" || config.server.host === "::"
+          ? "127.0.0.1"
+          : config.server.host;
       url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
       logger.info({ url, database: dbPath }, "hookyard listening");
     }

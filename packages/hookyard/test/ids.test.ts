@@ -11,14 +11,18 @@ describe("prefixed ids", () => {
 
   it("sorts by creation time as plain strings", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2 ** 47 }), fc.integer({ min: 1, max: 2 ** 20 }), (t, dt) => {
-        let now = t;
-        const ids = new TimeSortableIds({ now: () => now });
-        const a = ids.next("msg");
-        now = t + dt;
-        const b = ids.next("msg");
-        return a < b;
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 47 }),
+        fc.integer({ min: 1, max: 2 ** 20 }),
+        (t, dt) => {
+          let now = t;
+          const ids = new TimeSortableIds({ now: () => now });
+          const a = ids.next("msg");
+          now = t + dt;
+          const b = ids.next("msg");
+          return a < b;
+        },
+      ),
     );
   });
 

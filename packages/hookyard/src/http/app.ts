@@ -82,14 +82,15 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
   app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
     const text = typeof body === "string" ? body : body.toString("utf8");
     if (text.length === 0) done(null, undefined);
-    else parseJson(request, text, done);
+    // The default parser reports through `done`; its return value carries nothing.
+    else void parseJson(request, text, done);
   });
 
   await registerDocsRoutes(app, { version: deps.version, apiPrefix: API_PREFIX });
   registerHealthRoutes(app, API_PREFIX);
 
   await app.register(
-    async (api) => {
+    (api, _opts, done) => {
       api.addHook("onRequest", bearerAuthHook(deps.services.auth));
       registerIdempotency(api, deps.services.idempotency);
       registerApplicationRoutes(api, deps.services);
@@ -98,6 +99,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
       registerEndpointActionRoutes(api, deps.services);
       registerMessageRoutes(api, deps.services);
       registerAttemptRoutes(api, deps.services);
+      done();
     },
     { prefix: API_PREFIX },
   );

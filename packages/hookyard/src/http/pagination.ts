@@ -26,7 +26,7 @@ export const PAGE_QUERY = {
   ),
 };
 
-const PageQuerySchema = Type.Object(PAGE_QUERY);
+export const PageQuerySchema = Type.Object(PAGE_QUERY);
 export type PageQuery = Static<typeof PageQuerySchema>;
 
 /** Turns the validated query into the store's `PageRequest`; `order` only when given. */

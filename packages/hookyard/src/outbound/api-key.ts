@@ -23,10 +23,15 @@ export class ApiKeyAuth implements AuthService {
    * With a configured key, that key is the admin key. Without one, the key generated on a
    * previous start stays valid; on the very first start a new key is generated and returned once.
    */
-  static async init(store: Store, configuredKey: string | null): Promise<{ auth: ApiKeyAuth; generatedKey: string | null }> {
-    if (configuredKey !== null) return { auth: new ApiKeyAuth(sha256(configuredKey)), generatedKey: null };
+  static async init(
+    store: Store,
+    configuredKey: string | null,
+  ): Promise<{ auth: ApiKeyAuth; generatedKey: string | null }> {
+    if (configuredKey !== null)
+      return { auth: new ApiKeyAuth(sha256(configuredKey)), generatedKey: null };
     const stored = await store.getSetting(HASH_SETTING);
-    if (stored !== null) return { auth: new ApiKeyAuth(Buffer.from(stored, "hex")), generatedKey: null };
+    if (stored !== null)
+      return { auth: new ApiKeyAuth(Buffer.from(stored, "hex")), generatedKey: null };
     const key = `hk_${randomBytes(24).toString("base64url")}`;
     await store.setSetting(HASH_SETTING, sha256(key).toString("hex"));
     return { auth: new ApiKeyAuth(sha256(key)), generatedKey: key };

@@ -11,6 +11,11 @@ export class Applications implements ApplicationService {
   readonly #clock: Clock;
   readonly #ids: IdGenerator;
   readonly #endpoints: EndpointCache;
+  /**
+   * Every publish looks its application up, so applications are kept in memory (by id and by
+   * uid), filled on read and refreshed by every write that goes through this service.
+   */
+  readonly #byKey = new Map<string, Application>();
 
   constructor(deps: { store: Store; clock: Clock; ids: IdGenerator; endpoints: EndpointCache }) {
     this.#store = deps.store;
@@ -43,6 +48,7 @@ export class Applications implements ApplicationService {
     };
     try {
       await this.#store.insertApplication(app);
+      this.#remember(app);
     } catch (err) {
       // Two getOrCreate calls with one uid may race; the loser returns the winner's application.
       if (err instanceof ConflictError && opts.getIfExists && input.uid != null) {
@@ -50,7 +56,9 @@ export class Applications implements ApplicationService {
         if (winner !== null) return { app: winner, created: false };
       }
       if (err instanceof ConflictError) {
-        throw new ConflictError(`An application with uid "${input.uid}" already exists`, { cause: err });
+        throw new ConflictError(`An application with uid "${input.uid}" already exists`, {
+          cause: err,
+        });
       }
       throw err;
     }
@@ -58,12 +66,18 @@ export class Applications implements ApplicationService {
   }
 
   async get(idOrUid: string): Promise<Application> {
+    const cached = this.#byKey.get(idOrUid);
+    if (cached !== undefined) return cached;
     const app = await this.#store.getApplication(idOrUid);
     if (app === null) throw new NotFoundError(`Application "${idOrUid}" not found`);
+    this.#remember(app);
     return app;
   }
 
-  async update(idOrUid: string, input: ApplicationInput): Promise<{ app: Application; created: boolean }> {
+  async update(
+    idOrUid: string,
+    input: ApplicationInput,
+  ): Promise<{ app: Application; created: boolean }> {
     const existing = await this.#store.getApplication(idOrUid);
     if (existing === null) {
       const uid = input.uid ?? (idOrUid.startsWith("app_") ? null : idOrUid);
@@ -98,15 +112,33 @@ export class Applications implements ApplicationService {
   async delete(idOrUid: string): Promise<void> {
     const app = await this.get(idOrUid);
     await this.#store.deleteApplication(app.id);
+    this.#forget(app);
     this.#endpoints.forgetApp(app.id);
+  }
+
+  #remember(app: Application): void {
+    // Bounded: beyond this many keys the cache starts over (a miss is one indexed read).
+    if (this.#byKey.size > 100_000) this.#byKey.clear();
+    this.#byKey.set(app.id, app);
+    if (app.uid !== null) this.#byKey.set(app.uid, app);
+  }
+
+  #forget(app: Application): void {
+    this.#byKey.delete(app.id);
+    if (app.uid !== null) this.#byKey.delete(app.uid);
   }
 
   async #save(app: Application): Promise<void> {
     try {
+      const previous = await this.#store.getApplication(app.id);
       await this.#store.updateApplication(app);
+      if (previous !== null) this.#forget(previous);
+      this.#remember(app);
     } catch (err) {
       if (err instanceof ConflictError) {
-        throw new ConflictError(`An application with uid "${app.uid}" already exists`, { cause: err });
+        throw new ConflictError(`An application with uid "${app.uid}" already exists`, {
+          cause: err,
+        });
       }
       throw err;
     }

@@ -51,7 +51,12 @@ export class Attempts implements AttemptService {
     if (endpointId !== undefined) {
       endpointFilter = { endpointId: (await this.#endpoints.get(message.appId, endpointId)).id };
     }
-    return this.#store.listAttemptsByMessage(message.appId, message.id, { ...rest, ...endpointFilter }, page);
+    return this.#store.listAttemptsByMessage(
+      message.appId,
+      message.id,
+      { ...rest, ...endpointFilter },
+      page,
+    );
   }
 
   async listByEndpoint(
@@ -69,16 +74,22 @@ export class Attempts implements AttemptService {
     const attempt = attemptId.startsWith("atmpt_")
       ? await this.#store.getAttempt(app.id, attemptId as AttemptId)
       : null;
-    if (attempt === null || attempt.msgId !== msgId) throw new NotFoundError(`Attempt "${attemptId}" not found`);
+    if (attempt === null || attempt.msgId !== msgId)
+      throw new NotFoundError(`Attempt "${attemptId}" not found`);
     return attempt;
   }
 
-  async listDestinations(appIdOrUid: string, msgId: string, page: PageRequest): Promise<Page<Destination>> {
+  async listDestinations(
+    appIdOrUid: string,
+    msgId: string,
+    page: PageRequest,
+  ): Promise<Page<Destination>> {
     const message = await this.#messages.get(appIdOrUid, msgId);
     const deliveries = (await this.#store.listDeliveriesOfMessage(message.id)).sort((a, b) =>
       a.endpointId < b.endpointId ? -1 : 1,
     );
-    const start = page.iterator === null ? 0 : deliveries.findIndex((d) => d.endpointId > page.iterator!);
+    const start =
+      page.iterator === null ? 0 : deliveries.findIndex((d) => d.endpointId > page.iterator!);
     const slice = start < 0 ? [] : deliveries.slice(start, start + page.limit);
     const data: Destination[] = [];
     for (const delivery of slice) {

@@ -68,7 +68,8 @@ export class EndpointCache implements EndpointSource {
     const current = (await this.get(endpoint.appId, endpoint.id)) ?? endpoint;
     const now = this.#clock.now();
     if (succeeded) {
-      if (current.failingSince !== null) await this.save({ ...current, failingSince: null, updatedAt: now });
+      if (current.failingSince !== null)
+        await this.save({ ...current, failingSince: null, updatedAt: now });
       return;
     }
     if (current.failingSince === null) {
@@ -90,7 +91,11 @@ export class EndpointCache implements EndpointSource {
 }
 
 /** Marks every open delivery of the endpoint cancelled (endpoint deleted or disabled). */
-export async function cancelOpenDeliveries(store: Store, endpointId: EndpointId, now: number): Promise<void> {
+export async function cancelOpenDeliveries(
+  store: Store,
+  endpointId: EndpointId,
+  now: number,
+): Promise<void> {
   const open = await store.listOpenDeliveriesOfEndpoint(endpointId);
   const status: DeliveryStatus = "cancelled";
   const updates: DeliveryUpdate[] = open.map((d) => ({

@@ -10,7 +10,8 @@ export function endpointAccepts(
   message: { eventType: string; channels: readonly string[] | null },
 ): boolean {
   if (endpoint.disabled) return false;
-  if (endpoint.filterTypes !== null && !endpoint.filterTypes.includes(message.eventType)) return false;
+  if (endpoint.filterTypes !== null && !endpoint.filterTypes.includes(message.eventType))
+    return false;
   if (endpoint.channels !== null) {
     const channels = message.channels;
     if (channels === null || !channels.some((c) => endpoint.channels!.includes(c))) return false;

@@ -24,14 +24,20 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}$/;
 const MAX_VALUE_BYTES = 4096;
 
 /** Lower-cases names and checks every header. @throws ValidationError naming the header. */
-export function normalizeHeaders(headers: Record<string, string>, loc: string[]): Record<string, string> {
+export function normalizeHeaders(
+  headers: Record<string, string>,
+  loc: string[],
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [rawName, value] of Object.entries(headers)) {
     const name = rawName.toLowerCase();
     const at = [...loc, rawName];
     if (!TOKEN.test(rawName)) throw ValidationError.field(at, "is not a valid HTTP header name");
     if (FORBIDDEN.has(name) || FORBIDDEN_PREFIXES.some((p) => name.startsWith(p))) {
-      throw ValidationError.field(at, `header "${rawName}" is set by Hookyard and cannot be overridden`);
+      throw ValidationError.field(
+        at,
+        `header "${rawName}" is set by Hookyard and cannot be overridden`,
+      );
     }
     if (typeof value !== "string" || /[\r\n\0]/.test(value)) {
       throw ValidationError.field(at, "must be a string without line breaks");

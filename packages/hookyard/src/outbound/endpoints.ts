@@ -53,7 +53,10 @@ export class Endpoints implements EndpointService {
     const app = await this.#deps.applications.get(appIdOrUid);
     checkEndpointUrl(input.url);
     if (input.secret != null && !isValidSecret(input.secret)) {
-      throw ValidationError.field(["body", "secret"], "must be whsec_ followed by base64 of 24 to 75 bytes");
+      throw ValidationError.field(
+        ["body", "secret"],
+        "must be whsec_ followed by base64 of 24 to 75 bytes",
+      );
     }
     const now = this.#deps.clock.now();
     const endpoint: Endpoint = {
@@ -121,11 +124,18 @@ export class Endpoints implements EndpointService {
     };
   }
 
-  async patch(appIdOrUid: string, endpointIdOrUid: string, patch: EndpointPatch): Promise<Endpoint> {
+  async patch(
+    appIdOrUid: string,
+    endpointIdOrUid: string,
+    patch: EndpointPatch,
+  ): Promise<Endpoint> {
     const existing = await this.get(appIdOrUid, endpointIdOrUid);
     if (patch.url !== undefined) checkEndpointUrl(patch.url);
     if (patch.secret != null && !isValidSecret(patch.secret)) {
-      throw ValidationError.field(["body", "secret"], "must be whsec_ followed by base64 of 24 to 75 bytes");
+      throw ValidationError.field(
+        ["body", "secret"],
+        "must be whsec_ followed by base64 of 24 to 75 bytes",
+      );
     }
     const changes: Partial<Endpoint> = {
       ...(patch.url !== undefined && { url: patch.url }),
@@ -139,7 +149,8 @@ export class Endpoints implements EndpointService {
       ...(patch.metadata !== undefined && { metadata: patch.metadata }),
       ...(patch.accept302 !== undefined && { accept302: patch.accept302 }),
     };
-    if (patch.secret != null) Object.assign(changes, this.#rotated(existing, patch.secret, DEFAULT_SECRET_GRACE_MS));
+    if (patch.secret != null)
+      Object.assign(changes, this.#rotated(existing, patch.secret, DEFAULT_SECRET_GRACE_MS));
     return this.#save(existing, changes);
   }
 
@@ -160,9 +171,13 @@ export class Endpoints implements EndpointService {
   ): Promise<void> {
     const existing = await this.get(appIdOrUid, endpointIdOrUid);
     if (input.key != null && !isValidSecret(input.key)) {
-      throw ValidationError.field(["body", "key"], "must be whsec_ followed by base64 of 24 to 75 bytes");
+      throw ValidationError.field(
+        ["body", "key"],
+        "must be whsec_ followed by base64 of 24 to 75 bytes",
+      );
     }
-    const graceMs = input.gracePeriodSeconds != null ? input.gracePeriodSeconds * 1000 : DEFAULT_SECRET_GRACE_MS;
+    const graceMs =
+      input.gracePeriodSeconds != null ? input.gracePeriodSeconds * 1000 : DEFAULT_SECRET_GRACE_MS;
     await this.#save(existing, this.#rotated(existing, input.key ?? generateSecret(), graceMs));
   }
 
@@ -170,7 +185,11 @@ export class Endpoints implements EndpointService {
     return splitSensitive((await this.get(appIdOrUid, endpointIdOrUid)).headers);
   }
 
-  async setHeaders(appIdOrUid: string, endpointIdOrUid: string, headers: Record<string, string>): Promise<void> {
+  async setHeaders(
+    appIdOrUid: string,
+    endpointIdOrUid: string,
+    headers: Record<string, string>,
+  ): Promise<void> {
     const existing = await this.get(appIdOrUid, endpointIdOrUid);
     await this.#save(existing, { headers: normalizeHeaders(headers, ["body", "headers"]) });
   }
@@ -181,7 +200,10 @@ export class Endpoints implements EndpointService {
     input: { headers: Record<string, string>; deleteHeaders?: string[] },
   ): Promise<void> {
     const existing = await this.get(appIdOrUid, endpointIdOrUid);
-    const headers = { ...existing.headers, ...normalizeHeaders(input.headers, ["body", "headers"]) };
+    const headers = {
+      ...existing.headers,
+      ...normalizeHeaders(input.headers, ["body", "headers"]),
+    };
     for (const name of input.deleteHeaders ?? []) delete headers[name.toLowerCase()];
     await this.#save(existing, { headers });
   }
@@ -195,7 +217,8 @@ export class Endpoints implements EndpointService {
     const { store, clock, engine, ids, leaseMs } = this.#deps;
     const now = clock.now();
     const until = input.until ?? now;
-    if (until < input.since) throw ValidationError.field(["body", "until"], "must not be before since");
+    if (until < input.since)
+      throw ValidationError.field(["body", "until"], "must not be before since");
     const failed = await store.listFailedDeliveries(endpoint.id, input.since, until);
     const updates: DeliveryUpdate[] = failed.map((d) => ({
       id: d.id,
@@ -230,25 +253,43 @@ export class Endpoints implements EndpointService {
     if (Array.isArray(examples) && examples.length > 0) {
       const example: unknown = examples[index];
       if (typeof example !== "object" || example === null || Array.isArray(example)) {
-        throw ValidationError.field(["body", "exampleIndex"], `event type "${eventType.name}" has no object example at index ${index}`);
+        throw ValidationError.field(
+          ["body", "exampleIndex"],
+          `event type "${eventType.name}" has no object example at index ${index}`,
+        );
       }
       payload = example as Record<string, unknown>;
     } else {
       // No example in the schema: send a recognisable placeholder rather than refuse.
       payload = { type: eventType.name, example: true };
     }
-    const { message } = await this.#deps.messages.publish(endpoint.appId, { eventType: eventType.name, payload }, [endpoint]);
+    const { message } = await this.#deps.messages.publish(
+      endpoint.appId,
+      { eventType: eventType.name, payload },
+      [endpoint],
+    );
     return message;
   }
 
-  async stats(appIdOrUid: string, endpointIdOrUid: string, range: { since?: number; until?: number }): Promise<EndpointStats> {
+  async stats(
+    appIdOrUid: string,
+    endpointIdOrUid: string,
+    range: { since?: number; until?: number },
+  ): Promise<EndpointStats> {
     const endpoint = await this.get(appIdOrUid, endpointIdOrUid);
     return this.#deps.store.endpointStats(endpoint.id, range.since ?? null, range.until ?? null);
   }
 
-  #rotated(existing: Endpoint, newSecret: string, graceMs: number): Pick<Endpoint, "secret" | "previousSecrets"> {
+  #rotated(
+    existing: Endpoint,
+    newSecret: string,
+    graceMs: number,
+  ): Pick<Endpoint, "secret" | "previousSecrets"> {
     const now = this.#deps.clock.now();
-    const previousSecrets = [{ key: existing.secret, expiresAt: now + graceMs }, ...existing.previousSecrets]
+    const previousSecrets = [
+      { key: existing.secret, expiresAt: now + graceMs },
+      ...existing.previousSecrets,
+    ]
       .filter((s) => s.expiresAt > now && s.key !== newSecret)
       .slice(0, MAX_PREVIOUS_SECRETS);
     return { secret: newSecret, previousSecrets };
@@ -264,7 +305,8 @@ export class Endpoints implements EndpointService {
     } catch (err) {
       throw uidConflict(err, endpoint.uid);
     }
-    if (!existing.disabled && endpoint.disabled) await cancelOpenDeliveries(this.#deps.store, endpoint.id, now);
+    if (!existing.disabled && endpoint.disabled)
+      await cancelOpenDeliveries(this.#deps.store, endpoint.id, now);
     return endpoint;
   }
 }
@@ -280,6 +322,8 @@ function emptyToNull(list: string[] | null | undefined): string[] | null {
 
 function uidConflict(err: unknown, uid: string | null): unknown {
   return err instanceof ConflictError
-    ? new ConflictError(`An endpoint with uid "${uid}" already exists in this application`, { cause: err })
+    ? new ConflictError(`An endpoint with uid "${uid}" already exists in this application`, {
+        cause: err,
+      })
     : err;
 }

@@ -58,9 +58,13 @@ export class EventTypes implements EventTypeService {
     return eventType;
   }
 
-  async update(name: string, input: EventTypeUpdateInput): Promise<{ eventType: EventType; created: boolean }> {
+  async update(
+    name: string,
+    input: EventTypeUpdateInput,
+  ): Promise<{ eventType: EventType; created: boolean }> {
     const existing = await this.find(name);
-    if (existing === null) return { eventType: await this.create({ ...input, name }), created: true };
+    if (existing === null)
+      return { eventType: await this.create({ ...input, name }), created: true };
     this.#schemas.checkSchemas(input.schemas);
     const eventType = this.#build(name, input, existing.createdAt, this.#clock.now());
     await this.#save(eventType);
@@ -95,7 +99,12 @@ export class EventTypes implements EventTypeService {
     this.#cache.set(eventType.name, eventType);
   }
 
-  #build(name: string, input: EventTypeUpdateInput, createdAt: number, updatedAt: number): EventType {
+  #build(
+    name: string,
+    input: EventTypeUpdateInput,
+    createdAt: number,
+    updatedAt: number,
+  ): EventType {
     return {
       name,
       description: input.description,

@@ -16,11 +16,18 @@ export class Idempotency implements IdempotencyService {
 
   async get(key: string): Promise<IdempotencyRecord | null> {
     const record = await this.#store.getIdempotencyRecord(key);
-    return record !== null && record.createdAt > this.#clock.now() - IDEMPOTENCY_TTL_MS ? record : null;
+    return record !== null && record.createdAt > this.#clock.now() - IDEMPOTENCY_TTL_MS
+      ? record
+      : null;
   }
 
   put(key: string, statusCode: number, body: string): Promise<void> {
-    return this.#store.putIdempotencyRecord({ key, statusCode, body, createdAt: this.#clock.now() });
+    return this.#store.putIdempotencyRecord({
+      key,
+      statusCode,
+      body,
+      createdAt: this.#clock.now(),
+    });
   }
 
   prune(): Promise<number> {

@@ -34,19 +34,28 @@ export class Messages implements MessageService {
     this.#deps = deps;
   }
 
-  async create(appIdOrUid: string, input: MessageInput): Promise<{ message: Message; created: boolean }> {
+  async create(
+    appIdOrUid: string,
+    input: MessageInput,
+  ): Promise<{ message: Message; created: boolean }> {
     const { applications, eventTypes, schemas, endpoints } = this.#deps;
     const app =
       input.application == null
         ? await applications.get(appIdOrUid)
-        : (await applications.create({ ...input.application, uid: input.application.uid ?? appIdOrUid }, { getIfExists: true })).app;
+        : (
+            await applications.create(
+              { ...input.application, uid: input.application.uid ?? appIdOrUid },
+              { getIfExists: true },
+            )
+          ).app;
     const eventType = await eventTypes.find(input.eventType);
     if (eventType !== null) schemas.validate(eventType, input.payload);
     const all = await endpoints.forApp(app.id);
     const channels = input.channels ?? null;
     const targets: Endpoint[] = [];
     for (const endpoint of all.values()) {
-      if (endpointAccepts(endpoint, { eventType: input.eventType, channels })) targets.push(endpoint);
+      if (endpointAccepts(endpoint, { eventType: input.eventType, channels }))
+        targets.push(endpoint);
     }
     return this.publish(app.id, input, targets);
   }
@@ -89,9 +98,14 @@ export class Messages implements MessageService {
       createdAt: now,
       updatedAt: now,
     }));
-    const result = await store.createMessage({ message, deliveries, eventIdSince: now - EVENT_ID_WINDOW_MS });
+    const result = await store.createMessage({
+      message,
+      deliveries,
+      eventIdSince: now - EVENT_ID_WINDOW_MS,
+    });
     if (!result.created) return { message: result.message, created: false };
-    if (deliveries.length > 0) engine.enqueue(deliveries.map((delivery) => ({ delivery, message })));
+    if (deliveries.length > 0)
+      engine.enqueue(deliveries.map((delivery) => ({ delivery, message })));
     return { message, created: true };
   }
 

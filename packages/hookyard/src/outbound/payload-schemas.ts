@@ -22,7 +22,10 @@ export class PayloadSchemas {
         this.#ajv.compile(schema);
       } catch (err) {
         const reason = err instanceof Error ? err.message : String(err);
-        throw ValidationError.field(["body", "schemas", version], `is not a valid JSON Schema: ${reason}`);
+        throw ValidationError.field(
+          ["body", "schemas", version],
+          `is not a valid JSON Schema: ${reason}`,
+        );
       }
     }
   }
@@ -53,7 +56,9 @@ export class PayloadSchemas {
   }
 }
 
-export function latestSchema(schemas: Record<string, unknown> | null): Record<string, unknown> | null {
+export function latestSchema(
+  schemas: Record<string, unknown> | null,
+): Record<string, unknown> | null {
   if (schemas === null) return null;
   const versions = Object.keys(schemas).sort((a, b) => Number(a) - Number(b) || a.localeCompare(b));
   const latest = versions.at(-1);

@@ -57,7 +57,10 @@ export interface EventTypeService {
   create(input: EventTypeInput): Promise<EventType>;
   get(name: string): Promise<EventType>;
   /** Creates the event type when it does not exist (Svix upsert semantics). */
-  update(name: string, input: EventTypeUpdateInput): Promise<{ eventType: EventType; created: boolean }>;
+  update(
+    name: string,
+    input: EventTypeUpdateInput,
+  ): Promise<{ eventType: EventType; created: boolean }>;
   patch(name: string, patch: EventTypePatch): Promise<EventType>;
   /** Archives (Svix's delete); with `expunge` the row is removed. */
   delete(name: string, opts: { expunge: boolean }): Promise<void>;
@@ -99,20 +102,48 @@ export interface EndpointService {
   /** @throws ValidationError naming `url` when the URL is not http(s) or is refused by the egress guard. */
   create(appIdOrUid: string, input: EndpointInput): Promise<Endpoint>;
   get(appIdOrUid: string, endpointIdOrUid: string): Promise<Endpoint>;
-  update(appIdOrUid: string, endpointIdOrUid: string, input: EndpointUpdateInput): Promise<{ endpoint: Endpoint; created: boolean }>;
+  update(
+    appIdOrUid: string,
+    endpointIdOrUid: string,
+    input: EndpointUpdateInput,
+  ): Promise<{ endpoint: Endpoint; created: boolean }>;
   patch(appIdOrUid: string, endpointIdOrUid: string, patch: EndpointPatch): Promise<Endpoint>;
   delete(appIdOrUid: string, endpointIdOrUid: string): Promise<void>;
   getSecret(appIdOrUid: string, endpointIdOrUid: string): Promise<string>;
   /** The current secret keeps signing for the grace period (default 24 h). */
-  rotateSecret(appIdOrUid: string, endpointIdOrUid: string, input: { key?: string | null; gracePeriodSeconds?: number | null }): Promise<void>;
+  rotateSecret(
+    appIdOrUid: string,
+    endpointIdOrUid: string,
+    input: { key?: string | null; gracePeriodSeconds?: number | null },
+  ): Promise<void>;
   getHeaders(appIdOrUid: string, endpointIdOrUid: string): Promise<EndpointHeaders>;
-  setHeaders(appIdOrUid: string, endpointIdOrUid: string, headers: Record<string, string>): Promise<void>;
-  patchHeaders(appIdOrUid: string, endpointIdOrUid: string, input: { headers: Record<string, string>; deleteHeaders?: string[] }): Promise<void>;
+  setHeaders(
+    appIdOrUid: string,
+    endpointIdOrUid: string,
+    headers: Record<string, string>,
+  ): Promise<void>;
+  patchHeaders(
+    appIdOrUid: string,
+    endpointIdOrUid: string,
+    input: { headers: Record<string, string>; deleteHeaders?: string[] },
+  ): Promise<void>;
   /** Re-sends every failed message of the endpoint created in [since, until ?? now). */
-  recover(appIdOrUid: string, endpointIdOrUid: string, input: { since: number; until?: number | null }): Promise<RecoverTask>;
+  recover(
+    appIdOrUid: string,
+    endpointIdOrUid: string,
+    input: { since: number; until?: number | null },
+  ): Promise<RecoverTask>;
   /** Publishes an example message of the event type (from its schema's `examples`) to this endpoint only. */
-  sendExample(appIdOrUid: string, endpointIdOrUid: string, input: { eventType: string; exampleIndex?: number }): Promise<Message>;
-  stats(appIdOrUid: string, endpointIdOrUid: string, range: { since?: number; until?: number }): Promise<EndpointStats>;
+  sendExample(
+    appIdOrUid: string,
+    endpointIdOrUid: string,
+    input: { eventType: string; exampleIndex?: number },
+  ): Promise<Message>;
+  stats(
+    appIdOrUid: string,
+    endpointIdOrUid: string,
+    range: { since?: number; until?: number },
+  ): Promise<EndpointStats>;
 }
 
 export interface MessageInput {
@@ -160,7 +191,11 @@ export interface AttemptService {
     page: PageRequest,
   ): Promise<Page<Attempt>>;
   get(appIdOrUid: string, msgId: string, attemptId: string): Promise<Attempt>;
-  listDestinations(appIdOrUid: string, msgId: string, page: PageRequest): Promise<Page<Destination>>;
+  listDestinations(
+    appIdOrUid: string,
+    msgId: string,
+    page: PageRequest,
+  ): Promise<Page<Destination>>;
   listEndpointMessages(
     appIdOrUid: string,
     endpointIdOrUid: string,

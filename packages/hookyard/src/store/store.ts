@@ -88,8 +88,7 @@ export interface CreateMessageRequest {
 }
 
 export type CreateMessageResult =
-  | { created: true; message: Message }
-  | { created: false; message: Message };
+  { created: true; message: Message } | { created: false; message: Message };
 
 /** A cached API response for an `Idempotency-Key`. */
 export interface IdempotencyRecord {
@@ -208,7 +207,11 @@ export interface Store {
     page: PageRequest,
   ): Promise<Page<Attempt>>;
   /** Delivery counts of the endpoint by Svix status, for deliveries created in [since, until). */
-  endpointStats(endpointId: EndpointId, since: number | null, until: number | null): Promise<EndpointStats>;
+  endpointStats(
+    endpointId: EndpointId,
+    since: number | null,
+    until: number | null,
+  ): Promise<EndpointStats>;
 
   // --- idempotency keys ---
   getIdempotencyRecord(key: string): Promise<IdempotencyRecord | null>;

@@ -9,8 +9,13 @@ import { fileURLToPath } from "node:url";
  */
 export default function setup(): void {
   const root = fileURLToPath(new URL("../../../../", import.meta.url));
-  const build = spawnSync("npx", ["tsc", "-b", "packages/hookyard"], { cwd: root, encoding: "utf8" });
+  const build = spawnSync("npx", ["tsc", "-b", "packages/hookyard"], {
+    cwd: root,
+    encoding: "utf8",
+  });
   if (build.status !== 0) {
-    process.stderr.write(`global setup: building packages/hookyard failed; CLI tests will fail\n${build.stdout}\n`);
+    process.stderr.write(
+      `global setup: building packages/hookyard failed; CLI tests will fail\n${build.stdout}\n`,
+    );
   }
 }

@@ -23,9 +23,18 @@ export interface SpawnedServer {
 }
 
 /** Starts `hookyard serve` (the compiled CLI, as a user runs it) and waits until /api/v1/health answers. */
-export async function spawnServer(env: Record<string, string>, opts: { port: number; timeoutMs?: number }): Promise<SpawnedServer> {
+export async function spawnServer(
+  env: Record<string, string>,
+  opts: { port: number; timeoutMs?: number },
+): Promise<SpawnedServer> {
   const child = spawn(process.execPath, [BIN, "serve"], {
-    env: { ...process.env, HOOKYARD_HOST: "127.0.0.1", HOOKYARD_PORT: String(opts.port), HOOKYARD_LOG_LEVEL: "warn", ...env },
+    env: {
+      ...process.env,
+      HOOKYARD_HOST: "127.0.0.1",
+      HOOKYARD_PORT: String(opts.port),
+      HOOKYARD_LOG_LEVEL: "warn",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   onTestFinished(() => void child.kill("SIGKILL"));
@@ -36,18 +45,22 @@ export async function spawnServer(env: Record<string, string>, opts: { port: num
     child.on("exit", (code, signal) => resolve(code ?? signal ?? "unknown")),
   );
   const url = `http://127.0.0.1:${opts.port}`;
-  await vi.waitFor(
-    async () => {
-      if (child.exitCode !== null) {
-        // Stop waiting at once: the server will not come up.
-        throw Object.assign(new Error(`hookyard exited with ${child.exitCode}:\n${output}`), { fatal: true });
-      }
-      const res = await fetch(`${url}/api/v1/health`);
-      if (res.status >= 300) throw new Error(`health answered ${res.status}`);
-    },
-    { timeout: opts.timeoutMs ?? 20_000, interval: 50 },
-  ).catch((err: unknown) => {
-    throw new Error(`hookyard did not answer ${url}/api/v1/health: ${String(err)}\n${output}`);
-  });
+  await vi
+    .waitFor(
+      async () => {
+        if (child.exitCode !== null) {
+          // Stop waiting at once: the server will not come up.
+          throw Object.assign(new Error(`hookyard exited with ${child.exitCode}:\n${output}`), {
+            fatal: true,
+          });
+        }
+        const res = await fetch(`${url}/api/v1/health`);
+        if (res.status >= 300) throw new Error(`health answered ${res.status}`);
+      },
+      { timeout: opts.timeoutMs ?? 20_000, interval: 50 },
+    )
+    .catch((err: unknown) => {
+      throw new Error(`hookyard did not answer ${url}/api/v1/health: ${String(err)}\n${output}`);
+    });
   return { child, url, output: () => output, exited };
 }

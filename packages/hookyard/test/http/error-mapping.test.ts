@@ -80,7 +80,7 @@ describe("error mapping: unexpected errors", () => {
       { statusCode: 400 },
     ]) {
       const failure = toHttpFailure(thrown);
-      expect(failure, String(thrown)).toEqual({
+      expect(failure, JSON.stringify(thrown)).toEqual({
         status: 500,
         body: { code: "server_error", detail: "Internal Server Error" },
         unexpected: true,

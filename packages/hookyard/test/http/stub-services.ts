@@ -30,7 +30,7 @@ export function stubServices(opts: { recorded?: IdempotencyRecord[] } = {}): Out
     messages: unusedService(),
     attempts: unusedService(),
     idempotency: {
-      get: async (key) => recorded.get(key) ?? null,
+      get: (key) => Promise.resolve(recorded.get(key) ?? null),
       put: notUsed,
     },
     auth: { verify: (token) => token === TEST_API_KEY },

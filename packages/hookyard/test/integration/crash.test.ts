@@ -31,7 +31,10 @@ describe("crash safety", () => {
     const publisher = async (lane: number) => {
       for (let i = 0; i < 200 && !killed; i++) {
         try {
-          const msg = await svix.message.create(app.id, { eventType: "crash.test", payload: { lane, i } });
+          const msg = await svix.message.create(app.id, {
+            eventType: "crash.test",
+            payload: { lane, i },
+          });
           acked.add(msg.id);
         } catch {
           return; // the server is gone: this message was never acknowledged
@@ -39,12 +42,16 @@ describe("crash safety", () => {
       }
     };
     const lanes = Array.from({ length: 8 }, (_, lane) => publisher(lane));
-    await vi.waitFor(() => expect(acked.size).toBeGreaterThanOrEqual(300), { timeout: 20_000, interval: 5 });
+    await vi.waitFor(() => expect(acked.size).toBeGreaterThanOrEqual(300), {
+      timeout: 20_000,
+      interval: 5,
+    });
     first.child.kill("SIGKILL");
     killed = true;
     expect(await first.exited).toBe("SIGKILL");
     await Promise.all(lanes);
-    const deliveredBeforeRestart = new Set(receiver.requests.map((r) => r.headers["webhook-id"])).size;
+    const deliveredBeforeRestart = new Set(receiver.requests.map((r) => r.headers["webhook-id"]))
+      .size;
 
     const second = await spawnServer(env, { port });
     onTestFinished(() => void second.child.kill("SIGKILL"));
@@ -52,13 +59,20 @@ describe("crash safety", () => {
       () => {
         const delivered = new Set(receiver.requests.map((r) => r.headers["webhook-id"]));
         const missing = [...acked].filter((id) => !delivered.has(id));
-        expect(missing, `${missing.length} of ${acked.size} acknowledged messages not delivered yet`).toEqual([]);
+        expect(
+          missing,
+          `${missing.length} of ${acked.size} acknowledged messages not delivered yet`,
+        ).toEqual([]);
       },
       { timeout: 30_000, interval: 50 },
     );
-    const duplicates = receiver.requests.length - new Set(receiver.requests.map((r) => r.headers["webhook-id"])).size;
+    const duplicates =
+      receiver.requests.length -
+      new Set(receiver.requests.map((r) => r.headers["webhook-id"])).size;
     // At-least-once: only attempts in flight at the kill may arrive twice.
-    expect(duplicates, "duplicates are bounded by the delivery concurrency").toBeLessThanOrEqual(256);
+    expect(duplicates, "duplicates are bounded by the delivery concurrency").toBeLessThanOrEqual(
+      256,
+    );
     console.info(
       `crash test: ${acked.size} acknowledged, ${deliveredBeforeRestart} delivered before the kill, ${duplicates} duplicates after restart`,
     );

@@ -22,7 +22,10 @@ describe("delivery through the real server", () => {
     const app = await svix.application.create({ name: "A" });
     const ep = await svix.endpoint.create(app.id, { url: receiver.url });
     await svix.endpoint.updateHeaders(app.id, ep.id, { headers: { "X-Tenant": "acme" } });
-    const msg = await svix.message.create(app.id, { eventType: "invoice.paid", payload: { invoice: "in_1" } });
+    const msg = await svix.message.create(app.id, {
+      eventType: "invoice.paid",
+      payload: { invoice: "in_1" },
+    });
     const req = await receiver.nextRequest({ timeoutMs: 5_000 });
     const { key } = await svix.endpoint.getSecret(app.id, ep.id);
 
@@ -61,7 +64,11 @@ describe("delivery through the real server", () => {
     await svix.endpoint.create(app.id, { url: paidOnly.url, filterTypes: ["invoice.paid"] });
     await svix.endpoint.create(app.id, { url: euOnly.url, channels: ["eu"] });
     await svix.message.create(app.id, { eventType: "invoice.voided", payload: { n: 1 } });
-    await svix.message.create(app.id, { eventType: "invoice.paid", payload: { n: 2 }, channels: ["eu"] });
+    await svix.message.create(app.id, {
+      eventType: "invoice.paid",
+      payload: { n: 2 },
+      channels: ["eu"],
+    });
     await all.waitForCount(2, { timeoutMs: 5_000 });
     await paidOnly.waitForCount(1, { timeoutMs: 5_000 });
     await euOnly.waitForCount(1, { timeoutMs: 5_000 });
@@ -76,13 +83,17 @@ describe("delivery through the real server", () => {
     const ep = await svix.endpoint.create(app.id, { url: receiver.url });
     await svix.message.create(app.id, { eventType: "a.b", payload: {} });
     await receiver.nextRequest({ timeoutMs: 5_000 });
-    await expect.poll(async () => (await svix.endpoint.get(app.id, ep.id)).disabled, { timeout: 5_000 }).toBe(true);
+    await expect
+      .poll(async () => (await svix.endpoint.get(app.id, ep.id)).disabled, { timeout: 5_000 })
+      .toBe(true);
     await svix.message.create(app.id, { eventType: "a.b", payload: {} });
     expect(receiver.requests, "a disabled endpoint gets nothing").toHaveLength(1);
   });
 
   it("never follows a redirect, and counts 302 as success only when the endpoint opts in", async () => {
-    const redirecting = await startReceiver({ defaultReply: { status: 302, headers: { location: "http://127.0.0.1:1/" } } });
+    const redirecting = await startReceiver({
+      defaultReply: { status: 302, headers: { location: "http://127.0.0.1:1/" } },
+    });
     const { svix, hookyard, url } = await startTestServer({ delivery: { retrySchedule: [] } });
     const app = await svix.application.create({ name: "A" });
     const strict = await svix.endpoint.create(app.id, { url: redirecting.url });
@@ -91,8 +102,14 @@ describe("delivery through the real server", () => {
     await api(url, "PATCH", `/app/${app.id}/endpoint/${lenient.id}`, { accept302: true });
     await svix.message.create(app.id, { eventType: "a.b", payload: {} });
     await redirecting.waitForCount(2, { timeoutMs: 5_000 });
-    await expect.poll(async () => (await svix.endpoint.getStats(app.id, strict.id)).fail, { timeout: 5_000 }).toBe(1);
-    await expect.poll(async () => (await svix.endpoint.getStats(app.id, lenient.id)).success, { timeout: 5_000 }).toBe(1);
+    await expect
+      .poll(async () => (await svix.endpoint.getStats(app.id, strict.id)).fail, { timeout: 5_000 })
+      .toBe(1);
+    await expect
+      .poll(async () => (await svix.endpoint.getStats(app.id, lenient.id)).success, {
+        timeout: 5_000,
+      })
+      .toBe(1);
     const [attempt] = (await svix.messageAttempt.listByEndpoint(app.id, strict.id)).data;
     expect(attempt).toMatchObject({ responseStatusCode: 302, status: 2 });
     expect(hookyard.engine.heldCount).toBe(0);
@@ -100,15 +117,31 @@ describe("delivery through the real server", () => {
 
   it("refuses to send to a name that resolves to loopback unless it is allow-listed", async () => {
     const receiver = await startReceiver();
-    const lookup = (_host: string) => Promise.resolve([{ address: "127.0.0.1", family: 4 as const }]);
-    const { svix, url } = await startTestServer({ lookup, delivery: { egressAllow: [], retrySchedule: [] } });
+    const lookup = (_host: string) =>
+      Promise.resolve([{ address: "127.0.0.1", family: 4 as const }]);
+    const { svix, url } = await startTestServer({
+      lookup,
+      delivery: { egressAllow: [], retrySchedule: [] },
+    });
     const app = await svix.application.create({ name: "A" });
-    const ep = await svix.endpoint.create(app.id, { url: `http://internal.example:${receiver.port}/` });
+    const ep = await svix.endpoint.create(app.id, {
+      url: `http://internal.example:${receiver.port}/`,
+    });
     await svix.message.create(app.id, { eventType: "a.b", payload: {} });
-    await expect.poll(async () => (await svix.messageAttempt.listByEndpoint(app.id, ep.id)).data.length, { timeout: 5_000 }).toBe(1);
+    await expect
+      .poll(async () => (await svix.messageAttempt.listByEndpoint(app.id, ep.id)).data.length, {
+        timeout: 5_000,
+      })
+      .toBe(1);
     // errorClass is a Hookyard extension the SDK's deserializer drops: read it over HTTP.
-    const attempts = (await api(url, "GET", `/app/${app.id}/attempt/endpoint/${ep.id}`)) as { data: unknown[] };
-    expect(attempts.data[0]).toMatchObject({ status: 2, responseStatusCode: 0, errorClass: "egress_blocked" });
+    const attempts = (await api(url, "GET", `/app/${app.id}/attempt/endpoint/${ep.id}`)) as {
+      data: unknown[];
+    };
+    expect(attempts.data[0]).toMatchObject({
+      status: 2,
+      responseStatusCode: 0,
+      errorClass: "egress_blocked",
+    });
     expect(receiver.requests, "nothing reached the loopback receiver").toHaveLength(0);
   });
 
@@ -117,7 +150,8 @@ describe("delivery through the real server", () => {
     const { svix } = await startTestServer();
     const app = await svix.application.create({ name: "A" });
     await svix.endpoint.create(app.id, { url: receiver.url, rateLimit: 10 });
-    for (let i = 0; i < 25; i++) await svix.message.create(app.id, { eventType: "a.b", payload: { i } });
+    for (let i = 0; i < 25; i++)
+      await svix.message.create(app.id, { eventType: "a.b", payload: { i } });
     const requests = await receiver.waitForCount(25, { timeoutMs: 10_000 });
     const spanMs = requests.at(-1)!.receivedAt - requests[0]!.receivedAt;
     // 10 may go at once (one second's burst), the other 15 are spaced 100 ms apart.

@@ -56,7 +56,9 @@ describe("retry timing with an injected clock", () => {
 
   it("honours Retry-After on 429 when it asks for longer than the schedule", async () => {
     const clock = new FakeClock(Date.UTC(2025, 0, 1));
-    const receiver = await startReceiver({ replies: [{ status: 429, headers: { "retry-after": "120" } }, 200] });
+    const receiver = await startReceiver({
+      replies: [{ status: 429, headers: { "retry-after": "120" } }, 200],
+    });
     const { svix, hookyard } = await startTestServer({ clock, random: () => 0.5 });
     const app = await svix.application.create({ name: "A" });
     await svix.endpoint.create(app.id, { url: receiver.url });
@@ -73,7 +75,11 @@ describe("retry timing with an injected clock", () => {
   it("uses HOOKYARD_RETRY_SCHEDULE: 1,1,1 means three retries one second apart", async () => {
     const clock = new FakeClock(Date.UTC(2025, 0, 1));
     const receiver = await startReceiver({ defaultReply: 500 });
-    const { svix, hookyard } = await startTestServer({ clock, random: () => 0.5, delivery: { retrySchedule: [1, 1, 1] } });
+    const { svix, hookyard } = await startTestServer({
+      clock,
+      random: () => 0.5,
+      delivery: { retrySchedule: [1, 1, 1] },
+    });
     const app = await svix.application.create({ name: "A" });
     await svix.endpoint.create(app.id, { url: receiver.url });
     let attempted = nextAttempt(hookyard.engine);
@@ -91,19 +97,28 @@ describe("retry timing with an injected clock", () => {
   it("disables an endpoint that has failed continuously for 5 days", async () => {
     const clock = new FakeClock(Date.UTC(2025, 0, 1));
     const receiver = await startReceiver({ defaultReply: 500 });
-    const { svix, hookyard } = await startTestServer({ clock, random: () => 0.5, delivery: { retrySchedule: [86_400, 86_400, 86_400, 86_400, 86_400, 86_400] } });
+    const { svix, hookyard } = await startTestServer({
+      clock,
+      random: () => 0.5,
+      delivery: { retrySchedule: [86_400, 86_400, 86_400, 86_400, 86_400, 86_400] },
+    });
     const app = await svix.application.create({ name: "A" });
     const ep = await svix.endpoint.create(app.id, { url: receiver.url });
     let attempted = nextAttempt(hookyard.engine);
     await svix.message.create(app.id, { eventType: "a.b", payload: {} });
     await attempted;
     for (let day = 1; day <= 5; day++) {
-      expect((await svix.endpoint.get(app.id, ep.id)).disabled, `still enabled on day ${day - 1}`).toBe(false);
+      expect(
+        (await svix.endpoint.get(app.id, ep.id)).disabled,
+        `still enabled on day ${day - 1}`,
+      ).toBe(false);
       attempted = nextAttempt(hookyard.engine);
       await clock.advance(86_400_000);
       await attempted;
     }
-    await expect.poll(async () => (await svix.endpoint.get(app.id, ep.id)).disabled, { timeout: 5_000 }).toBe(true);
+    await expect
+      .poll(async () => (await svix.endpoint.get(app.id, ep.id)).disabled, { timeout: 5_000 })
+      .toBe(true);
     await clock.advance(2 * 86_400_000);
     expect(receiver.requests, "no attempt after the endpoint was disabled").toHaveLength(6);
   });

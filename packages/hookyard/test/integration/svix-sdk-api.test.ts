@@ -17,14 +17,22 @@ async function apiError(call: Promise<unknown>): Promise<ApiException<unknown>> 
 describe("Svix SDK against Hookyard: applications", () => {
   it("creates, reads by id and uid, updates, patches, lists and deletes applications", async () => {
     const { svix } = await startTestServer();
-    const app = await svix.application.create({ name: "Acme", uid: "acme", metadata: { plan: "pro" } });
+    const app = await svix.application.create({
+      name: "Acme",
+      uid: "acme",
+      metadata: { plan: "pro" },
+    });
     expect(app.id).toMatch(/^app_/);
     expect(app).toMatchObject({ name: "Acme", uid: "acme", metadata: { plan: "pro" } });
     expect(app.createdAt).toBeInstanceOf(Date);
     expect((await svix.application.get("acme")).id).toBe(app.id);
     expect((await svix.application.get(app.id)).uid).toBe("acme");
 
-    const updated = await svix.application.update("acme", { name: "Acme Inc", uid: "acme", rateLimit: 10 });
+    const updated = await svix.application.update("acme", {
+      name: "Acme Inc",
+      uid: "acme",
+      rateLimit: 10,
+    });
     expect(updated).toMatchObject({ id: app.id, name: "Acme Inc", rateLimit: 10 });
     const patched = await svix.application.patch(app.id, { metadata: { plan: "free" } });
     expect(patched).toMatchObject({ name: "Acme Inc", metadata: { plan: "free" } });
@@ -65,17 +73,32 @@ describe("Svix SDK against Hookyard: applications", () => {
 describe("Svix SDK against Hookyard: event types", () => {
   it("manages event types and archives on delete", async () => {
     const { svix } = await startTestServer();
-    const et = await svix.eventType.create({ name: "invoice.paid", description: "An invoice was paid" });
-    expect(et).toMatchObject({ name: "invoice.paid", description: "An invoice was paid", deprecated: false });
+    const et = await svix.eventType.create({
+      name: "invoice.paid",
+      description: "An invoice was paid",
+    });
+    expect(et).toMatchObject({
+      name: "invoice.paid",
+      description: "An invoice was paid",
+      deprecated: false,
+    });
     await svix.eventType.update("invoice.paid", { description: "Paid", deprecated: true });
-    expect(await svix.eventType.get("invoice.paid")).toMatchObject({ description: "Paid", deprecated: true });
+    expect(await svix.eventType.get("invoice.paid")).toMatchObject({
+      description: "Paid",
+      deprecated: true,
+    });
     await svix.eventType.patch("invoice.paid", { description: "Paid!" });
     await svix.eventType.create({ name: "invoice.voided", description: "Voided" });
-    expect((await svix.eventType.list()).data.map((e) => e.name)).toEqual(["invoice.paid", "invoice.voided"]);
+    expect((await svix.eventType.list()).data.map((e) => e.name)).toEqual([
+      "invoice.paid",
+      "invoice.voided",
+    ]);
     await svix.eventType.delete("invoice.voided");
     expect((await svix.eventType.list()).data.map((e) => e.name)).toEqual(["invoice.paid"]);
     expect((await svix.eventType.list({ includeArchived: true })).data).toHaveLength(2);
-    expect((await apiError(svix.eventType.create({ name: "invoice.paid", description: "x" }))).code).toBe(409);
+    expect(
+      (await apiError(svix.eventType.create({ name: "invoice.paid", description: "x" }))).code,
+    ).toBe(409);
   });
 
   it("refuses a message whose payload violates its event type's JSON Schema", async () => {
@@ -92,14 +115,22 @@ describe("Svix SDK against Hookyard: event types", () => {
       },
     });
     const app = await svix.application.create({ name: "A" });
-    const missing = await apiError(svix.message.create(app.id, { eventType: "user.created", payload: { age: 3 } }));
+    const missing = await apiError(
+      svix.message.create(app.id, { eventType: "user.created", payload: { age: 3 } }),
+    );
     expect(missing.code).toBe(422);
     expect(JSON.stringify(missing.body)).toContain("email");
     const wrongType = await apiError(
-      svix.message.create(app.id, { eventType: "user.created", payload: { email: "a@b.c", age: "old" } }),
+      svix.message.create(app.id, {
+        eventType: "user.created",
+        payload: { email: "a@b.c", age: "old" },
+      }),
     );
     expect(wrongType.code).toBe(422);
-    const ok = await svix.message.create(app.id, { eventType: "user.created", payload: { email: "a@b.c" } });
+    const ok = await svix.message.create(app.id, {
+      eventType: "user.created",
+      payload: { email: "a@b.c" },
+    });
     expect(ok.id).toMatch(/^msg_/);
   });
 });
@@ -128,11 +159,24 @@ describe("Svix SDK against Hookyard: endpoints", () => {
       disabled: false,
     });
     expect((await svix.endpoint.get(app.id, "main")).id).toBe(ep.id);
-    const updated = await svix.endpoint.update(app.id, ep.id, { url: "https://example.com/v2", disabled: true });
+    const updated = await svix.endpoint.update(app.id, ep.id, {
+      url: "https://example.com/v2",
+      disabled: true,
+    });
     expect(updated).toMatchObject({ url: "https://example.com/v2", disabled: true });
-    expect(updated.filterTypes ?? null, "a full update clears filters it does not repeat").toBeNull();
-    const patched = await svix.endpoint.patch(app.id, ep.id, { disabled: false, description: "patched" });
-    expect(patched).toMatchObject({ url: "https://example.com/v2", disabled: false, description: "patched" });
+    expect(
+      updated.filterTypes ?? null,
+      "a full update clears filters it does not repeat",
+    ).toBeNull();
+    const patched = await svix.endpoint.patch(app.id, ep.id, {
+      disabled: false,
+      description: "patched",
+    });
+    expect(patched).toMatchObject({
+      url: "https://example.com/v2",
+      disabled: false,
+      description: "patched",
+    });
     expect((await svix.endpoint.list(app.id)).data).toHaveLength(1);
     await svix.endpoint.delete(app.id, ep.id);
     expect((await apiError(svix.endpoint.get(app.id, ep.id))).code).toBe(404);
@@ -156,14 +200,21 @@ describe("Svix SDK against Hookyard: endpoints", () => {
     const rotated = (await svix.endpoint.getSecret(app.id, ep.id)).key;
     expect(rotated).toMatch(/^whsec_/);
     expect(rotated).not.toBe(key);
-    await svix.endpoint.updateHeaders(app.id, ep.id, { headers: { "X-Tenant": "t1", Authorization: "Bearer s" } });
+    await svix.endpoint.updateHeaders(app.id, ep.id, {
+      headers: { "X-Tenant": "t1", Authorization: "Bearer s" },
+    });
     expect(await svix.endpoint.getHeaders(app.id, ep.id)).toMatchObject({
       headers: { "x-tenant": "t1" },
       sensitive: ["authorization"],
     });
-    await svix.endpoint.patchHeaders(app.id, ep.id, { headers: { "X-Other": "o" }, deleteHeaders: ["x-tenant"] });
+    await svix.endpoint.patchHeaders(app.id, ep.id, {
+      headers: { "X-Other": "o" },
+      deleteHeaders: ["x-tenant"],
+    });
     expect((await svix.endpoint.getHeaders(app.id, ep.id)).headers).toEqual({ "x-other": "o" });
-    const bad = await apiError(svix.endpoint.updateHeaders(app.id, ep.id, { headers: { "User-Agent": "x" } }));
+    const bad = await apiError(
+      svix.endpoint.updateHeaders(app.id, ep.id, { headers: { "User-Agent": "x" } }),
+    );
     expect(bad.code).toBe(422);
   });
 });
@@ -174,17 +225,35 @@ describe("Svix SDK against Hookyard: messages and attempts", () => {
     const { svix } = await startTestServer();
     const app = await svix.application.create({ name: "A" });
     await svix.endpoint.create(app.id, { url: receiver.url });
-    const m1 = await svix.message.create(app.id, { eventType: "a.b", payload: { n: 1 }, eventId: "evt-1", channels: ["eu"] });
+    const m1 = await svix.message.create(app.id, {
+      eventType: "a.b",
+      payload: { n: 1 },
+      eventId: "evt-1",
+      channels: ["eu"],
+    });
     const m2 = await svix.message.create(app.id, { eventType: "c.d", payload: { n: 2 } });
-    const again = await svix.message.create(app.id, { eventType: "a.b", payload: { n: 99 }, eventId: "evt-1" });
+    const again = await svix.message.create(app.id, {
+      eventType: "a.b",
+      payload: { n: 99 },
+      eventId: "evt-1",
+    });
     expect(again.id, "the same eventId returns the first message").toBe(m1.id);
     // The SDK echoes the payload it sent, so read the stored message back.
     expect((await svix.message.get(app.id, again.id)).payload).toEqual({ n: 1 });
-    expect(m1).toMatchObject({ eventType: "a.b", eventId: "evt-1", channels: ["eu"], payload: { n: 1 } });
+    expect(m1).toMatchObject({
+      eventType: "a.b",
+      eventId: "evt-1",
+      channels: ["eu"],
+      payload: { n: 1 },
+    });
     const all = await svix.message.list(app.id);
     expect(all.data.map((m) => m.id)).toEqual([m2.id, m1.id]);
-    expect((await svix.message.list(app.id, { eventTypes: ["a.b"] })).data.map((m) => m.id)).toEqual([m1.id]);
-    expect((await svix.message.list(app.id, { channel: "eu" })).data.map((m) => m.id)).toEqual([m1.id]);
+    expect(
+      (await svix.message.list(app.id, { eventTypes: ["a.b"] })).data.map((m) => m.id),
+    ).toEqual([m1.id]);
+    expect((await svix.message.list(app.id, { channel: "eu" })).data.map((m) => m.id)).toEqual([
+      m1.id,
+    ]);
     expect((await svix.message.get(app.id, m2.id)).payload).toEqual({ n: 2 });
     await receiver.waitForCount(2, { timeoutMs: 5_000 });
   });
@@ -192,8 +261,16 @@ describe("Svix SDK against Hookyard: messages and attempts", () => {
   it("returns the same response for a repeated Idempotency-Key", async () => {
     const { svix } = await startTestServer();
     const app = await svix.application.create({ name: "A" });
-    const first = await svix.message.create(app.id, { eventType: "x.y", payload: { a: 1 } }, { idempotencyKey: "k1" });
-    const second = await svix.message.create(app.id, { eventType: "x.y", payload: { a: 2 } }, { idempotencyKey: "k1" });
+    const first = await svix.message.create(
+      app.id,
+      { eventType: "x.y", payload: { a: 1 } },
+      { idempotencyKey: "k1" },
+    );
+    const second = await svix.message.create(
+      app.id,
+      { eventType: "x.y", payload: { a: 2 } },
+      { idempotencyKey: "k1" },
+    );
     expect(second.id).toBe(first.id);
     expect((await svix.message.get(app.id, second.id)).payload).toEqual({ a: 1 });
     expect((await svix.message.list(app.id)).data).toHaveLength(1);
@@ -206,16 +283,30 @@ describe("Svix SDK against Hookyard: messages and attempts", () => {
     const ep = await svix.endpoint.create(app.id, { url: receiver.url });
     const msg = await svix.message.create(app.id, { eventType: "x.y", payload: { a: 1 } });
     await receiver.nextRequest({ timeoutMs: 5_000 });
-    await expect.poll(async () => (await svix.messageAttempt.listByMsg(app.id, msg.id)).data.length, { timeout: 5_000 }).toBe(1);
+    await expect
+      .poll(async () => (await svix.messageAttempt.listByMsg(app.id, msg.id)).data.length, {
+        timeout: 5_000,
+      })
+      .toBe(1);
     const [failed] = (await svix.messageAttempt.listByMsg(app.id, msg.id)).data;
-    expect(failed).toMatchObject({ msgId: msg.id, endpointId: ep.id, responseStatusCode: 500, status: 2, triggerType: 0 });
+    expect(failed).toMatchObject({
+      msgId: msg.id,
+      endpointId: ep.id,
+      responseStatusCode: 500,
+      status: 2,
+      triggerType: 0,
+    });
     expect((await svix.messageAttempt.get(app.id, msg.id, failed!.id)).id).toBe(failed!.id);
     const destinations = await svix.messageAttempt.listAttemptedDestinations(app.id, msg.id);
     expect(destinations.data).toMatchObject([{ id: ep.id, status: 2, statusText: "fail" }]);
 
     await svix.messageAttempt.resend(app.id, msg.id, ep.id);
     await receiver.nextRequest({ timeoutMs: 5_000 });
-    await expect.poll(async () => (await svix.messageAttempt.listByEndpoint(app.id, ep.id)).data.length, { timeout: 5_000 }).toBe(2);
+    await expect
+      .poll(async () => (await svix.messageAttempt.listByEndpoint(app.id, ep.id)).data.length, {
+        timeout: 5_000,
+      })
+      .toBe(2);
     const [latest] = (await svix.messageAttempt.listByEndpoint(app.id, ep.id)).data;
     expect(latest).toMatchObject({ status: 0, triggerType: 1, responseStatusCode: 200 });
     const stats = await svix.endpoint.getStats(app.id, ep.id);
@@ -231,10 +322,14 @@ describe("Svix SDK against Hookyard: messages and attempts", () => {
     await svix.message.create(app.id, { eventType: "x.y", payload: { a: 1 } });
     await svix.message.create(app.id, { eventType: "x.y", payload: { a: 2 } });
     await receiver.waitForCount(2, { timeoutMs: 5_000 });
-    await expect.poll(async () => (await svix.endpoint.getStats(app.id, ep.id)).fail, { timeout: 5_000 }).toBe(2);
+    await expect
+      .poll(async () => (await svix.endpoint.getStats(app.id, ep.id)).fail, { timeout: 5_000 })
+      .toBe(2);
     await svix.endpoint.recover(app.id, ep.id, { since });
     await receiver.waitForCount(4, { timeoutMs: 5_000 });
-    await expect.poll(async () => (await svix.endpoint.getStats(app.id, ep.id)).success, { timeout: 5_000 }).toBe(2);
+    await expect
+      .poll(async () => (await svix.endpoint.getStats(app.id, ep.id)).success, { timeout: 5_000 })
+      .toBe(2);
 
     await svix.eventType.create({
       name: "order.shipped",

@@ -32,7 +32,9 @@ describe("which endpoints a message goes to", () => {
   });
 
   it("never sends to a disabled endpoint", () => {
-    expect(endpointAccepts(endpoint({ disabled: true }), { eventType: "a.b", channels: null })).toBe(false);
+    expect(
+      endpointAccepts(endpoint({ disabled: true }), { eventType: "a.b", channels: null }),
+    ).toBe(false);
   });
 
   it("matches the event-type filter exactly", () => {

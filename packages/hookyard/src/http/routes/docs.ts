@@ -53,5 +53,7 @@ export async function registerDocsRoutes(
 
   await app.register(fastifySwaggerUi, { routePrefix: "/docs" });
 
-  app.get(`${opts.apiPrefix}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
+  app.get(`${opts.apiPrefix}/openapi.json`, { schema: { hide: true } }, (_request, reply) =>
+    reply.send(app.swagger()),
+  );
 }
