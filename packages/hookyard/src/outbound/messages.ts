@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.js";
 import type { DeliveryEngine } from "../delivery/engine.js";
-import { NotFoundError, PayloadTooLargeError } from "../errors.js";
+import { NotFoundError, PayloadTooLargeError, ValidationError } from "../errors.js";
 import type { IdGenerator } from "../ids.js";
 import type { AppId, Delivery, Endpoint, Message, MessageId } from "../model.js";
 import type { Page, PageRequest, Store } from "../store/store.js";
@@ -70,7 +70,7 @@ export class Messages implements MessageService {
     targets: readonly Endpoint[],
   ): Promise<{ message: Message; created: boolean }> {
     const { store, clock, ids, engine, maxPayloadBytes, leaseMs } = this.#deps;
-    const payload = JSON.stringify(input.payload);
+    const payload = serializePayload(input.payload);
     if (payload.length > maxPayloadBytes && Buffer.byteLength(payload) > maxPayloadBytes) {
       throw new PayloadTooLargeError(`The payload is larger than ${maxPayloadBytes} bytes`);
     }
@@ -125,5 +125,21 @@ export class Messages implements MessageService {
       : null;
     if (message === null) throw new NotFoundError(`Message "${msgId}" not found`);
     return message;
+  }
+}
+
+/** JSON text of a payload; a payload nested deeper than the JSON engine can walk is refused. */
+function serializePayload(payload: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(payload);
+  } catch (err) {
+    if (err instanceof RangeError) {
+      throw ValidationError.field(
+        ["body", "payload"],
+        "is nested too deeply",
+        "value_error.too_deep",
+      );
+    }
+    throw err;
   }
 }

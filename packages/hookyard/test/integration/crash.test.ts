@@ -12,14 +12,16 @@ describe("crash safety", () => {
   it("delivers every acknowledged message after the server is killed with SIGKILL mid-flight", async () => {
     const dir = await mkdtemp(join(tmpdir(), "hookyard-crash-"));
     onTestFinished(() => rm(dir, { recursive: true, force: true }));
-    // A slow receiver keeps attempts in flight when the kill lands.
-    const receiver = await startReceiver({ defaultReply: { status: 200, delayMs: 5 } });
+    // A slow receiver and few delivery lanes build a backlog, so the kill lands with attempts in
+    // flight and acknowledged messages not yet delivered.
+    const receiver = await startReceiver({ defaultReply: { status: 200, delayMs: 40 } });
     const port = await freePort();
     const env = {
       HOOKYARD_DATABASE_URL: `sqlite:${join(dir, "hookyard.db")}`,
       HOOKYARD_API_KEY: KEY,
       HOOKYARD_EGRESS_ALLOW: "127.0.0.1/32",
       HOOKYARD_RETRY_SCHEDULE: "1,1,1",
+      HOOKYARD_DELIVERY_CONCURRENCY: "4",
     };
     const first = await spawnServer(env, { port });
     const svix = new Svix(KEY, { serverUrl: first.url, retryScheduleInMs: [] });
