@@ -115,12 +115,15 @@ function errorText(err) {
 }
 
 function packageVersion(name) {
-  try {
-    return JSON.parse(readFileSync(join(REPO_ROOT, "node_modules", name, "package.json"), "utf8"))
-      .version;
-  } catch {
-    return null;
+  // bench/ has its own node_modules for the BullMQ peer (see bench/package.json).
+  for (const dir of [join(REPO_ROOT, "bench", "node_modules"), join(REPO_ROOT, "node_modules")]) {
+    try {
+      return JSON.parse(readFileSync(join(dir, name, "package.json"), "utf8")).version;
+    } catch {
+      // try the next folder
+    }
   }
+  return null;
 }
 
 /** `tsc -b packages/hookyard`; returns null when dist is usable, else the reason it is not. */
