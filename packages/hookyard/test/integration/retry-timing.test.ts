@@ -122,4 +122,24 @@ describe("retry timing with an injected clock", () => {
     await clock.advance(2 * 86_400_000);
     expect(receiver.requests, "no attempt after the endpoint was disabled").toHaveLength(6);
   });
+
+  it("stops signing with a rotated-out secret after its 24 h grace period", async () => {
+    const clock = new FakeClock(Date.UTC(2025, 0, 1));
+    const receiver = await startReceiver();
+    const { svix, hookyard } = await startTestServer({ clock, random: () => 0.5 });
+    const app = await svix.application.create({ name: "A" });
+    const ep = await svix.endpoint.create(app.id, { url: receiver.url });
+    await svix.endpoint.rotateSecret(app.id, ep.id, {});
+    let attempted = nextAttempt(hookyard.engine);
+    await svix.message.create(app.id, { eventType: "a.b", payload: {} });
+    await attempted;
+    await clock.advance(24 * 3_600_000);
+    attempted = nextAttempt(hookyard.engine);
+    await svix.message.create(app.id, { eventType: "a.b", payload: {} });
+    await attempted;
+    const signatures = receiver.requests.map(
+      (r) => r.headers["webhook-signature"]?.split(" ").length,
+    );
+    expect(signatures, "two signatures during the grace period, one after").toEqual([2, 1]);
+  });
 });

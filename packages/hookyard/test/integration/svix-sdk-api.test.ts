@@ -340,4 +340,41 @@ describe("Svix SDK against Hookyard: messages and attempts", () => {
     const [example] = await receiver.waitForCount(5, { timeoutMs: 5_000 }).then((r) => r.slice(4));
     expect(JSON.parse(example!.body)).toEqual({ orderId: "o_1" });
   });
+
+  it("filters messages by time and lists an endpoint's messages and attempts by status", async () => {
+    const receiver = await startReceiver({ replies: [500] });
+    const { svix } = await startTestServer({ delivery: { retrySchedule: [] } });
+    const app = await svix.application.create({ name: "A" });
+    const ep = await svix.endpoint.create(app.id, { url: receiver.url });
+    const failed = await svix.message.create(app.id, { eventType: "x.y", payload: { n: 1 } });
+    await receiver.nextRequest({ timeoutMs: 5_000 });
+    const ok = await svix.message.create(app.id, { eventType: "x.y", payload: { n: 2 } });
+    await receiver.nextRequest({ timeoutMs: 5_000 });
+    await expect
+      .poll(async () => (await svix.endpoint.getStats(app.id, ep.id)).success, { timeout: 5_000 })
+      .toBe(1);
+
+    const before = await svix.message.list(app.id, { before: new Date(ok.timestamp.getTime()) });
+    expect(
+      before.data.map((m) => m.id),
+      "strictly before the second message",
+    ).toEqual([failed.id]);
+    const after = await svix.message.list(app.id, { after: new Date(failed.timestamp.getTime()) });
+    expect(
+      after.data.map((m) => m.id),
+      "strictly after the first message",
+    ).toEqual([ok.id]);
+
+    const attempted = await svix.messageAttempt.listAttemptedMessages(app.id, ep.id);
+    expect(attempted.data.map((m) => [m.id, m.statusText])).toEqual([
+      [ok.id, "success"],
+      [failed.id, "fail"],
+    ]);
+    const failures = await svix.messageAttempt.listByEndpoint(app.id, ep.id, { status: 2 });
+    expect(failures.data.map((a) => a.msgId)).toEqual([failed.id]);
+    const successes = await svix.messageAttempt.listByMsg(app.id, ok.id, { status: 0 });
+    expect(successes.data).toHaveLength(1);
+    const withSchemas = await svix.eventType.list({ withContent: true });
+    expect(withSchemas.data).toEqual([]);
+  });
 });
