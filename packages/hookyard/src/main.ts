@@ -27,7 +27,7 @@ import { SqliteStore } from "./store/sqlite/sqlite-store.js";
 import type { Store } from "./store/store.js";
 
 export const VERSION = "0.1.0";
-const USER_AGENT = `Hookyard/${VERSION} (+https://github.com/hookyard/hookyard)`;
+const USER_AGENT = `Hookyard/${VERSION}`;
 /** Room for the message envelope around a payload of `bodyLimitBytes`. */
 const ENVELOPE_BYTES = 64 * 1024;
 const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000;

@@ -255,18 +255,21 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       updatedAt: now,
     };
     await store.recordAttempt(attempt, update);
-    this.#log.info(
-      {
-        msgId: message.id,
-        endpointId: endpoint.id,
-        deliveryId: delivery.id,
-        attempt: attemptsMade,
-        status: outcome.statusCode,
-        errorClass: decision.errorClass,
-        durationMs: attempt.durationMs,
-      },
-      "attempt finished",
-    );
+    // Guarded: at the default level this line is off, and its fields cost an object per attempt.
+    if (this.#log.isLevelEnabled("info")) {
+      this.#log.info(
+        {
+          msgId: message.id,
+          endpointId: endpoint.id,
+          deliveryId: delivery.id,
+          attempt: attemptsMade,
+          status: outcome.statusCode,
+          errorClass: decision.errorClass,
+          durationMs: attempt.durationMs,
+        },
+        "attempt finished",
+      );
+    }
     Object.assign(item.delivery, update);
     item.trigger = "scheduled";
     this.emit("attempt", attempt, update);

@@ -68,6 +68,10 @@ const IDLE_POOL_MS = 5 * 60_000;
 /** Idle pools and expired DNS answers are swept every this many sends. */
 const SWEEP_EVERY_SENDS = 4096;
 const MAX_ERROR_MESSAGE_CHARS = 300;
+const MAX_CACHED_TARGETS = 4096;
+
+type Target =
+  { ok: true; hostname: string; origin: string; path: string } | { ok: false; reason: string };
 
 interface PoolEntry {
   pool: Pool;
@@ -104,6 +108,7 @@ export class HttpSender {
   readonly #pools = new Map<string, PoolEntry>();
   readonly #dns = new Map<string, DnsEntry>();
   readonly #resolving = new Map<string, Promise<PinResult>>();
+  readonly #targets = new Map<string, Target>();
   /** Deadlines in start order; all share one timeout, so they also expire in this order. */
   #deadlines: Deadline[] = [];
   #deadlineHead = 0;
@@ -126,9 +131,8 @@ export class HttpSender {
   async send(req: SendRequest): Promise<SendOutcome> {
     const startedAt = this.#now();
     if (this.#closed) return this.#failure(startedAt, "network", "the sender is closed");
-    const checked = checkUrl(req.url);
-    if (!checked.ok) return this.#failure(startedAt, "invalid_url", checked.reason);
-    const url = checked.url;
+    const url = this.#target(req.url);
+    if (!url.ok) return this.#failure(startedAt, "invalid_url", url.reason);
     const pin = await this.#pin(url.hostname);
     if (!pin.ok) return this.#failure(startedAt, pin.errorClass, pin.reason);
     if (this.#closed) return this.#failure(startedAt, "network", "the sender is closed");
@@ -139,7 +143,7 @@ export class HttpSender {
     const signal = deadline.signal as DeadlineSignal;
     try {
       const response = await pool.request({
-        path: url.pathname + url.search,
+        path: url.path,
         method: req.method ?? "POST",
         headers: req.headers,
         body: req.body,
@@ -183,6 +187,28 @@ export class HttpSender {
       errorClass,
       errorMessage: message,
     };
+  }
+
+  /**
+   * The checked parts of a URL; every endpoint sends to the same few URLs, so the parse and
+   * check (pure functions of the text) are kept per URL string.
+   */
+  #target(text: string): Target {
+    const cached = this.#targets.get(text);
+    if (cached !== undefined) return cached;
+    const checked = checkUrl(text);
+    const target: Target = checked.ok
+      ? {
+          ok: true,
+          hostname: checked.url.hostname,
+          origin: checked.url.origin,
+          path: checked.url.pathname + checked.url.search,
+        }
+      : checked;
+    // Bounded: past the limit the cache starts over (the first sends re-parse, nothing else).
+    if (this.#targets.size >= MAX_CACHED_TARGETS) this.#targets.clear();
+    this.#targets.set(text, target);
+    return target;
   }
 
   /** The checked address for `hostname`, from the cache while its TTL runs, else resolved anew. */

@@ -10,6 +10,11 @@ interface PendingWrite {
   reject: (err: unknown) => void;
 }
 
+interface DoneWrite {
+  write: PendingWrite;
+  value: unknown;
+}
+
 export interface WriteBatcherStats {
   /** Transactions committed (or attempted) by the batcher. */
   transactions: number;
@@ -20,9 +25,10 @@ export interface WriteBatcherStats {
 /**
  * Group commit (DESIGN principle 5): every write queued in one event-loop turn runs in ONE
  * transaction, committed on `setImmediate`; each write's promise settles only after COMMIT
- * returned, so a resolved write is durable. Each write runs inside its own SAVEPOINT: a write that
- * throws is rolled back alone and rejects alone, the others still commit. If COMMIT fails, every
- * write of that transaction rejects.
+ * returned, so a resolved write is durable. A write that throws is rolled back alone and rejects
+ * alone, the others still commit: the batch first runs without savepoints and, only if a write
+ * throws, runs again from the start with each write inside its own SAVEPOINT. If COMMIT fails,
+ * every write of that transaction rejects.
  *
  * A write is a synchronous function over the connection; it may read what earlier writes of the
  * same transaction wrote (that is how `createMessage` checks the eventId inside the transaction).
@@ -94,12 +100,20 @@ export class WriteBatcher {
   #flushOnce(): void {
     const batch = this.#queue.splice(0, this.#maxBatchOps);
     if (batch.length === 0) return;
-    const done: Array<{ write: PendingWrite; value: unknown }> = [];
+    const done: DoneWrite[] = [];
     const failed: Array<{ write: PendingWrite; err: unknown }> = [];
     this.#transactions++;
     try {
       this.#begin.run();
-      for (const write of batch) this.#runOne(write, done, failed);
+      if (!this.#runAllOptimistically(batch, done)) {
+        // A write failed: undo the whole batch and run it again with a savepoint per write, so
+        // the failing write is rolled back and rejected alone. Writes are plain functions of
+        // the database state, so running them again gives the same results.
+        done.length = 0;
+        if (this.#db.inTransaction) this.#db.exec("ROLLBACK");
+        this.#begin.run();
+        for (const write of batch) this.#runOne(write, done, failed);
+      }
       this.#commit.run();
     } catch (err) {
       // BEGIN or COMMIT failed (disk full, I/O error): nothing of this batch is durable.
@@ -116,9 +130,25 @@ export class WriteBatcher {
     this.#onCommit(done.length);
   }
 
+  /**
+   * Runs every write without savepoints (SAVEPOINT + RELEASE were two extra statements per write
+   * on the hot path, where writes almost never fail); false as soon as one throws.
+   */
+  #runAllOptimistically(batch: readonly PendingWrite[], done: DoneWrite[]): boolean {
+    for (const write of batch) {
+      try {
+        done.push({ write, value: write.fn() });
+      } catch {
+        // Deliberately dropped: the savepoint pass runs this write again and reports its error.
+        return false;
+      }
+    }
+    return true;
+  }
+
   #runOne(
     write: PendingWrite,
-    done: Array<{ write: PendingWrite; value: unknown }>,
+    done: DoneWrite[],
     failed: Array<{ write: PendingWrite; err: unknown }>,
   ): void {
     this.#savepoint.run();
