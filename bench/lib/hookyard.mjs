@@ -80,7 +80,8 @@ export async function runHookyard({
     await call("POST", `/api/v1/app/${app.id}/endpoint`, { url: `${receiver.url}/` });
     const clock = await receiver.clockOffset();
 
-    const msgPath = `/api/v1/app/${app.id}/msg`;
+    // As the official svix SDK publishes: it asks for the answer without the payload echoed back.
+    const msgPath = `/api/v1/app/${app.id}/msg?with_content=false`;
     const publish = async (_seq, payload) => {
       const message = await call("POST", msgPath, { eventType: "bench.event", payload });
       if (typeof message?.id !== "string") throw new Error("publish answer has no id");

@@ -1,29 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { Endpoint } from "../../src/model.js";
 import { endpointAccepts } from "../../src/outbound/endpoint-filter.js";
+import { Seed } from "../helpers/seed.js";
 
-function endpoint(over: Partial<Endpoint>): Endpoint {
-  return {
-    id: "ep_1",
-    appId: "app_1",
-    uid: null,
-    url: "https://example.com",
-    description: "",
-    version: 1,
-    disabled: false,
-    filterTypes: null,
-    channels: null,
-    rateLimit: null,
-    metadata: {},
-    headers: {},
-    secret: "whsec_x",
-    previousSecrets: [],
-    accept302: false,
-    failingSince: null,
-    createdAt: 0,
-    updatedAt: 0,
-    ...over,
-  };
+const seed = new Seed();
+
+function endpoint(overrides: Partial<Endpoint>): Endpoint {
+  return seed.endpoint("app_1", overrides);
 }
 
 describe("which endpoints a message goes to", () => {
