@@ -377,4 +377,26 @@ describe("Svix SDK against Hookyard: messages and attempts", () => {
     const withSchemas = await svix.eventType.list({ withContent: true });
     expect(withSchemas.data).toEqual([]);
   });
+
+  it("creates the application on the fly when a message carries one, and answers health", async () => {
+    const { svix } = await startTestServer();
+    await svix.health.get();
+    const msg = await svix.message.create("tenant-42", {
+      eventType: "user.signup",
+      payload: { user: "u_1" },
+      application: { name: "Tenant 42", uid: "tenant-42" },
+    });
+    expect(msg.id).toMatch(/^msg_/);
+    expect(await svix.application.get("tenant-42")).toMatchObject({
+      name: "Tenant 42",
+      uid: "tenant-42",
+    });
+    const again = await svix.message.create("tenant-42", {
+      eventType: "user.signup",
+      payload: { user: "u_2" },
+      application: { name: "Tenant 42", uid: "tenant-42" },
+    });
+    expect(again.id).not.toBe(msg.id);
+    expect((await svix.application.list()).data).toHaveLength(1);
+  });
 });
