@@ -255,7 +255,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       updatedAt: now,
     };
     await store.recordAttempt(attempt, update);
-    // Guarded: at the default level this line is off, and its fields cost an object per attempt.
+    // Guarded: below info (e.g. HOOKYARD_LOG_LEVEL=warn) the fields object is not even built.
     if (this.#log.isLevelEnabled("info")) {
       this.#log.info(
         {
