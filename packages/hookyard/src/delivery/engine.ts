@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { Clock, Timer } from "../clock.js";
 import type { IdGenerator } from "../ids.js";
 import type { Attempt, AttemptTrigger, Delivery, DeliveryId, Endpoint, Message } from "../model.js";
-import { signatureHeader } from "../signing/standard-webhooks.js";
+import { signatureHeader, SigningKeys } from "../signing/standard-webhooks.js";
 import type { DeliveryUpdate, LeasedDelivery, Store } from "../store/store.js";
 import { decideAfterAttempt } from "./attempt-decision.js";
 import type { SendOutcome, SendRequest } from "./http-sender.js";
@@ -79,6 +79,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
   /** Manual resends asked for while the delivery was ready or in flight. */
   readonly #resendAfter = new Set<DeliveryId>();
   readonly #retries: TimerQueue<WorkItem>;
+  readonly #keys = new SigningKeys();
   #readyHead = 0;
   #inFlight = 0;
   #sweepTimer: Timer | null = null;
@@ -211,7 +212,13 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       "user-agent": config.userAgent,
       "webhook-id": message.id,
       "webhook-timestamp": String(timestamp),
-      "webhook-signature": signatureHeader(secrets, message.id, timestamp, message.payload),
+      "webhook-signature": signatureHeader(
+        secrets,
+        message.id,
+        timestamp,
+        message.payload,
+        this.#keys.keyOf,
+      ),
     };
     const outcome = await sender.send({ url: endpoint.url, headers, body: message.payload });
     const now = clock.now();

@@ -13,6 +13,7 @@ import { bearerAuthHook } from "./auth.js";
 import { toHttpFailure } from "./error-mapping.js";
 import { registerIdempotency } from "./idempotency.js";
 import { RequestLog } from "./request-log.js";
+import { LazyRequestLogger } from "./request-logger.js";
 import { registerApplicationRoutes } from "./routes/applications.js";
 import { registerAttemptRoutes } from "./routes/attempts.js";
 import { registerDocsRoutes } from "./routes/docs.js";
@@ -59,7 +60,13 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
   const loggerInstance: FastifyBaseLogger = deps.logger;
   const app = Fastify({
     loggerInstance,
-    logController: new RequestLog(),
+    // Request loggers are built on first use (see LazyRequestLogger). Route-level log options
+    // (none today) or another parent logger get pino's own child, as Fastify would build it.
+    childLoggerFactory: (logger, bindings, opts) =>
+      logger === loggerInstance && Object.keys(opts).length === 0
+        ? new LazyRequestLogger(deps.logger, bindings)
+        : logger.child(bindings, opts),
+    logController: new RequestLog(deps.logger),
     bodyLimit: deps.bodyLimitBytes,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     // Clients may send `X-Request-Id`; otherwise Fastify numbers requests.

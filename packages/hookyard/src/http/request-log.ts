@@ -1,13 +1,23 @@
 import { LogController } from "fastify";
 import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Logger } from "pino";
 
 /**
  * One info line per request (STYLE 2.7) instead of Fastify's two ("incoming request" and
  * "request completed"), with Hookyard's field names. Subclassing is Fastify's documented way to
  * customise its request logs (`logController` must be an instance of `LogController`).
- * `reply.log` already carries `reqId`. Failures are logged by the error handler (4xx at info, 5xx at error), not here.
+ * The line goes through the root logger with `reqId` as a field (the same JSON line the request's
+ * child logger would write), so a request that logs nothing else never builds its child logger.
+ * Failures are logged by the error handler (4xx at info, 5xx at error), not here.
  */
 export class RequestLog extends LogController {
+  readonly #log: Logger;
+
+  constructor(logger: Logger) {
+    super();
+    this.#log = logger;
+  }
+
   override incomingRequest(): void {
     // Deliberately silent: the single line is written when the response is finished.
   }
@@ -17,13 +27,30 @@ export class RequestLog extends LogController {
     request: FastifyRequest,
     reply: FastifyReply,
   ): void {
-    const fields = {
-      method: request.method,
-      url: request.url,
-      status: reply.statusCode,
-      durationMs: Math.round(reply.elapsedTime),
-    };
-    if (error) reply.log.error({ ...fields, err: error }, "request errored");
-    else reply.log.info(fields, "request finished");
+    if (error) {
+      reply.log.error(
+        {
+          method: request.method,
+          url: request.url,
+          status: reply.statusCode,
+          durationMs: Math.round(reply.elapsedTime),
+          err: error,
+        },
+        "request errored",
+      );
+      return;
+    }
+    // Guarded: below info (e.g. HOOKYARD_LOG_LEVEL=warn) the fields object is not even built.
+    if (!this.#log.isLevelEnabled("info")) return;
+    this.#log.info(
+      {
+        reqId: request.id,
+        method: request.method,
+        url: request.url,
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime),
+      },
+      "request finished",
+    );
   }
 }

@@ -31,10 +31,10 @@ export function recordAttempt(
   update: DeliveryUpdate,
 ): void {
   conflictOn(
-    () => s.insertAttempt.run(rows.attemptToRow(attempt)),
+    () => s.insertAttempt.run(...rows.attemptParams(attempt)),
     () => `attempt ${attempt.id} already exists`,
   );
-  s.updateDelivery.run(rows.deliveryUpdateToRow(update));
+  s.updateDelivery.run(...rows.deliveryUpdateParams(update));
 }
 
 export function getAttempt(

@@ -13,8 +13,13 @@ import type {
 } from "../../model.js";
 import type { DeliveryUpdate } from "../store.js";
 import { json, parseJson, type Row } from "./row-mapping.js";
+import type { SqlParam } from "./sqlite-driver.js";
 
-/** Domain objects ⇄ rows for messages, deliveries and attempts (the hot path). */
+/**
+ * Domain objects ⇄ rows for messages, deliveries and attempts (the hot path). Writes bind
+ * positional parameters (`*Params`, in the column order of the statements in statements.ts);
+ * reads come back as rows keyed by column name.
+ */
 
 export interface MessageRow extends Row {
   id: string;
@@ -27,17 +32,18 @@ export interface MessageRow extends Row {
   created_at: number;
 }
 
-export function messageToRow(msg: Message): MessageRow {
-  return {
-    id: msg.id,
-    app_id: msg.appId,
-    event_type: msg.eventType,
-    event_id: msg.eventId,
-    channels: json(msg.channels),
-    tags: json(msg.tags),
-    payload: msg.payload,
-    created_at: msg.createdAt,
-  };
+/** `insertMessage`'s parameters: id, app_id, event_type, event_id, channels, tags, payload, created_at. */
+export function messageParams(msg: Message): SqlParam[] {
+  return [
+    msg.id,
+    msg.appId,
+    msg.eventType,
+    msg.eventId,
+    json(msg.channels),
+    json(msg.tags),
+    msg.payload,
+    msg.createdAt,
+  ];
 }
 
 export function rowToMessage(row: MessageRow): Message {
@@ -67,20 +73,24 @@ export interface DeliveryRow extends Row {
   updated_at: number;
 }
 
-export function deliveryToRow(d: Delivery): DeliveryRow {
-  return {
-    id: d.id,
-    msg_id: d.msgId,
-    endpoint_id: d.endpointId,
-    app_id: d.appId,
-    status: d.status,
-    attempts: d.attempts,
-    next_attempt_at: d.nextAttemptAt,
-    lease_owner: d.leaseOwner,
-    lease_until: d.leaseUntil,
-    created_at: d.createdAt,
-    updated_at: d.updatedAt,
-  };
+/**
+ * `insertDelivery`'s parameters: id, msg_id, endpoint_id, app_id, status, attempts,
+ * next_attempt_at, lease_owner, lease_until, created_at, updated_at.
+ */
+export function deliveryParams(d: Delivery): SqlParam[] {
+  return [
+    d.id,
+    d.msgId,
+    d.endpointId,
+    d.appId,
+    d.status,
+    d.attempts,
+    d.nextAttemptAt,
+    d.leaseOwner,
+    d.leaseUntil,
+    d.createdAt,
+    d.updatedAt,
+  ];
 }
 
 export function rowToDelivery(row: DeliveryRow): Delivery {
@@ -146,24 +156,29 @@ export interface AttemptRow extends Row {
   created_at: number;
 }
 
-export function attemptToRow(a: Attempt): AttemptRow {
-  return {
-    id: a.id,
-    delivery_id: a.deliveryId,
-    msg_id: a.msgId,
-    endpoint_id: a.endpointId,
-    app_id: a.appId,
-    url: a.url,
-    succeeded: a.succeeded ? 1 : 0,
-    response_status_code: a.responseStatusCode,
-    response_body: a.responseBody,
-    response_headers: json(a.responseHeaders),
-    duration_ms: a.durationMs,
-    error_class: a.errorClass,
-    error_message: a.errorMessage,
-    trigger: a.trigger,
-    created_at: a.createdAt,
-  };
+/**
+ * `insertAttempt`'s parameters: id, delivery_id, msg_id, endpoint_id, app_id, url, succeeded,
+ * response_status_code, response_body, response_headers, duration_ms, error_class,
+ * error_message, trigger, created_at.
+ */
+export function attemptParams(a: Attempt): SqlParam[] {
+  return [
+    a.id,
+    a.deliveryId,
+    a.msgId,
+    a.endpointId,
+    a.appId,
+    a.url,
+    a.succeeded ? 1 : 0,
+    a.responseStatusCode,
+    a.responseBody,
+    json(a.responseHeaders),
+    a.durationMs,
+    a.errorClass,
+    a.errorMessage,
+    a.trigger,
+    a.createdAt,
+  ];
 }
 
 export function rowToAttempt(row: AttemptRow): Attempt {
@@ -186,14 +201,10 @@ export function rowToAttempt(row: AttemptRow): Attempt {
   };
 }
 
-export function deliveryUpdateToRow(u: DeliveryUpdate): Row {
-  return {
-    id: u.id,
-    status: u.status,
-    attempts: u.attempts,
-    next_attempt_at: u.nextAttemptAt,
-    lease_owner: u.leaseOwner,
-    lease_until: u.leaseUntil,
-    updated_at: u.updatedAt,
-  };
+/**
+ * `updateDelivery`'s parameters: status, attempts, next_attempt_at, lease_owner, lease_until,
+ * updated_at, then the id of the WHERE clause.
+ */
+export function deliveryUpdateParams(u: DeliveryUpdate): SqlParam[] {
+  return [u.status, u.attempts, u.nextAttemptAt, u.leaseOwner, u.leaseUntil, u.updatedAt, u.id];
 }

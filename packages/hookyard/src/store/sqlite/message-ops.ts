@@ -40,8 +40,8 @@ export function createMessage(
   }
   conflictOn(
     () => {
-      s.insertMessage.run(rows.messageToRow(message));
-      for (const d of deliveries) s.insertDelivery.run(rows.deliveryToRow(d));
+      s.insertMessage.run(...rows.messageParams(message));
+      for (const d of deliveries) s.insertDelivery.run(...rows.deliveryParams(d));
     },
     () => `message ${message.id} or one of its deliveries already exists`,
   );
@@ -75,7 +75,7 @@ export function listMessages(
 export function insertDeliveries({ s }: SqliteContext, deliveries: readonly Delivery[]): void {
   conflictOn(
     () => {
-      for (const d of deliveries) s.insertDelivery.run(rows.deliveryToRow(d));
+      for (const d of deliveries) s.insertDelivery.run(...rows.deliveryParams(d));
     },
     () => "a delivery of that message to that endpoint already exists",
   );
@@ -133,7 +133,7 @@ export function listOpenDeliveriesOfEndpoint(
 }
 
 export function updateDeliveries({ s }: SqliteContext, updates: readonly DeliveryUpdate[]): void {
-  for (const u of updates) s.updateDelivery.run(rows.deliveryUpdateToRow(u));
+  for (const u of updates) s.updateDelivery.run(...rows.deliveryUpdateParams(u));
 }
 
 /** Select-then-update inside one transaction slice; oldest due first. */
