@@ -36,6 +36,9 @@ export async function runServe(req: ServeRequest): Promise<number> {
   const logger = createLogger({ level: config.log.level });
   // Loaded lazily so `help`/`version` and config errors never pay for the server's imports.
   const { startHookyard } = await import("../main.js");
+  // Listen for SIGINT/SIGTERM before starting: a signal that lands while the server starts, or
+  // right after "listening" is printed, must close it cleanly, not kill it with the default action.
+  const shutdown = io.waitForShutdownSignal();
   let running: Awaited<ReturnType<typeof startHookyard>>;
   try {
     running = await startHookyard(config, { logger, cwd: io.cwd });
@@ -48,7 +51,7 @@ export async function runServe(req: ServeRequest): Promise<number> {
   if (running.generatedApiKey !== null) io.stderr.write(apiKeyBox(running.generatedApiKey));
   io.stderr.write(`Hookyard listening on ${running.url}\n`);
 
-  const signal = await io.waitForShutdownSignal();
+  const signal = await shutdown;
   io.stderr.write(`hookyard: ${signal} received, shutting down\n`);
   let code = 0;
   try {
