@@ -105,6 +105,7 @@ export async function startHookyard(
         concurrency: config.delivery.concurrency,
         leaseMs: config.delivery.leaseMs,
         sweepIntervalMs: 2_000,
+        holdInMemoryMs: 60_000,
         userAgent: USER_AGENT,
         closeTimeoutMs: 10_000,
       },

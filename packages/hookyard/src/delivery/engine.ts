@@ -31,6 +31,12 @@ export interface DeliveryEngineConfig {
   leaseMs: number;
   /** How often to look for due deliveries not held in memory (after a restart, other nodes). */
   sweepIntervalMs: number;
+  /**
+   * Retries (and rate-limit waits) due within this horizon wait in memory, leased to this
+   * process; later ones go back to the store unleased, so a dead endpoint's backlog never has to
+   * fit in memory, and a sweep armed for their due time takes them up again.
+   */
+  holdInMemoryMs: number;
   userAgent: string;
   /** Upper bound for `close()` to wait for attempts in flight. */
   closeTimeoutMs: number;
@@ -83,6 +89,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
   #readyHead = 0;
   #inFlight = 0;
   #sweepTimer: Timer | null = null;
+  #sweepAt = Infinity;
   #sweeping = false;
   #closed = false;
   #idle: (() => void) | null = null;
@@ -194,6 +201,10 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     }
     if (endpoint.rateLimit !== null && item.trigger === "scheduled" && item.slotReserved !== true) {
       const waitMs = rateLimiter.reserve(endpoint.id, endpoint.rateLimit);
+      if (waitMs > config.holdInMemoryMs && !this.#resendAfter.has(delivery.id)) {
+        await this.#release(item, clock.now() + waitMs);
+        return;
+      }
       if (waitMs > 0) {
         item.slotReserved = true;
         this.#retries.add(clock.now() + waitMs, item);
@@ -250,15 +261,17 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       trigger: item.trigger,
       createdAt: startedAt,
     };
-    const retrying = decision.status === "retrying" && decision.nextAttemptAt !== null;
+    const retryAt = decision.status === "retrying" ? decision.nextAttemptAt : null;
+    // A retry due soon stays leased to this process until it is due (plus a lease), so no one
+    // else takes it; a later one is left unleased in the store for the sweep.
+    const keep = retryAt !== null && retryAt - now <= config.holdInMemoryMs;
     const update: DeliveryUpdate = {
       id: delivery.id,
       status: decision.status,
       attempts: attemptsMade,
       nextAttemptAt: decision.nextAttemptAt,
-      // A retry stays leased to this process until it is due (plus a lease), so no one else takes it.
-      leaseOwner: retrying ? this.owner : null,
-      leaseUntil: retrying ? decision.nextAttemptAt! + config.leaseMs : null,
+      leaseOwner: keep ? this.owner : null,
+      leaseUntil: keep ? retryAt + config.leaseMs : null,
       updatedAt: now,
     };
     await store.recordAttempt(attempt, update);
@@ -285,7 +298,39 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     } else if (endpoint.failingSince !== null || !decision.succeeded) {
       await endpoints.recordHealth(endpoint, decision.succeeded);
     }
-    this.#afterAttempt(item, retrying ? decision.nextAttemptAt : null);
+    if (retryAt !== null && !keep) this.#armSweep(retryAt);
+    this.#afterAttempt(item, keep ? retryAt : null);
+  }
+
+  /** Hands a delivery back to the store, unleased and due at `dueAt`, and forgets it here. */
+  async #release(item: WorkItem, dueAt: number): Promise<void> {
+    const { delivery } = item;
+    await this.#deps.store.updateDeliveries([
+      {
+        id: delivery.id,
+        status: delivery.status,
+        attempts: delivery.attempts,
+        nextAttemptAt: dueAt,
+        leaseOwner: null,
+        leaseUntil: null,
+        updatedAt: this.#deps.clock.now(),
+      },
+    ]);
+    this.#held.delete(delivery.id);
+    this.#armSweep(dueAt);
+  }
+
+  /** Makes sure a sweep runs at `at` at the latest (one timer, armed for the earliest wish). */
+  #armSweep(at: number): void {
+    if (this.#closed || (this.#sweepTimer !== null && this.#sweepAt <= at)) return;
+    this.#sweepTimer?.cancel();
+    const { clock } = this.#deps;
+    this.#sweepAt = at;
+    this.#sweepTimer = clock.setTimer(Math.max(0, at - clock.now()), () => {
+      this.#sweepTimer = null;
+      this.#sweepAt = Infinity;
+      void this.#sweep();
+    });
   }
 
   #afterAttempt(item: WorkItem, retryAt: number | null): void {
@@ -330,6 +375,8 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     if (this.#closed || this.#sweeping) return;
     this.#sweeping = true;
     const { store, clock, config } = this.#deps;
+    let nextDue: number | null = null;
+    let taken = 0;
     try {
       for (let round = 0; round < 20; round++) {
         const leased = await store.leaseDueDeliveries({
@@ -341,15 +388,19 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
         const fresh = leased.filter((l) => !this.#held.has(l.delivery.id));
         if (fresh.length > 0) this.#log.debug({ count: fresh.length }, "swept due deliveries");
         this.enqueue(fresh);
+        taken += leased.length;
         if (leased.length < 1000) break;
       }
+      nextDue = await store.nextDueAt();
     } catch (err) {
       this.#log.error({ err }, "sweep for due deliveries failed");
     } finally {
       this.#sweeping = false;
-      if (!this.#closed) {
-        this.#sweepTimer = clock.setTimer(config.sweepIntervalMs, () => void this.#sweep());
-      }
+      const now = clock.now();
+      this.#armSweep(now + config.sweepIntervalMs);
+      // A due delivery this sweep could not take (e.g. its message is gone) must not spin the
+      // sweep: then the regular interval applies.
+      if (nextDue !== null && (nextDue > now || taken > 0)) this.#armSweep(nextDue);
     }
   }
 }

@@ -182,7 +182,10 @@ export interface Store {
    * lease left by an earlier (crashed) run can be taken over at once instead of after it expires.
    */
   releaseForeignLeases(owner: string): Promise<number>;
-  /** The earliest `nextAttemptAt` among open deliveries, or null if none is open. */
+  /**
+   * The earliest `nextAttemptAt` among open deliveries that nobody holds (no lease owner), or
+   * null if there is none: when the sweep must next look for work it did not keep in memory.
+   */
   nextDueAt(): Promise<number | null>;
 
   /** Writes the attempt and the delivery's new state in one transaction. */

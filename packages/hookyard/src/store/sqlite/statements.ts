@@ -99,7 +99,8 @@ const SQL = {
   releaseForeignLeases: `UPDATE delivery SET lease_owner = NULL, lease_until = NULL
     WHERE ${OPEN_DELIVERY} AND lease_owner IS NOT NULL AND lease_owner != ?`,
   nextDueAt: `SELECT next_attempt_at FROM delivery
-    WHERE ${OPEN_DELIVERY} AND next_attempt_at IS NOT NULL ORDER BY next_attempt_at LIMIT 1`,
+    WHERE ${OPEN_DELIVERY} AND next_attempt_at IS NOT NULL AND lease_owner IS NULL
+    ORDER BY next_attempt_at LIMIT 1`,
   endpointStats: `SELECT status, count(*) AS n FROM delivery
     WHERE endpoint_id = ? AND created_at >= ? AND created_at < ? GROUP BY status`,
 
