@@ -5,7 +5,7 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { SystemClock, type Clock } from "./clock.js";
 import type { Config } from "./config/schema.js";
-import { DeliveryEngine } from "./delivery/engine.js";
+import { DeliveryEngine, type DeliveryEngineConfig } from "./delivery/engine.js";
 import { HttpSender, type LookupFn } from "./delivery/http-sender.js";
 import { RateLimiter } from "./delivery/rate-limiter.js";
 import { parseCidrList } from "./delivery/ssrf-guard.js";
@@ -52,6 +52,8 @@ export interface StartOptions {
   cwd?: string;
   /** Address to listen on; false to skip `listen` (inject-only tests). */
   listen?: boolean;
+  /** Engine settings that are not user configuration (tests shorten the in-memory horizon). */
+  engine?: Partial<Pick<DeliveryEngineConfig, "holdInMemoryMs" | "sweepIntervalMs">>;
 }
 
 /** The composition root (STYLE 2.3): config → logger → store → engine → services → http. */
@@ -106,6 +108,7 @@ export async function startHookyard(
         leaseMs: config.delivery.leaseMs,
         sweepIntervalMs: 2_000,
         holdInMemoryMs: 60_000,
+        ...opts.engine,
         userAgent: USER_AGENT,
         closeTimeoutMs: 10_000,
       },

@@ -8,7 +8,7 @@ import type { Clock } from "../../src/clock.js";
 import { configDefaults } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema.js";
 import type { LookupFn } from "../../src/delivery/http-sender.js";
-import { startHookyard, type RunningHookyard } from "../../src/main.js";
+import { startHookyard, type RunningHookyard, type StartOptions } from "../../src/main.js";
 
 export const TEST_API_KEY = "test_admin_key";
 
@@ -29,6 +29,7 @@ export interface TestServerOptions {
   /** Defaults to a fresh temp dir; pass one to restart on the same database. */
   dir?: string;
   delivery?: Partial<Config["delivery"]>;
+  engine?: StartOptions["engine"];
   server?: Partial<Config["server"]>;
 }
 
@@ -53,6 +54,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     ...(opts.clock !== undefined && { clock: opts.clock }),
     ...(opts.random !== undefined && { random: opts.random }),
     ...(opts.lookup !== undefined && { lookup: opts.lookup }),
+    ...(opts.engine !== undefined && { engine: opts.engine }),
   });
   onTestFinished(() => hookyard.close());
   // The SDK retries 5xx answers by itself; no retries here so a server error fails the test at once.

@@ -145,6 +145,30 @@ describe("delivery through the real server", () => {
     expect(receiver.requests, "nothing reached the loopback receiver").toHaveLength(0);
   });
 
+  it("loses nothing when long rate-limit waits go back to the store", async () => {
+    const receiver = await startReceiver();
+    // A 300 ms horizon: at 5/s, every message after the 7th waits longer and is handed back.
+    const { svix, hookyard } = await startTestServer({ engine: { holdInMemoryMs: 300 } });
+    const app = await svix.application.create({ name: "A" });
+    const ep = await svix.endpoint.create(app.id, { url: receiver.url, rateLimit: 5 });
+    const ids = [];
+    for (let i = 0; i < 12; i++)
+      ids.push((await svix.message.create(app.id, { eventType: "a.b", payload: { i } })).id);
+    await expect
+      .poll(
+        async () =>
+          (await hookyard.store.listOpenDeliveriesOfEndpoint(ep.id as `ep_${string}`)).filter(
+            (d) => d.leaseOwner === null,
+          ).length,
+        { timeout: 2_000, interval: 20 },
+      )
+      .toBeGreaterThan(0); // handed back: open, due later, held by nobody
+    const requests = await receiver.waitForCount(12, { timeoutMs: 15_000 });
+    expect(new Set(requests.map((r) => r.headers["webhook-id"]))).toEqual(new Set(ids));
+    const spanMs = requests.at(-1)!.receivedAt - requests[0]!.receivedAt;
+    expect(spanMs, `12 deliveries at 5/s took ${spanMs} ms`).toBeGreaterThanOrEqual(1_000);
+  });
+
   it("enforces an endpoint's rateLimit in deliveries per second", async () => {
     const receiver = await startReceiver();
     const { svix } = await startTestServer();
