@@ -105,6 +105,7 @@ export async function startHookyard(
       config: {
         retryScheduleMs: config.delivery.retrySchedule.map((s) => s * 1000),
         concurrency: config.delivery.concurrency,
+        perEndpointConcurrency: config.delivery.connectionsPerOrigin,
         leaseMs: config.delivery.leaseMs,
         sweepIntervalMs: 2_000,
         holdInMemoryMs: 60_000,

@@ -2,7 +2,15 @@ import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import type { Clock, Timer } from "../clock.js";
 import type { IdGenerator } from "../ids.js";
-import type { Attempt, AttemptTrigger, Delivery, DeliveryId, Endpoint, Message } from "../model.js";
+import type {
+  Attempt,
+  AttemptTrigger,
+  Delivery,
+  DeliveryId,
+  Endpoint,
+  EndpointId,
+  Message,
+} from "../model.js";
 import { signatureHeader, SigningKeys } from "../signing/standard-webhooks.js";
 import type { DeliveryUpdate, LeasedDelivery, Store } from "../store/store.js";
 import { decideAfterAttempt } from "./attempt-decision.js";
@@ -28,6 +36,11 @@ export interface DeliveryEngineConfig {
   retryScheduleMs: readonly number[];
   /** Attempts in flight at once. */
   concurrency: number;
+  /**
+   * Attempts in flight at once to one endpoint: its connection pool's size. More would only queue
+   * inside the HTTP client, which costs CPU per queued request (measured ≈ 10 % per message).
+   */
+  perEndpointConcurrency: number;
   leaseMs: number;
   /** How often to look for due deliveries not held in memory (after a restart, other nodes). */
   sweepIntervalMs: number;
@@ -88,6 +101,9 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
   readonly #keys = new SigningKeys();
   #readyHead = 0;
   #inFlight = 0;
+  readonly #inFlightByEndpoint = new Map<EndpointId, number>();
+  /** Ready items whose endpoint is at its concurrency, in arrival order, per endpoint. */
+  readonly #parked = new Map<EndpointId, WorkItem[]>();
   #sweepTimer: Timer | null = null;
   #sweepAt = Infinity;
   #sweeping = false;
@@ -173,22 +189,45 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
   }
 
   #pump(): void {
-    const { concurrency } = this.#deps.config;
+    const { concurrency, perEndpointConcurrency } = this.#deps.config;
     while (!this.#closed && this.#inFlight < concurrency && this.#readyHead < this.#ready.length) {
       const item = this.#ready[this.#readyHead++]!;
-      this.#inFlight++;
-      this.#attempt(item)
-        .catch((err: unknown) => this.#onAttemptCrash(item, err))
-        .finally(() => {
-          this.#inFlight--;
-          if (this.#inFlight === 0 && this.#idle !== null) this.#idle();
-          this.#pump();
-        });
+      const endpointId = item.delivery.endpointId;
+      if ((this.#inFlightByEndpoint.get(endpointId) ?? 0) >= perEndpointConcurrency) {
+        const parked = this.#parked.get(endpointId);
+        if (parked === undefined) this.#parked.set(endpointId, [item]);
+        else parked.push(item);
+        continue;
+      }
+      this.#start(item);
     }
     if (this.#readyHead > 1024 && this.#readyHead * 2 > this.#ready.length) {
       this.#ready.splice(0, this.#readyHead);
       this.#readyHead = 0;
     }
+  }
+
+  #start(item: WorkItem): void {
+    const endpointId = item.delivery.endpointId;
+    this.#inFlight++;
+    this.#inFlightByEndpoint.set(endpointId, (this.#inFlightByEndpoint.get(endpointId) ?? 0) + 1);
+    this.#attempt(item)
+      .catch((err: unknown) => this.#onAttemptCrash(item, err))
+      .finally(() => {
+        this.#inFlight--;
+        const left = (this.#inFlightByEndpoint.get(endpointId) ?? 1) - 1;
+        if (left > 0) this.#inFlightByEndpoint.set(endpointId, left);
+        else this.#inFlightByEndpoint.delete(endpointId);
+        // The endpoint has room again: its longest-waiting parked item goes first.
+        const parked = this.#parked.get(endpointId);
+        if (parked !== undefined && !this.#closed) {
+          const next = parked.shift()!;
+          if (parked.length === 0) this.#parked.delete(endpointId);
+          this.#start(next);
+        }
+        if (this.#inFlight === 0 && this.#idle !== null) this.#idle();
+        this.#pump();
+      });
   }
 
   async #attempt(item: WorkItem): Promise<void> {

@@ -145,6 +145,29 @@ describe("delivery through the real server", () => {
     expect(receiver.requests, "nothing reached the loopback receiver").toHaveLength(0);
   });
 
+  it("keeps a hanging endpoint from taking every delivery slot", async () => {
+    const hanging = await startReceiver({ defaultReply: { status: 200, hang: true } });
+    const fast = await startReceiver();
+    // 4 attempts in flight in all, at most 2 per endpoint (its connection pool).
+    const { svix } = await startTestServer({
+      delivery: { concurrency: 4, connectionsPerOrigin: 2 },
+    });
+    const app = await svix.application.create({ name: "A" });
+    await svix.endpoint.create(app.id, { url: hanging.url, filterTypes: ["slow.event"] });
+    await svix.endpoint.create(app.id, { url: fast.url, filterTypes: ["fast.event"] });
+    for (let i = 0; i < 6; i++)
+      await svix.message.create(app.id, { eventType: "slow.event", payload: { i } });
+    await hanging.waitForCount(2, { timeoutMs: 5_000 });
+    await svix.message.create(app.id, { eventType: "fast.event", payload: { ok: true } });
+    const req = await fast.nextRequest({ timeoutMs: 5_000 });
+    expect(JSON.parse(req.body)).toEqual({ ok: true });
+    expect(
+      hanging.requests,
+      "only the pool's 2 requests reached the hanging endpoint",
+    ).toHaveLength(2);
+    await hanging.close(); // ends the hanging attempts, so the server closes without waiting for them
+  });
+
   it("loses nothing when long rate-limit waits go back to the store", async () => {
     const receiver = await startReceiver();
     // A 300 ms horizon: at 5/s, every message after the 7th waits longer and is handed back.
