@@ -49,6 +49,21 @@ function succeededFilterOf(status: number | undefined): boolean | undefined | nu
   return null;
 }
 
+/**
+ * The filter both attempt listings share, from their query; null when the status filter matches
+ * nothing. Unsupported Svix filters are refused here (422 naming the parameter).
+ */
+function attemptFilterOf(
+  query: Record<string, unknown> & { status?: number; before?: string; after?: string },
+): { succeeded?: boolean; before?: number; after?: number } | null {
+  rejectUnsupportedFilters(query, UNSUPPORTED_ATTEMPT_FILTERS);
+  const succeeded = succeededFilterOf(query.status);
+  if (succeeded === null) return null;
+  const filter: { succeeded?: boolean; before?: number; after?: number } = timeRangeOf(query);
+  if (succeeded !== undefined) filter.succeeded = succeeded;
+  return filter;
+}
+
 export function registerAttemptRoutes(app: FastifyInstance, services: OutboundServices): void {
   const attempts = services.attempts;
 
@@ -66,12 +81,10 @@ export function registerAttemptRoutes(app: FastifyInstance, services: OutboundSe
     },
     async (request) => {
       const { query } = request;
-      rejectUnsupportedFilters(query, UNSUPPORTED_ATTEMPT_FILTERS);
-      const succeeded = succeededFilterOf(query.status);
-      if (succeeded === null) return emptyPage();
+      const shared = attemptFilterOf(query);
+      if (shared === null) return emptyPage();
       const filter: { endpointId?: string; succeeded?: boolean; before?: number; after?: number } =
-        timeRangeOf(query);
-      if (succeeded !== undefined) filter.succeeded = succeeded;
+        shared;
       if (query.endpoint_id !== undefined) filter.endpointId = query.endpoint_id;
       const { app_id: appId, msg_id: msgId } = request.params;
       const page = await attempts.listByMessage(appId, msgId, filter, toPageRequest(query));
@@ -92,14 +105,15 @@ export function registerAttemptRoutes(app: FastifyInstance, services: OutboundSe
       },
     },
     async (request) => {
-      const { query } = request;
-      rejectUnsupportedFilters(query, UNSUPPORTED_ATTEMPT_FILTERS);
-      const succeeded = succeededFilterOf(query.status);
-      if (succeeded === null) return emptyPage();
-      const filter: { succeeded?: boolean; before?: number; after?: number } = timeRangeOf(query);
-      if (succeeded !== undefined) filter.succeeded = succeeded;
+      const filter = attemptFilterOf(request.query);
+      if (filter === null) return emptyPage();
       const { app_id: appId, endpoint_id: endpointId } = request.params;
-      const page = await attempts.listByEndpoint(appId, endpointId, filter, toPageRequest(query));
+      const page = await attempts.listByEndpoint(
+        appId,
+        endpointId,
+        filter,
+        toPageRequest(request.query),
+      );
       return mapPage(page, attemptOut);
     },
   );
