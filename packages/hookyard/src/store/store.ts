@@ -110,6 +110,9 @@ export interface Store {
   /** Releases the database. Idempotent. Pending group-committed writes are flushed first. */
   close(): Promise<void>;
 
+  /** Resolves once every write queued before the call is committed and durable (settled). */
+  whenIdle(): Promise<void>;
+
   // --- settings (small key/value facts: the API key hash, schema version, …) ---
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;

@@ -16,9 +16,18 @@ export class FakeClock implements Clock {
   #now: number;
   #seq = 0;
   #timers: PendingTimer[] = [];
+  #settle: (() => Promise<void>) | null = null;
 
   constructor(startAt: number = Date.UTC(2025, 0, 1)) {
     this.#now = startAt;
+  }
+
+  /**
+   * Also waits for `settle` (the store's `whenIdle`) between timers: a write resolves only
+   * after a real disk flush, and the timer it arms must exist before the clock moves on.
+   */
+  settleWith(settle: () => Promise<void>): void {
+    this.#settle = settle;
   }
 
   now(): number {
@@ -44,7 +53,7 @@ export class FakeClock implements Clock {
   async advance(ms: number): Promise<void> {
     const target = this.#now + ms;
     for (;;) {
-      await flushMicrotasks();
+      await this.#flush();
       this.#timers = this.#timers.filter((t) => !t.cancelled);
       const next = this.#timers
         .filter((t) => t.dueAt <= target)
@@ -55,11 +64,28 @@ export class FakeClock implements Clock {
       next.fn();
     }
     this.#now = target;
-    await flushMicrotasks();
+    await this.#flush();
   }
+
+  async #flush(): Promise<void> {
+    await flushMicrotasks();
+    // Work a timer starts may queue a write whose continuation queues the next: wait for the
+    // store while it has something to flush (bounded), stop as soon as it was idle already.
+    for (let round = 0; round < 5 && this.#settle !== null; round++) {
+      const settled = this.#settle().then(() => true);
+      const wasIdle = await Promise.race([settled, nextImmediate().then(() => false)]);
+      if (wasIdle) return;
+      await settled;
+      await flushMicrotasks();
+    }
+  }
+}
+
+function nextImmediate(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
 }
 
 async function flushMicrotasks(): Promise<void> {
   // setImmediate lets I/O callbacks and group commits (which flush on setImmediate) run too.
-  for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+  for (let i = 0; i < 3; i++) await nextImmediate();
 }

@@ -8,6 +8,7 @@ import type { Clock } from "../../src/clock.js";
 import { configDefaults } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema.js";
 import type { LookupFn } from "../../src/delivery/http-sender.js";
+import { FakeClock } from "./fake-clock.js";
 import { startHookyard, type RunningHookyard, type StartOptions } from "../../src/main.js";
 
 export const TEST_API_KEY = "test_admin_key";
@@ -57,6 +58,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     ...(opts.engine !== undefined && { engine: opts.engine }),
   });
   onTestFinished(() => hookyard.close());
+  if (opts.clock instanceof FakeClock) opts.clock.settleWith(() => hookyard.store.whenIdle());
   // The SDK retries 5xx answers by itself; no retries here so a server error fails the test at once.
   const svix = new Svix(TEST_API_KEY, { serverUrl: hookyard.url, retryScheduleInMs: [] });
   return { hookyard, svix, url: hookyard.url, dir, config, stop: () => hookyard.close() };

@@ -5,7 +5,7 @@ import type { Message } from "../../src/model.js";
 import { MIGRATIONS } from "../../src/store/sqlite/migrations.js";
 import { openDatabase } from "../../src/store/sqlite/sqlite-driver.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
-import { WriteBatcher } from "../../src/store/sqlite/write-batcher.js";
+import { WriteBatcher, type CommitSync } from "../../src/store/sqlite/write-batcher.js";
 import { Seed, seedAppWithEndpoint } from "../helpers/seed.js";
 import { openTempSqliteStore, tempSqlitePath } from "../helpers/temp-sqlite.js";
 import { describeStoreContract } from "./store.contract.js";
@@ -135,7 +135,107 @@ describe("sqlite write batcher", () => {
     expect(db.inTransaction, "the failed transaction was rolled back").toBe(false);
     await batcher.write(() => insertChild.run("c3", null));
     expect(db.prepare("SELECT id FROM child ORDER BY id").all()).toEqual([{ id: "c3" }]);
-    expect(batcher.stats).toEqual({ transactions: 2, writes: 1 });
+    expect(batcher.stats).toEqual({ transactions: 2, writes: 1, syncs: 0 });
+  });
+});
+
+/** A CommitSync the test completes by hand: `pending` holds the callbacks of syncs in flight. */
+function manualSync(): CommitSync & { pending: Array<(err: Error | null) => void>; now: number } {
+  const sync = {
+    pending: [] as Array<(err: Error | null) => void>,
+    now: 0,
+    sync(done: (err: Error | null) => void) {
+      sync.pending.push(done);
+    },
+    syncNow() {
+      sync.now++;
+    },
+  };
+  return sync;
+}
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+async function batcherWithSync() {
+  const db = openDatabase(await tempSqlitePath(), { busyTimeoutMs: 1_000 });
+  onTestFinished(() => db.close());
+  db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)");
+  const sync = manualSync();
+  const batcher = new WriteBatcher({ db, commitSync: sync });
+  onTestFinished(() => batcher.close());
+  const insert = db.prepare("INSERT INTO t (id) VALUES (?)");
+  const count = () => (db.prepare("SELECT count(*) AS n FROM t").get() as { n: number }).n;
+  return { db, sync, batcher, insert, count };
+}
+
+describe("sqlite write batcher with a background sync", () => {
+  it("resolves a write only after the sync that follows its commit", async () => {
+    const { sync, batcher, insert, count } = await batcherWithSync();
+    let resolved = false;
+    const write = batcher.write(() => insert.run(1)).then(() => (resolved = true));
+    await nextTurn();
+    expect(count(), "committed").toBe(1);
+    expect(sync.pending).toHaveLength(1);
+    expect(resolved, "not acknowledged before the flush").toBe(false);
+    sync.pending.shift()!(null);
+    await write;
+    expect(batcher.stats).toEqual({ transactions: 1, writes: 1, syncs: 1 });
+  });
+
+  it("holds new writes while a sync runs and commits them together after it", async () => {
+    const { sync, batcher, insert, count } = await batcherWithSync();
+    const first = batcher.write(() => insert.run(1));
+    await nextTurn();
+    const later = [2, 3, 4].map((id) => batcher.write(() => insert.run(id)));
+    await nextTurn();
+    await nextTurn();
+    expect(count(), "no commit while the first sync runs").toBe(1);
+    sync.pending.shift()!(null);
+    await first;
+    await nextTurn();
+    expect(count()).toBe(4);
+    expect(batcher.stats.transactions, "the three waiting writes in one transaction").toBe(2);
+    sync.pending.shift()!(null);
+    await Promise.all(later);
+    expect(batcher.stats).toEqual({ transactions: 2, writes: 4, syncs: 2 });
+  });
+
+  it("rejects the writes a failed sync covered and goes on with the next ones", async () => {
+    const { sync, batcher, insert } = await batcherWithSync();
+    const lost = batcher.write(() => insert.run(1));
+    await nextTurn();
+    sync.pending.shift()!(Object.assign(new Error("EIO: i/o error"), { code: "EIO" }));
+    await expect(lost).rejects.toThrow("the group commit holding this write failed");
+    const next = batcher.write(() => insert.run(2));
+    await nextTurn();
+    sync.pending.shift()!(null);
+    await expect(next).resolves.toBeDefined();
+  });
+
+  it("makes reads wait for the flush of what is committed (whenDurable)", async () => {
+    const { sync, batcher, insert } = await batcherWithSync();
+    expect(batcher.whenDurable(), "nothing committed: nothing to wait for").toBeNull();
+    void batcher.write(() => insert.run(1));
+    await nextTurn();
+    let durable = false;
+    void batcher.whenDurable()!.then(() => (durable = true));
+    await nextTurn();
+    expect(durable).toBe(false);
+    sync.pending.shift()!(null);
+    await nextTurn();
+    expect(durable).toBe(true);
+    expect(batcher.whenDurable()).toBeNull();
+  });
+
+  it("commits and flushes synchronously on close, resolving every write", async () => {
+    const { sync, batcher, insert, count } = await batcherWithSync();
+    const committed = batcher.write(() => insert.run(1));
+    await nextTurn(); // committed, its sync still running
+    const queued = batcher.write(() => insert.run(2));
+    batcher.close();
+    expect(count()).toBe(2);
+    expect(sync.now, "one synchronous flush at close").toBe(1);
+    await expect(Promise.all([committed, queued])).resolves.toHaveLength(2);
   });
 });
 

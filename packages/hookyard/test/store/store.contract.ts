@@ -834,6 +834,19 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
   });
 
   describe(`${adapter} store: lifecycle`, () => {
+    it("settles every write queued before whenIdle, and is idle at once when nothing is queued", async () => {
+      const store = await openStore();
+      await store.whenIdle();
+      const settled: string[] = [];
+      for (const key of ["a", "b", "c"]) {
+        void store.setSetting(key, key).then(() => settled.push(key));
+      }
+      await store.whenIdle();
+      await Promise.resolve(); // the writes' own continuations run before this one
+      expect(settled).toEqual(["a", "b", "c"]);
+      expect(await store.getSetting("c")).toBe("c");
+    });
+
     it("commits a write still queued when closed, and closes idempotently", async () => {
       const store = await openStore();
       const queued = store.setSetting("k", "v");

@@ -153,6 +153,10 @@ export function leaseDueDeliveries(
   });
 }
 
+export function anyDue({ s }: SqliteContext, now: number): boolean {
+  return s.anyDue.get({ now }) !== undefined;
+}
+
 /** Only open deliveries are touched: a lease on a finished delivery is never looked at. */
 export function releaseForeignLeases({ s }: SqliteContext, owner: string): number {
   return s.releaseForeignLeases.run(owner).changes;

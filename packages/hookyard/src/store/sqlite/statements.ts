@@ -95,6 +95,9 @@ const SQL = {
     WHERE d.${OPEN_DELIVERY} AND d.next_attempt_at <= @now
       AND (d.lease_until IS NULL OR d.lease_until <= @now)
     ORDER BY d.next_attempt_at LIMIT @limit`,
+  anyDue: `SELECT 1 FROM delivery
+    WHERE ${OPEN_DELIVERY} AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
+    LIMIT 1`,
   setLease: "UPDATE delivery SET lease_owner = ?, lease_until = ? WHERE id = ?",
   releaseForeignLeases: `UPDATE delivery SET lease_owner = NULL, lease_until = NULL
     WHERE ${OPEN_DELIVERY} AND lease_owner IS NOT NULL AND lease_owner != ?`,

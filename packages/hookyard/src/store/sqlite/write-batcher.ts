@@ -20,15 +20,38 @@ export interface WriteBatcherStats {
   transactions: number;
   /** Writes that were committed. */
   writes: number;
+  /** Syncs (fdatasync of the log) completed; 0 when COMMIT itself syncs. */
+  syncs: number;
 }
 
 /**
- * Group commit (DESIGN principle 5): every write queued in one event-loop turn runs in ONE
- * transaction, committed on `setImmediate`; each write's promise settles only after COMMIT
- * returned, so a resolved write is durable. A write that throws is rolled back alone and rejects
+ * Makes every committed transaction durable, for a connection whose COMMIT does not sync
+ * (WAL with synchronous=NORMAL): `sync` runs off the event loop and calls back once all data
+ * committed before the call is on disk; `syncNow` does the same synchronously (at close).
+ */
+export interface CommitSync {
+  sync(done: (err: Error | null) => void): void;
+  syncNow(): void;
+}
+
+interface SyncWaiter {
+  commit: number;
+  resolve: () => void;
+}
+
+/**
+ * Group commit (DESIGN principle 5): the writes queued in one event-loop turn run in ONE
+ * transaction, committed on `setImmediate`. A write that throws is rolled back alone and rejects
  * alone, the others still commit: the batch first runs without savepoints and, only if a write
  * throws, runs again from the start with each write inside its own SAVEPOINT. If COMMIT fails,
  * every write of that transaction rejects.
+ *
+ * A write's promise resolves only once it is durable. Without a `CommitSync`, COMMIT itself
+ * syncs (synchronous=FULL) and blocks the event loop for the disk's flush. With one, COMMIT only
+ * appends to the log and the flush runs on libuv's thread pool: the loop keeps serving while the
+ * disk works, a write resolves after a sync that began after its COMMIT, and while a sync runs
+ * new writes wait in the queue. They could not be acknowledged before the next sync anyway, and
+ * one transaction per sync rewrites the shared b-tree pages once instead of once per turn.
  *
  * A write is a synchronous function over the connection; it may read what earlier writes of the
  * same transaction wrote (that is how `createMessage` checks the eventId inside the transaction).
@@ -37,6 +60,7 @@ export class WriteBatcher {
   readonly #db: SqliteDatabase;
   readonly #maxBatchOps: number;
   readonly #onCommit: (writes: number) => void;
+  readonly #commitSync: CommitSync | null;
   readonly #begin: SqliteStatement;
   readonly #commit: SqliteStatement;
   readonly #savepoint: SqliteStatement;
@@ -47,16 +71,28 @@ export class WriteBatcher {
   #closed = false;
   #transactions = 0;
   #writes = 0;
+  #syncs = 0;
+  /** Committed writes waiting for a sync to start, and those the running sync covers. */
+  #unsynced: DoneWrite[] = [];
+  #syncing: DoneWrite[] = [];
+  #syncRunning = false;
+  /** Number of the last COMMIT, and of the last COMMIT known to be durable. */
+  #committed = 0;
+  #durable = 0;
+  #syncWaiters: SyncWaiter[] = [];
+  #idleWaiters: Array<() => void> = [];
 
   constructor(deps: {
     db: SqliteDatabase;
     maxBatchOps?: number;
     /** Called after each successful COMMIT with the number of writes it carried. */
     onCommit?: (writes: number) => void;
+    commitSync?: CommitSync;
   }) {
     this.#db = deps.db;
     this.#maxBatchOps = deps.maxBatchOps ?? MAX_BATCH_OPS;
     this.#onCommit = deps.onCommit ?? (() => undefined);
+    this.#commitSync = deps.commitSync ?? null;
     this.#begin = deps.db.prepare("BEGIN IMMEDIATE");
     this.#commit = deps.db.prepare("COMMIT");
     this.#savepoint = deps.db.prepare("SAVEPOINT write");
@@ -65,10 +101,10 @@ export class WriteBatcher {
   }
 
   get stats(): WriteBatcherStats {
-    return { transactions: this.#transactions, writes: this.#writes };
+    return { transactions: this.#transactions, writes: this.#writes, syncs: this.#syncs };
   }
 
-  /** Queues `fn` for the next group commit; resolves with its result once committed. */
+  /** Queues `fn` for the next group commit; resolves with its result once committed and durable. */
   write<T>(fn: () => T): Promise<T> {
     if (this.#closed) return Promise.reject(new ServiceUnavailableError("the store is closed"));
     return new Promise<T>((resolve, reject) => {
@@ -78,22 +114,71 @@ export class WriteBatcher {
     });
   }
 
-  /** Commits everything queued now, synchronously, then refuses further writes. Idempotent. */
+  /**
+   * null when everything committed is durable, else a promise that resolves once everything
+   * committed before the call is: a read waits for it, so it never shows data a crash could
+   * still take back.
+   */
+  whenDurable(): Promise<void> | null {
+    if (this.#durable >= this.#committed) return null;
+    return new Promise((resolve) => {
+      this.#syncWaiters.push({ commit: this.#committed, resolve });
+    });
+  }
+
+  /** Resolves once nothing is queued, committing or waiting for a sync. */
+  whenIdle(): Promise<void> {
+    if (this.#isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #isIdle(): boolean {
+    return (
+      this.#queue.length === 0 &&
+      this.#scheduled === null &&
+      !this.#syncRunning &&
+      this.#durable >= this.#committed
+    );
+  }
+
+  #wakeIdleWaiters(): void {
+    if (this.#idleWaiters.length === 0 || !this.#isIdle()) return;
+    const waiting = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiting) resolve();
+  }
+
+  /** Commits and syncs everything queued now, synchronously, then refuses further writes. Idempotent. */
   close(): void {
     this.#closed = true;
     if (this.#scheduled !== null) clearImmediate(this.#scheduled);
     this.#scheduled = null;
     // Bounded: nothing can be queued while this runs (writes are refused and the loop is held).
     while (this.#queue.length > 0) this.#flushOnce();
+    if (this.#commitSync !== null && this.#durable < this.#committed) {
+      let err: Error | null = null;
+      try {
+        this.#commitSync.syncNow();
+      } catch (e) {
+        err = e instanceof Error ? e : new Error(String(e));
+      }
+      // The running sync's writes too: this flush covers them, its callback finds nothing left.
+      const covered = [...this.#syncing, ...this.#unsynced];
+      this.#syncing = [];
+      this.#unsynced = [];
+      this.#settleSynced(covered, this.#committed, err);
+    }
+    this.#wakeIdleWaiters();
   }
 
   #schedule(): void {
-    if (this.#scheduled !== null) return;
+    if (this.#scheduled !== null || this.#syncRunning) return;
     this.#scheduled = setImmediate(() => {
       this.#scheduled = null;
       this.#flushOnce();
       // Whatever exceeded the batch bound goes into the next turn, letting I/O run in between.
       if (this.#queue.length > 0) this.#schedule();
+      this.#wakeIdleWaiters();
     });
   }
 
@@ -124,10 +209,51 @@ export class WriteBatcher {
       }
       return;
     }
+    this.#committed++;
     this.#writes += done.length;
-    for (const { write, value } of done) write.resolve(value);
-    for (const { write, err } of failed) write.reject(err);
     this.#onCommit(done.length);
+    // A write that failed alone was rolled back: nothing of it needs to become durable.
+    for (const { write, err } of failed) write.reject(err);
+    if (this.#commitSync === null) {
+      this.#durable = this.#committed;
+      for (const { write, value } of done) write.resolve(value);
+      return;
+    }
+    for (const d of done) this.#unsynced.push(d);
+    if (!this.#syncRunning && !this.#closed) this.#startSync();
+  }
+
+  #startSync(): void {
+    const upTo = this.#committed;
+    this.#syncing = this.#unsynced;
+    this.#unsynced = [];
+    this.#syncRunning = true;
+    this.#commitSync!.sync((err) => {
+      this.#syncRunning = false;
+      const covered = this.#syncing;
+      this.#syncing = [];
+      this.#settleSynced(covered, upTo, err);
+      if (this.#queue.length > 0) this.#schedule();
+      else if (this.#durable < this.#committed && !this.#closed) this.#startSync();
+      this.#wakeIdleWaiters();
+    });
+  }
+
+  #settleSynced(covered: readonly DoneWrite[], upTo: number, err: Error | null): void {
+    this.#syncs++;
+    // After a failed flush the kernel may have dropped the dirty pages: nothing it covered is
+    // known to be durable, so its writes fail (the caller may retry; eventIds make that safe).
+    for (const { write, value } of covered) {
+      if (err === null) write.resolve(value);
+      else write.reject(commitFailure(err));
+    }
+    this.#durable = Math.max(this.#durable, upTo);
+    const waiting = this.#syncWaiters;
+    this.#syncWaiters = [];
+    for (const waiter of waiting) {
+      if (waiter.commit <= this.#durable) waiter.resolve();
+      else this.#syncWaiters.push(waiter);
+    }
   }
 
   /**
