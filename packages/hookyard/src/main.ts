@@ -7,6 +7,7 @@ import { SystemClock, type Clock } from "./clock.js";
 import type { Config } from "./config/schema.js";
 import { DeliveryEngine, type DeliveryEngineConfig } from "./delivery/engine.js";
 import { HttpSender, type LookupFn } from "./delivery/http-sender.js";
+import { ThreadedSender } from "./delivery/sender-thread.js";
 import { RateLimiter } from "./delivery/rate-limiter.js";
 import { parseCidrList } from "./delivery/ssrf-guard.js";
 import { buildHttpApp } from "./http/app.js";
@@ -46,8 +47,10 @@ export interface StartOptions {
   logger?: Logger;
   clock?: Clock;
   random?: () => number;
-  /** DNS resolution for the egress guard (tests point names at loopback). */
+  /** DNS resolution for the egress guard (tests point names at loopback); implies no sender thread. */
   lookup?: LookupFn;
+  /** Send from a worker thread (default) or from the main thread. */
+  senderThread?: boolean;
   /** Working directory for relative database paths. */
   cwd?: string;
   /** Address to listen on; false to skip `listen` (inject-only tests). */
@@ -79,13 +82,24 @@ export async function startHookyard(
     cleanups.push(() => store.close());
     const { auth, generatedKey } = await ApiKeyAuth.init(store, config.auth.apiKey);
 
-    const sender = new HttpSender({
-      allow: parseCidrList(config.delivery.egressAllow),
+    const senderSettings = {
       timeoutMs: config.delivery.timeoutMs,
       connectionsPerOrigin: config.delivery.connectionsPerOrigin,
       maxResponseBodyBytes: config.delivery.maxResponseBodyBytes,
-      ...(opts.lookup !== undefined && { lookup: opts.lookup }),
-    });
+    };
+    // An injected DNS lookup is a function, which cannot cross to a worker thread: tests that
+    // point names at loopback send from the main thread.
+    const sender =
+      opts.lookup === undefined && opts.senderThread !== false
+        ? new ThreadedSender(
+            { ...senderSettings, egressAllow: config.delivery.egressAllow },
+            { onFailure: (err) => logger.error({ err }, "the sending thread failed") },
+          )
+        : new HttpSender({
+            ...senderSettings,
+            allow: parseCidrList(config.delivery.egressAllow),
+            ...(opts.lookup !== undefined && { lookup: opts.lookup }),
+          });
     const cache = new EndpointCache({
       store,
       clock,

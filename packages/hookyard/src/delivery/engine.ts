@@ -100,7 +100,10 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
   readonly #retries: TimerQueue<WorkItem>;
   readonly #keys = new SigningKeys();
   #readyHead = 0;
+  /** Requests being sent (bounded by `concurrency`, and per endpoint by its pool). */
   #inFlight = 0;
+  /** Attempts started and not yet recorded; `close()` waits for them. */
+  #active = 0;
   readonly #inFlightByEndpoint = new Map<EndpointId, number>();
   /** Ready items whose endpoint is at its concurrency, in arrival order, per endpoint. */
   readonly #parked = new Map<EndpointId, WorkItem[]>();
@@ -176,7 +179,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     this.#closed = true;
     this.#sweepTimer?.cancel();
     this.#retries.close();
-    if (this.#inFlight > 0) {
+    if (this.#active > 0) {
       await new Promise<void>((resolve) => {
         const timer = this.#deps.clock.setTimer(this.#deps.config.closeTimeoutMs, resolve);
         this.#idle = () => {
@@ -209,28 +212,40 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
 
   #start(item: WorkItem): void {
     const endpointId = item.delivery.endpointId;
+    this.#active++;
     this.#inFlight++;
     this.#inFlightByEndpoint.set(endpointId, (this.#inFlightByEndpoint.get(endpointId) ?? 0) + 1);
-    this.#attempt(item)
+    let released = false;
+    // The slot is the connection: it is free once the response is in, before the attempt is
+    // committed, so a group commit's fsync never holds an endpoint's connections idle.
+    const releaseSlot = (): void => {
+      if (released) return;
+      released = true;
+      this.#inFlight--;
+      const left = (this.#inFlightByEndpoint.get(endpointId) ?? 1) - 1;
+      if (left > 0) this.#inFlightByEndpoint.set(endpointId, left);
+      else this.#inFlightByEndpoint.delete(endpointId);
+      // The endpoint has room again: its longest-waiting parked item goes first.
+      const parked = this.#parked.get(endpointId);
+      if (parked !== undefined && !this.#closed) {
+        const next = parked.shift()!;
+        if (parked.length === 0) this.#parked.delete(endpointId);
+        this.#start(next);
+      }
+      this.#pump();
+    };
+    this.#attempt(item, releaseSlot)
       .catch((err: unknown) => this.#onAttemptCrash(item, err))
       .finally(() => {
-        this.#inFlight--;
-        const left = (this.#inFlightByEndpoint.get(endpointId) ?? 1) - 1;
-        if (left > 0) this.#inFlightByEndpoint.set(endpointId, left);
-        else this.#inFlightByEndpoint.delete(endpointId);
-        // The endpoint has room again: its longest-waiting parked item goes first.
-        const parked = this.#parked.get(endpointId);
-        if (parked !== undefined && !this.#closed) {
-          const next = parked.shift()!;
-          if (parked.length === 0) this.#parked.delete(endpointId);
-          this.#start(next);
-        }
-        if (this.#inFlight === 0 && this.#idle !== null) this.#idle();
-        this.#pump();
+        this.#active--;
+        if (released)
+          this.#pump(); // a manual resend may have queued the item again
+        else releaseSlot();
+        if (this.#active === 0 && this.#idle !== null) this.#idle();
       });
   }
 
-  async #attempt(item: WorkItem): Promise<void> {
+  async #attempt(item: WorkItem, releaseSlot: () => void): Promise<void> {
     const { clock, endpoints, rateLimiter, sender, store, ids, config } = this.#deps;
     const { delivery, message } = item;
     const endpoint = await endpoints.get(delivery.appId, delivery.endpointId);
@@ -241,6 +256,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     if (endpoint.rateLimit !== null && item.trigger === "scheduled" && item.slotReserved !== true) {
       const waitMs = rateLimiter.reserve(endpoint.id, endpoint.rateLimit);
       if (waitMs > config.holdInMemoryMs && !this.#resendAfter.has(delivery.id)) {
+        rateLimiter.refund(endpoint.id, endpoint.rateLimit);
         await this.#release(item, clock.now() + waitMs);
         return;
       }
@@ -271,6 +287,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       ),
     };
     const outcome = await sender.send({ url: endpoint.url, headers, body: message.payload });
+    releaseSlot();
     const now = clock.now();
     const attemptsMade = delivery.attempts + 1;
     const decision = decideAfterAttempt({

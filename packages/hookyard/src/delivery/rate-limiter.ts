@@ -34,6 +34,18 @@ export class RateLimiter {
     return Math.ceil(sendAt - now);
   }
 
+  /**
+   * Gives back a slot reserved with `reserve` that will not be used (the delivery went back to
+   * the store to wait): without this, every wait handed back and taken up again would reserve a
+   * new slot further out, and a backlog would push its own slots away for ever.
+   */
+  refund(key: string, perSecond: number): void {
+    if (!(perSecond > 0) || !Number.isFinite(perSecond)) return;
+    const tat = this.#tat.get(key);
+    if (tat === undefined) return;
+    this.#tat.set(key, Math.max(this.#now(), tat - 1000 / perSecond));
+  }
+
   /** Drops the state of `key` (e.g. the endpoint was deleted or its rate limit changed). */
   forget(key: string): void {
     this.#tat.delete(key);

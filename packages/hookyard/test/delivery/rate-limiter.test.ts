@@ -23,6 +23,17 @@ describe("endpoint rate limiter", () => {
     expect(Math.max(...waits)).toBeGreaterThanOrEqual(3_000);
   });
 
+  it("gives a refunded slot to the next reservation, never below now", () => {
+    const { limiter } = limiterAt();
+    const waits = Array.from({ length: 8 }, () => limiter.reserve("ep_1", 5));
+    expect(waits.at(-1)).toBe(600);
+    limiter.refund("ep_1", 5); // the 600 ms slot goes unused
+    expect(limiter.reserve("ep_1", 5), "the same slot again, not 800").toBe(600);
+    for (let i = 0; i < 20; i++) limiter.refund("ep_1", 5);
+    expect(limiter.reserve("ep_1", 5), "refunds never bank a burst beyond the idle one").toBe(0);
+    expect(Array.from({ length: 5 }, () => limiter.reserve("ep_1", 5))).toEqual([0, 0, 0, 0, 200]);
+  });
+
   it("keeps keys independent", () => {
     const { limiter } = limiterAt();
     for (let i = 0; i < 5; i++) limiter.reserve("ep_1", 5);
