@@ -28,11 +28,12 @@ const USAGE = `usage: node bench/run.mjs [options]
   --c1-messages N       messages in each low-load phase, one in flight (default 1000)
   --ceiling-requests N  requests per ceiling measurement (default 50000)
   --ceiling-warmup N    warm-up requests before the ceilings (default 5000)
-  --warmup N            warm-up messages before each load phase (default min(1000, messages/10))
+  --warmup N            warm-up messages before each load phase (default min(5000, messages/2))
   --concurrency N       concurrent publishers / request lanes (default 64)
   --rounds N            rounds, each running every phase once; medians are reported (default 1)
   --skip-hookyard       skip phase (b), the Hookyard server
   --skip-bullmq         skip phase (c), BullMQ on Redis
+  --floor               also run phase (d): a minimal durable outbox (bench/lib/floor-server.mjs)
   --skip-build          do not run \`tsc -b packages/hookyard\` before phase (b)
   --redis-host H        (default 127.0.0.1)   --redis-port P   (default 6379)
   --out FILE            JSON results (default bench/results/latest.json)
@@ -53,6 +54,7 @@ function parseOptions(argv) {
       rounds: { type: "string", default: "1" },
       "skip-hookyard": { type: "boolean", default: false },
       "skip-bullmq": { type: "boolean", default: false },
+      floor: { type: "boolean", default: false },
       "skip-build": { type: "boolean", default: false },
       "redis-host": { type: "string", default: "127.0.0.1" },
       "redis-port": { type: "string", default: "6379" },
@@ -82,11 +84,12 @@ function parseOptions(argv) {
     ceilingRequests: int("ceiling-requests", 1),
     ceilingWarmup: int("ceiling-warmup", 0),
     warmup:
-      values.warmup === undefined ? Math.min(1000, Math.ceil(messages / 10)) : int("warmup", 0),
+      values.warmup === undefined ? Math.min(5000, Math.ceil(messages / 2)) : int("warmup", 0),
     concurrency: int("concurrency", 1),
     rounds: int("rounds", 1),
     skipHookyard: values["skip-hookyard"],
     skipBullmq: values["skip-bullmq"],
+    floor: values.floor,
     skipBuild: values["skip-build"],
     redisHost,
     redisPort: int("redis-port", 1),
@@ -223,6 +226,26 @@ async function runRound(index, opts, plan, registry) {
       log(`  BullMQ phase failed: ${round.errors.bullmq}`);
     }
   }
+  if (opts.floor) {
+    log(`\n[round ${index + 1}/${opts.rounds}] (d) floor: minimal durable outbox, same driver`);
+    try {
+      round.floor = await runHookyard({
+        registry,
+        repoRoot: REPO_ROOT,
+        messages: opts.messages,
+        warmup: opts.warmup,
+        lanes,
+        c1Messages: 0,
+        bounds: BOUNDS,
+        keepTemp: opts.keepTemp,
+        log,
+        serverArgs: [join(REPO_ROOT, "bench/lib/floor-server.mjs")],
+      });
+    } catch (err) {
+      round.errors.floor = errorText(err);
+      log(`  floor phase failed: ${round.errors.floor}`);
+    }
+  }
   return round;
 }
 
@@ -260,6 +283,7 @@ function printResults(rounds, plan) {
     for (const [name, phase] of [
       ["Hookyard", round.hookyard],
       ["BullMQ", round.bullmq],
+      ["floor", round.floor],
     ]) {
       if (!phase) continue;
       const { load, clock } = phase;

@@ -24,6 +24,8 @@ export async function runHookyard({
   bounds,
   keepTemp,
   log,
+  // Phase (d) runs bench/lib/floor-server.mjs through the same driver.
+  serverArgs = [join(repoRoot, "packages/hookyard/bin/hookyard.js"), "serve"],
 }) {
   const dir = mkdtempSync(join(tmpdir(), "hookyard-bench-"));
   if (!keepTemp) registry.trackDir(dir);
@@ -36,23 +38,19 @@ export async function runHookyard({
   let receiver;
   let pool;
   try {
-    server = registry.spawn(
-      process.execPath,
-      [join(repoRoot, "packages/hookyard/bin/hookyard.js"), "serve"],
-      {
-        cwd: dir,
-        stdio: ["ignore", logFd, logFd],
-        env: {
-          ...process.env,
-          HOOKYARD_HOST: "127.0.0.1",
-          HOOKYARD_PORT: String(port),
-          HOOKYARD_DATABASE_URL: `sqlite:${join(dir, "bench.db")}`,
-          HOOKYARD_API_KEY: apiKey,
-          HOOKYARD_EGRESS_ALLOW: "127.0.0.1/32",
-          HOOKYARD_LOG_LEVEL: "warn",
-        },
+    server = registry.spawn(process.execPath, serverArgs, {
+      cwd: dir,
+      stdio: ["ignore", logFd, logFd],
+      env: {
+        ...process.env,
+        HOOKYARD_HOST: "127.0.0.1",
+        HOOKYARD_PORT: String(port),
+        HOOKYARD_DATABASE_URL: `sqlite:${join(dir, "bench.db")}`,
+        HOOKYARD_API_KEY: apiKey,
+        HOOKYARD_EGRESS_ALLOW: "127.0.0.1/32",
+        HOOKYARD_LOG_LEVEL: "warn",
       },
-    );
+    });
     closeSync(logFd);
     pool = new Pool(baseUrl, { connections: 64, pipelining: 1 });
     const auth = { authorization: `Bearer ${apiKey}`, "content-type": "application/json" };

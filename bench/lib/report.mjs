@@ -69,6 +69,15 @@ export function roundRows(round) {
     if (!bullmq.c1.skipped)
       add("bullmqC1", "BullMQ c1 latency", bullmq.c1.msgsPerSec, bullmq.c1.latency);
   }
+  if (round.floor) {
+    add(
+      "floor",
+      "floor delivered (minimal outbox)",
+      round.floor.load.deliveredPerSec,
+      round.floor.load.latency,
+      round.floor.load.cpuMicrosPerMsg,
+    );
+  }
   const plain = ceiling?.plain.reqPerSec ?? Number.NaN;
   for (const row of rows) row.ratioToPlain = ratio(row.msgsPerSec, plain);
   return rows;
