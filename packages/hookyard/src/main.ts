@@ -24,6 +24,7 @@ import { Messages } from "./outbound/messages.js";
 import { PayloadSchemas } from "./outbound/payload-schemas.js";
 import type { OutboundServices } from "./outbound/services.js";
 import { acquireProcessLock } from "./store/process-lock.js";
+import { PgStore } from "./store/postgres/pg-store.js";
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
 import type { Store } from "./store/store.js";
 
@@ -70,16 +71,12 @@ export async function startHookyard(
   const ids = new TimeSortableIds({ now: () => clock.now() });
   const owner = `node_${randomBytes(6).toString("hex")}`;
 
-  const dbPath = resolve(opts.cwd ?? process.cwd(), sqlitePath(config.database.url));
-  mkdirSync(dirname(dbPath), { recursive: true });
-  const lock = acquireProcessLock(`${dbPath}.lock`, process.pid);
-  const cleanups: (() => Promise<void> | void)[] = [() => lock.release()];
+  const cleanups: (() => Promise<void> | void)[] = [];
   const closeAll = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
   };
   try {
-    const store = SqliteStore.open({ path: dbPath, logger: logger.child({ component: "sqlite" }) });
-    cleanups.push(() => store.close());
+    const { store, database } = await openStore(config.database.url, opts, logger, cleanups);
     const { auth, generatedKey } = await ApiKeyAuth.init(store, config.auth.apiKey);
 
     const senderSettings = {
@@ -186,7 +183,9 @@ export async function startHookyard(
     });
     cleanups.push(() => http.close());
 
-    await engine.start({ takeOverLeases: true });
+    // One SQLite process per file: leases of a previous (crashed) run can be taken at once. On
+    // PostgreSQL other processes hold live leases; expired ones are swept like any due work.
+    await engine.start({ takeOverLeases: store.kind === "sqlite" });
     const maintenance = () => {
       idempotency.prune().then(
         (pruned) => logger.debug({ pruned }, "pruned idempotency keys"),
@@ -208,7 +207,7 @@ export async function startHookyard(
           ? "127.0.0.1"
           : config.server.host;
       url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-      logger.info({ url, database: dbPath }, "hookyard listening");
+      logger.info({ url, database }, "hookyard listening");
     }
 
     let closing: Promise<void> | null = null;
@@ -226,7 +225,39 @@ export async function startHookyard(
   }
 }
 
-/** `sqlite:<path>` → path. Config validation already refused other forms. */
-function sqlitePath(url: string): string {
-  return url.replace(/^sqlite:(\/\/)?/, "");
+/**
+ * Opens the store `url` names (config validation already refused other forms) and registers its
+ * cleanup. `database` describes it for logs, without a password.
+ */
+async function openStore(
+  url: string,
+  opts: StartOptions,
+  logger: Logger,
+  cleanups: (() => Promise<void> | void)[],
+): Promise<{ store: Store; database: string }> {
+  if (/^postgres(ql)?:/i.test(url)) {
+    const database = withoutPassword(url);
+    let store: PgStore;
+    try {
+      store = await PgStore.open({ url, logger: logger.child({ component: "postgres" }) });
+    } catch (err) {
+      throw new Error(`cannot use the PostgreSQL database ${database}`, { cause: err });
+    }
+    cleanups.push(() => store.close());
+    return { store, database };
+  }
+  const dbPath = resolve(opts.cwd ?? process.cwd(), url.replace(/^sqlite:(\/\/)?/, ""));
+  mkdirSync(dirname(dbPath), { recursive: true });
+  const lock = acquireProcessLock(`${dbPath}.lock`, process.pid);
+  cleanups.push(() => lock.release());
+  const store = SqliteStore.open({ path: dbPath, logger: logger.child({ component: "sqlite" }) });
+  cleanups.push(() => store.close());
+  return { store, database: dbPath };
+}
+
+function withoutPassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password !== "") parsed.password = "***";
+  parsed.search = "";
+  return parsed.toString();
 }

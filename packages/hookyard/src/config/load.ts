@@ -220,10 +220,14 @@ const SEMANTIC_CHECKS: Readonly<Record<string, (value: unknown) => string | null
   "database.url": (value) => {
     const url = typeof value === "string" ? value : "";
     if (/^postgres(ql)?:/i.test(url)) {
-      return "PostgreSQL is not supported yet (PostgreSQL arrives in a later release); use sqlite:<path>";
+      // Never echoed: the URL may carry a password.
+      const parsed = URL.canParse(url) ? new URL(url) : null;
+      return parsed !== null && parsed.hostname !== ""
+        ? null
+        : "expected postgres://user[:password]@host[:port]/database (the value is not shown: it may hold a password)";
     }
     if (url.replace(/^sqlite:(\/\/)?/, "") === url || !/^sqlite:(\/\/)?./.test(url)) {
-      return `expected sqlite:<path>, got ${show(url)}`;
+      return `expected sqlite:<path> or postgres://user@host:port/database, got ${show(url)}`;
     }
     return null;
   },

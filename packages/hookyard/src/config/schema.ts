@@ -65,7 +65,8 @@ const ServerSchema = Type.Object(
 const DatabaseSchema = Type.Object(
   {
     url: setting(Type.String({ minLength: 1 }), {
-      description: "Database location; only sqlite:<path> is supported in this release.",
+      description:
+        "Database: sqlite:<path> (one process) or postgres://user[:password]@host[:port]/database (several processes).",
       default: "sqlite:./.hookyard/hookyard.db",
       env: "HOOKYARD_DATABASE_URL",
       flag: "--database-url",

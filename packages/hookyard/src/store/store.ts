@@ -16,7 +16,7 @@ import type {
 
 /**
  * The persistence seam. Domain code (outbound/, delivery/) depends on this interface only; the
- * SQLite adapter (store/sqlite/) and later the PostgreSQL one implement it, and one contract suite
+ * SQLite adapter (store/sqlite/) and the PostgreSQL one (store/postgres/) implement it, and one contract suite
  * (test/store/store.contract.ts) runs against each.
  *
  * Rules every adapter keeps:
@@ -105,7 +105,8 @@ export interface EndpointMessage {
 }
 
 export interface Store {
-  readonly kind: "sqlite";
+  /** sqlite: one process per database file; postgres: several processes share the database. */
+  readonly kind: "sqlite" | "postgres";
 
   /** Releases the database. Idempotent. Pending group-committed writes are flushed first. */
   close(): Promise<void>;

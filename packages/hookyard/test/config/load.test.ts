@@ -322,14 +322,21 @@ describe("database url", () => {
     ).toBe("sqlite:/var/lib/hookyard/db.sqlite");
   });
 
-  it("says PostgreSQL is not supported yet, naming the env var", () => {
+  it.each(["postgres://u:p@db:5432/hookyard", "postgresql://hookyard@127.0.0.1/test"])(
+    "accepts %j",
+    (url) => {
+      expect(load({ env: { HOOKYARD_DATABASE_URL: url } }).database.url).toBe(url);
+    },
+  );
+
+  it("refuses a malformed postgres URL without echoing it, naming the env var", () => {
     const err = configErrorOf(() =>
-      load({ env: { HOOKYARD_DATABASE_URL: "postgres://u:p@db/hookyard" } }),
+      load({ env: { HOOKYARD_DATABASE_URL: "postgres://u:secret@/hookyard" } }),
     );
     expect(err.message).toBe(
-      "invalid HOOKYARD_DATABASE_URL (env): PostgreSQL is not supported yet (PostgreSQL arrives in a later release); use sqlite:<path>",
+      "invalid HOOKYARD_DATABASE_URL (env): expected postgres://user[:password]@host[:port]/database (the value is not shown: it may hold a password)",
     );
-    expect(err.message, "the password stays out of the message").not.toContain("u:p");
+    expect(err.message, "the password stays out of the message").not.toContain("secret");
   });
 
   it.each(["mysql://db/x", "sqlite:", "./hookyard.db"])("refuses %j", (url) => {

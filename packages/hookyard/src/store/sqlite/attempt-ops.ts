@@ -13,9 +13,10 @@ import type {
   Page,
   PageRequest,
 } from "../store.js";
-import { attemptFilterTerms, toEndpointStats } from "./listing-filters.js";
-import * as rows from "./delivery-rows.js";
-import { idempotencyToRow, rowToIdempotency, type IdempotencyRow } from "./row-mapping.js";
+import { toEndpointStats } from "../rows/endpoint-stats.js";
+import { attemptFilterTerms } from "./listing-filters.js";
+import * as rows from "../rows/delivery-rows.js";
+import { idempotencyToRow, rowToIdempotency, type IdempotencyRow } from "../rows/config-rows.js";
 import { conflictOn } from "./sqlite-driver.js";
 import type { SqliteContext } from "./statements.js";
 

@@ -1,6 +1,6 @@
 import type { AppId, Application, Endpoint, EndpointId, EventType } from "../../model.js";
 import type { Page, PageRequest } from "../store.js";
-import * as rows from "./row-mapping.js";
+import * as rows from "../rows/config-rows.js";
 import { conflictOn } from "./sqlite-driver.js";
 import type { SqliteContext } from "./statements.js";
 

@@ -17,7 +17,7 @@ import type {
   PageRequest,
 } from "../store.js";
 import { endpointMessageFilterTerms, messageFilterTerms } from "./listing-filters.js";
-import * as rows from "./delivery-rows.js";
+import * as rows from "../rows/delivery-rows.js";
 import { conflictOn } from "./sqlite-driver.js";
 import { DELIVERY_MESSAGE_SELECT, type SqliteContext } from "./statements.js";
 

@@ -7,16 +7,24 @@ import type {
   EventType,
 } from "../../model.js";
 import type { IdempotencyRecord } from "../store.js";
-import type { SqlParam } from "./sqlite-driver.js";
+/** A value either adapter binds to a statement parameter. */
+export type SqlParam = string | number | bigint | Buffer | null;
 
 /**
- * Domain objects ⇄ rows for the configuration tables (delivery-rows.ts has the message side). A
- * row is keyed by column name, so the same object binds the named parameters (`@app_id`) of
- * inserts and updates and comes back from selects.
+ * Domain objects ⇄ rows for the configuration tables (delivery-rows.ts has the message side),
+ * shared by both adapters: the SQLite and PostgreSQL schemas use the same columns and encodings
+ * (times as integer ms, booleans as 0/1, JSON as text). A row is keyed by column name, so the
+ * same object binds the named parameters (`@app_id`) of SQLite's inserts and updates (PostgreSQL
+ * binds `rowValues(row, COLUMNS)` positionally) and comes back from selects.
  */
 export type Row = Record<string, SqlParam>;
 
 /** A nullable JSON-valued field as TEXT (SQL NULL for null, never the text 'null'). */
+/** A row's values in `columns` order, for positional parameters. */
+export function rowValues(row: Row, columns: readonly string[]): SqlParam[] {
+  return columns.map((column) => row[column] ?? null);
+}
+
 export function json(value: unknown): string | null {
   return value === null ? null : JSON.stringify(value);
 }

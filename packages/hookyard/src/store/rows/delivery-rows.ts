@@ -12,8 +12,7 @@ import type {
   MessageId,
 } from "../../model.js";
 import type { DeliveryUpdate } from "../store.js";
-import { json, parseJson, type Row } from "./row-mapping.js";
-import type { SqlParam } from "./sqlite-driver.js";
+import { json, parseJson, type Row, type SqlParam } from "./config-rows.js";
 
 /**
  * Domain objects ⇄ rows for messages, deliveries and attempts (the hot path). Writes bind

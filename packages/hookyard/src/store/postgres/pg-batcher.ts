@@ -1,0 +1,164 @@
+import { ServiceUnavailableError } from "../../errors.js";
+import { isUnavailable, type PgClient, type PgPool, type Queryable } from "./pg-driver.js";
+
+/** Bounds one transaction, as in SQLite's batcher. */
+const MAX_BATCH_OPS = 1_000;
+
+export type PgWrite<T> = (db: Queryable) => Promise<T>;
+
+interface PendingWrite {
+  fn: PgWrite<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit on PostgreSQL (DESIGN principle 5): writes queue while a transaction is in flight
+ * and the next transaction carries all of them, on one pooled connection, so a burst costs one
+ * COMMIT (one WAL flush with synchronous_commit on) instead of one per caller. A write resolves
+ * after COMMIT returned. As in the SQLite batcher, the batch first runs without savepoints; if a
+ * write throws, the transaction is rolled back and run again with a SAVEPOINT per write, so the
+ * failing write is rejected alone. If the connection fails, every write of the batch is rejected
+ * with `ServiceUnavailableError` (nothing of it is acknowledged) and the next batch takes a fresh
+ * connection from the pool.
+ */
+export class PgWriteBatcher {
+  readonly #pool: PgPool;
+  #queue: PendingWrite[] = [];
+  #running: Promise<void> | null = null;
+  #closed = false;
+  #transactions = 0;
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(deps: { pool: PgPool }) {
+    this.#pool = deps.pool;
+  }
+
+  get transactions(): number {
+    return this.#transactions;
+  }
+
+  write<T>(fn: PgWrite<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new ServiceUnavailableError("the store is closed"));
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      this.#kick();
+    });
+  }
+
+  whenIdle(): Promise<void> {
+    if (this.#running === null && this.#queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Refuses new writes and waits for the queued ones. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.whenIdle();
+  }
+
+  #kick(): void {
+    if (this.#running !== null || this.#queue.length === 0) return;
+    // One turn's writes join the batch: the first write of a burst waits for the rest.
+    this.#running = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.#runBatch())
+      .finally(() => {
+        this.#running = null;
+        if (this.#queue.length > 0) this.#kick();
+        else this.#wakeIdle();
+      });
+  }
+
+  #wakeIdle(): void {
+    const waiting = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiting) resolve();
+  }
+
+  async #runBatch(): Promise<void> {
+    const batch = this.#queue.splice(0, MAX_BATCH_OPS);
+    this.#transactions++;
+    let client: PgClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (err) {
+      for (const w of batch) w.reject(unavailable(err));
+      return;
+    }
+    let broken: unknown = null;
+    // A connection that dies between two statements emits 'error' on the client; without a
+    // listener that would crash the process. The statement in flight fails anyway.
+    const onClientError = (err: Error): void => {
+      broken ??= err;
+    };
+    client.on("error", onClientError);
+    try {
+      const results = await this.#runOptimistically(client, batch);
+      const outcome = results ?? (await this.#runWithSavepoints(client, batch));
+      await client.query("COMMIT");
+      outcome.forEach((result, i) => {
+        const write = batch[i]!;
+        if (result.ok) write.resolve(result.value);
+        else write.reject(result.err);
+      });
+    } catch (err) {
+      // BEGIN, COMMIT or the connection failed: nothing of this batch is known to be committed.
+      broken = err;
+      await client.query("ROLLBACK").catch(() => undefined);
+      for (const w of batch) w.reject(isUnavailable(err) ? unavailable(err) : commitFailure(err));
+    } finally {
+      client.off("error", onClientError);
+      client.release(broken !== null && isUnavailable(broken));
+    }
+  }
+
+  /** All writes in one go; null if one threw (the transaction is then rolled back). */
+  async #runOptimistically(
+    client: PgClient,
+    batch: readonly PendingWrite[],
+  ): Promise<Array<{ ok: true; value: unknown }> | null> {
+    await client.query("BEGIN");
+    const results: Array<{ ok: true; value: unknown }> = [];
+    for (const write of batch) {
+      try {
+        results.push({ ok: true, value: await write.fn(client) });
+      } catch (err) {
+        if (isUnavailable(err)) throw err;
+        await client.query("ROLLBACK");
+        return null;
+      }
+    }
+    return results;
+  }
+
+  async #runWithSavepoints(
+    client: PgClient,
+    batch: readonly PendingWrite[],
+  ): Promise<Array<{ ok: true; value: unknown } | { ok: false; err: unknown }>> {
+    await client.query("BEGIN");
+    const results: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
+    for (const write of batch) {
+      await client.query("SAVEPOINT write");
+      try {
+        results.push({ ok: true, value: await write.fn(client) });
+        await client.query("RELEASE write");
+      } catch (err) {
+        if (isUnavailable(err)) throw err;
+        await client.query("ROLLBACK TO write");
+        await client.query("RELEASE write");
+        results.push({ ok: false, err });
+      }
+    }
+    return results;
+  }
+}
+
+function unavailable(cause: unknown): Error {
+  return cause instanceof ServiceUnavailableError
+    ? cause
+    : new ServiceUnavailableError("the database is not available", { cause });
+}
+
+function commitFailure(cause: unknown): Error {
+  return new Error("the group commit holding this write failed", { cause });
+}

@@ -1,0 +1,180 @@
+import type { Queryable } from "./pg-driver.js";
+
+/**
+ * The PostgreSQL schema as an append-only list of steps, applied at start in one transaction and
+ * recorded in `hookyard_schema`. Columns and encodings match the SQLite schema (times BIGINT epoch
+ * ms, booleans INTEGER 0/1, JSON as TEXT), so both adapters share the row mapping in ../rows/.
+ * Ids, uids and names compare byte-wise (COLLATE "C", as in SQLite), whatever the database's
+ * collation: cursor pagination relies on the order of time-sortable ids.
+ * Never edit a released step; add one.
+ */
+export interface PgMigration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+const V1_INITIAL = `
+CREATE TABLE settings (
+  key TEXT COLLATE "C" PRIMARY KEY,
+  value TEXT NOT NULL
+);
+
+CREATE TABLE application (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  uid TEXT COLLATE "C",
+  name TEXT NOT NULL,
+  rate_limit INTEGER,
+  metadata TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX application_uid ON application (uid) WHERE uid IS NOT NULL;
+
+CREATE TABLE event_type (
+  name TEXT COLLATE "C" PRIMARY KEY,
+  description TEXT NOT NULL,
+  schemas TEXT,
+  archived INTEGER NOT NULL,
+  deprecated INTEGER NOT NULL,
+  feature_flag TEXT,
+  group_name TEXT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+
+CREATE TABLE endpoint (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  app_id TEXT COLLATE "C" NOT NULL REFERENCES application (id),
+  uid TEXT COLLATE "C",
+  url TEXT NOT NULL,
+  description TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  disabled INTEGER NOT NULL,
+  filter_types TEXT,
+  channels TEXT,
+  rate_limit INTEGER,
+  metadata TEXT NOT NULL,
+  headers TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  previous_secrets TEXT NOT NULL,
+  accept_302 INTEGER NOT NULL,
+  failing_since BIGINT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX endpoint_app ON endpoint (app_id, id);
+CREATE UNIQUE INDEX endpoint_app_uid ON endpoint (app_id, uid) WHERE uid IS NOT NULL;
+
+CREATE TABLE message (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  app_id TEXT COLLATE "C" NOT NULL REFERENCES application (id),
+  event_type TEXT NOT NULL,
+  event_id TEXT,
+  channels TEXT,
+  tags TEXT,
+  payload TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX message_app ON message (app_id, id);
+CREATE INDEX message_app_event_id ON message (app_id, event_id, created_at)
+  WHERE event_id IS NOT NULL;
+
+-- No foreign keys, as in SQLite: a deleted application's open deliveries stay, cancelled.
+CREATE TABLE delivery (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  msg_id TEXT COLLATE "C" NOT NULL,
+  endpoint_id TEXT COLLATE "C" NOT NULL,
+  app_id TEXT COLLATE "C" NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt_at BIGINT,
+  lease_owner TEXT,
+  lease_until BIGINT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX delivery_msg_endpoint ON delivery (msg_id, endpoint_id);
+CREATE INDEX delivery_endpoint_msg ON delivery (endpoint_id, msg_id);
+CREATE INDEX delivery_endpoint_created ON delivery (endpoint_id, created_at);
+CREATE INDEX delivery_open_due ON delivery (next_attempt_at, lease_until)
+  WHERE status IN ('pending', 'retrying');
+
+CREATE TABLE attempt (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  delivery_id TEXT COLLATE "C" NOT NULL,
+  msg_id TEXT COLLATE "C" NOT NULL,
+  endpoint_id TEXT COLLATE "C" NOT NULL,
+  app_id TEXT COLLATE "C" NOT NULL,
+  url TEXT NOT NULL,
+  succeeded INTEGER NOT NULL,
+  response_status_code INTEGER NOT NULL,
+  response_body TEXT NOT NULL,
+  response_headers TEXT,
+  duration_ms INTEGER NOT NULL,
+  error_class TEXT,
+  error_message TEXT,
+  trigger TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX attempt_msg ON attempt (msg_id, id);
+CREATE INDEX attempt_endpoint ON attempt (endpoint_id, id);
+
+CREATE TABLE idempotency (
+  key TEXT COLLATE "C" PRIMARY KEY,
+  status_code INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX idempotency_created ON idempotency (created_at);
+`;
+
+export const PG_MIGRATIONS: readonly PgMigration[] = [
+  { version: 1, name: "initial outbound schema", sql: V1_INITIAL },
+];
+
+/** An arbitrary constant: the advisory lock every Hookyard migrating this schema takes. */
+const MIGRATION_LOCK = 0x48_6f_6f_6b; // "Hook"
+
+/**
+ * Brings the current schema (search_path) to the latest version. Several processes starting at
+ * once serialise on a transaction-level advisory lock (keyed by the schema's name): the first
+ * applies the steps, the others find them applied. All steps and their records commit together.
+ * Returns the versions this call applied.
+ */
+export async function migratePg(db: Queryable): Promise<number[]> {
+  await db.query("BEGIN");
+  try {
+    await db.query("SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))", [
+      MIGRATION_LOCK,
+    ]);
+    await db.query(
+      "CREATE TABLE IF NOT EXISTS hookyard_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL)",
+    );
+    const { rows } = await db.query<{ version: number | null }>(
+      "SELECT max(version) AS version FROM hookyard_schema",
+    );
+    const current = rows[0]?.version ?? 0;
+    const latest = PG_MIGRATIONS.at(-1)?.version ?? 0;
+    if (current > latest) {
+      throw new Error(
+        `the database schema is at version ${current}, newer than this Hookyard supports (${latest}); upgrade Hookyard`,
+      );
+    }
+    const applied: number[] = [];
+    for (const step of PG_MIGRATIONS) {
+      if (step.version <= current) continue;
+      await db.query(step.sql);
+      await db.query("INSERT INTO hookyard_schema (version, name) VALUES ($1, $2)", [
+        step.version,
+        step.name,
+      ]);
+      applied.push(step.version);
+    }
+    await db.query("COMMIT");
+    return applied;
+  } catch (err) {
+    await db.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,714 @@
+import type {
+  AppId,
+  Application,
+  Attempt,
+  AttemptId,
+  Delivery,
+  DeliveryStatus,
+  Endpoint,
+  EndpointId,
+  EndpointStats,
+  EventType,
+  Message,
+  MessageId,
+} from "../../model.js";
+import { ServiceUnavailableError } from "../../errors.js";
+import * as cfg from "../rows/config-rows.js";
+import * as rows from "../rows/delivery-rows.js";
+import { toEndpointStats } from "../rows/endpoint-stats.js";
+import type {
+  AttemptFilter,
+  CreateMessageRequest,
+  CreateMessageResult,
+  DeliveryUpdate,
+  EndpointMessage,
+  IdempotencyRecord,
+  LeasedDelivery,
+  MessageFilter,
+  Page,
+  PageRequest,
+  Store,
+} from "../store.js";
+import { PgWriteBatcher } from "./pg-batcher.js";
+import {
+  mapPgError,
+  openPool,
+  type PgConnectOptions,
+  type PgPool,
+  type Queryable,
+} from "./pg-driver.js";
+import { addTerm, pgPage, pgTerms, type PgTerms } from "./pg-listing.js";
+import { migratePg } from "./pg-migrations.js";
+
+const OPEN = "status IN ('pending', 'retrying')";
+
+const APPLICATION_COLUMNS = [
+  "id",
+  "uid",
+  "name",
+  "rate_limit",
+  "metadata",
+  "created_at",
+  "updated_at",
+];
+const EVENT_TYPE_COLUMNS = [
+  "name",
+  "description",
+  "schemas",
+  "archived",
+  "deprecated",
+  "feature_flag",
+  "group_name",
+  "created_at",
+  "updated_at",
+];
+const ENDPOINT_COLUMNS = [
+  "id",
+  "app_id",
+  "uid",
+  "url",
+  "description",
+  "version",
+  "disabled",
+  "filter_types",
+  "channels",
+  "rate_limit",
+  "metadata",
+  "headers",
+  "secret",
+  "previous_secrets",
+  "accept_302",
+  "failing_since",
+  "created_at",
+  "updated_at",
+];
+
+/** `INSERT INTO table (columns) VALUES ($1, …)`. */
+function insertSql(table: string, columns: readonly string[], suffix = ""): string {
+  const values = columns.map((_, i) => `$${i + 1}`).join(", ");
+  return `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${values})${suffix}`;
+}
+
+/** The columns an update binds: all but `created_at`, which never changes. */
+function updatable(columns: readonly string[]): string[] {
+  return columns.filter((c) => c !== "created_at");
+}
+
+/** `UPDATE table SET c = $n, … WHERE key = $k [AND …]`, bound with `updatable(columns)`. */
+function updateSql(table: string, columns: readonly string[], keys: readonly string[]): string {
+  const bound = updatable(columns);
+  const set = bound
+    .map((c, i) => [c, i + 1] as const)
+    .filter(([c]) => !keys.includes(c))
+    .map(([c, n]) => `${c} = $${n}`)
+    .join(", ");
+  const where = keys.map((k) => `${k} = $${bound.indexOf(k) + 1}`).join(" AND ");
+  return `UPDATE ${table} SET ${set} WHERE ${where}`;
+}
+
+const SQL = {
+  insertApplication: insertSql("application", APPLICATION_COLUMNS),
+  updateApplication: updateSql("application", APPLICATION_COLUMNS, ["id"]),
+  insertEventType: insertSql("event_type", EVENT_TYPE_COLUMNS),
+  updateEventType: updateSql("event_type", EVENT_TYPE_COLUMNS, ["name"]),
+  insertEndpoint: insertSql("endpoint", ENDPOINT_COLUMNS),
+  updateEndpoint: updateSql("endpoint", ENDPOINT_COLUMNS, ["id", "app_id"]),
+  insertMessage: `INSERT INTO message (id, app_id, event_type, event_id, channels, tags, payload,
+    created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+  insertDelivery: `INSERT INTO delivery (id, msg_id, endpoint_id, app_id, status, attempts,
+    next_attempt_at, lease_owner, lease_until, created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+  updateDelivery: `UPDATE delivery SET status = $1, attempts = $2, next_attempt_at = $3,
+    lease_owner = $4, lease_until = $5, updated_at = $6 WHERE id = $7`,
+  insertAttempt: `INSERT INTO attempt (id, delivery_id, msg_id, endpoint_id, app_id, url, succeeded,
+    response_status_code, response_body, response_headers, duration_ms, error_class,
+    error_message, trigger, created_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+  deliveryMessageSelect:
+    "SELECT d.*, m.event_type AS m_event_type, m.event_id AS m_event_id, m.channels AS m_channels, " +
+    "m.tags AS m_tags, m.payload AS m_payload, m.created_at AS m_created_at " +
+    "FROM delivery d JOIN message m ON m.id = d.msg_id",
+} as const;
+
+export interface PgStoreDeps extends PgConnectOptions {
+  logger?: { info(obj: object, msg: string): void };
+}
+
+/**
+ * The `Store` on PostgreSQL, for several Hookyard processes on one database. Writes are
+ * group-committed per process (pg-batcher.ts) and resolve after COMMIT (synchronous_commit on);
+ * reads use the pool. Due deliveries are claimed with `FOR UPDATE SKIP LOCKED` and a lease, so
+ * processes never take the same delivery while its lease runs. Connection failures surface as
+ * `ServiceUnavailableError` (503), never as an acknowledgement. Build it with `PgStore.open`.
+ */
+export class PgStore implements Store {
+  readonly kind = "postgres";
+  readonly #pool: PgPool;
+  readonly #batcher: PgWriteBatcher;
+  #closing: Promise<void> | null = null;
+
+  private constructor(pool: PgPool) {
+    this.#pool = pool;
+    this.#batcher = new PgWriteBatcher({ pool });
+  }
+
+  /** Connects and migrates (advisory lock: safe with several processes starting at once). */
+  static async open(deps: PgStoreDeps): Promise<PgStore> {
+    const pool = openPool(deps);
+    // An idle client that loses its connection must not crash the process: the next query
+    // reconnects, and queries in flight fail as ServiceUnavailableError.
+    pool.on("error", () => undefined);
+    try {
+      const client = await pool.connect();
+      try {
+        const applied = await migratePg(client);
+        if (applied.length > 0) deps.logger?.info({ applied }, "postgres schema migrated");
+      } finally {
+        client.release();
+      }
+      return new PgStore(pool);
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#batcher.close();
+      await this.#pool.end();
+    })();
+    return this.#closing;
+  }
+
+  whenIdle(): Promise<void> {
+    return this.#batcher.whenIdle();
+  }
+
+  // --- settings ---
+
+  async getSetting(key: string): Promise<string | null> {
+    const [row] = await this.#rows<{ value: string }>("SELECT value FROM settings WHERE key = $1", [
+      key,
+    ]);
+    return row?.value ?? null;
+  }
+
+  setSetting(key: string, value: string): Promise<void> {
+    return this.#write(async (db) => {
+      await db.query(
+        "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+      );
+    });
+  }
+
+  // --- applications ---
+
+  insertApplication(app: Application): Promise<void> {
+    return this.#write(async (db) => {
+      await conflictOn(
+        db.query(
+          SQL.insertApplication,
+          cfg.rowValues(cfg.applicationToRow(app), APPLICATION_COLUMNS),
+        ),
+        () => `application uid "${app.uid}" or id ${app.id} is already taken`,
+      );
+    });
+  }
+
+  async getApplication(idOrUid: string): Promise<Application | null> {
+    const [row] = await this.#rows<cfg.ApplicationRow>(
+      "SELECT * FROM application WHERE id = $1 UNION ALL SELECT * FROM application WHERE uid = $1 LIMIT 1",
+      [idOrUid],
+    );
+    return row === undefined ? null : cfg.rowToApplication(row);
+  }
+
+  listApplications(page: PageRequest): Promise<Page<Application>> {
+    return this.#page({
+      select: "SELECT * FROM application",
+      terms: pgTerms(),
+      cursorColumn: "id",
+      page,
+      defaultOrder: "ascending",
+      map: cfg.rowToApplication,
+      cursorOf: (app) => app.id,
+    });
+  }
+
+  updateApplication(app: Application): Promise<void> {
+    return this.#write(async (db) => {
+      await conflictOn(
+        db.query(
+          SQL.updateApplication,
+          cfg.rowValues(cfg.applicationToRow(app), updatable(APPLICATION_COLUMNS)),
+        ),
+        () => `application uid "${app.uid}" is already taken`,
+      );
+    });
+  }
+
+  deleteApplication(id: AppId): Promise<void> {
+    return this.#write(async (db) => {
+      await db.query(`DELETE FROM delivery WHERE app_id = $1 AND NOT ${OPEN}`, [id]);
+      await db.query(
+        `UPDATE delivery SET status = 'cancelled', next_attempt_at = NULL, lease_owner = NULL,
+          lease_until = NULL WHERE ${OPEN} AND app_id = $1`,
+        [id],
+      );
+      await db.query("DELETE FROM attempt WHERE app_id = $1", [id]);
+      await db.query("DELETE FROM message WHERE app_id = $1", [id]);
+      await db.query("DELETE FROM endpoint WHERE app_id = $1", [id]);
+      await db.query("DELETE FROM application WHERE id = $1", [id]);
+    });
+  }
+
+  // --- event types ---
+
+  insertEventType(eventType: EventType): Promise<void> {
+    return this.#write(async (db) => {
+      await conflictOn(
+        db.query(
+          SQL.insertEventType,
+          cfg.rowValues(cfg.eventTypeToRow(eventType), EVENT_TYPE_COLUMNS),
+        ),
+        () => `event type "${eventType.name}" already exists`,
+      );
+    });
+  }
+
+  async getEventType(name: string): Promise<EventType | null> {
+    const [row] = await this.#rows<cfg.EventTypeRow>("SELECT * FROM event_type WHERE name = $1", [
+      name,
+    ]);
+    return row === undefined ? null : cfg.rowToEventType(row);
+  }
+
+  listEventTypes(req: { page: PageRequest; includeArchived: boolean }): Promise<Page<EventType>> {
+    const terms = pgTerms();
+    if (!req.includeArchived) addTerm(terms, "archived = 0");
+    return this.#page({
+      select: "SELECT * FROM event_type",
+      terms,
+      cursorColumn: "name",
+      page: req.page,
+      defaultOrder: "ascending",
+      map: cfg.rowToEventType,
+      cursorOf: (et) => et.name,
+    });
+  }
+
+  updateEventType(eventType: EventType): Promise<void> {
+    return this.#write(async (db) => {
+      await db.query(
+        SQL.updateEventType,
+        cfg.rowValues(cfg.eventTypeToRow(eventType), updatable(EVENT_TYPE_COLUMNS)),
+      );
+    });
+  }
+
+  // --- endpoints ---
+
+  insertEndpoint(endpoint: Endpoint): Promise<void> {
+    return this.#write(async (db) => {
+      await conflictOn(
+        db.query(SQL.insertEndpoint, cfg.rowValues(cfg.endpointToRow(endpoint), ENDPOINT_COLUMNS)),
+        () => `endpoint uid "${endpoint.uid}" or id ${endpoint.id} is already taken`,
+      );
+    });
+  }
+
+  async getEndpoint(appId: AppId, idOrUid: string): Promise<Endpoint | null> {
+    const [row] = await this.#rows<cfg.EndpointRow>(
+      `SELECT * FROM endpoint WHERE app_id = $1 AND id = $2
+       UNION ALL SELECT * FROM endpoint WHERE app_id = $1 AND uid = $2 LIMIT 1`,
+      [appId, idOrUid],
+    );
+    return row === undefined ? null : cfg.rowToEndpoint(row);
+  }
+
+  listEndpoints(appId: AppId, page: PageRequest): Promise<Page<Endpoint>> {
+    const terms = pgTerms();
+    addTerm(terms, "app_id = $?", appId);
+    return this.#page({
+      select: "SELECT * FROM endpoint",
+      terms,
+      cursorColumn: "id",
+      page,
+      defaultOrder: "ascending",
+      map: cfg.rowToEndpoint,
+      cursorOf: (ep) => ep.id,
+    });
+  }
+
+  async listAllEndpoints(appId: AppId): Promise<Endpoint[]> {
+    const found = await this.#rows<cfg.EndpointRow>(
+      "SELECT * FROM endpoint WHERE app_id = $1 ORDER BY id",
+      [appId],
+    );
+    return found.map(cfg.rowToEndpoint);
+  }
+
+  updateEndpoint(endpoint: Endpoint): Promise<void> {
+    return this.#write(async (db) => {
+      await conflictOn(
+        db.query(
+          SQL.updateEndpoint,
+          cfg.rowValues(cfg.endpointToRow(endpoint), updatable(ENDPOINT_COLUMNS)),
+        ),
+        () => `endpoint uid "${endpoint.uid}" is already taken`,
+      );
+    });
+  }
+
+  deleteEndpoint(appId: AppId, id: EndpointId): Promise<void> {
+    return this.#write(async (db) => {
+      const deleted = await db.query("DELETE FROM endpoint WHERE app_id = $1 AND id = $2", [
+        appId,
+        id,
+      ]);
+      if (deleted.rowCount > 0) {
+        await db.query(
+          `UPDATE delivery SET status = 'cancelled', next_attempt_at = NULL, lease_owner = NULL,
+            lease_until = NULL WHERE endpoint_id = $1 AND ${OPEN}`,
+          [id],
+        );
+      }
+    });
+  }
+
+  // --- messages and deliveries ---
+
+  createMessage(req: CreateMessageRequest): Promise<CreateMessageResult> {
+    const { message, deliveries, eventIdSince } = req;
+    return this.#write(async (db): Promise<CreateMessageResult> => {
+      if (message.eventId !== null) {
+        // Other processes publish the same eventId concurrently: serialise on it until COMMIT.
+        await db.query("SELECT pg_advisory_xact_lock(hashtext($1))", [
+          `${message.appId}/${message.eventId}`,
+        ]);
+        const { rows: existing } = await db.query<rows.MessageRow>(
+          `SELECT * FROM message WHERE app_id = $1 AND event_id = $2 AND created_at >= $3
+           ORDER BY created_at LIMIT 1`,
+          [message.appId, message.eventId, eventIdSince],
+        );
+        if (existing[0] !== undefined) {
+          return { created: false, message: rows.rowToMessage(existing[0]) };
+        }
+      }
+      const conflict = () => `message ${message.id} or one of its deliveries already exists`;
+      await conflictOn(db.query(SQL.insertMessage, rows.messageParams(message)), conflict);
+      for (const d of deliveries) {
+        await conflictOn(db.query(SQL.insertDelivery, rows.deliveryParams(d)), conflict);
+      }
+      return { created: true, message };
+    });
+  }
+
+  async getMessage(appId: AppId, msgId: MessageId): Promise<Message | null> {
+    const [row] = await this.#rows<rows.MessageRow>(
+      "SELECT * FROM message WHERE id = $1 AND app_id = $2",
+      [msgId, appId],
+    );
+    return row === undefined ? null : rows.rowToMessage(row);
+  }
+
+  listMessages(appId: AppId, filter: MessageFilter, page: PageRequest): Promise<Page<Message>> {
+    const terms = pgTerms();
+    addTerm(terms, "app_id = $?", appId);
+    if (filter.eventTypes !== undefined && filter.eventTypes.length > 0) {
+      addTerm(
+        terms,
+        "event_type IN (SELECT jsonb_array_elements_text($?::jsonb))",
+        JSON.stringify(filter.eventTypes),
+      );
+    }
+    if (filter.channel !== undefined) {
+      addTerm(terms, "channels::jsonb @> jsonb_build_array($?::text)", filter.channel);
+    }
+    timeTerms(terms, "created_at", filter);
+    return this.#page({
+      select: "SELECT * FROM message",
+      terms,
+      cursorColumn: "id",
+      page,
+      defaultOrder: "descending",
+      map: rows.rowToMessage,
+      cursorOf: (msg) => msg.id,
+    });
+  }
+
+  insertDeliveries(deliveries: Delivery[]): Promise<void> {
+    return this.#write(async (db) => {
+      for (const d of deliveries) {
+        await conflictOn(
+          db.query(SQL.insertDelivery, rows.deliveryParams(d)),
+          () => "a delivery of that message to that endpoint already exists",
+        );
+      }
+    });
+  }
+
+  async getDelivery(msgId: MessageId, endpointId: EndpointId): Promise<Delivery | null> {
+    const [row] = await this.#rows<rows.DeliveryRow>(
+      "SELECT * FROM delivery WHERE msg_id = $1 AND endpoint_id = $2",
+      [msgId, endpointId],
+    );
+    return row === undefined ? null : rows.rowToDelivery(row);
+  }
+
+  async listDeliveriesOfMessage(msgId: MessageId): Promise<Delivery[]> {
+    const found = await this.#rows<rows.DeliveryRow>(
+      "SELECT * FROM delivery WHERE msg_id = $1 ORDER BY id",
+      [msgId],
+    );
+    return found.map(rows.rowToDelivery);
+  }
+
+  listEndpointMessages(
+    endpointId: EndpointId,
+    filter: { status?: DeliveryStatus; before?: number; after?: number },
+    page: PageRequest,
+  ): Promise<Page<EndpointMessage>> {
+    const terms = pgTerms();
+    addTerm(terms, "d.endpoint_id = $?", endpointId);
+    if (filter.status !== undefined) addTerm(terms, "d.status = $?", filter.status);
+    timeTerms(terms, "m.created_at", filter);
+    return this.#page({
+      select: SQL.deliveryMessageSelect,
+      terms,
+      cursorColumn: "d.msg_id",
+      page,
+      defaultOrder: "descending",
+      map: rows.rowToDeliveryMessage,
+      cursorOf: (item) => item.message.id,
+    });
+  }
+
+  async listFailedDeliveries(
+    endpointId: EndpointId,
+    since: number,
+    until: number,
+  ): Promise<Delivery[]> {
+    const found = await this.#rows<rows.DeliveryRow>(
+      `SELECT * FROM delivery WHERE endpoint_id = $1 AND status = 'failed'
+       AND created_at >= $2 AND created_at < $3 ORDER BY created_at, id`,
+      [endpointId, since, until],
+    );
+    return found.map(rows.rowToDelivery);
+  }
+
+  async leaseDueDeliveries(req: {
+    now: number;
+    limit: number;
+    leaseMs: number;
+    owner: string;
+  }): Promise<LeasedDelivery[]> {
+    const { now, owner } = req;
+    // Look first: the periodic sweep mostly finds nothing and need not open a transaction.
+    const any = await this.#rows(
+      `SELECT 1 FROM delivery WHERE ${OPEN} AND next_attempt_at <= $1
+       AND (lease_until IS NULL OR lease_until <= $1) LIMIT 1`,
+      [now],
+    );
+    if (any.length === 0) return [];
+    return this.#write(async (db) => {
+      // SKIP LOCKED: rows another process is claiming right now are left to it.
+      const { rows: leased } = await db.query<rows.DeliveryMessageRow>(
+        `WITH due AS (
+           SELECT id FROM delivery
+           WHERE ${OPEN} AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
+           ORDER BY next_attempt_at LIMIT $2
+           FOR UPDATE SKIP LOCKED),
+         leased AS (
+           UPDATE delivery d SET lease_owner = $3, lease_until = $4 FROM due
+           WHERE d.id = due.id RETURNING d.*)
+         SELECT leased.*, m.event_type AS m_event_type, m.event_id AS m_event_id,
+           m.channels AS m_channels, m.tags AS m_tags, m.payload AS m_payload,
+           m.created_at AS m_created_at
+         FROM leased JOIN message m ON m.id = leased.msg_id
+         ORDER BY leased.next_attempt_at, leased.id`,
+        [now, req.limit, owner, now + req.leaseMs],
+      );
+      return leased.map(rows.rowToDeliveryMessage);
+    });
+  }
+
+  releaseForeignLeases(owner: string): Promise<number> {
+    return this.#write(async (db) => {
+      const result = await db.query(
+        `UPDATE delivery SET lease_owner = NULL, lease_until = NULL
+         WHERE ${OPEN} AND lease_owner IS NOT NULL AND lease_owner != $1`,
+        [owner],
+      );
+      return result.rowCount;
+    });
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    const [row] = await this.#rows<{ next_attempt_at: number }>(
+      `SELECT next_attempt_at FROM delivery
+       WHERE ${OPEN} AND next_attempt_at IS NOT NULL AND lease_owner IS NULL
+       ORDER BY next_attempt_at LIMIT 1`,
+    );
+    return row?.next_attempt_at ?? null;
+  }
+
+  recordAttempt(attempt: Attempt, delivery: DeliveryUpdate): Promise<void> {
+    return this.#write(async (db) => {
+      await conflictOn(
+        db.query(SQL.insertAttempt, rows.attemptParams(attempt)),
+        () => `attempt ${attempt.id} already exists`,
+      );
+      await db.query(SQL.updateDelivery, rows.deliveryUpdateParams(delivery));
+    });
+  }
+
+  updateDeliveries(updates: DeliveryUpdate[]): Promise<void> {
+    return this.#write(async (db) => {
+      for (const u of updates) await db.query(SQL.updateDelivery, rows.deliveryUpdateParams(u));
+    });
+  }
+
+  async listOpenDeliveriesOfEndpoint(endpointId: EndpointId): Promise<Delivery[]> {
+    const found = await this.#rows<rows.DeliveryRow>(
+      `SELECT * FROM delivery WHERE endpoint_id = $1 AND ${OPEN} ORDER BY id`,
+      [endpointId],
+    );
+    return found.map(rows.rowToDelivery);
+  }
+
+  // --- attempts ---
+
+  async getAttempt(appId: AppId, attemptId: AttemptId): Promise<Attempt | null> {
+    const [row] = await this.#rows<rows.AttemptRow>(
+      "SELECT * FROM attempt WHERE id = $1 AND app_id = $2",
+      [attemptId, appId],
+    );
+    return row === undefined ? null : rows.rowToAttempt(row);
+  }
+
+  listAttemptsByMessage(
+    appId: AppId,
+    msgId: MessageId,
+    filter: AttemptFilter,
+    page: PageRequest,
+  ): Promise<Page<Attempt>> {
+    const terms = pgTerms();
+    addTerm(terms, "msg_id = $?", msgId);
+    addTerm(terms, "app_id = $?", appId);
+    return this.#attemptPage(terms, filter, page);
+  }
+
+  listAttemptsByEndpoint(
+    appId: AppId,
+    endpointId: EndpointId,
+    filter: AttemptFilter,
+    page: PageRequest,
+  ): Promise<Page<Attempt>> {
+    const terms = pgTerms();
+    addTerm(terms, "endpoint_id = $?", endpointId);
+    addTerm(terms, "app_id = $?", appId);
+    return this.#attemptPage(terms, filter, page);
+  }
+
+  async endpointStats(
+    endpointId: EndpointId,
+    since: number | null,
+    until: number | null,
+  ): Promise<EndpointStats> {
+    const counts = await this.#rows<{ status: string; n: number }>(
+      `SELECT status, count(*) AS n FROM delivery
+       WHERE endpoint_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY status`,
+      [endpointId, since ?? Number.MIN_SAFE_INTEGER, until ?? Number.MAX_SAFE_INTEGER],
+    );
+    return toEndpointStats(counts);
+  }
+
+  // --- idempotency keys ---
+
+  async getIdempotencyRecord(key: string): Promise<IdempotencyRecord | null> {
+    const [row] = await this.#rows<cfg.IdempotencyRow>("SELECT * FROM idempotency WHERE key = $1", [
+      key,
+    ]);
+    return row === undefined ? null : cfg.rowToIdempotency(row);
+  }
+
+  putIdempotencyRecord(record: IdempotencyRecord): Promise<void> {
+    return this.#write(async (db) => {
+      await db.query(
+        `INSERT INTO idempotency (key, status_code, body, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (key) DO NOTHING`,
+        [record.key, record.statusCode, record.body, record.createdAt],
+      );
+    });
+  }
+
+  pruneIdempotencyRecords(before: number): Promise<number> {
+    return this.#write(async (db) => {
+      const result = await db.query("DELETE FROM idempotency WHERE created_at < $1", [before]);
+      return result.rowCount;
+    });
+  }
+
+  // --- plumbing ---
+
+  #attemptPage(terms: PgTerms, filter: AttemptFilter, page: PageRequest): Promise<Page<Attempt>> {
+    if (filter.endpointId !== undefined) addTerm(terms, "endpoint_id = $?", filter.endpointId);
+    if (filter.succeeded !== undefined) addTerm(terms, "succeeded = $?", filter.succeeded ? 1 : 0);
+    timeTerms(terms, "created_at", filter);
+    return this.#page({
+      select: "SELECT * FROM attempt",
+      terms,
+      cursorColumn: "id",
+      page,
+      defaultOrder: "descending",
+      map: rows.rowToAttempt,
+      cursorOf: (a) => a.id,
+    });
+  }
+
+  async #rows<R>(sql: string, params: readonly cfg.SqlParam[] = []): Promise<R[]> {
+    this.#checkOpen();
+    try {
+      return (await this.#pool.query<R>(sql, params)).rows;
+    } catch (err) {
+      throw mapPgError(err);
+    }
+  }
+
+  async #page<TRow, T>(q: Parameters<typeof pgPage<TRow, T>>[1]): Promise<Page<T>> {
+    this.#checkOpen();
+    try {
+      return await pgPage(this.#pool, q);
+    } catch (err) {
+      throw mapPgError(err);
+    }
+  }
+
+  #write<T>(fn: (db: Queryable) => Promise<T>): Promise<T> {
+    if (this.#closing !== null) {
+      return Promise.reject(new ServiceUnavailableError("the store is closed"));
+    }
+    return this.#batcher.write(fn);
+  }
+
+  #checkOpen(): void {
+    if (this.#closing !== null) throw new ServiceUnavailableError("the store is closed");
+  }
+}
+
+function timeTerms(terms: PgTerms, column: string, f: { before?: number; after?: number }): void {
+  if (f.before !== undefined) addTerm(terms, `${column} < $?`, f.before);
+  if (f.after !== undefined) addTerm(terms, `${column} > $?`, f.after);
+}
+
+/** Awaits a statement, turning a unique violation into `ConflictError(message())`. */
+async function conflictOn<T>(query: Promise<T>, message: () => string): Promise<T> {
+  try {
+    return await query;
+  } catch (err) {
+    throw mapPgError(err, message);
+  }
+}
