@@ -110,6 +110,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
   #sweepTimer: Timer | null = null;
   #sweepAt = Infinity;
   #sweeping = false;
+  #sweepAgain = false;
   #closed = false;
   #idle: (() => void) | null = null;
 
@@ -428,15 +429,24 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
   }
 
   async #sweep(): Promise<void> {
-    if (this.#closed || this.#sweeping) return;
+    if (this.#closed) return;
+    if (this.#sweeping) {
+      // A sweep asked for while one runs (its due time came during the store's I/O) must not be
+      // lost: the running one may have looked before that work was due.
+      this.#sweepAgain = true;
+      return;
+    }
     this.#sweeping = true;
+    this.#sweepAgain = false;
     const { store, clock, config } = this.#deps;
     let nextDue: number | null = null;
     let taken = 0;
+    let lookedAt = clock.now();
     try {
       for (let round = 0; round < 20; round++) {
+        lookedAt = clock.now();
         const leased = await store.leaseDueDeliveries({
-          now: clock.now(),
+          now: lookedAt,
           limit: 1000,
           leaseMs: config.leaseMs,
           owner: this.owner,
@@ -455,8 +465,10 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       const now = clock.now();
       this.#armSweep(now + config.sweepIntervalMs);
       // A due delivery this sweep could not take (e.g. its message is gone) must not spin the
-      // sweep: then the regular interval applies.
-      if (nextDue !== null && (nextDue > now || taken > 0)) this.#armSweep(nextDue);
+      // sweep: then the regular interval applies. One that only became due after the sweep
+      // looked (the store's I/O takes time) is swept for at once.
+      if (nextDue !== null && (nextDue > lookedAt || taken > 0)) this.#armSweep(nextDue);
+      if (this.#sweepAgain) this.#armSweep(now);
     }
   }
 }

@@ -111,7 +111,10 @@ export interface Store {
   /** Releases the database. Idempotent. Pending group-committed writes are flushed first. */
   close(): Promise<void>;
 
-  /** Resolves once every write queued before the call is committed and durable (settled). */
+  /**
+   * Resolves once every write queued before the call is committed and durable (settled) and no
+   * read is in flight: the store has nothing left to do for its callers.
+   */
   whenIdle(): Promise<void>;
 
   // --- settings (small key/value facts: the API key hash, schema version, …) ---

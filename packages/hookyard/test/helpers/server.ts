@@ -9,6 +9,7 @@ import { configDefaults } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema.js";
 import type { LookupFn } from "../../src/delivery/http-sender.js";
 import { FakeClock } from "./fake-clock.js";
+import { testDatabaseUrl } from "./test-store.js";
 import { startHookyard, type RunningHookyard, type StartOptions } from "../../src/main.js";
 
 export const TEST_API_KEY = "test_admin_key";
@@ -27,8 +28,10 @@ export interface TestServerOptions {
   clock?: Clock;
   random?: () => number;
   lookup?: LookupFn;
-  /** Defaults to a fresh temp dir; pass one to restart on the same database. */
+  /** Defaults to a fresh temp dir; pass one (and `databaseUrl`) to restart on the same database. */
   dir?: string;
+  /** Defaults to a fresh database of the store under test (test-store.ts). */
+  databaseUrl?: string;
   delivery?: Partial<Config["delivery"]>;
   engine?: StartOptions["engine"];
   server?: Partial<Config["server"]>;
@@ -45,7 +48,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const config: Config = {
     ...defaults,
     server: { ...defaults.server, host: "127.0.0.1", port: 0, ...opts.server },
-    database: { url: `sqlite:${join(dir, "hookyard.db")}` },
+    database: { url: opts.databaseUrl ?? (await testDatabaseUrl(dir)) },
     auth: { apiKey: TEST_API_KEY },
     delivery: { ...defaults.delivery, egressAllow: ["127.0.0.1/32"], ...opts.delivery },
     log: { level: "silent" },

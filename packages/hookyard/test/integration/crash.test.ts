@@ -5,6 +5,7 @@ import { Svix } from "svix";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { startReceiver } from "../helpers/receiver.js";
 import { freePort, spawnServer } from "../helpers/spawn-server.js";
+import { TEST_STORE, testDatabaseUrl } from "../helpers/test-store.js";
 
 const KEY = "crash_test_key";
 
@@ -17,11 +18,14 @@ describe("crash safety", () => {
     const receiver = await startReceiver({ defaultReply: { status: 200, delayMs: 40 } });
     const port = await freePort();
     const env = {
-      HOOKYARD_DATABASE_URL: `sqlite:${join(dir, "hookyard.db")}`,
+      HOOKYARD_DATABASE_URL: await testDatabaseUrl(dir),
       HOOKYARD_API_KEY: KEY,
       HOOKYARD_EGRESS_ALLOW: "127.0.0.1/32",
       HOOKYARD_RETRY_SCHEDULE: "1,1,1",
       HOOKYARD_DELIVERY_CONCURRENCY: "4",
+      // On PostgreSQL a restarted process waits for the dead one's leases to expire (another
+      // process could still hold them); a short lease keeps the test short.
+      ...(TEST_STORE === "postgres" && { HOOKYARD_LEASE_MS: "3000" }),
     };
     const first = await spawnServer(env, { port });
     const svix = new Svix(KEY, { serverUrl: first.url, retryScheduleInMs: [] });

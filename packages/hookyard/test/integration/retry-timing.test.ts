@@ -5,6 +5,12 @@ import { FakeClock } from "../helpers/fake-clock.js";
 import { startReceiver } from "../helpers/receiver.js";
 import { startTestServer } from "../helpers/server.js";
 
+/**
+ * The periodic sweep is a fallback (retries in the store arm a sweep for their due time); every
+ * 2 s of a simulated week would be 300,000 store round trips on PostgreSQL.
+ */
+const RARE_SWEEPS = { sweepIntervalMs: 600_000 };
+
 /** Resolves after the engine has recorded the next attempt (and scheduled what follows it). */
 function nextAttempt(engine: DeliveryEngine) {
   return once(engine, "attempt", { signal: AbortSignal.timeout(5_000) });
@@ -14,7 +20,11 @@ describe("retry timing with an injected clock", () => {
   it("retries a 503 after 5 s with the same webhook-id", async () => {
     const clock = new FakeClock(Date.UTC(2025, 0, 1));
     const receiver = await startReceiver({ replies: [503, 200] });
-    const { svix, hookyard } = await startTestServer({ clock, random: () => 0.5 }); // 0.5 = no jitter
+    const { svix, hookyard } = await startTestServer({
+      clock,
+      engine: RARE_SWEEPS,
+      random: () => 0.5,
+    }); // 0.5 = no jitter
     const app = await svix.application.create({ name: "A" });
     await svix.endpoint.create(app.id, { url: receiver.url });
     const attempted = nextAttempt(hookyard.engine);
@@ -32,7 +42,11 @@ describe("retry timing with an injected clock", () => {
     const clock = new FakeClock(Date.UTC(2025, 0, 1));
     const receiver = await startReceiver({ defaultReply: 500 });
     // random() = 1 → every delay is +20 %.
-    const { svix, hookyard } = await startTestServer({ clock, random: () => 1 });
+    const { svix, hookyard } = await startTestServer({
+      clock,
+      engine: RARE_SWEEPS,
+      random: () => 1,
+    });
     const app = await svix.application.create({ name: "A" });
     const ep = await svix.endpoint.create(app.id, { url: receiver.url });
     let attempted = nextAttempt(hookyard.engine);
@@ -62,7 +76,11 @@ describe("retry timing with an injected clock", () => {
     const receiver = await startReceiver({
       replies: [{ status: 429, headers: { "retry-after": "120" } }, 200],
     });
-    const { svix, hookyard } = await startTestServer({ clock, random: () => 0.5 });
+    const { svix, hookyard } = await startTestServer({
+      clock,
+      engine: RARE_SWEEPS,
+      random: () => 0.5,
+    });
     const app = await svix.application.create({ name: "A" });
     await svix.endpoint.create(app.id, { url: receiver.url });
     const attempted = nextAttempt(hookyard.engine);
@@ -80,6 +98,7 @@ describe("retry timing with an injected clock", () => {
     const receiver = await startReceiver({ defaultReply: 500 });
     const { svix, hookyard } = await startTestServer({
       clock,
+      engine: RARE_SWEEPS,
       random: () => 0.5,
       delivery: { retrySchedule: [1, 1, 1] },
     });
@@ -102,6 +121,7 @@ describe("retry timing with an injected clock", () => {
     const receiver = await startReceiver({ defaultReply: 500 });
     const { svix, hookyard } = await startTestServer({
       clock,
+      engine: RARE_SWEEPS,
       random: () => 0.5,
       delivery: { retrySchedule: [86_400, 86_400, 86_400, 86_400, 86_400, 86_400] },
     });
@@ -129,7 +149,11 @@ describe("retry timing with an injected clock", () => {
   it("stops signing with a rotated-out secret after its 24 h grace period", async () => {
     const clock = new FakeClock(Date.UTC(2025, 0, 1));
     const receiver = await startReceiver();
-    const { svix, hookyard } = await startTestServer({ clock, random: () => 0.5 });
+    const { svix, hookyard } = await startTestServer({
+      clock,
+      engine: RARE_SWEEPS,
+      random: () => 0.5,
+    });
     const app = await svix.application.create({ name: "A" });
     const ep = await svix.endpoint.create(app.id, { url: receiver.url });
     await svix.endpoint.rotateSecret(app.id, ep.id, {});

@@ -146,6 +146,8 @@ export class PgStore implements Store {
   readonly #pool: PgPool;
   readonly #batcher: PgWriteBatcher;
   #closing: Promise<void> | null = null;
+  #readsInFlight = 0;
+  #readWaiters: Array<() => void> = [];
 
   private constructor(pool: PgPool) {
     this.#pool = pool;
@@ -181,8 +183,16 @@ export class PgStore implements Store {
     return this.#closing;
   }
 
-  whenIdle(): Promise<void> {
-    return this.#batcher.whenIdle();
+  /** Reads are I/O here too: idle means no write queued and no read in flight. */
+  async whenIdle(): Promise<void> {
+    for (;;) {
+      if (this.#readsInFlight > 0) {
+        await new Promise<void>((resolve) => this.#readWaiters.push(resolve));
+        continue;
+      }
+      await this.#batcher.whenIdle();
+      if (this.#readsInFlight === 0) return;
+    }
   }
 
   // --- settings ---
@@ -669,21 +679,27 @@ export class PgStore implements Store {
     });
   }
 
-  async #rows<R>(sql: string, params: readonly cfg.SqlParam[] = []): Promise<R[]> {
-    this.#checkOpen();
-    try {
-      return (await this.#pool.query<R>(sql, params)).rows;
-    } catch (err) {
-      throw mapPgError(err);
-    }
+  #rows<R>(sql: string, params: readonly cfg.SqlParam[] = []): Promise<R[]> {
+    return this.#read(async () => (await this.#pool.query<R>(sql, params)).rows);
   }
 
-  async #page<TRow, T>(q: Parameters<typeof pgPage<TRow, T>>[1]): Promise<Page<T>> {
+  #page<TRow, T>(q: Parameters<typeof pgPage<TRow, T>>[1]): Promise<Page<T>> {
+    return this.#read(() => pgPage(this.#pool, q));
+  }
+
+  async #read<T>(fn: () => Promise<T>): Promise<T> {
     this.#checkOpen();
+    this.#readsInFlight++;
     try {
-      return await pgPage(this.#pool, q);
+      return await fn();
     } catch (err) {
       throw mapPgError(err);
+    } finally {
+      if (--this.#readsInFlight === 0) {
+        const waiting = this.#readWaiters;
+        this.#readWaiters = [];
+        for (const resolve of waiting) resolve();
+      }
     }
   }
 

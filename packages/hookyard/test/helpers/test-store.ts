@@ -1,0 +1,18 @@
+import { join } from "node:path";
+import { pgUrlWithSchema, tempPgSchema } from "./temp-postgres.js";
+
+/**
+ * Which store the integration tests run on: vitest.config.ts runs test/integration twice, once
+ * as is (SQLite) and once with HOOKYARD_TEST_STORE=postgres.
+ */
+export const TEST_STORE: "sqlite" | "postgres" =
+  process.env["HOOKYARD_TEST_STORE"] === "postgres" ? "postgres" : "sqlite";
+
+/**
+ * `HOOKYARD_DATABASE_URL` for a test server whose files live in `dir`: a SQLite file there, or
+ * a fresh PostgreSQL schema (dropped when the test finishes; pass `schema` to restart on one).
+ */
+export async function testDatabaseUrl(dir: string, schema?: string): Promise<string> {
+  if (TEST_STORE === "sqlite") return `sqlite:${join(dir, "hookyard.db")}`;
+  return pgUrlWithSchema(schema ?? (await tempPgSchema()));
+}
