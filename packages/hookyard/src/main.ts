@@ -165,6 +165,27 @@ export async function startHookyard(
       leaseMs,
     });
     const idempotency = new Idempotency({ store, clock });
+    // Other processes on the same database changed configuration this process caches.
+    const unsubscribe = store.onChange((change) => {
+      switch (change.kind) {
+        case "application":
+          applications.forget(change.appId);
+          cache.forgetApp(change.appId);
+          break;
+        case "endpoints":
+          cache.forgetApp(change.appId);
+          break;
+        case "event-type":
+          eventTypes.forget(change.name);
+          break;
+        case "resync":
+          applications.clear();
+          cache.clear();
+          eventTypes.forget();
+          break;
+      }
+    });
+    cleanups.push(unsubscribe);
     const services: OutboundServices = {
       applications,
       eventTypes,

@@ -1,7 +1,7 @@
 import type { Clock } from "../clock.js";
 import { ConflictError, NotFoundError } from "../errors.js";
 import type { IdGenerator } from "../ids.js";
-import type { Application } from "../model.js";
+import type { AppId, Application } from "../model.js";
 import type { Page, PageRequest, Store } from "../store/store.js";
 import type { EndpointCache } from "./endpoint-cache.js";
 import type { ApplicationInput, ApplicationPatch, ApplicationService } from "./services.js";
@@ -114,6 +114,17 @@ export class Applications implements ApplicationService {
     await this.#store.deleteApplication(app.id);
     this.#forget(app);
     this.#endpoints.forgetApp(app.id);
+  }
+
+  /** Drops what is cached of the application (another process changed it). */
+  forget(appId: AppId): void {
+    const cached = this.#byKey.get(appId);
+    if (cached !== undefined) this.#forget(cached);
+  }
+
+  /** Drops every cached application. */
+  clear(): void {
+    this.#byKey.clear();
   }
 
   #remember(app: Application): void {

@@ -7,7 +7,8 @@ import type { DeliveryUpdate, Store } from "../store/store.js";
 /**
  * Endpoint configuration kept in memory (DESIGN principle 5): publishing and delivering read
  * endpoints on every message, so they come from here, loaded once per application and updated by
- * every write that goes through `put`/`remove`. Single process: no cross-node invalidation yet.
+ * every write that goes through `put`/`remove`; changes other processes commit arrive through
+ * `Store.onChange` (main.ts wires it) and drop the application's entry.
  */
 export class EndpointCache implements EndpointSource {
   readonly #store: Store;
@@ -56,6 +57,10 @@ export class EndpointCache implements EndpointSource {
 
   forgetApp(appId: AppId): void {
     this.#byApp.delete(appId);
+  }
+
+  clear(): void {
+    this.#byApp.clear();
   }
 
   /** Writes the endpoint and updates the cache. */

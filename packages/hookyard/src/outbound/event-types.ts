@@ -49,6 +49,12 @@ export class EventTypes implements EventTypeService {
     return eventType;
   }
 
+  /** Drops the cached entry (another process changed the event type), or all with no name. */
+  forget(name?: string): void {
+    if (name === undefined) this.#cache.clear();
+    else this.#cache.delete(name);
+  }
+
   /** The event type, or null when the catalog does not have it (publishing allows that, as Svix does). */
   async find(name: string): Promise<EventType | null> {
     if (this.#cache.has(name)) return this.#cache.get(name) ?? null;

@@ -104,6 +104,16 @@ export interface EndpointMessage {
   message: Message;
 }
 
+/**
+ * A change another process committed to configuration this process caches. `resync`: changes
+ * may have been missed (the feed reconnected), so every cache starts over.
+ */
+export type StoreChange =
+  | { kind: "application"; appId: AppId }
+  | { kind: "endpoints"; appId: AppId }
+  | { kind: "event-type"; name: string }
+  | { kind: "resync" };
+
 export interface Store {
   /** sqlite: one process per database file; postgres: several processes share the database. */
   readonly kind: "sqlite" | "postgres";
@@ -116,6 +126,12 @@ export interface Store {
    * read is in flight: the store has nothing left to do for its callers.
    */
   whenIdle(): Promise<void>;
+
+  /**
+   * Calls `listener` for configuration changes committed by other processes on the same database
+   * (never for this process's own writes; SQLite has no other processes). Returns unsubscribe.
+   */
+  onChange(listener: (change: StoreChange) => void): () => void;
 
   // --- settings (small key/value facts: the API key hash, schema version, …) ---
   getSetting(key: string): Promise<string | null>;

@@ -28,8 +28,10 @@ import type {
   Page,
   PageRequest,
   Store,
+  StoreChange,
 } from "../store.js";
 import { PgWriteBatcher } from "./pg-batcher.js";
+import { PgChangeFeed } from "./pg-change-feed.js";
 import {
   mapPgError,
   openPool,
@@ -145,12 +147,14 @@ export class PgStore implements Store {
   readonly kind = "postgres";
   readonly #pool: PgPool;
   readonly #batcher: PgWriteBatcher;
+  readonly #feed: PgChangeFeed;
   #closing: Promise<void> | null = null;
   #readsInFlight = 0;
   #readWaiters: Array<() => void> = [];
 
-  private constructor(pool: PgPool) {
+  private constructor(pool: PgPool, feed: PgChangeFeed) {
     this.#pool = pool;
+    this.#feed = feed;
     this.#batcher = new PgWriteBatcher({ pool });
   }
 
@@ -162,13 +166,18 @@ export class PgStore implements Store {
     pool.on("error", () => undefined);
     try {
       const client = await pool.connect();
+      let schema: string;
       try {
         const applied = await migratePg(client);
         if (applied.length > 0) deps.logger?.info({ applied }, "postgres schema migrated");
+        const { rows: found } = await client.query<{ schema: string }>(
+          "SELECT current_schema() AS schema",
+        );
+        schema = found[0]?.schema ?? "public";
       } finally {
         client.release();
       }
-      return new PgStore(pool);
+      return new PgStore(pool, new PgChangeFeed({ connect: deps, schema }));
     } catch (err) {
       await pool.end().catch(() => undefined);
       throw err;
@@ -178,9 +187,14 @@ export class PgStore implements Store {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.#batcher.close();
+      await this.#feed.close();
       await this.#pool.end();
     })();
     return this.#closing;
+  }
+
+  onChange(listener: (change: StoreChange) => void): () => void {
+    return this.#feed.subscribe(listener);
   }
 
   /** Reads are I/O here too: idle means no write queued and no read in flight. */
@@ -224,6 +238,7 @@ export class PgStore implements Store {
         ),
         () => `application uid "${app.uid}" or id ${app.id} is already taken`,
       );
+      await this.#notify(db, { kind: "application", appId: app.id });
     });
   }
 
@@ -256,6 +271,7 @@ export class PgStore implements Store {
         ),
         () => `application uid "${app.uid}" is already taken`,
       );
+      await this.#notify(db, { kind: "application", appId: app.id });
     });
   }
 
@@ -271,6 +287,7 @@ export class PgStore implements Store {
       await db.query("DELETE FROM message WHERE app_id = $1", [id]);
       await db.query("DELETE FROM endpoint WHERE app_id = $1", [id]);
       await db.query("DELETE FROM application WHERE id = $1", [id]);
+      await this.#notify(db, { kind: "application", appId: id });
     });
   }
 
@@ -285,6 +302,7 @@ export class PgStore implements Store {
         ),
         () => `event type "${eventType.name}" already exists`,
       );
+      await this.#notify(db, { kind: "event-type", name: eventType.name });
     });
   }
 
@@ -315,6 +333,7 @@ export class PgStore implements Store {
         SQL.updateEventType,
         cfg.rowValues(cfg.eventTypeToRow(eventType), updatable(EVENT_TYPE_COLUMNS)),
       );
+      await this.#notify(db, { kind: "event-type", name: eventType.name });
     });
   }
 
@@ -326,6 +345,7 @@ export class PgStore implements Store {
         db.query(SQL.insertEndpoint, cfg.rowValues(cfg.endpointToRow(endpoint), ENDPOINT_COLUMNS)),
         () => `endpoint uid "${endpoint.uid}" or id ${endpoint.id} is already taken`,
       );
+      await this.#notify(db, { kind: "endpoints", appId: endpoint.appId });
     });
   }
 
@@ -369,6 +389,7 @@ export class PgStore implements Store {
         ),
         () => `endpoint uid "${endpoint.uid}" is already taken`,
       );
+      await this.#notify(db, { kind: "endpoints", appId: endpoint.appId });
     });
   }
 
@@ -385,6 +406,7 @@ export class PgStore implements Store {
           [id],
         );
       }
+      await this.#notify(db, { kind: "endpoints", appId });
     });
   }
 
@@ -701,6 +723,11 @@ export class PgStore implements Store {
         for (const resolve of waiting) resolve();
       }
     }
+  }
+
+  /** Tells the other processes, when this transaction commits (LISTEN/NOTIFY). */
+  async #notify(db: Queryable, change: StoreChange): Promise<void> {
+    await db.query(this.#feed.notifySql, this.#feed.notifyParams(change));
   }
 
   #write<T>(fn: (db: Queryable) => Promise<T>): Promise<T> {

@@ -144,6 +144,11 @@ export class SqliteStore implements Store {
     return this.#batcher.whenIdle();
   }
 
+  /** One process per file: nobody else changes anything. */
+  onChange(): () => void {
+    return () => undefined;
+  }
+
   getSetting(key: string): Promise<string | null> {
     return this.#read(() => catalog.getSetting(this.#ctx, key));
   }

@@ -1,0 +1,96 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { startReceiver, type Receiver } from "../helpers/receiver.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+import { TEST_STORE, testDatabaseUrl } from "../helpers/test-store.js";
+
+/** Two Hookyard processes' worth of server (each its own caches and engine) on one database. */
+async function twoNodes(): Promise<[TestServer, TestServer]> {
+  const dir = await mkdtemp(join(tmpdir(), "hookyard-cluster-"));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  const databaseUrl = await testDatabaseUrl(dir);
+  const a = await startTestServer({ databaseUrl });
+  const b = await startTestServer({ databaseUrl });
+  return [a, b];
+}
+
+async function receiver(): Promise<Receiver> {
+  const r = await startReceiver();
+  onTestFinished(() => r.close());
+  return r;
+}
+
+// Several processes share a database only on PostgreSQL (SQLite is one process per file).
+describe.skipIf(TEST_STORE !== "postgres")("several nodes on one PostgreSQL database", () => {
+  it("delivers a message published on one node with the endpoint another node changed", async () => {
+    const [a, b] = await twoNodes();
+    const [r1, r2] = [await receiver(), await receiver()];
+    const app = await a.svix.application.create({ name: "shared" });
+    const ep = await a.svix.endpoint.create(app.id, { url: r1.url });
+    const first = await b.svix.message.create(app.id, { eventType: "a.b", payload: { n: 1 } });
+    expect((await r1.nextRequest()).headers["webhook-id"]).toBe(first.id);
+
+    await a.svix.endpoint.update(app.id, ep.id, { url: r2.url });
+    // Node b hears of the change over LISTEN/NOTIFY within milliseconds; publish until it shows.
+    await expect
+      .poll(
+        async () => {
+          await b.svix.message.create(app.id, { eventType: "a.b", payload: { n: 2 } });
+          return r2.requests.length;
+        },
+        { timeout: 5_000, interval: 50 },
+      )
+      .toBeGreaterThan(0);
+    const [r1Before, r2Before] = [r1.requests.length, r2.requests.length];
+    await b.svix.message.create(app.id, { eventType: "a.b", payload: { n: 3 } });
+    await r2.waitForCount(r2Before + 1);
+    expect(r1.requests.length, "nothing more to the old URL").toBe(r1Before);
+  });
+
+  it("enforces on one node an event-type schema created on another", async () => {
+    const [a, b] = await twoNodes();
+    const app = await a.svix.application.create({ name: "shared" });
+    // b looks the event type up (and caches that there is none) before a creates it.
+    await b.svix.message.create(app.id, { eventType: "user.created", payload: {} });
+    await a.svix.eventType.create({
+      name: "user.created",
+      description: "",
+      schemas: {
+        "1": { type: "object", required: ["email"], properties: { email: { type: "string" } } },
+      },
+    });
+    await expect
+      .poll(
+        () =>
+          b.svix.message.create(app.id, { eventType: "user.created", payload: {} }).then(
+            () => "accepted",
+            (err: { code?: number }) => `refused ${err.code}`,
+          ),
+        { timeout: 5_000, interval: 50 },
+      )
+      .toBe("refused 422");
+  });
+
+  it("stops delivering on every node once one node deletes the endpoint", async () => {
+    const [a, b] = await twoNodes();
+    const r = await receiver();
+    const app = await a.svix.application.create({ name: "shared" });
+    const ep = await a.svix.endpoint.create(app.id, { url: r.url });
+    await b.svix.message.create(app.id, { eventType: "a.b", payload: {} });
+    await r.waitForCount(1);
+    await a.svix.endpoint.delete(app.id, ep.id);
+    // Once b has heard of the deletion, its publishes create no delivery at all.
+    await expect
+      .poll(
+        async () => {
+          const msg = await b.svix.message.create(app.id, { eventType: "a.b", payload: {} });
+          // A stale cache on b would still create (and send) a delivery to the deleted endpoint.
+          return (await b.hookyard.store.listDeliveriesOfMessage(msg.id as `msg_${string}`)).length;
+        },
+        { timeout: 5_000, interval: 50 },
+      )
+      .toBe(0);
+  });
+});
