@@ -1,10 +1,9 @@
-import { once } from "node:events";
-import { createServer, Socket, type Server } from "node:net";
 import pg from "pg";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { ServiceUnavailableError } from "../../src/errors.js";
 import { PgStore } from "../../src/store/postgres/pg-store.js";
 import { PG_MIGRATIONS } from "../../src/store/postgres/pg-migrations.js";
+import { cuttableProxy } from "../helpers/pg-proxy.js";
 import {
   postgresUnavailable,
   pgUrlWithSchema,
@@ -18,49 +17,6 @@ async function openOn(schema: string, url = TEST_PG_URL): Promise<PgStore> {
   const store = await PgStore.open({ url, schema });
   onTestFinished(() => store.close());
   return store;
-}
-
-/**
- * A TCP proxy in front of PostgreSQL that the test can cut (every connection reset, new ones
- * refused) and restore: the database "goes away" for this store only.
- */
-async function cuttableProxy(): Promise<{
-  url: string;
-  cut(): Promise<void>;
-  restore(): Promise<void>;
-}> {
-  const target = new URL(TEST_PG_URL);
-  const sockets = new Set<Socket>();
-  let server: Server | null = null;
-  let port = 0;
-  const listen = async () => {
-    server = createServer((client) => {
-      const upstream = new Socket();
-      upstream.connect(Number(target.port || 5432), target.hostname);
-      for (const s of [client, upstream]) {
-        sockets.add(s);
-        s.on("close", () => sockets.delete(s));
-        s.on("error", () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    server.listen(port, "127.0.0.1");
-    await once(server, "listening");
-    const address = server.address();
-    if (typeof address === "object" && address !== null) port = address.port;
-  };
-  await listen();
-  const close = async () => {
-    for (const s of sockets) s.destroy();
-    const s = server;
-    server = null;
-    if (s !== null) await new Promise((resolve) => s.close(resolve));
-  };
-  onTestFinished(close);
-  const url = new URL(TEST_PG_URL);
-  url.hostname = "127.0.0.1";
-  url.port = String(port);
-  return { url: url.toString(), cut: close, restore: listen };
 }
 
 describe.skipIf(unavailable !== null)("postgres adapter", () => {
