@@ -104,6 +104,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
   #inFlight = 0;
   /** Attempts started and not yet recorded; `close()` waits for them. */
   #active = 0;
+  readonly #activeIds = new Set<DeliveryId>();
   readonly #inFlightByEndpoint = new Map<EndpointId, number>();
   /** Ready items whose endpoint is at its concurrency, in arrival order, per endpoint. */
   readonly #parked = new Map<EndpointId, WorkItem[]>();
@@ -174,7 +175,11 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     this.#pump();
   }
 
-  /** Stops taking work, waits (bounded) for attempts in flight, closes the sender. Idempotent. */
+  /**
+   * Stops taking work, waits (bounded) for attempts in flight, hands every delivery it still
+   * holds back to the store unleased (so another process takes it at its due time instead of
+   * after the lease), and closes the sender. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -189,7 +194,35 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
         };
       });
     }
+    await this.#releaseHeld();
     await this.#deps.sender.close();
+  }
+
+  async #releaseHeld(): Promise<void> {
+    // Attempts still in flight after the bound keep their lease: they may yet be recorded.
+    const updates: DeliveryUpdate[] = [];
+    const now = this.#deps.clock.now();
+    for (const { delivery } of this.#held.values()) {
+      if (this.#activeIds.has(delivery.id)) continue;
+      updates.push({
+        id: delivery.id,
+        status: delivery.status,
+        attempts: delivery.attempts,
+        nextAttemptAt: delivery.nextAttemptAt ?? now,
+        leaseOwner: null,
+        leaseUntil: null,
+        updatedAt: now,
+      });
+    }
+    this.#held.clear();
+    if (updates.length === 0) return;
+    try {
+      await this.#deps.store.updateDeliveries(updates);
+      this.#log.info({ released: updates.length }, "handed held deliveries back to the store");
+    } catch (err) {
+      // Nothing is lost: their leases expire and a sweep (here or elsewhere) takes them then.
+      this.#log.warn({ err, held: updates.length }, "could not hand held deliveries back");
+    }
   }
 
   #pump(): void {
@@ -214,6 +247,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
   #start(item: WorkItem): void {
     const endpointId = item.delivery.endpointId;
     this.#active++;
+    this.#activeIds.add(item.delivery.id);
     this.#inFlight++;
     this.#inFlightByEndpoint.set(endpointId, (this.#inFlightByEndpoint.get(endpointId) ?? 0) + 1);
     let released = false;
@@ -239,6 +273,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       .catch((err: unknown) => this.#onAttemptCrash(item, err))
       .finally(() => {
         this.#active--;
+        this.#activeIds.delete(item.delivery.id);
         if (released)
           this.#pump(); // a manual resend may have queued the item again
         else releaseSlot();
@@ -395,8 +430,9 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     if (this.#resendAfter.delete(id)) {
       item.trigger = "manual";
       this.#ready.push(item);
-    } else if (retryAt !== null && !this.#closed) {
-      this.#retries.add(retryAt, item);
+    } else if (retryAt !== null) {
+      // While closing it stays held: close() hands it back to the store with its due time.
+      if (!this.#closed) this.#retries.add(retryAt, item);
     } else {
       this.#held.delete(id);
     }

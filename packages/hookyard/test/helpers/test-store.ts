@@ -1,4 +1,8 @@
 import { join } from "node:path";
+import { onTestFinished } from "vitest";
+import { PgStore } from "../../src/store/postgres/pg-store.js";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import type { Store } from "../../src/store/store.js";
 import { pgUrlWithSchema, tempPgSchema } from "./temp-postgres.js";
 
 /**
@@ -15,4 +19,13 @@ export const TEST_STORE: "sqlite" | "postgres" =
 export async function testDatabaseUrl(dir: string, schema?: string): Promise<string> {
   if (TEST_STORE === "sqlite") return `sqlite:${join(dir, "hookyard.db")}`;
   return pgUrlWithSchema(schema ?? (await tempPgSchema()));
+}
+
+/** Opens the store behind `databaseUrl` directly (no server), closed when the test finishes. */
+export async function openStoreAt(databaseUrl: string): Promise<Store> {
+  const store: Store = databaseUrl.startsWith("sqlite:")
+    ? SqliteStore.open({ path: databaseUrl.slice("sqlite:".length) })
+    : await PgStore.open({ url: databaseUrl });
+  onTestFinished(() => store.close());
+  return store;
 }

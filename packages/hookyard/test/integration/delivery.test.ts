@@ -1,8 +1,10 @@
+import { once } from "node:events";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { Webhook as SvixWebhook } from "svix";
 import { describe, expect, it } from "vitest";
 import { startReceiver } from "../helpers/receiver.js";
 import { startTestServer, TEST_API_KEY } from "../helpers/server.js";
+import { openStoreAt } from "../helpers/test-store.js";
 
 /** A raw API call, for Hookyard extensions the svix SDK does not carry. */
 async function api(base: string, method: string, path: string, body?: unknown): Promise<unknown> {
@@ -203,5 +205,30 @@ describe("delivery through the real server", () => {
     const spanMs = requests.at(-1)!.receivedAt - requests[0]!.receivedAt;
     // 10 may go at once (one second's burst), the other 15 are spaced 100 ms apart.
     expect(spanMs, `25 deliveries at 10/s took ${spanMs} ms`).toBeGreaterThanOrEqual(1_300);
+  });
+
+  it("hands the deliveries it holds back to the store, unleased, when it shuts down", async () => {
+    const receiver = await startReceiver({ replies: [500, 200] });
+    const server = await startTestServer({ random: () => 0.5 });
+    const { svix, hookyard } = server;
+    const app = await svix.application.create({ name: "A" });
+    const ep = await svix.endpoint.create(app.id, { url: receiver.url });
+    const attempted = once(hookyard.engine, "attempt");
+    await svix.message.create(app.id, { eventType: "a.b", payload: {} });
+    const [attempt] = (await attempted) as [{ createdAt: number }];
+    expect(hookyard.engine.heldCount, "the 5 s retry waits in memory, leased").toBe(1);
+
+    await server.stop();
+    const store = await openStoreAt(server.config.database.url);
+    const [open] = await store.listOpenDeliveriesOfEndpoint(ep.id as `ep_${string}`);
+    expect(open).toMatchObject({
+      status: "retrying",
+      attempts: 1,
+      leaseOwner: null,
+      leaseUntil: null,
+    });
+    // Due when the retry would have run: another process takes it then, not after the lease.
+    expect(open?.nextAttemptAt).toBeGreaterThanOrEqual(attempt.createdAt + 5_000);
+    expect(open?.nextAttemptAt).toBeLessThan(attempt.createdAt + 6_000);
   });
 });
