@@ -15,6 +15,7 @@ import { runBullmq } from "./lib/bullmq.mjs";
 import { runCeiling } from "./lib/ceiling.mjs";
 import { ChildRegistry, probeRedis } from "./lib/children.mjs";
 import { runHookyard } from "./lib/hookyard.mjs";
+import { withPgSchema } from "./lib/postgres.mjs";
 import { abortReason, abortRun } from "./lib/lanes.mjs";
 import { startReceiver } from "./lib/receiver-handle.mjs";
 import { formatNumber, renderTable, summarize, TARGETS, verdicts } from "./lib/report.mjs";
@@ -34,6 +35,8 @@ const USAGE = `usage: node bench/run.mjs [options]
   --skip-hookyard       skip phase (b), the Hookyard server
   --skip-bullmq         skip phase (c), BullMQ on Redis
   --floor               also run phase (d): a minimal durable outbox (bench/lib/floor-server.mjs)
+  --postgres            also run phase (e): Hookyard on PostgreSQL, 1 process and 2 processes
+  --pg-url URL          PostgreSQL for (e) (default $HOOKYARD_TEST_PG_URL or postgres://postgres@127.0.0.1:5432/test)
   --skip-build          do not run \`tsc -b packages/hookyard\` before phase (b)
   --redis-host H        (default 127.0.0.1)   --redis-port P   (default 6379)
   --out FILE            JSON results (default bench/results/latest.json)
@@ -55,6 +58,11 @@ function parseOptions(argv) {
       "skip-hookyard": { type: "boolean", default: false },
       "skip-bullmq": { type: "boolean", default: false },
       floor: { type: "boolean", default: false },
+      postgres: { type: "boolean", default: false },
+      "pg-url": {
+        type: "string",
+        default: process.env.HOOKYARD_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test",
+      },
       "skip-build": { type: "boolean", default: false },
       "redis-host": { type: "string", default: "127.0.0.1" },
       "redis-port": { type: "string", default: "6379" },
@@ -90,6 +98,8 @@ function parseOptions(argv) {
     skipHookyard: values["skip-hookyard"],
     skipBullmq: values["skip-bullmq"],
     floor: values.floor,
+    postgres: values.postgres,
+    pgUrl: values["pg-url"],
     skipBuild: values["skip-build"],
     redisHost,
     redisPort: int("redis-port", 1),
@@ -246,6 +256,34 @@ async function runRound(index, opts, plan, registry) {
       log(`  floor phase failed: ${round.errors.floor}`);
     }
   }
+  if (opts.postgres) {
+    for (const nodes of [1, 2]) {
+      log(
+        `\n[round ${index + 1}/${opts.rounds}] (e) Hookyard on PostgreSQL, ${nodes} process(es), publishes split over them`,
+      );
+      try {
+        const result = await withPgSchema(opts.pgUrl, (databaseUrl) =>
+          runHookyard({
+            registry,
+            repoRoot: REPO_ROOT,
+            messages: opts.messages,
+            warmup: opts.warmup,
+            lanes,
+            c1Messages: nodes === 1 ? opts.c1Messages : 0,
+            bounds: BOUNDS,
+            keepTemp: opts.keepTemp,
+            log,
+            databaseUrl,
+            nodes,
+          }),
+        );
+        round[nodes === 1 ? "pg1" : "pg2"] = result;
+      } catch (err) {
+        round.errors[`pg${nodes}`] = errorText(err);
+        log(`  PostgreSQL phase failed: ${round.errors[`pg${nodes}`]}`);
+      }
+    }
+  }
   return round;
 }
 
@@ -284,6 +322,8 @@ function printResults(rounds, plan) {
       ["Hookyard", round.hookyard],
       ["BullMQ", round.bullmq],
       ["floor", round.floor],
+      ["PostgreSQL 1 process", round.pg1],
+      ["PostgreSQL 2 processes", round.pg2],
     ]) {
       if (!phase) continue;
       const { load, clock } = phase;

@@ -26,37 +26,51 @@ export async function runHookyard({
   log,
   // Phase (d) runs bench/lib/floor-server.mjs through the same driver.
   serverArgs = [join(repoRoot, "packages/hookyard/bin/hookyard.js"), "serve"],
+  // The PostgreSQL phases pass a database (a fresh schema) and 1 or 2 server processes.
+  databaseUrl = null,
+  nodes = 1,
 }) {
   const dir = mkdtempSync(join(tmpdir(), "hookyard-bench-"));
   if (!keepTemp) registry.trackDir(dir);
   const logPath = join(dir, "server.log");
   const apiKey = `hk_bench_${randomBytes(18).toString("base64url")}`;
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
   const logFd = openSync(logPath, "a");
-  let server;
+  const servers = [];
+  const pools = [];
   let receiver;
-  let pool;
   try {
-    server = registry.spawn(process.execPath, serverArgs, {
-      cwd: dir,
-      stdio: ["ignore", logFd, logFd],
-      env: {
-        ...process.env,
-        HOOKYARD_HOST: "127.0.0.1",
-        HOOKYARD_PORT: String(port),
-        HOOKYARD_DATABASE_URL: `sqlite:${join(dir, "bench.db")}`,
-        HOOKYARD_API_KEY: apiKey,
-        HOOKYARD_EGRESS_ALLOW: "127.0.0.1/32",
-        HOOKYARD_LOG_LEVEL: "warn",
-      },
-    });
+    for (let n = 0; n < nodes; n++) {
+      const port = await freePort();
+      servers.push(
+        registry.spawn(process.execPath, serverArgs, {
+          cwd: dir,
+          stdio: ["ignore", logFd, logFd],
+          env: {
+            ...process.env,
+            HOOKYARD_HOST: "127.0.0.1",
+            HOOKYARD_PORT: String(port),
+            HOOKYARD_DATABASE_URL: databaseUrl ?? `sqlite:${join(dir, "bench.db")}`,
+            HOOKYARD_API_KEY: apiKey,
+            HOOKYARD_EGRESS_ALLOW: "127.0.0.1/32",
+            HOOKYARD_LOG_LEVEL: "warn",
+          },
+        }),
+      );
+      // The publishers' 64 connections, split over the processes.
+      pools.push(
+        new Pool(`http://127.0.0.1:${port}`, {
+          connections: Math.ceil(64 / nodes),
+          pipelining: 1,
+        }),
+      );
+    }
     closeSync(logFd);
-    pool = new Pool(baseUrl, { connections: 64, pipelining: 1 });
+    const [server] = servers;
+    const [pool] = pools;
     const auth = { authorization: `Bearer ${apiKey}`, "content-type": "application/json" };
 
-    const call = async (method, path, body) => {
-      const res = await pool.request({
+    const call = async (method, path, body, via = pool) => {
+      const res = await via.request({
         method,
         path,
         headers: auth,
@@ -71,8 +85,10 @@ export async function runHookyard({
       return text === "" ? null : JSON.parse(text);
     };
 
-    log(`  starting hookyard on ${baseUrl} (database and log in ${dir})`);
-    await waitForHealth({ pool, server, timeoutMs: bounds.startMs });
+    log(`  starting ${nodes} hookyard process(es) (log in ${dir})`);
+    for (let n = 0; n < nodes; n++) {
+      await waitForHealth({ pool: pools[n], server: servers[n], timeoutMs: bounds.startMs });
+    }
     receiver = await startReceiver(registry, "record");
     const app = await call("POST", "/api/v1/app", { name: "bench" });
     await call("POST", `/api/v1/app/${app.id}/endpoint`, { url: `${receiver.url}/` });
@@ -80,12 +96,17 @@ export async function runHookyard({
 
     // As the official svix SDK publishes: it asks for the answer without the payload echoed back.
     const msgPath = `/api/v1/app/${app.id}/msg?with_content=false`;
-    const publish = async (_seq, payload) => {
-      const message = await call("POST", msgPath, { eventType: "bench.event", payload });
+    const publish = async (seq, payload) => {
+      const via = pools[seq % nodes];
+      const message = await call("POST", msgPath, { eventType: "bench.event", payload }, via);
       if (typeof message?.id !== "string") throw new Error("publish answer has no id");
       return message.id;
     };
-    const cpuSeconds = async () => processCpuSeconds(server.pid);
+    const cpuSeconds = async () => {
+      let total = 0;
+      for (const s of servers) total += await processCpuSeconds(s.pid);
+      return total;
+    };
     const result = await runEndToEnd({
       receiver,
       publish,
@@ -97,7 +118,7 @@ export async function runHookyard({
       bounds,
       log,
     });
-    return { ...result, clock, serverExit: server.exitCode ?? server.signalCode ?? null };
+    return { ...result, clock, serverExit: server.exitCode ?? server.signalCode ?? null, nodes };
   } catch (err) {
     const tail = readTail(logPath);
     throw new Error(
@@ -107,9 +128,9 @@ export async function runHookyard({
       },
     );
   } finally {
-    await pool?.close().catch(() => {});
+    for (const p of pools) await p.close().catch(() => {});
     if (receiver) await receiver.stop();
-    if (server) await registry.stop(server, 10_000);
+    for (const s of servers) await registry.stop(s, 10_000);
     if (!keepTemp) {
       rmSync(dir, { recursive: true, force: true });
       registry.untrackDir(dir);

@@ -3,6 +3,8 @@ import { maxOf, median, minOf, ratio } from "./stats.mjs";
 /** Target values of the issue, checked by `verdicts()`. */
 export const TARGETS = {
   deliveredToPlainCeiling: 0.25,
+  // Issue 4: PostgreSQL with one process ≥ 0.2 of the ceiling; two processes deliver more.
+  pgDeliveredToPlainCeiling: 0.2,
   deliveredToBullmq: 1.0,
   lowLoadP99Ms: 50,
 };
@@ -77,6 +79,15 @@ export function roundRows(round) {
       round.floor.load.latency,
       round.floor.load.cpuMicrosPerMsg,
     );
+  }
+  for (const [key, label, phase] of [
+    ["pg1", "Hookyard on PostgreSQL, 1 process", round.pg1],
+    ["pg2", "Hookyard on PostgreSQL, 2 processes", round.pg2],
+  ]) {
+    if (!phase) continue;
+    add(key, label, phase.load.deliveredPerSec, phase.load.latency, phase.load.cpuMicrosPerMsg);
+    if (!phase.c1.skipped)
+      add(`${key}C1`, `${label}, c1 latency`, phase.c1.msgsPerSec, phase.c1.latency);
   }
   const plain = ceiling?.plain.reqPerSec ?? Number.NaN;
   for (const row of rows) row.ratioToPlain = ratio(row.msgsPerSec, plain);
@@ -171,6 +182,42 @@ export function verdicts(rounds) {
       target: "0 missing, 0 duplicates",
       status: "n/a",
       note: "needs the Hookyard phase",
+    });
+  }
+  if (rounds.some((r) => r.pg1 || r.pg2)) {
+    const pgToCeiling = perRound((r) =>
+      ratio(r.pg1?.load.deliveredPerSec, r.ceiling?.plain.reqPerSec),
+    );
+    out.push(
+      judge(
+        "PostgreSQL, 1 process: delivered/s ÷ plain ceiling",
+        pgToCeiling,
+        `≥ ${TARGETS.pgDeliveredToPlainCeiling}`,
+        (v) => v >= TARGETS.pgDeliveredToPlainCeiling,
+        "needs the ceiling and the PostgreSQL phase",
+      ),
+    );
+    const twoToOne = perRound((r) =>
+      ratio(r.pg2?.load.deliveredPerSec, r.pg1?.load.deliveredPerSec),
+    );
+    out.push(
+      judge(
+        "PostgreSQL: 2 processes ÷ 1 process, delivered/s",
+        twoToOne,
+        "> 1",
+        (v) => v > 1,
+        "needs both PostgreSQL phases",
+      ),
+    );
+    const pgBad = rounds.flatMap((r) => [r.pg1, r.pg2]).filter(Boolean);
+    const pgMissing = pgBad.reduce((sum, p) => sum + p.load.missing, 0);
+    const pgDuplicates = pgBad.reduce((sum, p) => sum + p.load.duplicates, 0);
+    out.push({
+      name: "PostgreSQL: every accepted message arrived exactly once",
+      value: `${pgMissing} missing, ${pgDuplicates} duplicates`,
+      target: "0 missing, 0 duplicates",
+      status: pgMissing === 0 && pgDuplicates === 0 ? "PASS" : "FAIL",
+      note: "",
     });
   }
   return out;

@@ -3,6 +3,13 @@ import { isUnavailable, type PgClient, type PgPool, type Queryable } from "./pg-
 
 /** Bounds one transaction, as in SQLite's batcher. */
 const MAX_BATCH_OPS = 1_000;
+/**
+ * Transactions in flight at once. Each waits for its statements' round trips one by one; with
+ * several, the next batch starts while one is still going and PostgreSQL flushes their WAL
+ * together. Writes of different batches touch different rows (a delivery is written by the
+ * process that holds its lease), so they do not wait on each other.
+ */
+const MAX_CONCURRENT_BATCHES = 4;
 
 export type PgWrite<T> = (db: Queryable) => Promise<T>;
 
@@ -13,9 +20,9 @@ interface PendingWrite {
 }
 
 /**
- * Group commit on PostgreSQL (DESIGN principle 5): writes queue while a transaction is in flight
- * and the next transaction carries all of them, on one pooled connection, so a burst costs one
- * COMMIT (one WAL flush with synchronous_commit on) instead of one per caller. A write resolves
+ * Group commit on PostgreSQL (DESIGN principle 5): the writes queued in one event-loop turn run
+ * in one transaction on one pooled connection (up to a few transactions at once), so a burst
+ * costs one COMMIT (one WAL flush with synchronous_commit on) instead of one per caller. A write resolves
  * after COMMIT returned. As in the SQLite batcher, the batch first runs without savepoints; if a
  * write throws, the transaction is rolled back and run again with a SAVEPOINT per write, so the
  * failing write is rejected alone. If the connection fails, every write of the batch is rejected
@@ -25,7 +32,8 @@ interface PendingWrite {
 export class PgWriteBatcher {
   readonly #pool: PgPool;
   #queue: PendingWrite[] = [];
-  #running: Promise<void> | null = null;
+  #running = 0;
+  #gathering = false;
   #closed = false;
   #transactions = 0;
   #idleWaiters: Array<() => void> = [];
@@ -47,7 +55,7 @@ export class PgWriteBatcher {
   }
 
   whenIdle(): Promise<void> {
-    if (this.#running === null && this.#queue.length === 0) return Promise.resolve();
+    if (this.#running === 0 && this.#queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
@@ -58,15 +66,21 @@ export class PgWriteBatcher {
   }
 
   #kick(): void {
-    if (this.#running !== null || this.#queue.length === 0) return;
+    if (this.#gathering || this.#running >= MAX_CONCURRENT_BATCHES || this.#queue.length === 0) {
+      return;
+    }
     // One turn's writes join the batch: the first write of a burst waits for the rest.
-    this.#running = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.#runBatch())
-      .finally(() => {
-        this.#running = null;
+    this.#gathering = true;
+    this.#running++;
+    setImmediate(() => {
+      this.#gathering = false;
+      void this.#runBatch().finally(() => {
+        this.#running--;
         if (this.#queue.length > 0) this.#kick();
-        else this.#wakeIdle();
+        else if (this.#running === 0) this.#wakeIdle();
       });
+      if (this.#queue.length > 0) this.#kick();
+    });
   }
 
   #wakeIdle(): void {

@@ -11,6 +11,12 @@ export interface Queryable {
     sql: string,
     params?: readonly SqlParam[],
   ): Promise<{ rows: R[]; rowCount: number }>;
+  /** A named statement: parsed and planned once per connection, then only bound and run. */
+  query<R = Record<string, unknown>>(statement: {
+    name: string;
+    text: string;
+    values: readonly SqlParam[];
+  }): Promise<{ rows: R[]; rowCount: number }>;
 }
 
 export interface PgClient extends Queryable {

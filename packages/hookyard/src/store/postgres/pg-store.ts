@@ -132,6 +132,14 @@ const SQL = {
     "FROM delivery d JOIN message m ON m.id = d.msg_id",
 } as const;
 
+/** The hot-path statements run as named (prepared) statements: PostgreSQL parses them once. */
+function named(
+  statement: "insertMessage" | "insertDelivery" | "insertAttempt" | "updateDelivery",
+  values: readonly cfg.SqlParam[],
+): { name: string; text: string; values: readonly cfg.SqlParam[] } {
+  return { name: `hookyard_${statement}`, text: SQL[statement], values };
+}
+
 export interface PgStoreDeps extends PgConnectOptions {
   logger?: { info(obj: object, msg: string): void };
 }
@@ -430,9 +438,9 @@ export class PgStore implements Store {
         }
       }
       const conflict = () => `message ${message.id} or one of its deliveries already exists`;
-      await conflictOn(db.query(SQL.insertMessage, rows.messageParams(message)), conflict);
+      await conflictOn(db.query(named("insertMessage", rows.messageParams(message))), conflict);
       for (const d of deliveries) {
-        await conflictOn(db.query(SQL.insertDelivery, rows.deliveryParams(d)), conflict);
+        await conflictOn(db.query(named("insertDelivery", rows.deliveryParams(d))), conflict);
       }
       return { created: true, message };
     });
@@ -475,7 +483,7 @@ export class PgStore implements Store {
     return this.#write(async (db) => {
       for (const d of deliveries) {
         await conflictOn(
-          db.query(SQL.insertDelivery, rows.deliveryParams(d)),
+          db.query(named("insertDelivery", rows.deliveryParams(d))),
           () => "a delivery of that message to that endpoint already exists",
         );
       }
@@ -590,16 +598,17 @@ export class PgStore implements Store {
   recordAttempt(attempt: Attempt, delivery: DeliveryUpdate): Promise<void> {
     return this.#write(async (db) => {
       await conflictOn(
-        db.query(SQL.insertAttempt, rows.attemptParams(attempt)),
+        db.query(named("insertAttempt", rows.attemptParams(attempt))),
         () => `attempt ${attempt.id} already exists`,
       );
-      await db.query(SQL.updateDelivery, rows.deliveryUpdateParams(delivery));
+      await db.query(named("updateDelivery", rows.deliveryUpdateParams(delivery)));
     });
   }
 
   updateDeliveries(updates: DeliveryUpdate[]): Promise<void> {
     return this.#write(async (db) => {
-      for (const u of updates) await db.query(SQL.updateDelivery, rows.deliveryUpdateParams(u));
+      for (const u of updates)
+        await db.query(named("updateDelivery", rows.deliveryUpdateParams(u)));
     });
   }
 
