@@ -65,3 +65,17 @@ export class TimeSortableIds implements IdGenerator {
     return `${prefix}_${body.toString("latin1", 0, ID_CHARS)}`;
   }
 }
+
+/**
+ * The smallest id with `prefix` created at `ms`: every id created earlier sorts below it, so
+ * `id < idFloor(prefix, ms)` selects by creation time through the primary key (retention).
+ */
+export function idFloor<P extends IdPrefix>(prefix: P, ms: number): `${P}_${string}` {
+  let rest = Math.max(0, Math.floor(ms));
+  let time = "";
+  for (let i = 0; i < TIME_CHARS; i++) {
+    time = ALPHABET[rest % 62]! + time;
+    rest = Math.floor(rest / 62);
+  }
+  return `${prefix}_${time}${"0".repeat(RANDOM_CHARS)}`;
+}

@@ -22,6 +22,7 @@ import { EventTypes } from "./outbound/event-types.js";
 import { Idempotency } from "./outbound/idempotency.js";
 import { Messages } from "./outbound/messages.js";
 import { PayloadSchemas } from "./outbound/payload-schemas.js";
+import { pruneExpired } from "./outbound/retention.js";
 import type { OutboundServices } from "./outbound/services.js";
 import { acquireProcessLock } from "./store/process-lock.js";
 import { PgStore } from "./store/postgres/pg-store.js";
@@ -211,6 +212,10 @@ export async function startHookyard(
       idempotency.prune().then(
         (pruned) => logger.debug({ pruned }, "pruned idempotency keys"),
         (err: unknown) => logger.warn({ err }, "pruning idempotency keys failed"),
+      );
+      const retentionDays = config.database.retentionDays;
+      pruneExpired({ store, clock, retentionDays, logger }).catch((err: unknown) =>
+        logger.warn({ err }, "pruning expired data failed"),
       );
       timer = clock.setTimer(MAINTENANCE_INTERVAL_MS, maintenance);
     };

@@ -71,6 +71,13 @@ const DatabaseSchema = Type.Object(
       env: "HOOKYARD_DATABASE_URL",
       flag: "--database-url",
     }),
+    retentionDays: setting(Type.Number({ exclusiveMinimum: 0 }), {
+      description:
+        "Messages, deliveries and attempts older than this many days are removed (hourly, in small steps); open deliveries are kept.",
+      default: 30,
+      env: "HOOKYARD_RETENTION_DAYS",
+      flag: "--retention-days",
+    }),
   },
   { additionalProperties: false },
 );

@@ -98,6 +98,12 @@ export interface IdempotencyRecord {
   createdAt: number;
 }
 
+export interface PruneResult {
+  attempts: number;
+  deliveries: number;
+  messages: number;
+}
+
 /** One delivery with its message, for "messages of this endpoint" listings. */
 export interface EndpointMessage {
   delivery: Delivery;
@@ -238,6 +244,14 @@ export interface Store {
     since: number | null,
     until: number | null,
   ): Promise<EndpointStats>;
+
+  // --- retention ---
+  /**
+   * Deletes at most `limit` rows of each kind created before `before`: attempts, finished
+   * deliveries, and messages none of whose deliveries is still open (pending or retrying). Small
+   * steps, so no lock is held long; call again while it deletes `limit` of anything.
+   */
+  pruneBefore(req: { before: number; limit: number }): Promise<PruneResult>;
 
   // --- idempotency keys ---
   getIdempotencyRecord(key: string): Promise<IdempotencyRecord | null>;

@@ -45,7 +45,7 @@ describe("config defaults", () => {
   it("starts from the documented defaults when nothing is set", () => {
     expect(load()).toEqual({
       server: { host: "0.0.0.0", port: 8080, bodyLimitBytes: 1_048_576, publicUrl: null },
-      database: { url: "sqlite:./.hookyard/hookyard.db" },
+      database: { url: "sqlite:./.hookyard/hookyard.db", retentionDays: 30 },
       auth: { apiKey: null },
       delivery: {
         retrySchedule: [5, 300, 1800, 7200, 18000, 36000, 36000],

@@ -32,6 +32,7 @@ export interface TestServerOptions {
   dir?: string;
   /** Defaults to a fresh database of the store under test (test-store.ts). */
   databaseUrl?: string;
+  retentionDays?: number;
   delivery?: Partial<Config["delivery"]>;
   engine?: StartOptions["engine"];
   server?: Partial<Config["server"]>;
@@ -48,7 +49,10 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const config: Config = {
     ...defaults,
     server: { ...defaults.server, host: "127.0.0.1", port: 0, ...opts.server },
-    database: { url: opts.databaseUrl ?? (await testDatabaseUrl(dir)) },
+    database: {
+      url: opts.databaseUrl ?? (await testDatabaseUrl(dir)),
+      retentionDays: opts.retentionDays ?? defaults.database.retentionDays,
+    },
     auth: { apiKey: TEST_API_KEY },
     delivery: { ...defaults.delivery, egressAllow: ["127.0.0.1/32"], ...opts.delivery },
     log: { level: "silent" },

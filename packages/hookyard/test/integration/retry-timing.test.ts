@@ -169,4 +169,31 @@ describe("retry timing with an injected clock", () => {
     );
     expect(signatures, "two signatures during the grace period, one after").toEqual([2, 1]);
   });
+
+  it("removes finished messages past the retention window and keeps those still retrying", async () => {
+    const clock = new FakeClock(Date.UTC(2025, 0, 1));
+    const ok = await startReceiver();
+    const failing = await startReceiver({ defaultReply: 500 });
+    // 0.01 days = 14.4 min; the hourly maintenance run prunes what is older.
+    const { svix, hookyard } = await startTestServer({
+      clock,
+      random: () => 0.5,
+      engine: RARE_SWEEPS,
+      retentionDays: 0.01,
+    });
+    const app = await svix.application.create({ name: "A" });
+    const good = await svix.endpoint.create(app.id, { url: ok.url, filterTypes: ["done.event"] });
+    await svix.endpoint.create(app.id, { url: failing.url, filterTypes: ["stuck.event"] });
+    let attempted = nextAttempt(hookyard.engine);
+    const done = await svix.message.create(app.id, { eventType: "done.event", payload: {} });
+    await attempted;
+    attempted = nextAttempt(hookyard.engine);
+    const stuck = await svix.message.create(app.id, { eventType: "stuck.event", payload: {} });
+    await attempted;
+    await clock.advance(3_600_000);
+    await expect(svix.message.get(app.id, done.id)).rejects.toMatchObject({ code: 404 });
+    expect((await svix.messageAttempt.listByEndpoint(app.id, good.id)).data).toEqual([]);
+    const kept = await svix.message.get(app.id, stuck.id);
+    expect(kept.id, "its delivery still retries: kept").toBe(stuck.id);
+  });
 });

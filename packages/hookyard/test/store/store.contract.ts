@@ -808,6 +808,46 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
     });
   });
 
+  describe(`${adapter} store: retention`, () => {
+    it("prunes attempts, finished deliveries and their messages created before a time, in steps", async () => {
+      const { store, seed, app, ep } = await world();
+      const done = await publish(store, seed, app, [ep], { delivery: { status: "succeeded" } });
+      const open = await publish(store, seed, app, [ep], { delivery: { status: "retrying" } });
+      for (const d of [done.deliveries[0]!, open.deliveries[0]!]) {
+        await store.recordAttempt(seed.attempt(d), { ...d, updatedAt: d.updatedAt });
+      }
+      const cutoff = seed.application().createdAt + 1; // later than everything above
+      const recent = await publish(store, seed, app, [ep], { delivery: { status: "succeeded" } });
+      const recentAttempt = seed.attempt(recent.deliveries[0]!);
+      await store.recordAttempt(recentAttempt, recent.deliveries[0]!);
+
+      expect(await store.pruneBefore({ before: cutoff, limit: 1 })).toEqual({
+        attempts: 1,
+        deliveries: 1,
+        messages: 1,
+      });
+      expect(await store.pruneBefore({ before: cutoff, limit: 100 })).toEqual({
+        attempts: 1,
+        deliveries: 0,
+        messages: 0,
+      });
+      expect(await store.pruneBefore({ before: cutoff, limit: 100 })).toEqual({
+        attempts: 0,
+        deliveries: 0,
+        messages: 0,
+      });
+      expect(await store.getMessage(app.id, done.message.id), "old and finished: gone").toBeNull();
+      expect(await store.listDeliveriesOfMessage(done.message.id)).toEqual([]);
+      expect(
+        await store.getMessage(app.id, open.message.id),
+        "old but still retrying: kept",
+      ).not.toBeNull();
+      expect(await store.listDeliveriesOfMessage(open.message.id)).toHaveLength(1);
+      expect(await store.getMessage(app.id, recent.message.id)).not.toBeNull();
+      expect(await store.getAttempt(app.id, recentAttempt.id)).not.toBeNull();
+    });
+  });
+
   describe(`${adapter} store: idempotency keys`, () => {
     it("keeps the first record written for a key", async () => {
       const store = await openStore();

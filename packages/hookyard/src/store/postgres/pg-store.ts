@@ -13,6 +13,7 @@ import type {
   MessageId,
 } from "../../model.js";
 import { ServiceUnavailableError } from "../../errors.js";
+import { idFloor } from "../../ids.js";
 import * as cfg from "../rows/config-rows.js";
 import * as rows from "../rows/delivery-rows.js";
 import { toEndpointStats } from "../rows/endpoint-stats.js";
@@ -27,6 +28,7 @@ import type {
   MessageFilter,
   Page,
   PageRequest,
+  PruneResult,
   Store,
   StoreChange,
 } from "../store.js";
@@ -665,6 +667,34 @@ export class PgStore implements Store {
       [endpointId, since ?? Number.MIN_SAFE_INTEGER, until ?? Number.MAX_SAFE_INTEGER],
     );
     return toEndpointStats(counts);
+  }
+
+  // --- retention ---
+
+  pruneBefore(req: { before: number; limit: number }): Promise<PruneResult> {
+    const { before, limit } = req;
+    return this.#write(async (db) => {
+      const attempts = await db.query(
+        "DELETE FROM attempt WHERE id IN (SELECT id FROM attempt WHERE id < $1 ORDER BY id LIMIT $2)",
+        [idFloor("atmpt", before), limit],
+      );
+      const deliveries = await db.query(
+        `DELETE FROM delivery WHERE id IN (SELECT id FROM delivery
+         WHERE id < $1 AND NOT ${OPEN} ORDER BY id LIMIT $2)`,
+        [idFloor("dlv", before), limit],
+      );
+      const messages = await db.query(
+        `DELETE FROM message WHERE id IN (SELECT m.id FROM message m
+         WHERE m.id < $1 AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.msg_id = m.id)
+         ORDER BY m.id LIMIT $2)`,
+        [idFloor("msg", before), limit],
+      );
+      return {
+        attempts: attempts.rowCount,
+        deliveries: deliveries.rowCount,
+        messages: messages.rowCount,
+      };
+    });
   }
 
   // --- idempotency keys ---

@@ -12,7 +12,9 @@ import type {
   IdempotencyRecord,
   Page,
   PageRequest,
+  PruneResult,
 } from "../store.js";
+import { idFloor } from "../../ids.js";
 import { toEndpointStats } from "../rows/endpoint-stats.js";
 import { attemptFilterTerms } from "./listing-filters.js";
 import * as rows from "../rows/delivery-rows.js";
@@ -114,4 +116,17 @@ export function putIdempotencyRecord({ s }: SqliteContext, record: IdempotencyRe
 
 export function pruneIdempotencyRecords({ s }: SqliteContext, before: number): number {
   return s.pruneIdempotency.run(before).changes;
+}
+
+/** Retention: see `Store.pruneBefore`. Attempts first, then deliveries, then their messages. */
+export function pruneBefore(
+  { s }: SqliteContext,
+  req: { before: number; limit: number },
+): PruneResult {
+  const { before, limit } = req;
+  return {
+    attempts: s.pruneAttempts.run(idFloor("atmpt", before), limit).changes,
+    deliveries: s.pruneDeliveries.run(idFloor("dlv", before), limit).changes,
+    messages: s.pruneMessages.run(idFloor("msg", before), limit).changes,
+  };
 }

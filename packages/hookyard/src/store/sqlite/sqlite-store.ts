@@ -24,6 +24,7 @@ import type {
   MessageFilter,
   Page,
   PageRequest,
+  PruneResult,
   Store,
 } from "../store.js";
 import * as attempts from "./attempt-ops.js";
@@ -315,6 +316,10 @@ export class SqliteStore implements Store {
     until: number | null,
   ): Promise<EndpointStats> {
     return this.#read(() => attempts.endpointStats(this.#ctx, endpointId, since, until));
+  }
+
+  pruneBefore(req: { before: number; limit: number }): Promise<PruneResult> {
+    return this.#write(() => attempts.pruneBefore(this.#ctx, req));
   }
 
   getIdempotencyRecord(key: string): Promise<IdempotencyRecord | null> {

@@ -113,6 +113,14 @@ const SQL = {
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   getAttempt: "SELECT * FROM attempt WHERE id = ? AND app_id = ?",
 
+  pruneAttempts:
+    "DELETE FROM attempt WHERE id IN (SELECT id FROM attempt WHERE id < ? ORDER BY id LIMIT ?)",
+  pruneDeliveries: `DELETE FROM delivery WHERE id IN (SELECT id FROM delivery
+    WHERE id < ? AND NOT ${OPEN_DELIVERY} ORDER BY id LIMIT ?)`,
+  pruneMessages: `DELETE FROM message WHERE id IN (SELECT m.id FROM message m
+    WHERE m.id < ? AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.msg_id = m.id)
+    ORDER BY m.id LIMIT ?)`,
+
   getIdempotency: "SELECT * FROM idempotency WHERE key = ?",
   putIdempotency: `INSERT OR IGNORE INTO idempotency (key, status_code, body, created_at)
     VALUES (@key, @status_code, @body, @created_at)`,

@@ -1,0 +1,34 @@
+import type { Logger } from "pino";
+import type { Clock } from "../clock.js";
+import type { PruneResult, Store } from "../store/store.js";
+
+/** Rows of each kind per step: one short transaction, so writers never wait long behind it. */
+const STEP_ROWS = 1_000;
+/** Steps per run; what is left waits for the next run (an hour later). */
+const MAX_STEPS = 200;
+
+/**
+ * `HOOKYARD_RETENTION_DAYS`: removes messages, finished deliveries and attempts created before
+ * the retention window, in small steps through `Store.pruneBefore` (open deliveries and their
+ * messages stay until they finish).
+ */
+export async function pruneExpired(deps: {
+  store: Store;
+  clock: Clock;
+  retentionDays: number;
+  logger: Logger;
+}): Promise<PruneResult> {
+  const before = deps.clock.now() - deps.retentionDays * 86_400_000;
+  const total: PruneResult = { attempts: 0, deliveries: 0, messages: 0 };
+  for (let step = 0; step < MAX_STEPS; step++) {
+    const pruned = await deps.store.pruneBefore({ before, limit: STEP_ROWS });
+    total.attempts += pruned.attempts;
+    total.deliveries += pruned.deliveries;
+    total.messages += pruned.messages;
+    if (Math.max(pruned.attempts, pruned.deliveries, pruned.messages) < STEP_ROWS) break;
+  }
+  if (total.attempts + total.deliveries + total.messages > 0) {
+    deps.logger.info({ ...total, retentionDays: deps.retentionDays }, "pruned expired data");
+  }
+  return total;
+}
