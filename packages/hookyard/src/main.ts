@@ -108,7 +108,11 @@ export async function startHookyard(
       store,
       sender,
       endpoints: cache,
-      rateLimiter: new RateLimiter({ now: () => clock.now() }),
+      // Several processes share a PostgreSQL database's endpoints, and so their rate limits.
+      rateLimiter:
+        store instanceof PgStore
+          ? store.rateSlots(() => clock.now())
+          : new RateLimiter({ now: () => clock.now() }),
       clock,
       random,
       ids,

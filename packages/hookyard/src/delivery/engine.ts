@@ -15,7 +15,6 @@ import { signatureHeader, SigningKeys } from "../signing/standard-webhooks.js";
 import type { DeliveryUpdate, LeasedDelivery, Store } from "../store/store.js";
 import { decideAfterAttempt } from "./attempt-decision.js";
 import type { SendOutcome, SendRequest } from "./http-sender.js";
-import type { RateLimiter } from "./rate-limiter.js";
 import { TimerQueue } from "./timer-queue.js";
 
 /** The engine's view of endpoints: the consumer owns the seam (outbound/endpoint-cache.ts implements it). */
@@ -25,6 +24,17 @@ export interface EndpointSource {
   recordHealth(endpoint: Endpoint, succeeded: boolean): Promise<void>;
   /** Disables the endpoint at once (410 Gone) and cancels its open deliveries. */
   disable(endpoint: Endpoint, reason: string): Promise<void>;
+}
+
+/**
+ * Per-endpoint rate-limit slots (`rateLimit`, deliveries per second): in memory for one process
+ * (rate-limiter.ts), in the database when several processes share the endpoints (PostgreSQL).
+ */
+export interface RateSlots {
+  /** Reserves the next slot of `key`; resolves with the ms to wait before using it (0 = now). */
+  reserve(key: string, perSecond: number): number | Promise<number>;
+  /** Gives back a reserved slot that will not be used. */
+  refund(key: string, perSecond: number): void | Promise<void>;
 }
 
 export interface Sender {
@@ -59,7 +69,7 @@ export interface DeliveryEngineDeps {
   store: Store;
   sender: Sender;
   endpoints: EndpointSource;
-  rateLimiter: RateLimiter;
+  rateLimiter: RateSlots;
   clock: Clock;
   random: () => number;
   ids: IdGenerator;
@@ -290,9 +300,9 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       return;
     }
     if (endpoint.rateLimit !== null && item.trigger === "scheduled" && item.slotReserved !== true) {
-      const waitMs = rateLimiter.reserve(endpoint.id, endpoint.rateLimit);
+      const waitMs = await rateLimiter.reserve(endpoint.id, endpoint.rateLimit);
       if (waitMs > config.holdInMemoryMs && !this.#resendAfter.has(delivery.id)) {
-        rateLimiter.refund(endpoint.id, endpoint.rateLimit);
+        await rateLimiter.refund(endpoint.id, endpoint.rateLimit);
         await this.#release(item, clock.now() + waitMs);
         return;
       }

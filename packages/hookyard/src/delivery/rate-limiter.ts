@@ -1,3 +1,5 @@
+import type { RateSlots } from "./engine.js";
+
 /**
  * Per-key delivery rate limit (an endpoint's `rateLimit`, deliveries per second), using GCRA
  * (virtual scheduling): each key keeps a theoretical arrival time (TAT); slots are spaced
@@ -8,7 +10,7 @@
 /** Sweep idle keys once the table has grown past this size (and doubled since the last sweep). */
 const SWEEP_MIN_KEYS = 1024;
 
-export class RateLimiter {
+export class RateLimiter implements RateSlots {
   readonly #now: () => number;
   /** key → theoretical arrival time (ms, the injected clock's scale). */
   readonly #tat = new Map<string, number>();

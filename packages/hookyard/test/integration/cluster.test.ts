@@ -93,4 +93,25 @@ describe.skipIf(TEST_STORE !== "postgres")("several nodes on one PostgreSQL data
       )
       .toBe(0);
   });
+
+  it("holds an endpoint's rateLimit across both nodes together", async () => {
+    const [a, b] = await twoNodes();
+    const r = await receiver();
+    const app = await a.svix.application.create({ name: "shared" });
+    await a.svix.endpoint.create(app.id, { url: r.url, rateLimit: 5 });
+    // 10 publishes on each node: 5 may go at once (one second's burst), the other 15 at 5/s.
+    await Promise.all(
+      [a, b].flatMap((node) =>
+        Array.from({ length: 10 }, (_, i) =>
+          node.svix.message.create(app.id, { eventType: "a.b", payload: { i } }),
+        ),
+      ),
+    );
+    const requests = await r.waitForCount(20, { timeoutMs: 15_000 });
+    const spanMs = requests.at(-1)!.receivedAt - requests[0]!.receivedAt;
+    // Each node on its own budget would finish in about 1 s.
+    expect(spanMs, `20 deliveries at 5/s over two nodes took ${spanMs} ms`).toBeGreaterThanOrEqual(
+      2_700,
+    );
+  });
 });

@@ -63,4 +63,19 @@ describe.skipIf(unavailable !== null)("postgres adapter", () => {
     await store.setSetting("after", "1");
     expect(await store.getSetting("after")).toBe("1");
   });
+
+  it("shares an endpoint's rate-limit slots between the processes on one database", async () => {
+    const schema = await tempPgSchema();
+    const [one, two] = [await openOn(schema), await openOn(schema)];
+    const now = 1_700_000_000_000;
+    const slots = [one.rateSlots(() => now), two.rateSlots(() => now)];
+    const waits: number[] = [];
+    for (let i = 0; i < 8; i++) waits.push(await slots[i % 2]!.reserve("ep_1", 5));
+    expect(waits, "one budget of 5/s for both, as one process would have").toEqual([
+      0, 0, 0, 0, 0, 200, 400, 600,
+    ]);
+    await slots[0]!.refund("ep_1", 5);
+    expect(await slots[1]!.reserve("ep_1", 5), "the refunded slot, not the next").toBe(600);
+    expect(await slots[0]!.reserve("ep_2", 5), "each endpoint its own budget").toBe(0);
+  });
 });

@@ -129,8 +129,18 @@ CREATE TABLE idempotency (
 CREATE INDEX idempotency_created ON idempotency (created_at);
 `;
 
+// Endpoint rate limits shared by every process: one GCRA theoretical arrival time per key
+// (pg-rate-slots.ts). Fractional ms, as 1000 / rateLimit usually is.
+const V2_RATE_LIMIT = `
+CREATE TABLE rate_limit (
+  key TEXT COLLATE "C" PRIMARY KEY,
+  tat DOUBLE PRECISION NOT NULL
+);
+`;
+
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 1, name: "initial outbound schema", sql: V1_INITIAL },
+  { version: 2, name: "cluster-wide endpoint rate limits", sql: V2_RATE_LIMIT },
 ];
 
 /** An arbitrary constant: the advisory lock every Hookyard migrating this schema takes. */

@@ -34,6 +34,7 @@ import type {
 } from "../store.js";
 import { PgWriteBatcher } from "./pg-batcher.js";
 import { PgChangeFeed } from "./pg-change-feed.js";
+import { PgRateSlots } from "./pg-rate-slots.js";
 import {
   mapPgError,
   openPool,
@@ -201,6 +202,11 @@ export class PgStore implements Store {
       await this.#pool.end();
     })();
     return this.#closing;
+  }
+
+  /** Endpoint rate limits shared by every process on this database. */
+  rateSlots(now: () => number): PgRateSlots {
+    return new PgRateSlots({ db: this.#pool, now });
   }
 
   onChange(listener: (change: StoreChange) => void): () => void {
