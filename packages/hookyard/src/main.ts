@@ -256,6 +256,24 @@ export async function startHookyard(
 }
 
 /**
+ * `hookyard migrate`: brings the configured database's schema to this version's (as `serve` does
+ * at start, under the same lock) and closes it. Returns what it applied.
+ */
+export async function migrateDatabase(
+  config: Config,
+  opts: Pick<StartOptions, "cwd" | "logger"> = {},
+): Promise<{ database: string; applied: readonly number[] }> {
+  const logger = opts.logger ?? createLogger({ level: config.log.level });
+  const cleanups: (() => Promise<void> | void)[] = [];
+  try {
+    const { database, applied } = await openStore(config.database.url, opts, logger, cleanups);
+    return { database, applied };
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  }
+}
+
+/**
  * Opens the store `url` names (config validation already refused other forms) and registers its
  * cleanup. `database` describes it for logs, without a password.
  */
@@ -264,7 +282,7 @@ async function openStore(
   opts: StartOptions,
   logger: Logger,
   cleanups: (() => Promise<void> | void)[],
-): Promise<{ store: Store; database: string }> {
+): Promise<{ store: Store; database: string; applied: readonly number[] }> {
   if (/^postgres(ql)?:/i.test(url)) {
     const database = withoutPassword(url);
     let store: PgStore;
@@ -274,7 +292,7 @@ async function openStore(
       throw new Error(`cannot use the PostgreSQL database ${database}`, { cause: err });
     }
     cleanups.push(() => store.close());
-    return { store, database };
+    return { store, database, applied: store.applied };
   }
   const dbPath = resolve(opts.cwd ?? process.cwd(), url.replace(/^sqlite:(\/\/)?/, ""));
   mkdirSync(dirname(dbPath), { recursive: true });
@@ -282,7 +300,7 @@ async function openStore(
   cleanups.push(() => lock.release());
   const store = SqliteStore.open({ path: dbPath, logger: logger.child({ component: "sqlite" }) });
   cleanups.push(() => store.close());
-  return { store, database: dbPath };
+  return { store, database: dbPath, applied: store.applied };
 }
 
 function withoutPassword(url: string): string {

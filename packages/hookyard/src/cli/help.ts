@@ -9,6 +9,10 @@ import { CONFIG_FILE_SETTING } from "../config/schema.js";
 
 export const COMMANDS = [
   { name: "serve", summary: "Start the server: Svix-compatible Send API and delivery engine." },
+  {
+    name: "migrate",
+    summary: "Bring the database's schema up to date (serve does it at start) and exit.",
+  },
   { name: "version", summary: "Print the version." },
   { name: "help", summary: 'Show this help; "hookyard help serve" lists every server option.' },
 ] as const;
@@ -35,6 +39,23 @@ export function renderMainHelp(version: string): string {
     "",
     PRECEDENCE,
     'Run "hookyard serve --help" for every configuration option.',
+    "",
+  ].join("\n");
+}
+
+export function renderMigrateHelp(): string {
+  return [
+    "Usage: hookyard migrate [options]",
+    "",
+    "Applies the schema steps the configured database lacks, then exits: what `hookyard serve`",
+    "does at start. On PostgreSQL it is safe while servers run (all serialise on an advisory",
+    "lock); a SQLite file belongs to one process, so stop its server first. It reads the same",
+    "configuration as serve; only the database settings matter:",
+    "",
+    `  ${CONFIG_FILE_SETTING.flag} <path>  ·  ${CONFIG_FILE_SETTING.env}`,
+    ...CONFIG_KEYS.filter((key) => key.path === "database.url").flatMap(renderKey),
+    "",
+    'Every other option of "hookyard serve --help" is accepted too.',
     "",
   ].join("\n");
 }

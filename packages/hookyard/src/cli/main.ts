@@ -5,7 +5,8 @@ import { CONFIG_KEYS } from "../config/keys.js";
 import { CONFIG_FILE_SETTING } from "../config/schema.js";
 import { processIo } from "./cli-io.js";
 import type { CliIo } from "./cli-io.js";
-import { COMMANDS, renderMainHelp, renderServeHelp } from "./help.js";
+import { COMMANDS, renderMainHelp, renderMigrateHelp, renderServeHelp } from "./help.js";
+import { runMigrate } from "./migrate.js";
 import { runServe } from "./serve.js";
 
 /** Exit codes: 0 ok, 1 the command failed (bad config, startup error), 2 wrong usage. */
@@ -50,13 +51,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const topic = rest[0];
     if (topic === undefined) io.stdout.write(renderMainHelp(readVersion()));
     else if (topic === "serve") io.stdout.write(renderServeHelp());
+    else if (topic === "migrate") io.stdout.write(renderMigrateHelp());
     else if (isCommand(topic)) io.stdout.write(renderMainHelp(readVersion()));
     else return usageError(io, `unknown command "${topic}"`, null);
     return 0;
   }
-  if (command === "serve") {
+  if (command === "serve" || command === "migrate") {
     if (values["help"] === true) {
-      io.stdout.write(renderServeHelp());
+      io.stdout.write(command === "serve" ? renderServeHelp() : renderMigrateHelp());
       return 0;
     }
     if (rest.length > 0) return usageError(io, `unexpected argument "${rest[0]}"`, "serve");
@@ -66,11 +68,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       version: _version,
       ...flags
     } = values;
-    return runServe({
+    const request = {
       flags: onlyStrings(flags),
       configFile: typeof configFile === "string" ? configFile : undefined,
       io,
-    });
+    };
+    return command === "serve" ? runServe(request) : runMigrate(request);
   }
   return usageError(io, `unknown command "${command}"`, null);
 }

@@ -19,19 +19,8 @@ export interface ServeRequest {
  */
 export async function runServe(req: ServeRequest): Promise<number> {
   const { io } = req;
-  let config: Config;
-  try {
-    config = loadConfig({
-      env: io.env,
-      flags: req.flags,
-      ...(req.configFile !== undefined && { configFile: req.configFile }),
-      cwd: io.cwd,
-    });
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    io.stderr.write(`hookyard: ${err.message}\n`);
-    return 1;
-  }
+  const config = loadConfigOrReport(req);
+  if (config === null) return 1;
 
   const logger = createLogger({ level: config.log.level });
   // Loaded lazily so `help`/`version` and config errors never pay for the server's imports.
@@ -63,6 +52,22 @@ export async function runServe(req: ServeRequest): Promise<number> {
   }
   io.exit(code);
   return code;
+}
+
+/** The config of `req`, or null after printing the config error on one line. */
+export function loadConfigOrReport(req: ServeRequest): Config | null {
+  try {
+    return loadConfig({
+      env: req.io.env,
+      flags: req.flags,
+      ...(req.configFile !== undefined && { configFile: req.configFile }),
+      cwd: req.io.cwd,
+    });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    req.io.stderr.write(`hookyard: ${err.message}\n`);
+    return null;
+  }
 }
 
 /** The error and its causes on one line, e.g. `listen EADDRINUSE: address already in use …`. */

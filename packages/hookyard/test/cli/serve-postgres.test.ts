@@ -3,7 +3,13 @@ import { createServer, type Socket } from "node:net";
 import { describe, expect, it, onTestFinished } from "vitest";
 import type { CliIo } from "../../src/cli/cli-io.js";
 import { runCli } from "../../src/cli/main.js";
-import { postgresUnavailable, TEST_PG_URL } from "../helpers/temp-postgres.js";
+import { PG_MIGRATIONS } from "../../src/store/postgres/pg-migrations.js";
+import {
+  pgUrlWithSchema,
+  postgresUnavailable,
+  tempPgSchema,
+  TEST_PG_URL,
+} from "../helpers/temp-postgres.js";
 
 const unavailable = await postgresUnavailable();
 
@@ -29,6 +35,28 @@ function withUser(user: string, password = ""): string {
   url.password = password;
   return url.toString();
 }
+
+describe.skipIf(unavailable !== null)("hookyard migrate on PostgreSQL", () => {
+  it("applies every schema step once, then finds the schema current", async () => {
+    const url = pgUrlWithSchema(await tempPgSchema());
+    const out: string[] = [];
+    const io: CliIo = {
+      stdout: { write: (text: string) => out.push(text) },
+      stderr: { write: (text: string) => out.push(`stderr: ${text}`) },
+      env: { HOOKYARD_DATABASE_URL: url },
+      cwd: process.cwd(),
+      waitForShutdownSignal: () => Promise.resolve("SIGTERM"),
+      exit: () => undefined,
+    };
+    expect(await runCli(["migrate"], io)).toBe(0);
+    expect(await runCli(["migrate"], io)).toBe(0);
+    const versions = PG_MIGRATIONS.map((m) => m.version).join(", ");
+    expect(out).toEqual([
+      expect.stringMatching(new RegExp(`: applied schema version\\(s\\) ${versions}\\n$`)),
+      expect.stringMatching(/: schema already current\n$/),
+    ]);
+  });
+});
 
 describe.skipIf(unavailable !== null)("hookyard serve on a bad PostgreSQL URL", () => {
   it("says on one line, without the password, that nothing answers, and exits 1", async () => {

@@ -163,7 +163,11 @@ export class PgStore implements Store {
   #readsInFlight = 0;
   #readWaiters: Array<() => void> = [];
 
-  private constructor(pool: PgPool, feed: PgChangeFeed) {
+  /** Schema versions this open applied (empty when the schema was current). */
+  readonly applied: readonly number[];
+
+  private constructor(pool: PgPool, feed: PgChangeFeed, applied: readonly number[]) {
+    this.applied = applied;
     this.#pool = pool;
     this.#feed = feed;
     this.#batcher = new PgWriteBatcher({ pool });
@@ -178,8 +182,9 @@ export class PgStore implements Store {
     try {
       const client = await pool.connect();
       let schema: string;
+      let applied: number[];
       try {
-        const applied = await migratePg(client);
+        applied = await migratePg(client);
         if (applied.length > 0) deps.logger?.info({ applied }, "postgres schema migrated");
         const { rows: found } = await client.query<{ schema: string }>(
           "SELECT current_schema() AS schema",
@@ -188,7 +193,7 @@ export class PgStore implements Store {
       } finally {
         client.release();
       }
-      return new PgStore(pool, new PgChangeFeed({ connect: deps, schema }));
+      return new PgStore(pool, new PgChangeFeed({ connect: deps, schema }), applied);
     } catch (err) {
       await pool.end().catch(() => undefined);
       throw err;

@@ -82,7 +82,11 @@ export class SqliteStore implements Store {
   readonly #walSync: WalSync;
   #closing: Promise<void> | null = null;
 
-  private constructor(db: SqliteDatabase, deps: SqliteStoreDeps) {
+  /** Schema versions this open applied (empty when the file was current). */
+  readonly applied: readonly number[];
+
+  private constructor(db: SqliteDatabase, deps: SqliteStoreDeps, applied: readonly number[]) {
+    this.applied = applied;
     this.path = deps.path;
     this.#db = db;
     this.#ctx = { s: prepareStatements(db), listings: new ListingQueries({ db }) };
@@ -120,7 +124,7 @@ export class SqliteStore implements Store {
       db.pragma("cache_size = -65536"); // 64 MiB of page cache
       const applied = migrate(db);
       if (applied.length > 0) log.info({ path: deps.path, applied }, "sqlite schema migrated");
-      return new SqliteStore(db, deps);
+      return new SqliteStore(db, deps, applied);
     } catch (err) {
       db.close();
       throw err;
