@@ -183,6 +183,9 @@ export async function startHookyard(
         case "event-type":
           eventTypes.forget(change.name);
           break;
+        case "due":
+          engine.wake(change.at);
+          break;
         case "resync":
           applications.clear();
           cache.clear();

@@ -148,6 +148,14 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     await this.#sweep();
   }
 
+  /**
+   * Another process left deliveries unleased that fall due at `at` (it shut down, or a retry went
+   * back to the store): sweep for them then instead of at the next periodic sweep.
+   */
+  wake(at: number): void {
+    this.#armSweep(at);
+  }
+
   /** Number of deliveries this process holds (ready, in flight or waiting for a retry). */
   get heldCount(): number {
     return this.#held.size;

@@ -61,6 +61,9 @@ export class ThreadedSender implements Sender {
     this.#data = data;
     this.#onFailure = opts.onFailure;
     this.#entry = opts.entry ?? senderWorkerEntry();
+    // Started now, not at the first send: booting a thread takes tens of ms (more on a busy
+    // machine), which the first delivery would otherwise wait for.
+    this.#ensureWorker();
   }
 
   send(req: SendRequest): Promise<SendOutcome> {

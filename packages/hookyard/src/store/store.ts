@@ -118,6 +118,8 @@ export type StoreChange =
   | { kind: "application"; appId: AppId }
   | { kind: "endpoints"; appId: AppId }
   | { kind: "event-type"; name: string }
+  /** Deliveries nobody holds fall due at `at` (handed back at shutdown, a retry left to the store). */
+  | { kind: "due"; at: number }
   | { kind: "resync" };
 
 export interface Store {

@@ -1,18 +1,22 @@
+import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { startReceiver, type Receiver } from "../helpers/receiver.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { FakeClock } from "../helpers/fake-clock.js";
+import { startTestServer, type TestServer, type TestServerOptions } from "../helpers/server.js";
 import { TEST_STORE, testDatabaseUrl } from "../helpers/test-store.js";
 
 /** Two Hookyard processes' worth of server (each its own caches and engine) on one database. */
-async function twoNodes(): Promise<[TestServer, TestServer]> {
+async function twoNodes(
+  opts: Omit<TestServerOptions, "databaseUrl" | "dir"> = {},
+): Promise<[TestServer, TestServer]> {
   const dir = await mkdtemp(join(tmpdir(), "hookyard-cluster-"));
   onTestFinished(() => rm(dir, { recursive: true, force: true }));
   const databaseUrl = await testDatabaseUrl(dir);
-  const a = await startTestServer({ databaseUrl });
-  const b = await startTestServer({ databaseUrl });
+  const a = await startTestServer({ ...opts, databaseUrl });
+  const b = await startTestServer({ ...opts, databaseUrl });
   return [a, b];
 }
 
@@ -113,5 +117,27 @@ describe.skipIf(TEST_STORE !== "postgres")("several nodes on one PostgreSQL data
     expect(spanMs, `20 deliveries at 5/s over two nodes took ${spanMs} ms`).toBeGreaterThanOrEqual(
       2_700,
     );
+  });
+
+  it("takes up on time the deliveries a node hands back when it shuts down", async () => {
+    const clock = new FakeClock(Date.UTC(2025, 0, 1));
+    // Periodic sweeps 10 min apart: only the hand-back's notification can bring the retry on time.
+    const [a] = await twoNodes({
+      clock,
+      random: () => 0.5,
+      engine: { sweepIntervalMs: 600_000 },
+    });
+    const r = await startReceiver({ replies: [503, 200] });
+    onTestFinished(() => r.close());
+    const app = await a.svix.application.create({ name: "shared" });
+    await a.svix.endpoint.create(app.id, { url: r.url });
+    const attempted = once(a.hookyard.engine, "attempt");
+    await a.svix.message.create(app.id, { eventType: "a.b", payload: {} });
+    await attempted; // a holds the retry, due in 5 s
+    await a.stop(); // hands it back, unleased, due in 5 s
+    await clock.advance(5_000);
+    // a is gone: only b can send the retry.
+    const [first, second] = await r.waitForCount(2);
+    expect(second!.headers["webhook-id"]).toBe(first!.headers["webhook-id"]);
   });
 });

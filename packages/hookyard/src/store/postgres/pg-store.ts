@@ -615,6 +615,7 @@ export class PgStore implements Store {
         () => `attempt ${attempt.id} already exists`,
       );
       await db.query(named("updateDelivery", rows.deliveryUpdateParams(delivery)));
+      await this.#notifyDue(db, [delivery]);
     });
   }
 
@@ -622,6 +623,7 @@ export class PgStore implements Store {
     return this.#write(async (db) => {
       for (const u of updates)
         await db.query(named("updateDelivery", rows.deliveryUpdateParams(u)));
+      await this.#notifyDue(db, updates);
     });
   }
 
@@ -773,6 +775,17 @@ export class PgStore implements Store {
         for (const resolve of waiting) resolve();
       }
     }
+  }
+
+  /** Open deliveries left unleased: the other processes sweep for them when they fall due. */
+  async #notifyDue(db: Queryable, updates: readonly DeliveryUpdate[]): Promise<void> {
+    let at = Infinity;
+    for (const u of updates) {
+      const open = u.status === "pending" || u.status === "retrying";
+      if (open && u.leaseOwner === null && u.nextAttemptAt !== null)
+        at = Math.min(at, u.nextAttemptAt);
+    }
+    if (at !== Infinity) await this.#notify(db, { kind: "due", at });
   }
 
   /** Tells the other processes, when this transaction commits (LISTEN/NOTIFY). */
