@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Svix } from "svix";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { startReceiver } from "../helpers/receiver.js";
+import { expectAllDelivered } from "../helpers/delivered.js";
 import { freePort, spawnServer } from "../helpers/spawn-server.js";
 import { TEST_STORE, testDatabaseUrl } from "../helpers/test-store.js";
 
@@ -61,17 +62,7 @@ describe.skipIf(TEST_STORE !== "postgres")("two processes on one PostgreSQL data
     expect(await a.exited).toBe("SIGKILL");
     await Promise.all(lanes);
 
-    await vi.waitFor(
-      () => {
-        const delivered = new Set(receiver.requests.map((r) => r.headers["webhook-id"]));
-        const missing = [...acked].filter((id) => !delivered.has(id));
-        expect(missing, `${missing.length} of ${acked.size} not delivered yet`).toEqual([]);
-      },
-      { timeout: 30_000, interval: 50 },
-    );
-    const duplicates =
-      receiver.requests.length -
-      new Set(receiver.requests.map((r) => r.headers["webhook-id"])).size;
+    const { duplicates } = await expectAllDelivered(receiver, acked);
     // At-least-once: only attempts sent and not yet committed at the kill may arrive twice: the
     // 4 in flight plus those whose record waited for the group commit.
     expect(duplicates, "duplicates are bounded by what was in flight").toBeLessThanOrEqual(64);

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Svix } from "svix";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { startReceiver } from "../helpers/receiver.js";
+import { expectAllDelivered } from "../helpers/delivered.js";
 import { freePort, spawnServer } from "../helpers/spawn-server.js";
 import { TEST_STORE, testDatabaseUrl } from "../helpers/test-store.js";
 
@@ -61,20 +62,7 @@ describe("crash safety", () => {
 
     const second = await spawnServer(env, { port });
     onTestFinished(() => void second.child.kill("SIGKILL"));
-    await vi.waitFor(
-      () => {
-        const delivered = new Set(receiver.requests.map((r) => r.headers["webhook-id"]));
-        const missing = [...acked].filter((id) => !delivered.has(id));
-        expect(
-          missing,
-          `${missing.length} of ${acked.size} acknowledged messages not delivered yet`,
-        ).toEqual([]);
-      },
-      { timeout: 30_000, interval: 50 },
-    );
-    const duplicates =
-      receiver.requests.length -
-      new Set(receiver.requests.map((r) => r.headers["webhook-id"])).size;
+    const { duplicates } = await expectAllDelivered(receiver, acked);
     // At-least-once: only attempts in flight at the kill may arrive twice.
     expect(duplicates, "duplicates are bounded by the delivery concurrency").toBeLessThanOrEqual(
       256,

@@ -1,4 +1,5 @@
 import type { SqlParam } from "../rows/config-rows.js";
+import { toPage } from "../rows/page.js";
 import type { Page, PageRequest } from "../store.js";
 import type { Queryable } from "./pg-driver.js";
 
@@ -55,12 +56,5 @@ export async function pgPage<TRow, T>(db: Queryable, q: PgPageQuery<TRow, T>): P
       ` ORDER BY ${column} ${order === "ascending" ? "ASC" : "DESC"} LIMIT $?`,
   );
   const { rows } = await db.query<TRow>(sql, params);
-  const data = rows.slice(0, limit).map(q.map);
-  const last = data.at(-1);
-  return {
-    data,
-    iterator: last === undefined ? null : q.cursorOf(last),
-    prevIterator: null,
-    done: rows.length <= limit,
-  };
+  return toPage(rows, limit, q.map, q.cursorOf);
 }

@@ -1,3 +1,4 @@
+import { toPage } from "../rows/page.js";
 import type { Page, PageRequest } from "../store.js";
 import type { SqlParam, SqliteDatabase, SqliteStatement } from "./sqlite-driver.js";
 
@@ -46,15 +47,7 @@ export class ListingQueries {
       ` ORDER BY ${q.cursorColumn} ${order === "ascending" ? "ASC" : "DESC"} LIMIT ?`;
     params.push(limit + 1);
     const rows = this.#statement(sql).all(...params) as TRow[];
-    const data = rows.slice(0, limit).map(q.map);
-    const last = data.at(-1);
-    return {
-      data,
-      iterator: last === undefined ? null : q.cursorOf(last),
-      // A cursor that pages backwards would need a second direction in PageRequest; none yet.
-      prevIterator: null,
-      done: rows.length <= limit,
-    };
+    return toPage(rows, limit, q.map, q.cursorOf);
   }
 
   #statement(sql: string): SqliteStatement {
