@@ -112,9 +112,8 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
   #readyHead = 0;
   /** Requests being sent (bounded by `concurrency`, and per endpoint by its pool). */
   #inFlight = 0;
-  /** Attempts started and not yet recorded; `close()` waits for them. */
-  #active = 0;
-  readonly #activeIds = new Set<DeliveryId>();
+  /** Deliveries whose attempt started and is not yet recorded; `close()` waits for them. */
+  readonly #active = new Set<DeliveryId>();
   readonly #inFlightByEndpoint = new Map<EndpointId, number>();
   /** Ready items whose endpoint is at its concurrency, in arrival order, per endpoint. */
   readonly #parked = new Map<EndpointId, WorkItem[]>();
@@ -203,7 +202,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     this.#closed = true;
     this.#sweepTimer?.cancel();
     this.#retries.close();
-    if (this.#active > 0) {
+    if (this.#active.size > 0) {
       await new Promise<void>((resolve) => {
         const timer = this.#deps.clock.setTimer(this.#deps.config.closeTimeoutMs, resolve);
         this.#idle = () => {
@@ -221,7 +220,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     const updates: DeliveryUpdate[] = [];
     const now = this.#deps.clock.now();
     for (const { delivery } of this.#held.values()) {
-      if (this.#activeIds.has(delivery.id)) continue;
+      if (this.#active.has(delivery.id)) continue;
       updates.push({
         id: delivery.id,
         status: delivery.status,
@@ -264,8 +263,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
 
   #start(item: WorkItem): void {
     const endpointId = item.delivery.endpointId;
-    this.#active++;
-    this.#activeIds.add(item.delivery.id);
+    this.#active.add(item.delivery.id);
     this.#inFlight++;
     this.#inFlightByEndpoint.set(endpointId, (this.#inFlightByEndpoint.get(endpointId) ?? 0) + 1);
     let released = false;
@@ -290,12 +288,11 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     this.#attempt(item, releaseSlot)
       .catch((err: unknown) => this.#onAttemptCrash(item, err))
       .finally(() => {
-        this.#active--;
-        this.#activeIds.delete(item.delivery.id);
+        this.#active.delete(item.delivery.id);
         if (released)
           this.#pump(); // a manual resend may have queued the item again
         else releaseSlot();
-        if (this.#active === 0 && this.#idle !== null) this.#idle();
+        if (this.#active.size === 0 && this.#idle !== null) this.#idle();
       });
   }
 
