@@ -85,6 +85,8 @@ interface WorkItem {
   trigger: AttemptTrigger;
   /** The rate limiter already reserved this item's slot; it waited for it and may go now. */
   slotReserved?: boolean;
+  /** Its lease went to another process while it waited here: never attempt it. */
+  lost?: boolean;
 }
 
 /** Events, for tests and metrics: `attempt` (Attempt, Delivery after it). */
@@ -121,6 +123,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
   #sweepAt = Infinity;
   #sweeping = false;
   #sweepAgain = false;
+  #renewTimer: Timer | null = null;
   #closed = false;
   #idle: (() => void) | null = null;
 
@@ -169,6 +172,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       this.#held.set(delivery.id, item);
       this.#ready.push(item);
     }
+    this.#armRenewal();
     this.#pump();
   }
 
@@ -183,6 +187,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       const item: WorkItem = { delivery, message, trigger: "manual" };
       this.#held.set(delivery.id, item);
       this.#ready.push(item);
+      this.#armRenewal();
     } else if (this.#retries.remove((i) => i === held) !== undefined) {
       held.trigger = "manual";
       this.#ready.push(held);
@@ -201,6 +206,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.#sweepTimer?.cancel();
+    this.#renewTimer?.cancel();
     this.#retries.close();
     if (this.#active.size > 0) {
       await new Promise<void>((resolve) => {
@@ -220,25 +226,68 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     const updates: DeliveryUpdate[] = [];
     const now = this.#deps.clock.now();
     for (const { delivery } of this.#held.values()) {
-      if (this.#active.has(delivery.id)) continue;
-      updates.push({
-        id: delivery.id,
-        status: delivery.status,
-        attempts: delivery.attempts,
-        nextAttemptAt: delivery.nextAttemptAt ?? now,
-        leaseOwner: null,
-        leaseUntil: null,
-        updatedAt: now,
-      });
+      if (!this.#active.has(delivery.id)) updates.push(unleased(delivery, now));
     }
     this.#held.clear();
+    await this.#handBack(updates);
+  }
+
+  async #handBack(updates: readonly DeliveryUpdate[]): Promise<void> {
     if (updates.length === 0) return;
     try {
-      await this.#deps.store.updateDeliveries(updates);
+      await this.#deps.store.updateDeliveries([...updates]);
       this.#log.info({ released: updates.length }, "handed held deliveries back to the store");
     } catch (err) {
       // Nothing is lost: their leases expire and a sweep (here or elsewhere) takes them then.
       this.#log.warn({ err, held: updates.length }, "could not hand held deliveries back");
+    }
+  }
+
+  /**
+   * Leases last `leaseMs`; a delivery may wait here longer (a backlog behind a slow endpoint, a
+   * rate-limit wait). While anything is held, every third of a lease the leases that would run
+   * out within half a lease are extended; one that another process took meanwhile (it expired
+   * first, e.g. the event loop was stalled) is dropped here, so it is never sent twice.
+   */
+  #armRenewal(): void {
+    if (this.#closed || this.#renewTimer !== null || this.#held.size === 0) return;
+    const { clock, config } = this.#deps;
+    this.#renewTimer = clock.setTimer(Math.max(1, Math.floor(config.leaseMs / 3)), () => {
+      void this.#renewLeases().finally(() => {
+        this.#renewTimer = null;
+        this.#armRenewal();
+      });
+    });
+  }
+
+  async #renewLeases(): Promise<void> {
+    const { clock, config, store } = this.#deps;
+    const now = clock.now();
+    const due = new Map<DeliveryId, WorkItem>();
+    for (const [id, item] of this.#held) {
+      const until = item.delivery.leaseUntil;
+      if (!this.#active.has(id) && until !== null && until - now < config.leaseMs / 2) {
+        due.set(id, item);
+      }
+    }
+    if (due.size === 0) return;
+    const leaseUntil = now + config.leaseMs;
+    try {
+      const renewed = new Set(
+        await store.renewLeases({ owner: this.owner, ids: [...due.keys()], leaseUntil }),
+      );
+      for (const [id, item] of due) {
+        if (renewed.has(id)) {
+          item.delivery.leaseUntil = leaseUntil;
+        } else if (!this.#active.has(id)) {
+          item.lost = true;
+          this.#held.delete(id);
+          this.#log.warn({ deliveryId: id }, "lease lost to another process; not sending it here");
+        }
+      }
+    } catch (err) {
+      // The next round tries again; a lease that expires meanwhile may be taken elsewhere.
+      this.#log.warn({ err, deliveries: due.size }, "could not renew leases");
     }
   }
 
@@ -299,6 +348,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
   async #attempt(item: WorkItem, releaseSlot: () => void): Promise<void> {
     const { clock, endpoints, rateLimiter, sender, store, ids, config } = this.#deps;
     const { delivery, message } = item;
+    if (item.lost === true) return;
     const endpoint = await endpoints.get(delivery.appId, delivery.endpointId);
     if (endpoint === null || endpoint.disabled) {
       await this.#finishWithoutAttempt(item, "cancelled");
@@ -502,6 +552,12 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
           leaseMs: config.leaseMs,
           owner: this.owner,
         });
+        if (this.#closed) {
+          // Closed while the store was leasing: those would stay leased to a gone process.
+          const now = clock.now();
+          await this.#handBack(leased.map((l) => unleased(l.delivery, now)));
+          return;
+        }
         const fresh = leased.filter((l) => !this.#held.has(l.delivery.id));
         if (fresh.length > 0) this.#log.debug({ count: fresh.length }, "swept due deliveries");
         this.enqueue(fresh);
@@ -522,4 +578,17 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       if (this.#sweepAgain) this.#armSweep(now);
     }
   }
+}
+
+/** The delivery handed back to the store: unleased, due when it was due. */
+function unleased(delivery: Delivery, now: number): DeliveryUpdate {
+  return {
+    id: delivery.id,
+    status: delivery.status,
+    attempts: delivery.attempts,
+    nextAttemptAt: delivery.nextAttemptAt ?? now,
+    leaseOwner: null,
+    leaseUntil: null,
+    updatedAt: now,
+  };
 }

@@ -14,6 +14,9 @@ import type { SendOutcome, SendRequest } from "./http-sender.js";
  * errorClass "network" (the engine retries them on schedule) and the next send starts a new one.
  */
 
+/** How long closing waits for the thread to hand back its last outcomes and exit. */
+const CLOSE_TIMEOUT_MS = 5_000;
+
 export interface SenderWorkerData {
   egressAllow: readonly string[];
   timeoutMs: number;
@@ -85,7 +88,12 @@ export class ThreadedSender implements Sender {
       const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
       if (this.#outbox.length > 0) this.#flush();
       worker.postMessage({ type: "close" } satisfies ToWorker);
+      // Bounded: a thread that does not finish closing is stopped (its sends fail below).
+      // A real timer on purpose: it bounds a real thread's shutdown, not domain time.
+      // eslint-disable-next-line no-restricted-globals -- shutdown bound, see above
+      const timer = setTimeout(() => void worker.terminate(), CLOSE_TIMEOUT_MS);
       await exited;
+      clearTimeout(timer);
     }
     for (const id of [...this.#pending.keys()]) this.#settle(id, failure("the sender is closed"));
   }

@@ -29,16 +29,23 @@ function flush(): void {
   port.postMessage(batch);
 }
 
+/** Sends in flight, so close can hand back their outcomes before the port closes. */
+const inFlight = new Set<Promise<void>>();
+
 port.on("message", (message: ToWorker) => {
   if (message.type === "close") {
-    void sender.close().then(() => {
-      if (outbox.ids.length > 0) flush();
-      port.close();
-    });
+    // Closing the pools fails the sends in flight; their outcomes still go back.
+    void sender
+      .close()
+      .then(() => Promise.allSettled(inFlight))
+      .then(() => {
+        if (outbox.ids.length > 0) flush();
+        port.close();
+      });
     return;
   }
   for (const req of message.requests) {
-    void sender.send(req).then((outcome) => {
+    const sending = sender.send(req).then((outcome) => {
       outbox.ids.push(req.id);
       outbox.outcomes.push(outcome);
       if (!flushScheduled) {
@@ -46,5 +53,7 @@ port.on("message", (message: ToWorker) => {
         setImmediate(flush);
       }
     });
+    inFlight.add(sending);
+    void sending.finally(() => inFlight.delete(sending));
   }
 });

@@ -214,6 +214,11 @@ export interface Store {
    */
   releaseForeignLeases(owner: string): Promise<number>;
   /**
+   * Extends to `leaseUntil` the leases `owner` still holds among `ids` (deliveries waiting in its
+   * memory longer than a lease); returns those ids. A missing id was lost to another process.
+   */
+  renewLeases(req: { owner: string; ids: DeliveryId[]; leaseUntil: number }): Promise<DeliveryId[]>;
+  /**
    * The earliest `nextAttemptAt` among open deliveries that nobody holds (no lease owner), or
    * null if there is none: when the sweep must next look for work it did not keep in memory.
    */

@@ -140,4 +140,34 @@ describe.skipIf(TEST_STORE !== "postgres")("several nodes on one PostgreSQL data
     const [first, second] = await r.waitForCount(2);
     expect(second!.headers["webhook-id"]).toBe(first!.headers["webhook-id"]);
   });
+
+  it("keeps the leases of a backlog waiting in memory, so no other node sends it too", async () => {
+    // Leases of 400 ms, a receiver that takes 100 ms per request and one connection: 10 messages
+    // wait in a's memory for ~1 s, longer than a lease, while b sweeps every 100 ms.
+    const [a, b] = await twoNodes({
+      delivery: { leaseMs: 400, connectionsPerOrigin: 1 },
+      engine: { sweepIntervalMs: 100 },
+    });
+    const r = await startReceiver({ defaultReply: { status: 200, delayMs: 100 } });
+    onTestFinished(() => r.close());
+    const app = await a.svix.application.create({ name: "shared" });
+    const ep = await a.svix.endpoint.create(app.id, { url: r.url });
+    const ids = new Set<string>();
+    for (let i = 0; i < 10; i++) {
+      ids.add((await a.svix.message.create(app.id, { eventType: "a.b", payload: { i } })).id);
+    }
+    const requests = await r.waitForCount(10, { timeoutMs: 10_000 });
+    expect(new Set(requests.map((q) => q.headers["webhook-id"]))).toEqual(ids);
+    // Settled: nothing open, nothing held by either node; a second copy would have been sent.
+    await expect
+      .poll(
+        async () =>
+          a.hookyard.engine.heldCount +
+          b.hookyard.engine.heldCount +
+          (await a.svix.endpoint.getStats(app.id, ep.id)).pending,
+        { timeout: 10_000 },
+      )
+      .toBe(0);
+    expect(r.requests, "each message once: renewed leases kept b away").toHaveLength(10);
+  });
 });

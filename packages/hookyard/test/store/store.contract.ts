@@ -614,6 +614,32 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
       expect(await store.nextDueAt()).toBeNull();
     });
 
+    it("renews only the leases the owner still holds", async () => {
+      const { store, seed, app, ep } = await world();
+      const mine = await publish(store, seed, app, [ep], {
+        delivery: { leaseOwner: "node_a", leaseUntil: 1_000 },
+      });
+      const theirs = await publish(store, seed, app, [ep], {
+        delivery: { leaseOwner: "node_b", leaseUntil: 1_000 },
+      });
+      const [d1, d2] = [mine.deliveries[0]!, theirs.deliveries[0]!];
+      const renewed = await store.renewLeases({
+        owner: "node_a",
+        ids: [d1.id, d2.id],
+        leaseUntil: 9_000,
+      });
+      expect(renewed).toEqual([d1.id]);
+      expect(await store.getDelivery(d1.msgId, ep.id)).toMatchObject({
+        leaseOwner: "node_a",
+        leaseUntil: 9_000,
+      });
+      expect(await store.getDelivery(d2.msgId, ep.id)).toMatchObject({
+        leaseOwner: "node_b",
+        leaseUntil: 1_000,
+      });
+      expect(await store.renewLeases({ owner: "node_a", ids: [], leaseUntil: 9_000 })).toEqual([]);
+    });
+
     it("releases leases held by other owners so they can be taken at once", async () => {
       const { store, seed, app, ep } = await world();
       const foreign = { leaseOwner: "old-run", leaseUntil: 60_000, nextAttemptAt: 1_000 };

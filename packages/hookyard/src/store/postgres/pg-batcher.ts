@@ -6,8 +6,10 @@ const MAX_BATCH_OPS = 1_000;
 /**
  * Transactions in flight at once. Each waits for its statements' round trips one by one; with
  * several, the next batch starts while one is still going and PostgreSQL flushes their WAL
- * together. Writes of different batches touch different rows (a delivery is written by the
- * process that holds its lease), so they do not wait on each other.
+ * together. Most writes of concurrent batches touch different rows (a delivery is written by the
+ * process holding its lease); where they do not (cancelling an endpoint's deliveries while
+ * attempts of it are recorded), a deadlock aborts one statement, and the savepoint pass below
+ * rejects that one write alone.
  */
 const MAX_CONCURRENT_BATCHES = 4;
 
@@ -27,7 +29,9 @@ interface PendingWrite {
  * write throws, the transaction is rolled back and run again with a SAVEPOINT per write, so the
  * failing write is rejected alone. If the connection fails, every write of the batch is rejected
  * with `ServiceUnavailableError` (nothing of it is acknowledged) and the next batch takes a fresh
- * connection from the pool.
+ * connection from the pool. A connection lost after COMMIT was sent is ambiguous: the writes are
+ * refused though they may have committed; a client retrying a publish with its eventId gets the
+ * first message back, one without an eventId may store it twice (at-least-once).
  */
 export class PgWriteBatcher {
   readonly #pool: PgPool;
@@ -109,7 +113,9 @@ export class PgWriteBatcher {
     try {
       const results = await this.#runOptimistically(client, batch);
       const outcome = results ?? (await this.#runWithSavepoints(client, batch));
-      await client.query("COMMIT");
+      // PostgreSQL answers COMMIT of an aborted transaction with ROLLBACK: nothing was stored.
+      const commit = await client.query("COMMIT");
+      if (commit.command !== "COMMIT") throw new Error(`COMMIT answered ${commit.command}`);
       outcome.forEach((result, i) => {
         const write = batch[i]!;
         if (result.ok) write.resolve(result.value);

@@ -59,11 +59,13 @@ export class PgChangeFeed {
 
   async #listen(afterLoss: boolean): Promise<void> {
     if (this.#closed) return;
+    let client: Awaited<ReturnType<typeof connectClient>> | null = null;
     try {
-      const client = await connectClient(this.#connect);
+      client = await connectClient(this.#connect);
+      const listening = client;
       client.on("notification", (msg) => this.#onNotification(msg.payload));
-      client.on("error", () => this.#lost(client));
-      client.on("end", () => this.#lost(client));
+      client.on("error", () => this.#lost(listening));
+      client.on("end", () => this.#lost(listening));
       await client.query(`LISTEN "${this.#channel.replace(/"/g, '""')}"`);
       if (this.#closed) {
         await client.end();
@@ -72,6 +74,8 @@ export class PgChangeFeed {
       this.#client = client;
       if (afterLoss) this.#emit({ kind: "resync" });
     } catch {
+      // A connection that could not LISTEN is closed before the next try, never leaked.
+      if (client !== null && this.#client !== client) await client.end().catch(() => undefined);
       this.#scheduleRetry();
     }
   }

@@ -10,13 +10,13 @@ export interface Queryable {
   query<R = Record<string, unknown>>(
     sql: string,
     params?: readonly SqlParam[],
-  ): Promise<{ rows: R[]; rowCount: number }>;
+  ): Promise<{ rows: R[]; rowCount: number; command: string }>;
   /** A named statement: parsed and planned once per connection, then only bound and run. */
   query<R = Record<string, unknown>>(statement: {
     name: string;
     text: string;
     values: readonly SqlParam[];
-  }): Promise<{ rows: R[]; rowCount: number }>;
+  }): Promise<{ rows: R[]; rowCount: number; command: string }>;
 }
 
 export interface PgClient extends Queryable {
@@ -87,11 +87,13 @@ export function isUnavailable(err: unknown): boolean {
   if (code !== null) {
     // Connection exceptions, insufficient resources, operator intervention (shutdown, restart),
     // system errors; not 08P01, a protocol violation, which is a bug.
-    if (/^(08|53|57|58)/.test(code) && code.length === 5 && code !== "08P01") return true;
+    if (/^(08|53|57|58)/.test(code) && code.length === 5 && code !== "08P01" && code !== "57014") {
+      return true; // 57014 is a cancelled statement (statement_timeout), not the database away
+    }
     if (/^E[A-Z]+$/.test(code)) return true; // ECONNREFUSED, ECONNRESET, ETIMEDOUT, EPIPE…
   }
   const message = err instanceof Error ? err.message : "";
-  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(
+  return /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(
     message,
   );
 }

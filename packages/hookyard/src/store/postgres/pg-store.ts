@@ -4,6 +4,7 @@ import type {
   Attempt,
   AttemptId,
   Delivery,
+  DeliveryId,
   DeliveryStatus,
   Endpoint,
   EndpointId,
@@ -585,6 +586,23 @@ export class PgStore implements Store {
         [now, req.limit, owner, now + req.leaseMs],
       );
       return leased.map(rows.rowToDeliveryMessage);
+    });
+  }
+
+  renewLeases(req: {
+    owner: string;
+    ids: DeliveryId[];
+    leaseUntil: number;
+  }): Promise<DeliveryId[]> {
+    if (req.ids.length === 0) return Promise.resolve([]);
+    return this.#write(async (db) => {
+      const { rows: renewed } = await db.query<{ id: DeliveryId }>(
+        `UPDATE delivery SET lease_until = $1
+         WHERE lease_owner = $2 AND id IN (SELECT jsonb_array_elements_text($3::jsonb))
+         RETURNING id`,
+        [req.leaseUntil, req.owner, JSON.stringify(req.ids)],
+      );
+      return renewed.map((r) => r.id);
     });
   }
 

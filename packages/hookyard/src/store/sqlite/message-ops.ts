@@ -1,6 +1,7 @@
 import type {
   AppId,
   Delivery,
+  DeliveryId,
   DeliveryStatus,
   EndpointId,
   Message,
@@ -151,6 +152,13 @@ export function leaseDueDeliveries(
     leased.delivery.leaseUntil = leaseUntil;
     return leased;
   });
+}
+
+export function renewLeases(
+  { s }: SqliteContext,
+  req: { owner: string; ids: readonly DeliveryId[]; leaseUntil: number },
+): DeliveryId[] {
+  return req.ids.filter((id) => s.renewLease.run(req.leaseUntil, id, req.owner).changes > 0);
 }
 
 export function anyDue({ s }: SqliteContext, now: number): boolean {

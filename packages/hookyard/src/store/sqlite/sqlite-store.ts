@@ -5,6 +5,7 @@ import type {
   Attempt,
   AttemptId,
   Delivery,
+  DeliveryId,
   DeliveryStatus,
   Endpoint,
   EndpointId,
@@ -85,7 +86,12 @@ export class SqliteStore implements Store {
   /** Schema versions this open applied (empty when the file was current). */
   readonly applied: readonly number[];
 
-  private constructor(db: SqliteDatabase, deps: SqliteStoreDeps, applied: readonly number[]) {
+  private constructor(
+    db: SqliteDatabase,
+    deps: SqliteStoreDeps,
+    applied: readonly number[],
+    wal: boolean,
+  ) {
     this.applied = applied;
     this.path = deps.path;
     this.#db = db;
@@ -104,7 +110,8 @@ export class SqliteStore implements Store {
       db,
       ...(deps.maxBatchOps === undefined ? {} : { maxBatchOps: deps.maxBatchOps }),
       onCommit: (writes) => this.#checkpointer.noteCommit(writes),
-      commitSync: this.#walSync,
+      // Without WAL (a file system that cannot do it), COMMIT itself syncs: synchronous=FULL.
+      ...(wal && { commitSync: this.#walSync }),
     });
   }
 
@@ -114,17 +121,18 @@ export class SqliteStore implements Store {
     const db = openDatabase(deps.path, { busyTimeoutMs: deps.busyTimeoutMs ?? 5_000 });
     try {
       const mode = String(db.pragma("journal_mode = WAL", { simple: true }));
-      if (mode !== "wal") log.warn({ path: deps.path, mode }, "sqlite could not switch to WAL");
+      const wal = mode === "wal";
+      if (!wal) log.warn({ path: deps.path, mode }, "sqlite could not switch to WAL");
       // Acknowledged = committed and synced (DESIGN principle 2): COMMIT appends to the WAL and
       // WalSync flushes it off the event loop before any write resolves (write-batcher.ts).
-      db.pragma("synchronous = NORMAL");
+      db.pragma(wal ? "synchronous = NORMAL" : "synchronous = FULL");
       db.pragma("foreign_keys = ON");
       db.pragma("wal_autocheckpoint = 0"); // WalCheckpointer runs them off the commit path
       db.pragma("temp_store = MEMORY");
       db.pragma("cache_size = -65536"); // 64 MiB of page cache
       const applied = migrate(db);
       if (applied.length > 0) log.info({ path: deps.path, applied }, "sqlite schema migrated");
-      return new SqliteStore(db, deps, applied);
+      return new SqliteStore(db, deps, applied, wal);
     } catch (err) {
       db.close();
       throw err;
@@ -268,6 +276,14 @@ export class SqliteStore implements Store {
     // (and flush) an empty transaction every sweep.
     if (!(await this.#read(() => messages.anyDue(this.#ctx, req.now)))) return [];
     return this.#write(() => messages.leaseDueDeliveries(this.#ctx, req));
+  }
+
+  renewLeases(req: {
+    owner: string;
+    ids: DeliveryId[];
+    leaseUntil: number;
+  }): Promise<DeliveryId[]> {
+    return this.#write(() => messages.renewLeases(this.#ctx, req));
   }
 
   releaseForeignLeases(owner: string): Promise<number> {

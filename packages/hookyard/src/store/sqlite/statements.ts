@@ -99,6 +99,7 @@ const SQL = {
     WHERE ${OPEN_DELIVERY} AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
     LIMIT 1`,
   setLease: "UPDATE delivery SET lease_owner = ?, lease_until = ? WHERE id = ?",
+  renewLease: "UPDATE delivery SET lease_until = ? WHERE id = ? AND lease_owner = ?",
   releaseForeignLeases: `UPDATE delivery SET lease_owner = NULL, lease_until = NULL
     WHERE ${OPEN_DELIVERY} AND lease_owner IS NOT NULL AND lease_owner != ?`,
   nextDueAt: `SELECT next_attempt_at FROM delivery

@@ -37,6 +37,7 @@ export interface CommitSync {
 interface SyncWaiter {
   commit: number;
   resolve: () => void;
+  reject: (err: Error) => void;
 }
 
 /**
@@ -80,6 +81,8 @@ export class WriteBatcher {
   #committed = 0;
   #durable = 0;
   #syncWaiters: SyncWaiter[] = [];
+  /** Set once a flush failed: the store refuses everything from then on. */
+  #broken: ServiceUnavailableError | null = null;
   #idleWaiters: Array<() => void> = [];
 
   constructor(deps: {
@@ -107,6 +110,7 @@ export class WriteBatcher {
   /** Queues `fn` for the next group commit; resolves with its result once committed and durable. */
   write<T>(fn: () => T): Promise<T> {
     if (this.#closed) return Promise.reject(new ServiceUnavailableError("the store is closed"));
+    if (this.#broken !== null) return Promise.reject(this.#broken);
     return new Promise<T>((resolve, reject) => {
       // The queue is heterogeneous; `fn`'s result is handed back to this very `resolve`.
       this.#queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
@@ -120,9 +124,10 @@ export class WriteBatcher {
    * still take back.
    */
   whenDurable(): Promise<void> | null {
+    if (this.#broken !== null) return Promise.reject(this.#broken);
     if (this.#durable >= this.#committed) return null;
-    return new Promise((resolve) => {
-      this.#syncWaiters.push({ commit: this.#committed, resolve });
+    return new Promise((resolve, reject) => {
+      this.#syncWaiters.push({ commit: this.#committed, resolve, reject });
     });
   }
 
@@ -137,7 +142,7 @@ export class WriteBatcher {
       this.#queue.length === 0 &&
       this.#scheduled === null &&
       !this.#syncRunning &&
-      this.#durable >= this.#committed
+      (this.#broken !== null || this.#durable >= this.#committed)
     );
   }
 
@@ -155,7 +160,7 @@ export class WriteBatcher {
     this.#scheduled = null;
     // Bounded: nothing can be queued while this runs (writes are refused and the loop is held).
     while (this.#queue.length > 0) this.#flushOnce();
-    if (this.#commitSync !== null && this.#durable < this.#committed) {
+    if (this.#commitSync !== null && this.#broken === null && this.#durable < this.#committed) {
       let err: Error | null = null;
       try {
         this.#commitSync.syncNow();
@@ -233,20 +238,33 @@ export class WriteBatcher {
       const covered = this.#syncing;
       this.#syncing = [];
       this.#settleSynced(covered, upTo, err);
-      if (this.#queue.length > 0) this.#schedule();
+      if (this.#broken !== null) this.#failQueued();
+      else if (this.#queue.length > 0) this.#schedule();
       else if (this.#durable < this.#committed && !this.#closed) this.#startSync();
       this.#wakeIdleWaiters();
     });
   }
 
+  #failQueued(): void {
+    for (const write of this.#queue.splice(0)) write.reject(this.#broken);
+  }
+
   #settleSynced(covered: readonly DoneWrite[], upTo: number, err: Error | null): void {
     this.#syncs++;
-    // After a failed flush the kernel may have dropped the dirty pages: nothing it covered is
-    // known to be durable, so its writes fail (the caller may retry; eventIds make that safe).
-    for (const { write, value } of covered) {
-      if (err === null) write.resolve(value);
-      else write.reject(commitFailure(err));
+    if (err !== null) {
+      // After a failed flush the kernel may have dropped the dirty pages, and a later flush can
+      // succeed without writing them: nothing committed can be known durable any more. As
+      // PostgreSQL does on a failed fsync, stop: every waiting and later write and read fails
+      // (503) until the process restarts and SQLite recovers the file from what is on disk.
+      this.#broken ??= new ServiceUnavailableError(
+        "the database file could not be flushed to disk; restart Hookyard",
+        { cause: err },
+      );
+      for (const { write } of covered) write.reject(commitFailure(err));
+      for (const waiter of this.#syncWaiters.splice(0)) waiter.reject(this.#broken);
+      return;
     }
+    for (const { write, value } of covered) write.resolve(value);
     this.#durable = Math.max(this.#durable, upTo);
     const waiting = this.#syncWaiters;
     this.#syncWaiters = [];
