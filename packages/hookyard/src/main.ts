@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
@@ -27,7 +27,7 @@ import type { OutboundServices } from "./outbound/services.js";
 import { acquireProcessLock } from "./store/process-lock.js";
 import { PgStore } from "./store/postgres/pg-store.js";
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
-import type { Store } from "./store/store.js";
+import type { Store, TableStats } from "./store/store.js";
 
 export const VERSION = "0.1.0";
 const USER_AGENT = `Hookyard/${VERSION}`;
@@ -276,6 +276,21 @@ export async function migrateDatabase(
   }
 }
 
+/** `hookyard stats`: the size of each table of the configured database (safe beside servers). */
+export async function databaseStats(
+  config: Config,
+  opts: Pick<StartOptions, "cwd" | "logger"> = {},
+): Promise<{ database: string; tables: TableStats[] }> {
+  const logger = opts.logger ?? createLogger({ level: config.log.level });
+  const cleanups: (() => Promise<void> | void)[] = [];
+  try {
+    const { store, database } = await openStore(config.database.url, opts, logger, cleanups, false);
+    return { database, tables: await store.tableStats() };
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  }
+}
+
 /**
  * Opens the store `url` names (config validation already refused other forms) and registers its
  * cleanup. `database` describes it for logs, without a password.
@@ -285,12 +300,21 @@ async function openStore(
   opts: StartOptions,
   logger: Logger,
   cleanups: (() => Promise<void> | void)[],
+  /**
+   * false: a reader beside running servers (`hookyard stats`): no SQLite file lock, no new file,
+   * no PostgreSQL migration.
+   */
+  exclusive = true,
 ): Promise<{ store: Store; database: string; applied: readonly number[] }> {
   if (/^postgres(ql)?:/i.test(url)) {
     const database = withoutPassword(url);
     let store: PgStore;
     try {
-      store = await PgStore.open({ url, logger: logger.child({ component: "postgres" }) });
+      store = await PgStore.open({
+        url,
+        logger: logger.child({ component: "postgres" }),
+        migrate: exclusive,
+      });
     } catch (err) {
       throw new Error(`cannot use the PostgreSQL database ${database}`, { cause: err });
     }
@@ -298,9 +322,12 @@ async function openStore(
     return { store, database, applied: store.applied };
   }
   const dbPath = resolve(opts.cwd ?? process.cwd(), url.replace(/^sqlite:(\/\/)?/, ""));
+  if (!exclusive && !existsSync(dbPath)) throw new Error(`there is no database at ${dbPath}`);
   mkdirSync(dirname(dbPath), { recursive: true });
-  const lock = acquireProcessLock(`${dbPath}.lock`, process.pid);
-  cleanups.push(() => lock.release());
+  if (exclusive) {
+    const lock = acquireProcessLock(`${dbPath}.lock`, process.pid);
+    cleanups.push(() => lock.release());
+  }
   const store = SqliteStore.open({ path: dbPath, logger: logger.child({ component: "sqlite" }) });
   cleanups.push(() => store.close());
   return { store, database: dbPath, applied: store.applied };

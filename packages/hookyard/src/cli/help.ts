@@ -13,6 +13,7 @@ export const COMMANDS = [
     name: "migrate",
     summary: "Bring the database's schema up to date (serve does it at start) and exit.",
   },
+  { name: "stats", summary: "Show the rows and size of each table of the database." },
   { name: "version", summary: "Print the version." },
   { name: "help", summary: 'Show this help; "hookyard help serve" lists every server option.' },
 ] as const;
@@ -56,6 +57,20 @@ export function renderMigrateHelp(): string {
     ...CONFIG_KEYS.filter((key) => key.path === "database.url").flatMap(renderKey),
     "",
     'Every other option of "hookyard serve --help" is accepted too.',
+    "",
+  ].join("\n");
+}
+
+export function renderStatsHelp(): string {
+  return [
+    "Usage: hookyard stats [options]",
+    "",
+    "Prints the rows and the size on disk (with indexes) of each table of the configured",
+    "database: messages, deliveries, attempts, … Safe while servers run. On PostgreSQL the row",
+    "counts are the planner's estimates once a table has been analysed.",
+    "",
+    `  ${CONFIG_FILE_SETTING.flag} <path>  ·  ${CONFIG_FILE_SETTING.env}`,
+    ...CONFIG_KEYS.filter((key) => key.path === "database.url").flatMap(renderKey),
     "",
   ].join("\n");
 }

@@ -5,9 +5,16 @@ import { CONFIG_KEYS } from "../config/keys.js";
 import { CONFIG_FILE_SETTING } from "../config/schema.js";
 import { processIo } from "./cli-io.js";
 import type { CliIo } from "./cli-io.js";
-import { COMMANDS, renderMainHelp, renderMigrateHelp, renderServeHelp } from "./help.js";
+import {
+  COMMANDS,
+  renderMainHelp,
+  renderMigrateHelp,
+  renderServeHelp,
+  renderStatsHelp,
+} from "./help.js";
 import { runMigrate } from "./migrate.js";
 import { runServe } from "./serve.js";
+import { runStats } from "./stats.js";
 
 /** Exit codes: 0 ok, 1 the command failed (bad config, startup error), 2 wrong usage. */
 const USAGE_ERROR = 2;
@@ -52,13 +59,20 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (topic === undefined) io.stdout.write(renderMainHelp(readVersion()));
     else if (topic === "serve") io.stdout.write(renderServeHelp());
     else if (topic === "migrate") io.stdout.write(renderMigrateHelp());
+    else if (topic === "stats") io.stdout.write(renderStatsHelp());
     else if (isCommand(topic)) io.stdout.write(renderMainHelp(readVersion()));
     else return usageError(io, `unknown command "${topic}"`, null);
     return 0;
   }
-  if (command === "serve" || command === "migrate") {
+  if (command === "serve" || command === "migrate" || command === "stats") {
     if (values["help"] === true) {
-      io.stdout.write(command === "serve" ? renderServeHelp() : renderMigrateHelp());
+      io.stdout.write(
+        command === "serve"
+          ? renderServeHelp()
+          : command === "migrate"
+            ? renderMigrateHelp()
+            : renderStatsHelp(),
+      );
       return 0;
     }
     if (rest.length > 0) return usageError(io, `unexpected argument "${rest[0]}"`, "serve");
@@ -73,7 +87,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       configFile: typeof configFile === "string" ? configFile : undefined,
       io,
     };
-    return command === "serve" ? runServe(request) : runMigrate(request);
+    if (command === "serve") return runServe(request);
+    return command === "migrate" ? runMigrate(request) : runStats(request);
   }
   return usageError(io, `unknown command "${command}"`, null);
 }

@@ -98,6 +98,15 @@ export interface IdempotencyRecord {
   createdAt: number;
 }
 
+/** Size of one of the store's tables, for `hookyard stats`. */
+export interface TableStats {
+  table: string;
+  /** Exact, or PostgreSQL's planner estimate once the table has been analysed. */
+  rows: number;
+  /** On disk, with its indexes. */
+  bytes: number;
+}
+
 export interface PruneResult {
   attempts: number;
   deliveries: number;
@@ -251,6 +260,10 @@ export interface Store {
     since: number | null,
     until: number | null,
   ): Promise<EndpointStats>;
+
+  // --- visibility ---
+  /** Rows and bytes of each table Hookyard keeps (messages, deliveries, attempts, …). */
+  tableStats(): Promise<TableStats[]>;
 
   // --- retention ---
   /**

@@ -55,6 +55,27 @@ describe.skipIf(unavailable !== null)("hookyard migrate on PostgreSQL", () => {
       expect.stringMatching(new RegExp(`: applied schema version\\(s\\) ${versions}\\n$`)),
       expect.stringMatching(/: schema already current\n$/),
     ]);
+    out.length = 0;
+    expect(await runCli(["stats"], io)).toBe(0);
+    expect(out.join("")).toMatch(/\ntable +rows +size\nattempt +0 +[\d.]+ KiB\n/);
+  });
+
+  it("stats refuses a database without Hookyard's tables and creates none", async () => {
+    const url = pgUrlWithSchema(await tempPgSchema());
+    const err: string[] = [];
+    const io: CliIo = {
+      stdout: { write: () => true },
+      stderr: { write: (text: string) => err.push(text) },
+      env: { HOOKYARD_DATABASE_URL: url },
+      cwd: process.cwd(),
+      waitForShutdownSignal: () => Promise.resolve("SIGTERM"),
+      exit: () => undefined,
+    };
+    expect(await runCli(["stats"], io)).toBe(1);
+    expect(err.join("")).toMatch(
+      /has no Hookyard tables yet; start a server or run hookyard migrate/,
+    );
+    expect(await runCli(["stats"], io), "still none after").toBe(1);
   });
 });
 

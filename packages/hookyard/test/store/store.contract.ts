@@ -834,6 +834,20 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
     });
   });
 
+  describe(`${adapter} store: table stats`, () => {
+    it("reports rows and bytes of the tables it keeps", async () => {
+      const { store, seed, app, ep } = await world();
+      await publish(store, seed, app, [ep]);
+      const stats = await store.tableStats();
+      expect(stats.map((t) => t.table)).toEqual(
+        expect.arrayContaining(["message", "delivery", "attempt", "endpoint", "application"]),
+      );
+      expect(stats.find((t) => t.table === "message")).toMatchObject({ rows: 1 });
+      expect(stats.find((t) => t.table === "endpoint")).toMatchObject({ rows: 1 });
+      for (const t of stats) expect(t.bytes, t.table).toBeGreaterThan(0);
+    });
+  });
+
   describe(`${adapter} store: retention`, () => {
     it("prunes attempts, finished deliveries and their messages created before a time, in steps", async () => {
       const { store, seed, app, ep } = await world();

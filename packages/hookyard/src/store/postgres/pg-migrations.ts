@@ -188,3 +188,28 @@ export async function migratePg(db: Queryable): Promise<number[]> {
     throw err;
   }
 }
+
+/**
+ * For readers that must not change the database (`hookyard stats`): throws unless the schema
+ * exists and is at this code's version.
+ */
+export async function requireCurrentPgSchema(db: Queryable): Promise<void> {
+  const { rows: table } = await db.query<{ found: string | null }>(
+    "SELECT to_regclass('hookyard_schema')::text AS found",
+  );
+  let current: number | null = null;
+  if (table[0]?.found != null) {
+    const { rows } = await db.query<{ version: number | null }>(
+      "SELECT max(version) AS version FROM hookyard_schema",
+    );
+    current = rows[0]?.version ?? null;
+  }
+  const latest = PG_MIGRATIONS.at(-1)?.version ?? 0;
+  if (current !== latest) {
+    throw new Error(
+      current === null
+        ? "the database has no Hookyard tables yet; start a server or run hookyard migrate"
+        : `the database schema is at version ${current}, this Hookyard expects ${latest}; run hookyard migrate`,
+    );
+  }
+}

@@ -31,6 +31,7 @@ import type {
   PageRequest,
   PruneResult,
   Store,
+  TableStats,
   StoreChange,
 } from "../store.js";
 import { PgWriteBatcher } from "./pg-batcher.js";
@@ -44,9 +45,20 @@ import {
   type Queryable,
 } from "./pg-driver.js";
 import { addTerm, pgPage, pgTerms, type PgTerms } from "./pg-listing.js";
-import { migratePg } from "./pg-migrations.js";
+import { migratePg, requireCurrentPgSchema } from "./pg-migrations.js";
 
 const OPEN = "status IN ('pending', 'retrying')";
+
+/** The tables `tableStats` reports, the big ones first. */
+const STATS_TABLES = [
+  "attempt",
+  "delivery",
+  "message",
+  "endpoint",
+  "application",
+  "event_type",
+  "idempotency",
+];
 
 const APPLICATION_COLUMNS = [
   "id",
@@ -146,6 +158,8 @@ function named(
 
 export interface PgStoreDeps extends PgConnectOptions {
   logger?: { info(obj: object, msg: string): void };
+  /** false: never change the schema; refuse a database whose schema is not current. */
+  migrate?: boolean;
 }
 
 /**
@@ -185,7 +199,12 @@ export class PgStore implements Store {
       let schema: string;
       let applied: number[];
       try {
-        applied = await migratePg(client);
+        if (deps.migrate === false) {
+          await requireCurrentPgSchema(client);
+          applied = [];
+        } else {
+          applied = await migratePg(client);
+        }
         if (applied.length > 0) deps.logger?.info({ applied }, "postgres schema migrated");
         const { rows: found } = await client.query<{ schema: string }>(
           "SELECT current_schema() AS schema",
@@ -698,6 +717,32 @@ export class PgStore implements Store {
       [endpointId, since ?? Number.MIN_SAFE_INTEGER, until ?? Number.MAX_SAFE_INTEGER],
     );
     return toEndpointStats(counts);
+  }
+
+  // --- visibility ---
+
+  async tableStats(): Promise<TableStats[]> {
+    const found = await this.#rows<{ table: string; estimate: number; bytes: number }>(
+      `SELECT c.relname AS table, c.reltuples::float8 AS estimate,
+         pg_total_relation_size(c.oid)::float8 AS bytes
+       FROM pg_class c
+       WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'
+         AND c.relname IN (SELECT jsonb_array_elements_text($1::jsonb))`,
+      [JSON.stringify(STATS_TABLES)],
+    );
+    const byName = new Map(found.map((r) => [r.table, r]));
+    const stats: TableStats[] = [];
+    for (const table of STATS_TABLES) {
+      const row = byName.get(table);
+      if (row === undefined) continue;
+      // A table never analysed has no estimate (-1): count it (it is new, so small).
+      const rows =
+        row.estimate >= 0
+          ? Math.round(row.estimate)
+          : ((await this.#rows<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))[0]?.n ?? 0);
+      stats.push({ table, rows, bytes: row.bytes });
+    }
+    return stats;
   }
 
   // --- retention ---

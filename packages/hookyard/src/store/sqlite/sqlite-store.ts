@@ -26,6 +26,7 @@ import type {
   Page,
   PageRequest,
   PruneResult,
+  TableStats,
   Store,
 } from "../store.js";
 import * as attempts from "./attempt-ops.js";
@@ -73,6 +74,17 @@ export interface SqliteStoreStats {
  * open deliveries stay, cancelled. Cancelling on delete keeps a delivery's `updatedAt` (the store
  * has no clock; the engine's own cancel path passes a time through `updateDeliveries`).
  */
+/** The tables `tableStats` reports, the big ones first. */
+const STATS_TABLES = [
+  "attempt",
+  "delivery",
+  "message",
+  "endpoint",
+  "application",
+  "event_type",
+  "idempotency",
+] as const;
+
 export class SqliteStore implements Store {
   readonly kind = "sqlite";
   readonly path: string;
@@ -336,6 +348,23 @@ export class SqliteStore implements Store {
     until: number | null,
   ): Promise<EndpointStats> {
     return this.#read(() => attempts.endpointStats(this.#ctx, endpointId, since, until));
+  }
+
+  tableStats(): Promise<TableStats[]> {
+    return this.#read(() =>
+      STATS_TABLES.map((table) => {
+        const { rows } = this.#db.prepare(`SELECT count(*) AS rows FROM ${table}`).get() as {
+          rows: number;
+        };
+        // dbstat (compiled into better-sqlite3) sums the pages of the table and its indexes.
+        const { bytes } = this.#db
+          .prepare(
+            "SELECT coalesce(sum(pgsize), 0) AS bytes FROM dbstat WHERE name IN (SELECT name FROM sqlite_schema WHERE tbl_name = ?)",
+          )
+          .get(table) as { bytes: number };
+        return { table, rows, bytes };
+      }),
+    );
   }
 
   pruneBefore(req: { before: number; limit: number }): Promise<PruneResult> {
