@@ -36,6 +36,7 @@ import type {
 } from "../store.js";
 import { PgWriteBatcher } from "./pg-batcher.js";
 import { PgChangeFeed } from "./pg-change-feed.js";
+import { Coalescer } from "./pg-coalesce.js";
 import { PgRateSlots } from "./pg-rate-slots.js";
 import {
   mapPgError,
@@ -142,6 +143,33 @@ const SQL = {
     response_status_code, response_body, response_headers, duration_ms, error_class,
     error_message, trigger, created_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+  insertMessages: `INSERT INTO message (id, app_id, event_type, event_id, channels, tags, payload,
+      created_at)
+    SELECT id, app_id, event_type, event_id, channels, tags, payload, created_at
+    FROM jsonb_to_recordset($1::jsonb) AS x(id text, app_id text, event_type text, event_id text,
+      channels text, tags text, payload text, created_at bigint)`,
+  insertDeliveries: `INSERT INTO delivery (id, msg_id, endpoint_id, app_id, status, attempts,
+      next_attempt_at, lease_owner, lease_until, created_at, updated_at)
+    SELECT id, msg_id, endpoint_id, app_id, status, attempts, next_attempt_at, lease_owner,
+      lease_until, created_at, updated_at
+    FROM jsonb_to_recordset($1::jsonb) AS x(id text, msg_id text, endpoint_id text, app_id text,
+      status text, attempts int, next_attempt_at bigint, lease_owner text, lease_until bigint,
+      created_at bigint, updated_at bigint)`,
+  insertAttempts: `INSERT INTO attempt (id, delivery_id, msg_id, endpoint_id, app_id, url, succeeded,
+      response_status_code, response_body, response_headers, duration_ms, error_class,
+      error_message, trigger, created_at)
+    SELECT id, delivery_id, msg_id, endpoint_id, app_id, url, succeeded, response_status_code,
+      response_body, response_headers, duration_ms, error_class, error_message, trigger, created_at
+    FROM jsonb_to_recordset($1::jsonb) AS x(id text, delivery_id text, msg_id text,
+      endpoint_id text, app_id text, url text, succeeded int, response_status_code int,
+      response_body text, response_headers text, duration_ms int, error_class text,
+      error_message text, trigger text, created_at bigint)`,
+  updateDeliveries: `UPDATE delivery d SET status = u.status, attempts = u.attempts,
+      next_attempt_at = u.next_attempt_at, lease_owner = u.lease_owner,
+      lease_until = u.lease_until, updated_at = u.updated_at
+    FROM jsonb_to_recordset($1::jsonb) AS u(id text, status text, attempts int,
+      next_attempt_at bigint, lease_owner text, lease_until bigint, updated_at bigint)
+    WHERE d.id = u.id`,
   deliveryMessageSelect:
     "SELECT d.*, m.event_type AS m_event_type, m.event_id AS m_event_id, m.channels AS m_channels, " +
     "m.tags AS m_tags, m.payload AS m_payload, m.created_at AS m_created_at " +
@@ -150,7 +178,15 @@ const SQL = {
 
 /** The hot-path statements run as named (prepared) statements: PostgreSQL parses them once. */
 function named(
-  statement: "insertMessage" | "insertDelivery" | "insertAttempt" | "updateDelivery",
+  statement:
+    | "insertMessage"
+    | "insertDelivery"
+    | "insertAttempt"
+    | "updateDelivery"
+    | "insertMessages"
+    | "insertDeliveries"
+    | "insertAttempts"
+    | "updateDeliveries",
   values: readonly cfg.SqlParam[],
 ): { name: string; text: string; values: readonly cfg.SqlParam[] } {
   return { name: `hookyard_${statement}`, text: SQL[statement], values };
@@ -174,6 +210,10 @@ export class PgStore implements Store {
   readonly #pool: PgPool;
   readonly #batcher: PgWriteBatcher;
   readonly #feed: PgChangeFeed;
+  /** Publishes without an eventId, stored a group at a time (the hot path). */
+  readonly #newMessages: Coalescer<CreateMessageRequest>;
+  /** Attempts with their delivery's new state, recorded a group at a time. */
+  readonly #attempts: Coalescer<{ attempt: Attempt; update: DeliveryUpdate }>;
   #closing: Promise<void> | null = null;
   #readsInFlight = 0;
   #readWaiters: Array<() => void> = [];
@@ -186,6 +226,34 @@ export class PgStore implements Store {
     this.#pool = pool;
     this.#feed = feed;
     this.#batcher = new PgWriteBatcher({ pool });
+    this.#newMessages = new Coalescer({
+      write: (fn) => this.#write(fn),
+      many: (db, reqs) => insertMessages(db, reqs),
+      one: async (req) => void (await this.#createMessageAlone(req)),
+    });
+    this.#attempts = new Coalescer({
+      write: (fn) => this.#write(fn),
+      many: async (db, items) => {
+        if (items.length === 1) {
+          // Alone (low load), the prepared single-row statements are quicker.
+          const [{ attempt, update }] = items as [{ attempt: Attempt; update: DeliveryUpdate }];
+          await db.query(named("insertAttempt", rows.attemptParams(attempt)));
+          await db.query(named("updateDelivery", rows.deliveryUpdateParams(update)));
+          await this.#notifyDue(db, [update]);
+          return;
+        }
+        await db.query(
+          named("insertAttempts", [jsonRows(items.map((i) => attemptRow(i.attempt)))]),
+        );
+        // The last update of a delivery wins, as if they had run one after the other.
+        const last = new Map(items.map((i) => [i.update.id, i.update]));
+        await db.query(
+          named("updateDeliveries", [jsonRows([...last.values()].map(deliveryUpdateRow))]),
+        );
+        await this.#notifyDue(db, [...last.values()]);
+      },
+      one: ({ attempt, update }) => this.#recordAttemptAlone(attempt, update),
+    });
   }
 
   /** Connects and migrates (advisory lock: safe with several processes starting at once). */
@@ -453,7 +521,13 @@ export class PgStore implements Store {
 
   // --- messages and deliveries ---
 
-  createMessage(req: CreateMessageRequest): Promise<CreateMessageResult> {
+  async createMessage(req: CreateMessageRequest): Promise<CreateMessageResult> {
+    if (req.message.eventId !== null) return this.#createMessageAlone(req);
+    await this.#newMessages.add(req);
+    return { created: true, message: req.message };
+  }
+
+  #createMessageAlone(req: CreateMessageRequest): Promise<CreateMessageResult> {
     const { message, deliveries, eventIdSince } = req;
     return this.#write(async (db): Promise<CreateMessageResult> => {
       if (message.eventId !== null) {
@@ -645,7 +719,11 @@ export class PgStore implements Store {
     return row?.next_attempt_at ?? null;
   }
 
-  recordAttempt(attempt: Attempt, delivery: DeliveryUpdate): Promise<void> {
+  recordAttempt(attempt: Attempt, update: DeliveryUpdate): Promise<void> {
+    return this.#attempts.add({ attempt, update });
+  }
+
+  #recordAttemptAlone(attempt: Attempt, delivery: DeliveryUpdate): Promise<void> {
     return this.#write(async (db) => {
       await conflictOn(
         db.query(named("insertAttempt", rows.attemptParams(attempt))),
@@ -879,5 +957,95 @@ async function conflictOn<T>(query: Promise<T>, message: () => string): Promise<
     return await query;
   } catch (err) {
     throw mapPgError(err, message);
+  }
+}
+
+/** One JSON array of row objects: the single parameter of the multi-row statements. */
+function jsonRows(objects: readonly Record<string, cfg.SqlParam>[]): string {
+  return JSON.stringify(objects);
+}
+
+const MESSAGE_COLUMNS = [
+  "id",
+  "app_id",
+  "event_type",
+  "event_id",
+  "channels",
+  "tags",
+  "payload",
+  "created_at",
+] as const;
+const DELIVERY_COLUMNS = [
+  "id",
+  "msg_id",
+  "endpoint_id",
+  "app_id",
+  "status",
+  "attempts",
+  "next_attempt_at",
+  "lease_owner",
+  "lease_until",
+  "created_at",
+  "updated_at",
+] as const;
+const ATTEMPT_COLUMNS = [
+  "id",
+  "delivery_id",
+  "msg_id",
+  "endpoint_id",
+  "app_id",
+  "url",
+  "succeeded",
+  "response_status_code",
+  "response_body",
+  "response_headers",
+  "duration_ms",
+  "error_class",
+  "error_message",
+  "trigger",
+  "created_at",
+] as const;
+const DELIVERY_UPDATE_COLUMNS = [
+  "status",
+  "attempts",
+  "next_attempt_at",
+  "lease_owner",
+  "lease_until",
+  "updated_at",
+  "id",
+] as const;
+
+/** The `*Params` arrays of rows/ (statement column order) as objects keyed by column. */
+function byColumn(
+  columns: readonly string[],
+  values: readonly cfg.SqlParam[],
+): Record<string, cfg.SqlParam> {
+  return Object.fromEntries(columns.map((c, i) => [c, values[i] ?? null]));
+}
+
+const attemptRow = (a: Attempt) => byColumn(ATTEMPT_COLUMNS, rows.attemptParams(a));
+const deliveryUpdateRow = (u: DeliveryUpdate) =>
+  byColumn(DELIVERY_UPDATE_COLUMNS, rows.deliveryUpdateParams(u));
+
+async function insertMessages(db: Queryable, reqs: readonly CreateMessageRequest[]): Promise<void> {
+  if (reqs.length === 1) {
+    // Alone (low load), the prepared single-row statements are quicker than a JSON recordset.
+    const [{ message, deliveries }] = reqs as [CreateMessageRequest];
+    await db.query(named("insertMessage", rows.messageParams(message)));
+    for (const d of deliveries) await db.query(named("insertDelivery", rows.deliveryParams(d)));
+    return;
+  }
+  await db.query(
+    named("insertMessages", [
+      jsonRows(reqs.map((r) => byColumn(MESSAGE_COLUMNS, rows.messageParams(r.message)))),
+    ]),
+  );
+  const deliveries = reqs.flatMap((r) => r.deliveries);
+  if (deliveries.length > 0) {
+    await db.query(
+      named("insertDeliveries", [
+        jsonRows(deliveries.map((d) => byColumn(DELIVERY_COLUMNS, rows.deliveryParams(d)))),
+      ]),
+    );
   }
 }

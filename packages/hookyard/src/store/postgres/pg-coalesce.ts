@@ -1,0 +1,64 @@
+import { isUnavailable, type Queryable } from "./pg-driver.js";
+
+interface Pending<T> {
+  item: T;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Calls of one kind made while a group is forming share one write of the group commit, which
+ * stores all of them with one multi-row statement per table (`many`) instead of a statement per
+ * row: on PostgreSQL every statement is a network round trip, and the driver's per-statement work
+ * dominated the hot path. If the group's statement fails (a conflict), every call is retried on
+ * its own (`one`), so one caller's failure never fails another's write (store.ts rules); if the
+ * database is away, all fail together, as they would have alone.
+ */
+export class Coalescer<T> {
+  readonly #write: (fn: (db: Queryable) => Promise<void>) => Promise<void>;
+  readonly #many: (db: Queryable, items: readonly T[]) => Promise<void>;
+  readonly #one: (item: T) => Promise<void>;
+  #pending: Pending<T>[] = [];
+
+  constructor(deps: {
+    write: (fn: (db: Queryable) => Promise<void>) => Promise<void>;
+    many: (db: Queryable, items: readonly T[]) => Promise<void>;
+    one: (item: T) => Promise<void>;
+  }) {
+    this.#write = deps.write;
+    this.#many = deps.many;
+    this.#one = deps.one;
+  }
+
+  add(item: T): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ item, resolve, reject });
+      if (this.#pending.length === 1) this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    // The group closes when the batcher runs this write (a later turn), so every call made until
+    // then joins it; the batcher may run the function twice (savepoint pass): same group.
+    let group: Pending<T>[] | null = null;
+    const take = (): Pending<T>[] => (group ??= this.#pending.splice(0));
+    this.#write((db) =>
+      this.#many(
+        db,
+        take().map((p) => p.item),
+      ),
+    ).then(
+      () => {
+        for (const p of take()) p.resolve();
+      },
+      (err: unknown) => {
+        const members = take();
+        if (isUnavailable(err)) {
+          for (const p of members) p.reject(err);
+          return;
+        }
+        for (const p of members) this.#one(p.item).then(p.resolve, p.reject);
+      },
+    );
+  }
+}
