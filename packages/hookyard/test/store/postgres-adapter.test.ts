@@ -4,6 +4,7 @@ import { ServiceUnavailableError } from "../../src/errors.js";
 import { PgStore } from "../../src/store/postgres/pg-store.js";
 import { PG_MIGRATIONS } from "../../src/store/postgres/pg-migrations.js";
 import { cuttableProxy } from "../helpers/pg-proxy.js";
+import { Seed, seedAppWithEndpoint } from "../helpers/seed.js";
 import {
   postgresUnavailable,
   pgUrlWithSchema,
@@ -77,5 +78,25 @@ describe.skipIf(unavailable !== null)("postgres adapter", () => {
     await slots[0]!.refund("ep_1", 5);
     expect(await slots[1]!.reserve("ep_1", 5), "the refunded slot, not the next").toBe(600);
     expect(await slots[0]!.reserve("ep_2", 5), "each endpoint its own budget").toBe(0);
+  });
+
+  it("stores a burst of 1,200 concurrent publishes, several groups of multi-row statements", async () => {
+    const store = await openOn(await tempPgSchema());
+    const seed = new Seed();
+    const { app, endpoint } = await seedAppWithEndpoint(store, seed);
+    const messages = Array.from({ length: 1_200 }, () => seed.message(app));
+    const results = await Promise.all(
+      messages.map((message) =>
+        store.createMessage({
+          message,
+          deliveries: [seed.delivery(message, endpoint)],
+          eventIdSince: 0,
+        }),
+      ),
+    );
+    expect(results.every((r) => r.created)).toBe(true);
+    expect(await store.listOpenDeliveriesOfEndpoint(endpoint.id)).toHaveLength(1_200);
+    const listed = await store.listMessages(app.id, {}, { limit: 1_300, iterator: null });
+    expect(listed.data).toHaveLength(1_200);
   });
 });

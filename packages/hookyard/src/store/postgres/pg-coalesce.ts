@@ -1,5 +1,8 @@
 import { isUnavailable, type Queryable } from "./pg-driver.js";
 
+/** Rows per group: bounds one statement's parameter (a JSON array) and the transaction. */
+const MAX_GROUP = 500;
+
 interface Pending<T> {
   item: T;
   resolve: () => void;
@@ -41,7 +44,14 @@ export class Coalescer<T> {
     // The group closes when the batcher runs this write (a later turn), so every call made until
     // then joins it; the batcher may run the function twice (savepoint pass): same group.
     let group: Pending<T>[] | null = null;
-    const take = (): Pending<T>[] => (group ??= this.#pending.splice(0));
+    const take = (): Pending<T>[] => {
+      if (group === null) {
+        group = this.#pending.splice(0, MAX_GROUP);
+        // A burst bigger than one group continues in the next write.
+        if (this.#pending.length > 0) this.#schedule();
+      }
+      return group;
+    };
     this.#write((db) =>
       this.#many(
         db,
