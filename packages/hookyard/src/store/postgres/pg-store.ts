@@ -18,6 +18,7 @@ import { idFloor } from "../../ids.js";
 import * as cfg from "../rows/config-rows.js";
 import * as rows from "../rows/delivery-rows.js";
 import { toEndpointStats } from "../rows/endpoint-stats.js";
+import { STATS_TABLES } from "../rows/tables.js";
 import type {
   AttemptFilter,
   CreateMessageRequest,
@@ -49,17 +50,6 @@ import { addTerm, pgPage, pgTerms, type PgTerms } from "./pg-listing.js";
 import { migratePg, requireCurrentPgSchema } from "./pg-migrations.js";
 
 const OPEN = "status IN ('pending', 'retrying')";
-
-/** The tables `tableStats` reports, the big ones first. */
-const STATS_TABLES = [
-  "attempt",
-  "delivery",
-  "message",
-  "endpoint",
-  "application",
-  "event_type",
-  "idempotency",
-];
 
 const APPLICATION_COLUMNS = [
   "id",
@@ -965,67 +955,9 @@ function jsonRows(objects: readonly Record<string, cfg.SqlParam>[]): string {
   return JSON.stringify(objects);
 }
 
-const MESSAGE_COLUMNS = [
-  "id",
-  "app_id",
-  "event_type",
-  "event_id",
-  "channels",
-  "tags",
-  "payload",
-  "created_at",
-] as const;
-const DELIVERY_COLUMNS = [
-  "id",
-  "msg_id",
-  "endpoint_id",
-  "app_id",
-  "status",
-  "attempts",
-  "next_attempt_at",
-  "lease_owner",
-  "lease_until",
-  "created_at",
-  "updated_at",
-] as const;
-const ATTEMPT_COLUMNS = [
-  "id",
-  "delivery_id",
-  "msg_id",
-  "endpoint_id",
-  "app_id",
-  "url",
-  "succeeded",
-  "response_status_code",
-  "response_body",
-  "response_headers",
-  "duration_ms",
-  "error_class",
-  "error_message",
-  "trigger",
-  "created_at",
-] as const;
-const DELIVERY_UPDATE_COLUMNS = [
-  "status",
-  "attempts",
-  "next_attempt_at",
-  "lease_owner",
-  "lease_until",
-  "updated_at",
-  "id",
-] as const;
-
-/** The `*Params` arrays of rows/ (statement column order) as objects keyed by column. */
-function byColumn(
-  columns: readonly string[],
-  values: readonly cfg.SqlParam[],
-): Record<string, cfg.SqlParam> {
-  return Object.fromEntries(columns.map((c, i) => [c, values[i] ?? null]));
-}
-
-const attemptRow = (a: Attempt) => byColumn(ATTEMPT_COLUMNS, rows.attemptParams(a));
+const attemptRow = (a: Attempt) => rows.byColumn(rows.ATTEMPT_COLUMNS, rows.attemptParams(a));
 const deliveryUpdateRow = (u: DeliveryUpdate) =>
-  byColumn(DELIVERY_UPDATE_COLUMNS, rows.deliveryUpdateParams(u));
+  rows.byColumn(rows.DELIVERY_UPDATE_COLUMNS, rows.deliveryUpdateParams(u));
 
 async function insertMessages(db: Queryable, reqs: readonly CreateMessageRequest[]): Promise<void> {
   if (reqs.length === 1) {
@@ -1037,14 +969,16 @@ async function insertMessages(db: Queryable, reqs: readonly CreateMessageRequest
   }
   await db.query(
     named("insertMessages", [
-      jsonRows(reqs.map((r) => byColumn(MESSAGE_COLUMNS, rows.messageParams(r.message)))),
+      jsonRows(reqs.map((r) => rows.byColumn(rows.MESSAGE_COLUMNS, rows.messageParams(r.message)))),
     ]),
   );
   const deliveries = reqs.flatMap((r) => r.deliveries);
   if (deliveries.length > 0) {
     await db.query(
       named("insertDeliveries", [
-        jsonRows(deliveries.map((d) => byColumn(DELIVERY_COLUMNS, rows.deliveryParams(d)))),
+        jsonRows(
+          deliveries.map((d) => rows.byColumn(rows.DELIVERY_COLUMNS, rows.deliveryParams(d))),
+        ),
       ]),
     );
   }

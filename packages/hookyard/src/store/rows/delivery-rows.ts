@@ -207,3 +207,62 @@ export function rowToAttempt(row: AttemptRow): Attempt {
 export function deliveryUpdateParams(u: DeliveryUpdate): SqlParam[] {
   return [u.status, u.attempts, u.nextAttemptAt, u.leaseOwner, u.leaseUntil, u.updatedAt, u.id];
 }
+
+/** The columns of the `*Params` arrays above, in their order (multi-row statements bind by name). */
+export const MESSAGE_COLUMNS = [
+  "id",
+  "app_id",
+  "event_type",
+  "event_id",
+  "channels",
+  "tags",
+  "payload",
+  "created_at",
+] as const;
+export const DELIVERY_COLUMNS = [
+  "id",
+  "msg_id",
+  "endpoint_id",
+  "app_id",
+  "status",
+  "attempts",
+  "next_attempt_at",
+  "lease_owner",
+  "lease_until",
+  "created_at",
+  "updated_at",
+] as const;
+export const ATTEMPT_COLUMNS = [
+  "id",
+  "delivery_id",
+  "msg_id",
+  "endpoint_id",
+  "app_id",
+  "url",
+  "succeeded",
+  "response_status_code",
+  "response_body",
+  "response_headers",
+  "duration_ms",
+  "error_class",
+  "error_message",
+  "trigger",
+  "created_at",
+] as const;
+export const DELIVERY_UPDATE_COLUMNS = [
+  "status",
+  "attempts",
+  "next_attempt_at",
+  "lease_owner",
+  "lease_until",
+  "updated_at",
+  "id",
+] as const;
+
+/** A `*Params` array as an object keyed by its columns (for `jsonb_to_recordset`). */
+export function byColumn(
+  columns: readonly string[],
+  values: readonly SqlParam[],
+): Record<string, SqlParam> {
+  return Object.fromEntries(columns.map((c, i) => [c, values[i] ?? null]));
+}

@@ -38,6 +38,7 @@ import { openDatabase, type SqliteDatabase } from "./sqlite-driver.js";
 import { prepareStatements, type SqliteContext } from "./statements.js";
 import { SILENT_LOGGER, type StoreLogger } from "./store-logger.js";
 import { WalCheckpointer } from "./wal-checkpointer.js";
+import { STATS_TABLES } from "../rows/tables.js";
 import { WalSync } from "./wal-sync.js";
 import { WriteBatcher } from "./write-batcher.js";
 
@@ -74,17 +75,6 @@ export interface SqliteStoreStats {
  * open deliveries stay, cancelled. Cancelling on delete keeps a delivery's `updatedAt` (the store
  * has no clock; the engine's own cancel path passes a time through `updateDeliveries`).
  */
-/** The tables `tableStats` reports, the big ones first. */
-const STATS_TABLES = [
-  "attempt",
-  "delivery",
-  "message",
-  "endpoint",
-  "application",
-  "event_type",
-  "idempotency",
-] as const;
-
 export class SqliteStore implements Store {
   readonly kind = "sqlite";
   readonly path: string;
