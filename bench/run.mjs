@@ -191,97 +191,78 @@ async function runRound(index, opts, plan, registry) {
     log(`  ceiling failed: ${round.errors.ceiling}`);
   }
 
+  const step = `[round ${index + 1}/${opts.rounds}]`;
+  /** Runs one phase into `round[key]`; a failure is recorded and the other phases go on. */
+  const phase = async (key, title, failure, run) => {
+    log(`\n${step} ${title}`);
+    try {
+      round[key] = await run();
+    } catch (err) {
+      round.errors[key] = errorText(err);
+      log(`  ${failure} phase failed: ${round.errors[key]}`);
+    }
+  };
+  /** Phase (b)'s driver with this run's load settings; (d) and (e) vary the server. */
+  const hookyard = (extra = {}) =>
+    runHookyard({
+      registry,
+      repoRoot: REPO_ROOT,
+      messages: opts.messages,
+      warmup: opts.warmup,
+      lanes,
+      c1Messages: opts.c1Messages,
+      bounds: BOUNDS,
+      keepTemp: opts.keepTemp,
+      log,
+      ...extra,
+    });
+
   if (plan.hookyardSkip) round.skipped.hookyard = plan.hookyardSkip;
   else {
-    log(
-      `\n[round ${index + 1}/${opts.rounds}] (b) Hookyard server child, publish API → receiver child`,
+    await phase(
+      "hookyard",
+      "(b) Hookyard server child, publish API → receiver child",
+      "Hookyard",
+      () => hookyard(),
     );
-    try {
-      round.hookyard = await runHookyard({
-        registry,
-        repoRoot: REPO_ROOT,
-        messages: opts.messages,
-        warmup: opts.warmup,
-        lanes,
-        c1Messages: opts.c1Messages,
-        bounds: BOUNDS,
-        keepTemp: opts.keepTemp,
-        log,
-      });
-    } catch (err) {
-      round.errors.hookyard = errorText(err);
-      log(`  Hookyard phase failed: ${round.errors.hookyard}`);
-    }
   }
 
   if (plan.bullmqSkip) round.skipped.bullmq = plan.bullmqSkip;
   else {
-    log(
-      `\n[round ${index + 1}/${opts.rounds}] (c) BullMQ: queue.add() here, Worker child → receiver child`,
+    await phase(
+      "bullmq",
+      "(c) BullMQ: queue.add() here, Worker child → receiver child",
+      "BullMQ",
+      () =>
+        runBullmq({
+          registry,
+          redisHost: opts.redisHost,
+          redisPort: opts.redisPort,
+          messages: opts.messages,
+          warmup: opts.warmup,
+          lanes,
+          c1Messages: opts.c1Messages,
+          bounds: BOUNDS,
+          log,
+        }),
     );
-    try {
-      round.bullmq = await runBullmq({
-        registry,
-        redisHost: opts.redisHost,
-        redisPort: opts.redisPort,
-        messages: opts.messages,
-        warmup: opts.warmup,
-        lanes,
-        c1Messages: opts.c1Messages,
-        bounds: BOUNDS,
-        log,
-      });
-    } catch (err) {
-      round.errors.bullmq = errorText(err);
-      log(`  BullMQ phase failed: ${round.errors.bullmq}`);
-    }
   }
   if (opts.floor) {
-    log(`\n[round ${index + 1}/${opts.rounds}] (d) floor: minimal durable outbox, same driver`);
-    try {
-      round.floor = await runHookyard({
-        registry,
-        repoRoot: REPO_ROOT,
-        messages: opts.messages,
-        warmup: opts.warmup,
-        lanes,
-        c1Messages: 0,
-        bounds: BOUNDS,
-        keepTemp: opts.keepTemp,
-        log,
-        serverArgs: [join(REPO_ROOT, "bench/lib/floor-server.mjs")],
-      });
-    } catch (err) {
-      round.errors.floor = errorText(err);
-      log(`  floor phase failed: ${round.errors.floor}`);
-    }
+    await phase("floor", "(d) floor: minimal durable outbox, same driver", "floor", () =>
+      hookyard({ c1Messages: 0, serverArgs: [join(REPO_ROOT, "bench/lib/floor-server.mjs")] }),
+    );
   }
   if (opts.postgres) {
     for (const nodes of [1, 2]) {
-      log(
-        `\n[round ${index + 1}/${opts.rounds}] (e) Hookyard on PostgreSQL, ${nodes} process(es), publishes split over them`,
+      await phase(
+        `pg${nodes}`,
+        `(e) Hookyard on PostgreSQL, ${nodes} process(es), publishes split over them`,
+        "PostgreSQL",
+        () =>
+          withPgSchema(opts.pgUrl, (databaseUrl) =>
+            hookyard({ c1Messages: nodes === 1 ? opts.c1Messages : 0, databaseUrl, nodes }),
+          ),
       );
-      try {
-        const result = await withPgSchema(opts.pgUrl, (databaseUrl) =>
-          runHookyard({
-            registry,
-            repoRoot: REPO_ROOT,
-            messages: opts.messages,
-            warmup: opts.warmup,
-            lanes,
-            c1Messages: nodes === 1 ? opts.c1Messages : 0,
-            bounds: BOUNDS,
-            keepTemp: opts.keepTemp,
-            log,
-            databaseUrl,
-            nodes,
-          }),
-        );
-        round[nodes === 1 ? "pg1" : "pg2"] = result;
-      } catch (err) {
-        round.errors[`pg${nodes}`] = errorText(err);
-        log(`  PostgreSQL phase failed: ${round.errors[`pg${nodes}`]}`);
-      }
     }
   }
   return round;
