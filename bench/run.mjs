@@ -294,7 +294,7 @@ function printResults(rounds, plan) {
   log(
     "  p50/p99: ceiling = request round trip under load; accepted/enqueued = the publish call;" +
       "\n  delivered and c1 = publish sent → receiver got it (wall clocks of two processes)." +
-      "\n  SUT CPU = user+system CPU of the system under test (Hookyard server; BullMQ worker + Redis)" +
+      "\n  SUT CPU = user+system CPU of the system under test (Hookyard server [+ PostgreSQL];\n  BullMQ worker + Redis)" +
       "\n  from the start of the load until the last delivery, per delivered message.",
   );
 

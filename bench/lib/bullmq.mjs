@@ -63,7 +63,10 @@ export async function runBullmq({
       return id;
     };
     const redis = await queue.client;
-    const cpuSeconds = async () => processCpuSeconds(worker.pid) + (await redisCpuSeconds(redis));
+    const cpuSeconds = async () => ({
+      worker: processCpuSeconds(worker.pid),
+      redis: await redisCpuSeconds(redis),
+    });
     const result = await runEndToEnd({
       receiver,
       publish,

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on Linux builds in practice). */
 const USER_HZ = 100;
@@ -18,6 +18,33 @@ export function processCpuSeconds(pid) {
   } catch {
     return Number.NaN;
   }
+}
+
+/**
+ * User + system CPU seconds used so far by every live process named `postgres` on this machine
+ * (the postmaster, its background workers and the connection backends; a local server only).
+ * Children's reaped time is left out so that backends are not counted twice. NaN without /proc.
+ */
+export function postgresCpuSeconds() {
+  let ticks = 0;
+  let entries;
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return Number.NaN;
+  }
+  for (const pid of entries) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "postgres") continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return ticks / USER_HZ;
 }
 
 /** User + system CPU seconds of a Redis server from `INFO cpu`, via an ioredis client. */

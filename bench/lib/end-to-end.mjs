@@ -12,8 +12,9 @@ import { latencySummary, perSecond } from "./stats.mjs";
  * 2. load: `messages` messages at `lanes` concurrency (closed loop); accepted/s over the publish
  *    phase; wait until all accepted messages arrived (bounded); delivered/s = distinct arrivals ÷
  *    (last arrival − first publish sent); latency = arrival − payload.sentAt per message;
- *    `cpuSeconds()` (async) samples the CPU time of the system under test (server / worker + Redis)
- *    before the load and once the deliveries are in: CPU per delivered message;
+ *    `cpuSeconds()` (async) samples the CPU time of the system under test, as named parts
+ *    (`{ server, postgres }`, `{ worker, redis }`), before the load and once the deliveries are
+ *    in: CPU per delivered message, in all and per part;
  * 3. low load (c1): `c1Messages` messages, one in flight end to end (publish, wait for its arrival,
  *    then the next); latency p50/p99 as above.
  */
@@ -95,13 +96,16 @@ export async function runEndToEnd({
     deliveryElapsedMs: report.lastAt - firstSentAt,
     deliveredPerSec: perSecond(report.distinct, report.lastAt - firstSentAt),
     latency: latencySummary(report.latencies),
-    cpuSeconds: cpuAfter - cpuBefore,
-    cpuMicrosPerMsg:
-      report.distinct > 0 ? ((cpuAfter - cpuBefore) * 1e6) / report.distinct : Number.NaN,
+    ...cpuPerMessage(cpuBefore, cpuAfter, report.distinct),
   };
   log(
     `  delivered ${load.distinct}/${load.accepted}, ${fmt(load.deliveredPerSec)} msgs/s, ` +
-      `p50 ${fmt(load.latency.p50, 2)} ms, p99 ${fmt(load.latency.p99, 2)} ms, ${fmt(load.cpuMicrosPerMsg)} µs CPU/msg`,
+      `p50 ${fmt(load.latency.p50, 2)} ms, p99 ${fmt(load.latency.p99, 2)} ms, ${fmt(load.cpuMicrosPerMsg)} µs CPU/msg` +
+      (Object.keys(load.cpuPartsMicrosPerMsg).length > 1
+        ? ` (${Object.entries(load.cpuPartsMicrosPerMsg)
+            .map(([part, micros]) => `${part} ${fmt(micros)}`)
+            .join(" + ")})`
+        : ""),
   );
 
   // 3. low load, one message in flight end to end
@@ -181,4 +185,20 @@ async function runLowLoad({ receiver, publishOp, c1Messages, bounds, log }) {
 
 function fmt(value, digits = 0) {
   return Number.isFinite(value) ? value.toFixed(digits) : "n/a";
+}
+
+/** CPU seconds between two samples of named parts, in all and per delivered message. */
+function cpuPerMessage(before, after, delivered) {
+  const perMsg = (seconds) => (delivered > 0 ? (seconds * 1e6) / delivered : Number.NaN);
+  const parts = Object.fromEntries(
+    Object.keys(after).map((part) => [part, after[part] - before[part]]),
+  );
+  const total = Object.values(parts).reduce((sum, s) => sum + s, 0);
+  return {
+    cpuSeconds: total,
+    cpuMicrosPerMsg: perMsg(total),
+    cpuPartsMicrosPerMsg: Object.fromEntries(
+      Object.entries(parts).map(([part, seconds]) => [part, perMsg(seconds)]),
+    ),
+  };
 }

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Pool } from "undici";
 import { freePort } from "./children.mjs";
-import { processCpuSeconds } from "./cpu.mjs";
+import { postgresCpuSeconds, processCpuSeconds } from "./cpu.mjs";
 import { runEndToEnd } from "./end-to-end.mjs";
 import { startReceiver } from "./receiver-handle.mjs";
 
@@ -102,11 +102,12 @@ export async function runHookyard({
       if (typeof message?.id !== "string") throw new Error("publish answer has no id");
       return message.id;
     };
-    const cpuSeconds = async () => {
-      let total = 0;
-      for (const s of servers) total += await processCpuSeconds(s.pid);
-      return total;
-    };
+    // On PostgreSQL the database server's CPU is part of the system under test, as Redis's is
+    // for BullMQ (the bench runs against a local server; every postgres process is counted).
+    const cpuSeconds = async () => ({
+      server: servers.reduce((sum, s) => sum + processCpuSeconds(s.pid), 0),
+      ...(databaseUrl?.startsWith("postgres") ? { postgres: postgresCpuSeconds() } : {}),
+    });
     const result = await runEndToEnd({
       receiver,
       publish,

@@ -2,6 +2,9 @@ import pg from "pg";
 import { ConflictError, ServiceUnavailableError } from "../../errors.js";
 import type { SqlParam } from "../rows/config-rows.js";
 
+/** A statement parameter: a JS array is sent as a PostgreSQL array (for `unnest($n::type[])`). */
+export type PgParam = SqlParam | readonly SqlParam[];
+
 /**
  * The slice of node-postgres the PostgreSQL adapter uses (STYLE 2.3: the consumer declares its
  * seam). This file is the only one that imports the driver.
@@ -9,7 +12,7 @@ import type { SqlParam } from "../rows/config-rows.js";
 export interface Queryable {
   query<R = Record<string, unknown>>(
     sql: string,
-    params?: readonly SqlParam[],
+    params?: readonly PgParam[],
   ): Promise<{ rows: R[]; rowCount: number; command: string }>;
   /** A named statement: parsed and planned once per connection, then only bound and run. */
   query<R = Record<string, unknown>>(statement: {

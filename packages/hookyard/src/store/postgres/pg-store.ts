@@ -43,6 +43,7 @@ import {
   mapPgError,
   openPool,
   type PgConnectOptions,
+  type PgParam,
   type PgPool,
   type Queryable,
 } from "./pg-driver.js";
@@ -154,11 +155,15 @@ const SQL = {
       endpoint_id text, app_id text, url text, succeeded int, response_status_code int,
       response_body text, response_headers text, duration_ms int, error_class text,
       error_message text, trigger text, created_at bigint)`,
+  // Column arrays rather than a JSON recordset: planned afresh on each run (an unnamed statement)
+  // with the arrays as constants, PostgreSQL knows how many rows join and takes the primary key
+  // once the table is more than a few pages. A plan cached while the table was small scanned the
+  // whole table for every group (a hash join), ever slower as deliveries pile up.
   updateDeliveries: `UPDATE delivery d SET status = u.status, attempts = u.attempts,
       next_attempt_at = u.next_attempt_at, lease_owner = u.lease_owner,
       lease_until = u.lease_until, updated_at = u.updated_at
-    FROM jsonb_to_recordset($1::jsonb) AS u(id text, status text, attempts int,
-      next_attempt_at bigint, lease_owner text, lease_until bigint, updated_at bigint)
+    FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[],
+      $7::text[]) AS u(status, attempts, next_attempt_at, lease_owner, lease_until, updated_at, id)
     WHERE d.id = u.id`,
   deliveryMessageSelect:
     "SELECT d.*, m.event_type AS m_event_type, m.event_id AS m_event_id, m.channels AS m_channels, " +
@@ -175,8 +180,7 @@ function named(
     | "updateDelivery"
     | "insertMessages"
     | "insertDeliveries"
-    | "insertAttempts"
-    | "updateDeliveries",
+    | "insertAttempts",
   values: readonly cfg.SqlParam[],
 ): { name: string; text: string; values: readonly cfg.SqlParam[] } {
   return { name: `hookyard_${statement}`, text: SQL[statement], values };
@@ -238,7 +242,8 @@ export class PgStore implements Store {
         // The last update of a delivery wins, as if they had run one after the other.
         const last = new Map(items.map((i) => [i.update.id, i.update]));
         await db.query(
-          named("updateDeliveries", [jsonRows([...last.values()].map(deliveryUpdateRow))]),
+          SQL.updateDeliveries,
+          columnArrays([...last.values()].map(rows.deliveryUpdateParams)),
         );
         await this.#notifyDue(db, [...last.values()]);
       },
@@ -956,8 +961,12 @@ function jsonRows(objects: readonly Record<string, cfg.SqlParam>[]): string {
 }
 
 const attemptRow = (a: Attempt) => rows.byColumn(rows.ATTEMPT_COLUMNS, rows.attemptParams(a));
-const deliveryUpdateRow = (u: DeliveryUpdate) =>
-  rows.byColumn(rows.DELIVERY_UPDATE_COLUMNS, rows.deliveryUpdateParams(u));
+
+/** Rows of parameters as one array per column (the parameters of an `unnest(…)` statement). */
+function columnArrays(paramRows: readonly (readonly cfg.SqlParam[])[]): PgParam[] {
+  const width = paramRows[0]?.length ?? 0;
+  return Array.from({ length: width }, (_, column) => paramRows.map((r) => r[column] ?? null));
+}
 
 async function insertMessages(db: Queryable, reqs: readonly CreateMessageRequest[]): Promise<void> {
   if (reqs.length === 1) {
