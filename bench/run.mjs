@@ -36,6 +36,7 @@ const USAGE = `usage: node bench/run.mjs [options]
   --skip-bullmq         skip phase (c), BullMQ on Redis
   --floor               also run phase (d): a minimal durable outbox (bench/lib/floor-server.mjs)
   --postgres            also run phase (e): Hookyard on PostgreSQL, 1 process and 2 processes
+                        (with --floor also the floor server on PostgreSQL)
   --pg-url URL          PostgreSQL for (e) (default $HOOKYARD_TEST_PG_URL or postgres://postgres@127.0.0.1:5432/test)
   --skip-build          do not run \`tsc -b packages/hookyard\` before phase (b)
   --redis-host H        (default 127.0.0.1)   --redis-port P   (default 6379)
@@ -264,6 +265,17 @@ async function runRound(index, opts, plan, registry) {
           ),
       );
     }
+    if (opts.floor) {
+      await phase("pgFloor", "(e) floor on PostgreSQL, same driver", "PostgreSQL floor", () =>
+        withPgSchema(opts.pgUrl, (databaseUrl) =>
+          hookyard({
+            c1Messages: 0,
+            databaseUrl,
+            serverArgs: [join(REPO_ROOT, "bench/lib/floor-server.mjs")],
+          }),
+        ),
+      );
+    }
   }
   return round;
 }
@@ -305,6 +317,7 @@ function printResults(rounds, plan) {
       ["floor", round.floor],
       ["PostgreSQL 1 process", round.pg1],
       ["PostgreSQL 2 processes", round.pg2],
+      ["PostgreSQL floor", round.pgFloor],
     ]) {
       if (!phase) continue;
       const { load, clock } = phase;

@@ -6,44 +6,120 @@ import { createRequire } from "node:module";
  * Phase (d), `--floor`: the least a server of this design can do per message, to show in the same
  * run how far the ceiling ratio can go on this machine. It speaks just enough of the publish API
  * for phase (b)'s driver (health, create app, create endpoint, publish) and does only the
- * essential work: node:http, JSON.parse, one SQLite file (WAL, synchronous=FULL, one group commit
- * per event-loop turn, acknowledged after COMMIT), a Standard Webhooks signature and an undici
- * POST per message, and the attempt recorded. No validation, no auth, no indexes beyond primary
- * keys, no retries, no egress guard, no logging: not a product, a lower bound for one.
+ * essential work: node:http, JSON.parse, a group commit of the message and its delivery before the
+ * acknowledgement, a Standard Webhooks signature and an undici POST per message, and the attempt
+ * recorded. No validation, no auth, no indexes beyond primary keys, no retries, no egress guard,
+ * no logging: not a product, a lower bound for one.
+ *
+ * `HOOKYARD_DATABASE_URL` picks the store: `sqlite:<file>` (WAL, synchronous=FULL, one group
+ * commit per event-loop turn) or `postgres://…` (with `--postgres`: up to 4 transactions at once
+ * as Hookyard's group commit, each table's rows of a group in one multi-row `unnest` statement,
+ * the next group gathering while they commit; synchronous_commit as the server has it).
  */
 const require = createRequire(new URL("../../packages/hookyard/package.json", import.meta.url));
-const Database = require("better-sqlite3");
 const { Pool } = require("undici");
 
-const db = new Database(process.env.HOOKYARD_DATABASE_URL.replace(/^sqlite:/, ""));
-db.pragma("journal_mode = WAL");
-db.pragma("synchronous = FULL");
-db.exec(`
-CREATE TABLE message (id TEXT PRIMARY KEY, event_type TEXT, payload TEXT, created_at INTEGER);
-CREATE TABLE delivery (id TEXT PRIMARY KEY, msg_id TEXT, status TEXT, updated_at INTEGER);
-CREATE TABLE attempt (id TEXT PRIMARY KEY, delivery_id TEXT, status INTEGER, created_at INTEGER);`);
-const insertMessage = db.prepare("INSERT INTO message VALUES (?, ?, ?, ?)");
-const insertDelivery = db.prepare("INSERT INTO delivery VALUES (?, ?, 'pending', ?)");
-const insertAttempt = db.prepare("INSERT INTO attempt VALUES (?, ?, ?, ?)");
-const finishDelivery = db.prepare("UPDATE delivery SET status = ?, updated_at = ? WHERE id = ?");
+const TABLES = `
+CREATE TABLE message (id TEXT PRIMARY KEY, event_type TEXT, payload TEXT, created_at BIGINT);
+CREATE TABLE delivery (id TEXT PRIMARY KEY, msg_id TEXT, status TEXT, updated_at BIGINT);
+CREATE TABLE attempt (id TEXT PRIMARY KEY, delivery_id TEXT, status INTEGER, created_at BIGINT);`;
 
-let queue = [];
+/** Rows waiting for the next group commit, per statement, and the callbacks to run after it. */
+function emptyGroup() {
+  return { messages: [], deliveries: [], attempts: [], finishes: [], done: [] };
+}
+
+let group = emptyGroup();
+/** PostgreSQL transactions at once (Hookyard's group commit allows 4). */
+const TRANSACTIONS = Number(process.env.FLOOR_PG_TRANSACTIONS ?? 4);
 let seq = 0;
 const newId = (prefix) => `${prefix}_${Date.now().toString(36)}${(seq++).toString(36)}`;
 
-/** Runs `fn` in the next group commit and calls `done` after COMMIT. */
-function write(fn, done) {
-  queue.push([fn, done]);
-  if (queue.length === 1) setImmediate(commit);
+const url = process.env.HOOKYARD_DATABASE_URL;
+const commitGroup = url.startsWith("postgres") ? await postgresStore(url) : sqliteStore(url);
+
+/** Adds rows to the next group commit; `done` runs after its COMMIT. */
+function write(rows, done) {
+  for (const key of ["messages", "deliveries", "attempts", "finishes"])
+    if (rows[key]) group[key].push(rows[key]);
+  group.done.push(done);
+  commitGroup.schedule();
 }
 
-function commit() {
-  const batch = queue;
-  queue = [];
-  db.exec("BEGIN");
-  for (const [fn] of batch) fn();
-  db.exec("COMMIT");
-  for (const [, done] of batch) done();
+function sqliteStore(databaseUrl) {
+  const Database = require("better-sqlite3");
+  const db = new Database(databaseUrl.replace(/^sqlite:/, ""));
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = FULL");
+  db.exec(TABLES);
+  const statements = {
+    messages: db.prepare("INSERT INTO message VALUES (?, ?, ?, ?)"),
+    deliveries: db.prepare("INSERT INTO delivery VALUES (?, ?, 'pending', ?)"),
+    attempts: db.prepare("INSERT INTO attempt VALUES (?, ?, ?, ?)"),
+    finishes: db.prepare("UPDATE delivery SET status = ?, updated_at = ? WHERE id = ?"),
+  };
+  let scheduled = false;
+  const commit = () => {
+    scheduled = false;
+    const batch = group;
+    group = emptyGroup();
+    db.exec("BEGIN");
+    for (const [key, statement] of Object.entries(statements))
+      for (const row of batch[key]) statement.run(...row);
+    db.exec("COMMIT");
+    for (const done of batch.done) done();
+  };
+  return {
+    schedule() {
+      if (scheduled) return;
+      scheduled = true;
+      setImmediate(commit);
+    },
+  };
+}
+
+async function postgresStore(databaseUrl) {
+  const pg = require("pg");
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: TRANSACTIONS });
+  await pool.query(TABLES);
+  // One statement per table and group; the arrays are columns (row i = element i of each).
+  const statements = {
+    messages: `INSERT INTO message SELECT * FROM unnest($1::text[], $2::text[], $3::text[],
+      $4::bigint[])`,
+    deliveries: `INSERT INTO delivery SELECT i, m, 'pending', t FROM unnest($1::text[],
+      $2::text[], $3::bigint[]) AS r(i, m, t)`,
+    attempts: `INSERT INTO attempt SELECT * FROM unnest($1::text[], $2::text[], $3::int[],
+      $4::bigint[])`,
+    finishes: `UPDATE delivery d SET status = r.s, updated_at = r.t FROM unnest($1::text[],
+      $2::bigint[], $3::text[]) AS r(s, t, i) WHERE d.id = r.i`,
+  };
+  let running = 0;
+  const commit = async () => {
+    running++;
+    const client = await pool.connect();
+    while (group.done.length > 0) {
+      const batch = group;
+      group = emptyGroup();
+      await client.query("BEGIN");
+      for (const [key, sql] of Object.entries(statements)) {
+        const rows = batch[key];
+        if (rows.length === 0) continue;
+        await client.query(
+          sql,
+          rows[0].map((_, column) => rows.map((row) => row[column])),
+        );
+      }
+      await client.query("COMMIT");
+      for (const done of batch.done) done();
+    }
+    client.release();
+    running--;
+  };
+  return {
+    schedule() {
+      if (running < TRANSACTIONS) void commit();
+    },
+  };
 }
 
 const secret = randomBytes(24);
@@ -64,10 +140,13 @@ function deliver(msgId, deliveryId, payload) {
     async (res) => {
       await res.body.text();
       const now = Date.now();
-      write(() => {
-        insertAttempt.run(newId("atmpt"), deliveryId, res.statusCode, now);
-        finishDelivery.run(res.statusCode < 300 ? "success" : "fail", now, deliveryId);
-      }, noop);
+      write(
+        {
+          attempts: [newId("atmpt"), deliveryId, res.statusCode, now],
+          finishes: [res.statusCode < 300 ? "success" : "fail", now, deliveryId],
+        },
+        noop,
+      );
     },
     (err) => process.stderr.write(`delivery failed: ${err.message}\n`),
   );
@@ -97,9 +176,9 @@ createServer((req, res) => {
       const payload = JSON.stringify(body.payload);
       const now = Date.now();
       write(
-        () => {
-          insertMessage.run(msgId, body.eventType, payload, now);
-          insertDelivery.run(deliveryId, msgId, now);
+        {
+          messages: [msgId, body.eventType, payload, now],
+          deliveries: [deliveryId, msgId, now],
         },
         () => {
           reply(res, 202, { id: msgId, eventType: body.eventType });

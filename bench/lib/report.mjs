@@ -83,6 +83,7 @@ export function roundRows(round) {
   for (const [key, label, phase] of [
     ["pg1", "Hookyard on PostgreSQL, 1 process", round.pg1],
     ["pg2", "Hookyard on PostgreSQL, 2 processes", round.pg2],
+    ["pgFloor", "floor on PostgreSQL (minimal outbox)", round.pgFloor],
   ]) {
     if (!phase) continue;
     add(key, label, phase.load.deliveredPerSec, phase.load.latency, phase.load.cpuMicrosPerMsg);
