@@ -91,7 +91,8 @@ interface WorkItem {
 
 /** Events, for tests and metrics: `attempt` (Attempt, Delivery after it). */
 export interface DeliveryEngineEvents {
-  attempt: [attempt: Attempt, delivery: DeliveryUpdate];
+  /** The attempt and the delivery's new state; null when another process had taken it over. */
+  attempt: [attempt: Attempt, delivery: DeliveryUpdate | null];
 }
 
 /**
@@ -226,7 +227,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     const updates: DeliveryUpdate[] = [];
     const now = this.#deps.clock.now();
     for (const { delivery } of this.#held.values()) {
-      if (!this.#active.has(delivery.id)) updates.push(unleased(delivery, now));
+      if (!this.#active.has(delivery.id)) updates.push(unleased(delivery, now, this.owner));
     }
     this.#held.clear();
     await this.#handBack(updates);
@@ -430,8 +431,9 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       leaseOwner: keep ? this.owner : null,
       leaseUntil: keep ? retryAt + config.leaseMs : null,
       updatedAt: now,
+      guard: { owner: this.owner, attempts: delivery.attempts },
     };
-    await store.recordAttempt(attempt, update);
+    const stillOurs = await store.recordAttempt(attempt, update);
     // Guarded: below info (e.g. HOOKYARD_LOG_LEVEL=warn) the fields object is not even built.
     if (this.#log.isLevelEnabled("info")) {
       this.#log.info(
@@ -446,6 +448,18 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
         },
         "attempt finished",
       );
+    }
+    if (!stillOurs) {
+      // Our lease ran out (a long stall) and another process took the delivery over or finished
+      // it: its state is theirs now. The attempt is on record; nothing more is done here.
+      this.#log.warn(
+        { msgId: message.id, deliveryId: delivery.id },
+        "lease lost before the attempt was recorded; another process has the delivery",
+      );
+      this.#held.delete(delivery.id);
+      this.#resendAfter.delete(delivery.id);
+      this.emit("attempt", attempt, null);
+      return;
     }
     Object.assign(item.delivery, update);
     item.trigger = "scheduled";
@@ -471,6 +485,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
         leaseOwner: null,
         leaseUntil: null,
         updatedAt: this.#deps.clock.now(),
+        guard: { owner: this.owner, attempts: delivery.attempts },
       },
     ]);
     this.#held.delete(delivery.id);
@@ -512,6 +527,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       leaseOwner: null,
       leaseUntil: null,
       updatedAt: this.#deps.clock.now(),
+      guard: { owner: this.owner, attempts: item.delivery.attempts },
     };
     await this.#deps.store.updateDeliveries([update]);
     this.#held.delete(item.delivery.id);
@@ -555,7 +571,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
         if (this.#closed) {
           // Closed while the store was leasing: those would stay leased to a gone process.
           const now = clock.now();
-          await this.#handBack(leased.map((l) => unleased(l.delivery, now)));
+          await this.#handBack(leased.map((l) => unleased(l.delivery, now, this.owner)));
           return;
         }
         const fresh = leased.filter((l) => !this.#held.has(l.delivery.id));
@@ -580,8 +596,8 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
   }
 }
 
-/** The delivery handed back to the store: unleased, due when it was due. */
-function unleased(delivery: Delivery, now: number): DeliveryUpdate {
+/** The delivery `owner` hands back to the store: unleased, due when it was due. */
+function unleased(delivery: Delivery, now: number, owner: string): DeliveryUpdate {
   return {
     id: delivery.id,
     status: delivery.status,
@@ -590,5 +606,6 @@ function unleased(delivery: Delivery, now: number): DeliveryUpdate {
     leaseOwner: null,
     leaseUntil: null,
     updatedAt: now,
+    guard: { owner, attempts: delivery.attempts },
   };
 }

@@ -75,6 +75,14 @@ export interface DeliveryUpdate {
   leaseOwner: string | null;
   leaseUntil: number | null;
   updatedAt: number;
+  /**
+   * Optimistic concurrency for a process working on a delivery it leased: the update applies only
+   * while the delivery is leased to `owner` or to no one, and has made `attempts` attempts (what
+   * the writer knew of it). A process whose lease ran out while it was stalled, and whose delivery
+   * another process has since taken over or finished, then leaves it alone. Without a guard the
+   * update always applies (cancellations, recovery).
+   */
+  guard?: { owner: string; attempts: number };
 }
 
 export interface CreateMessageRequest {
@@ -233,9 +241,15 @@ export interface Store {
    */
   nextDueAt(): Promise<number | null>;
 
-  /** Writes the attempt and the delivery's new state in one transaction. */
-  recordAttempt(attempt: Attempt, delivery: DeliveryUpdate): Promise<void>;
-  /** Sets the state of deliveries without an attempt (cancel on delete/disable, …). */
+  /**
+   * Writes the attempt and the delivery's new state in one transaction. Resolves false when the
+   * update's guard did not hold (the attempt is stored all the same; the delivery is unchanged).
+   */
+  recordAttempt(attempt: Attempt, delivery: DeliveryUpdate): Promise<boolean>;
+  /**
+   * Sets the state of deliveries without an attempt (cancel on delete/disable, hand-back, …);
+   * an update whose guard does not hold is skipped.
+   */
   updateDeliveries(updates: DeliveryUpdate[]): Promise<void>;
   /** Open (pending/retrying) deliveries of an endpoint, e.g. to cancel them when it is disabled. */
   listOpenDeliveriesOfEndpoint(endpointId: EndpointId): Promise<Delivery[]>;

@@ -2,7 +2,9 @@ import { once } from "node:events";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { Webhook as SvixWebhook } from "svix";
 import { describe, expect, it } from "vitest";
+import { FakeClock } from "../helpers/fake-clock.js";
 import { startReceiver } from "../helpers/receiver.js";
+import { Seed } from "../helpers/seed.js";
 import { startTestServer, TEST_API_KEY } from "../helpers/server.js";
 import { openStoreAt } from "../helpers/test-store.js";
 
@@ -230,5 +232,51 @@ describe("delivery through the real server", () => {
     // Due when the retry would have run: another process takes it then, not after the lease.
     expect(open?.nextAttemptAt).toBeGreaterThanOrEqual(attempt.createdAt + 5_000);
     expect(open?.nextAttemptAt).toBeLessThan(attempt.createdAt + 6_000);
+  });
+
+  it("leaves a delivery to the process that took it over while its own attempt was stalled", async () => {
+    // The receiver answers after 2 s: meanwhile "another process" finds the lease expired (its
+    // clock is far ahead), takes the delivery over and delivers it.
+    const receiver = await startReceiver({ replies: [{ status: 503, delayMs: 2_000 }] });
+    const clock = new FakeClock(Date.UTC(2025, 0, 1));
+    const { svix, hookyard } = await startTestServer({ clock, random: () => 0.5 });
+    const app = await svix.application.create({ name: "A" });
+    await svix.endpoint.create(app.id, { url: receiver.url });
+    const attempted = once(hookyard.engine, "attempt");
+    await svix.message.create(app.id, { eventType: "a.b", payload: {} });
+    await receiver.waitForCount(1);
+
+    const { store } = hookyard;
+    const later = clock.now() + 3_600_000;
+    const [taken] = await store.leaseDueDeliveries({
+      now: later,
+      owner: "node_other",
+      limit: 10,
+      leaseMs: 30_000,
+    });
+    expect(taken?.delivery.leaseOwner).toBe("node_other");
+    const delivery = taken!.delivery;
+    const theirs = new Seed().attempt(delivery);
+    await store.recordAttempt(theirs, {
+      id: delivery.id,
+      status: "succeeded",
+      attempts: 1,
+      nextAttemptAt: null,
+      leaseOwner: null,
+      leaseUntil: null,
+      updatedAt: later,
+      guard: { owner: "node_other", attempts: 0 },
+    });
+
+    const [attempt, update] = (await attempted) as [{ responseStatusCode: number }, unknown];
+    expect(attempt.responseStatusCode, "the stalled attempt is on record").toBe(503);
+    expect(update, "but its retry is not: the delivery is the other process's").toBeNull();
+    expect(hookyard.engine.heldCount).toBe(0);
+    expect(await store.getDelivery(delivery.msgId, delivery.endpointId)).toMatchObject({
+      status: "succeeded",
+      attempts: 1,
+    });
+    await clock.advance(60_000);
+    expect(receiver.requests, "no retry of a delivered message").toHaveLength(1);
   });
 });

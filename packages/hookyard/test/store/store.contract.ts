@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { ConflictError } from "../../src/errors.js";
-import type { Application, Delivery, DeliveryStatus, Endpoint, Message } from "../../src/model.js";
+import type {
+  Application,
+  Delivery,
+  DeliveryId,
+  DeliveryStatus,
+  Endpoint,
+  Message,
+} from "../../src/model.js";
 import type { Page, Store } from "../../src/store/store.js";
 import { Seed, seedAppWithEndpoint, seedDelivery } from "../helpers/seed.js";
 
@@ -570,6 +577,75 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
       expect(taken.map((d) => d.delivery)).toMatchObject([
         { id, leaseOwner: "w2", leaseUntil: 61_000 },
       ]);
+    });
+
+    it("leaves a delivery taken over after an expired lease to its new owner", async () => {
+      const store = await openStore();
+      const seed = new Seed();
+      const id = await seedDelivery(store, { dueAt: 1_000, seed });
+      const [mine] = await store.leaseDueDeliveries({ ...lease, now: 1_000, owner: "w1" });
+      const [theirs] = await store.leaseDueDeliveries({ ...lease, now: 31_000, owner: "w2" });
+      const delivery = mine!.delivery;
+      const result = (status: DeliveryStatus, owner: string) => ({
+        id,
+        status,
+        attempts: 1,
+        nextAttemptAt: status === "retrying" ? 40_000 : null,
+        leaseOwner: status === "retrying" ? owner : null,
+        leaseUntil: status === "retrying" ? 70_000 : null,
+        updatedAt: 32_000,
+        guard: { owner, attempts: 0 },
+      });
+      // w2 finishes it; w1, back from a stall longer than its lease, records a failure.
+      const w2Attempt = seed.attempt(theirs!.delivery);
+      const w1Attempt = seed.attempt(delivery, { succeeded: false, responseStatusCode: 503 });
+      expect(await store.recordAttempt(w2Attempt, result("succeeded", "w2"))).toBe(true);
+      expect(await store.recordAttempt(w1Attempt, result("retrying", "w1"))).toBe(false);
+      await store.updateDeliveries([{ ...result("pending", "w1"), attempts: 0 }]);
+      expect(await store.getDelivery(delivery.msgId, delivery.endpointId)).toMatchObject({
+        status: "succeeded",
+        attempts: 1,
+        nextAttemptAt: null,
+        leaseOwner: null,
+      });
+      expect(
+        await store.getAttempt(delivery.appId, w1Attempt.id),
+        "both attempts stay on record",
+      ).toMatchObject({ succeeded: false, responseStatusCode: 503 });
+      expect(await store.getAttempt(delivery.appId, w2Attempt.id)).not.toBeNull();
+    });
+
+    it("applies a guarded update while the writer's lease holds, one result per concurrent call", async () => {
+      const store = await openStore();
+      const seed = new Seed();
+      const kept = await seedDelivery(store, { dueAt: 1_000, seed });
+      const lost = await seedDelivery(store, { dueAt: 1_000, seed });
+      const leased = await store.leaseDueDeliveries({ ...lease, now: 1_000, owner: "w1" });
+      const byId = new Map(leased.map((l) => [l.delivery.id, l.delivery]));
+      expect([...byId.keys()].sort()).toEqual([kept, lost].sort());
+      // `lost` expires and goes to w2; `kept` had its lease renewed by w1.
+      await store.renewLeases({ owner: "w1", ids: [kept], leaseUntil: 90_000 });
+      await store.leaseDueDeliveries({ ...lease, now: 31_000, owner: "w2" });
+      const succeeded = (deliveryId: DeliveryId) => ({
+        id: deliveryId,
+        status: "succeeded" as const,
+        attempts: 1,
+        nextAttemptAt: null,
+        leaseOwner: null,
+        leaseUntil: null,
+        updatedAt: 40_000,
+        guard: { owner: "w1", attempts: 0 },
+      });
+      // Made at once, so a store that groups concurrent calls answers each from one statement.
+      const answers = await Promise.all(
+        [kept, lost].map((d) => store.recordAttempt(seed.attempt(byId.get(d)!), succeeded(d))),
+      );
+      expect(answers).toEqual([true, false]);
+      const state = async (d: DeliveryId) => {
+        const { msgId, endpointId } = byId.get(d)!;
+        return (await store.getDelivery(msgId, endpointId))?.status;
+      };
+      expect([await state(kept), await state(lost)]).toEqual(["succeeded", "pending"]);
     });
 
     it("does not offer a delivery before it is due", async () => {

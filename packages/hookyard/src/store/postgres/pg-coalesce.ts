@@ -3,9 +3,9 @@ import { isUnavailable, type Queryable } from "./pg-driver.js";
 /** Rows per group: bounds one statement's parameter (a JSON array) and the transaction. */
 const MAX_GROUP = 500;
 
-interface Pending<T> {
+interface Pending<T, R> {
   item: T;
-  resolve: () => void;
+  resolve: (result: R) => void;
   reject: (err: unknown) => void;
 }
 
@@ -15,25 +15,26 @@ interface Pending<T> {
  * row: on PostgreSQL every statement is a network round trip, and the driver's per-statement work
  * dominated the hot path. If the group's statement fails (a conflict), every call is retried on
  * its own (`one`), so one caller's failure never fails another's write (store.ts rules); if the
- * database is away, all fail together, as they would have alone.
+ * database is away, all fail together, as they would have alone. `many` answers one result per
+ * item, in order; each call resolves with its own.
  */
-export class Coalescer<T> {
-  readonly #write: (fn: (db: Queryable) => Promise<void>) => Promise<void>;
-  readonly #many: (db: Queryable, items: readonly T[]) => Promise<void>;
-  readonly #one: (item: T) => Promise<void>;
-  #pending: Pending<T>[] = [];
+export class Coalescer<T, R = void> {
+  readonly #write: (fn: (db: Queryable) => Promise<R[]>) => Promise<R[]>;
+  readonly #many: (db: Queryable, items: readonly T[]) => Promise<R[]>;
+  readonly #one: (item: T) => Promise<R>;
+  #pending: Pending<T, R>[] = [];
 
   constructor(deps: {
-    write: (fn: (db: Queryable) => Promise<void>) => Promise<void>;
-    many: (db: Queryable, items: readonly T[]) => Promise<void>;
-    one: (item: T) => Promise<void>;
+    write: (fn: (db: Queryable) => Promise<R[]>) => Promise<R[]>;
+    many: (db: Queryable, items: readonly T[]) => Promise<R[]>;
+    one: (item: T) => Promise<R>;
   }) {
     this.#write = deps.write;
     this.#many = deps.many;
     this.#one = deps.one;
   }
 
-  add(item: T): Promise<void> {
+  add(item: T): Promise<R> {
     return new Promise((resolve, reject) => {
       this.#pending.push({ item, resolve, reject });
       if (this.#pending.length === 1) this.#schedule();
@@ -43,8 +44,8 @@ export class Coalescer<T> {
   #schedule(): void {
     // The group closes when the batcher runs this write (a later turn), so every call made until
     // then joins it; the batcher may run the function twice (savepoint pass): same group.
-    let group: Pending<T>[] | null = null;
-    const take = (): Pending<T>[] => {
+    let group: Pending<T, R>[] | null = null;
+    const take = (): Pending<T, R>[] => {
       if (group === null) {
         group = this.#pending.splice(0, MAX_GROUP);
         // A burst bigger than one group continues in the next write.
@@ -58,8 +59,8 @@ export class Coalescer<T> {
         take().map((p) => p.item),
       ),
     ).then(
-      () => {
-        for (const p of take()) p.resolve();
+      (results) => {
+        for (const [i, p] of take().entries()) p.resolve(results[i] as R);
       },
       (err: unknown) => {
         const members = take();

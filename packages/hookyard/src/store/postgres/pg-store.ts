@@ -129,7 +129,8 @@ const SQL = {
     next_attempt_at, lease_owner, lease_until, created_at, updated_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
   updateDelivery: `UPDATE delivery SET status = $1, attempts = $2, next_attempt_at = $3,
-    lease_owner = $4, lease_until = $5, updated_at = $6 WHERE id = $7`,
+    lease_owner = $4, lease_until = $5, updated_at = $6
+    WHERE id = $7 AND ${rows.deliveryGuardSql("$8::text", "$9::int")}`,
   insertAttempt: `INSERT INTO attempt (id, delivery_id, msg_id, endpoint_id, app_id, url, succeeded,
     response_status_code, response_body, response_headers, duration_ms, error_class,
     error_message, trigger, created_at)
@@ -163,8 +164,10 @@ const SQL = {
       next_attempt_at = u.next_attempt_at, lease_owner = u.lease_owner,
       lease_until = u.lease_until, updated_at = u.updated_at
     FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[],
-      $7::text[]) AS u(status, attempts, next_attempt_at, lease_owner, lease_until, updated_at, id)
-    WHERE d.id = u.id`,
+      $7::text[], $8::text[], $9::int[]) AS u(status, attempts, next_attempt_at, lease_owner,
+        lease_until, updated_at, id, guard_owner, guard_attempts)
+    WHERE d.id = u.id AND ${rows.deliveryGuardSql("u.guard_owner", "u.guard_attempts", "d.")}
+    RETURNING d.id`,
   deliveryMessageSelect:
     "SELECT d.*, m.event_type AS m_event_type, m.event_id AS m_event_id, m.channels AS m_channels, " +
     "m.tags AS m_tags, m.payload AS m_payload, m.created_at AS m_created_at " +
@@ -207,7 +210,7 @@ export class PgStore implements Store {
   /** Publishes without an eventId, stored a group at a time (the hot path). */
   readonly #newMessages: Coalescer<CreateMessageRequest>;
   /** Attempts with their delivery's new state, recorded a group at a time. */
-  readonly #attempts: Coalescer<{ attempt: Attempt; update: DeliveryUpdate }>;
+  readonly #attempts: Coalescer<{ attempt: Attempt; update: DeliveryUpdate }, boolean>;
   #closing: Promise<void> | null = null;
   #readsInFlight = 0;
   #readWaiters: Array<() => void> = [];
@@ -222,7 +225,10 @@ export class PgStore implements Store {
     this.#batcher = new PgWriteBatcher({ pool });
     this.#newMessages = new Coalescer({
       write: (fn) => this.#write(fn),
-      many: (db, reqs) => insertMessages(db, reqs),
+      many: async (db, reqs) => {
+        await insertMessages(db, reqs);
+        return reqs.map(() => undefined);
+      },
       one: async (req) => void (await this.#createMessageAlone(req)),
     });
     this.#attempts = new Coalescer({
@@ -232,20 +238,23 @@ export class PgStore implements Store {
           // Alone (low load), the prepared single-row statements are quicker.
           const [{ attempt, update }] = items as [{ attempt: Attempt; update: DeliveryUpdate }];
           await db.query(named("insertAttempt", rows.attemptParams(attempt)));
-          await db.query(named("updateDelivery", rows.deliveryUpdateParams(update)));
-          await this.#notifyDue(db, [update]);
-          return;
+          return [await this.#updateDelivery(db, update)];
         }
         await db.query(
           named("insertAttempts", [jsonRows(items.map((i) => attemptRow(i.attempt)))]),
         );
         // The last update of a delivery wins, as if they had run one after the other.
         const last = new Map(items.map((i) => [i.update.id, i.update]));
-        await db.query(
+        const { rows: updated } = await db.query<{ id: string }>(
           SQL.updateDeliveries,
           columnArrays([...last.values()].map(rows.deliveryUpdateParams)),
         );
-        await this.#notifyDue(db, [...last.values()]);
+        const applied = new Set(updated.map((r) => r.id));
+        await this.#notifyDue(
+          db,
+          [...last.values()].filter((u) => applied.has(u.id)),
+        );
+        return items.map((i) => last.get(i.update.id) === i.update && applied.has(i.update.id));
       },
       one: ({ attempt, update }) => this.#recordAttemptAlone(attempt, update),
     });
@@ -714,27 +723,36 @@ export class PgStore implements Store {
     return row?.next_attempt_at ?? null;
   }
 
-  recordAttempt(attempt: Attempt, update: DeliveryUpdate): Promise<void> {
+  recordAttempt(attempt: Attempt, update: DeliveryUpdate): Promise<boolean> {
     return this.#attempts.add({ attempt, update });
   }
 
-  #recordAttemptAlone(attempt: Attempt, delivery: DeliveryUpdate): Promise<void> {
+  #recordAttemptAlone(attempt: Attempt, delivery: DeliveryUpdate): Promise<boolean> {
     return this.#write(async (db) => {
       await conflictOn(
         db.query(named("insertAttempt", rows.attemptParams(attempt))),
         () => `attempt ${attempt.id} already exists`,
       );
-      await db.query(named("updateDelivery", rows.deliveryUpdateParams(delivery)));
-      await this.#notifyDue(db, [delivery]);
+      return this.#updateDelivery(db, delivery);
     });
   }
 
   updateDeliveries(updates: DeliveryUpdate[]): Promise<void> {
     return this.#write(async (db) => {
-      for (const u of updates)
-        await db.query(named("updateDelivery", rows.deliveryUpdateParams(u)));
-      await this.#notifyDue(db, updates);
+      const applied = [];
+      for (const u of updates) {
+        const { rowCount } = await db.query(named("updateDelivery", rows.deliveryUpdateParams(u)));
+        if (rowCount === 1) applied.push(u);
+      }
+      await this.#notifyDue(db, applied);
     });
+  }
+
+  /** One delivery's new state (false: its guard did not hold), with the "due" note if due. */
+  async #updateDelivery(db: Queryable, update: DeliveryUpdate): Promise<boolean> {
+    const { rowCount } = await db.query(named("updateDelivery", rows.deliveryUpdateParams(update)));
+    if (rowCount === 1) await this.#notifyDue(db, [update]);
+    return rowCount === 1;
   }
 
   async listOpenDeliveriesOfEndpoint(endpointId: EndpointId): Promise<Delivery[]> {

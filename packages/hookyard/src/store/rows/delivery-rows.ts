@@ -202,10 +202,34 @@ export function rowToAttempt(row: AttemptRow): Attempt {
 
 /**
  * `updateDelivery`'s parameters: status, attempts, next_attempt_at, lease_owner, lease_until,
- * updated_at, then the id of the WHERE clause.
+ * updated_at, then the WHERE clause's id and guard (owner, attempts; null without a guard).
  */
 export function deliveryUpdateParams(u: DeliveryUpdate): SqlParam[] {
-  return [u.status, u.attempts, u.nextAttemptAt, u.leaseOwner, u.leaseUntil, u.updatedAt, u.id];
+  return [
+    u.status,
+    u.attempts,
+    u.nextAttemptAt,
+    u.leaseOwner,
+    u.leaseUntil,
+    u.updatedAt,
+    u.id,
+    u.guard?.owner ?? null,
+    u.guard?.attempts ?? null,
+  ];
+}
+
+/**
+ * `DeliveryUpdate.guard` as SQL over its two parameters (`owner`, `attempts`, each null without a
+ * guard, which makes both terms true): one occurrence of each, as positional parameters need.
+ * `table` qualifies the delivery's columns (`"d."`) where another relation has the same names.
+ */
+export function deliveryGuardSql(owner: string, attempts: string, table = ""): string {
+  const column = (name: string) => `${table}${name}`;
+  return (
+    `(${column("lease_owner")} IS NULL OR ${column("lease_owner")} = ` +
+    `coalesce(${owner}, ${column("lease_owner")})) ` +
+    `AND ${column("attempts")} = coalesce(${attempts}, ${column("attempts")})`
+  );
 }
 
 /** The columns of the `*Params` arrays above, in their order (multi-row statements bind by name). */
@@ -248,15 +272,6 @@ export const ATTEMPT_COLUMNS = [
   "error_message",
   "trigger",
   "created_at",
-] as const;
-export const DELIVERY_UPDATE_COLUMNS = [
-  "status",
-  "attempts",
-  "next_attempt_at",
-  "lease_owner",
-  "lease_until",
-  "updated_at",
-  "id",
 ] as const;
 
 /** A `*Params` array as an object keyed by its columns (for `jsonb_to_recordset`). */

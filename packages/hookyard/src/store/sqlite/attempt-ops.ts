@@ -27,17 +27,17 @@ import type { SqliteContext } from "./statements.js";
  * connection; `SqliteStore` runs the writes inside a group commit.
  */
 
-/** The attempt row and the delivery's new state, in the same transaction slice. */
+/** The attempt row and the delivery's new state (false: its guard did not hold), in one slice. */
 export function recordAttempt(
   { s }: SqliteContext,
   attempt: Attempt,
   update: DeliveryUpdate,
-): void {
+): boolean {
   conflictOn(
     () => s.insertAttempt.run(...rows.attemptParams(attempt)),
     () => `attempt ${attempt.id} already exists`,
   );
-  s.updateDelivery.run(...rows.deliveryUpdateParams(update));
+  return s.updateDelivery.run(...rows.deliveryUpdateParams(update)).changes === 1;
 }
 
 export function getAttempt(

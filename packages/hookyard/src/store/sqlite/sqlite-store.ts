@@ -296,7 +296,7 @@ export class SqliteStore implements Store {
     return this.#read(() => messages.nextDueAt(this.#ctx));
   }
 
-  recordAttempt(attempt: Attempt, delivery: DeliveryUpdate): Promise<void> {
+  recordAttempt(attempt: Attempt, delivery: DeliveryUpdate): Promise<boolean> {
     return this.#write(() => attempts.recordAttempt(this.#ctx, attempt, delivery));
   }
 

@@ -1,5 +1,6 @@
 import type { ListingQueries } from "./listing-queries.js";
 import type { SqliteDatabase, SqliteStatement } from "./sqlite-driver.js";
+import { deliveryGuardSql } from "../rows/delivery-rows.js";
 
 /**
  * Every fixed statement of the adapter, prepared once when the store opens. Statements whose
@@ -89,7 +90,7 @@ const SQL = {
   listFailedDeliveries: `SELECT * FROM delivery WHERE endpoint_id = ? AND status = 'failed'
     AND created_at >= ? AND created_at < ? ORDER BY created_at, id`,
   updateDelivery: `UPDATE delivery SET status = ?, attempts = ?, next_attempt_at = ?,
-    lease_owner = ?, lease_until = ?, updated_at = ? WHERE id = ?`,
+    lease_owner = ?, lease_until = ?, updated_at = ? WHERE id = ? AND ${deliveryGuardSql("?", "?")}`,
   // Oldest due first; the partial index yields rows in next_attempt_at order.
   selectDue: `${DELIVERY_MESSAGE_SELECT}
     WHERE d.${OPEN_DELIVERY} AND d.next_attempt_at <= @now
