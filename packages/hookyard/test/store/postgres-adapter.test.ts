@@ -2,6 +2,8 @@ import pg from "pg";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { ServiceUnavailableError } from "../../src/errors.js";
 import { PgStore } from "../../src/store/postgres/pg-store.js";
+import { PgWriteBatcher } from "../../src/store/postgres/pg-batcher.js";
+import { openPool, type Queryable } from "../../src/store/postgres/pg-driver.js";
 import { PG_MIGRATIONS } from "../../src/store/postgres/pg-migrations.js";
 import { cuttableProxy } from "../helpers/pg-proxy.js";
 import { Seed, seedAppWithEndpoint } from "../helpers/seed.js";
@@ -98,5 +100,57 @@ describe.skipIf(unavailable !== null)("postgres adapter", () => {
     expect(await store.listOpenDeliveriesOfEndpoint(endpoint.id)).toHaveLength(1_200);
     const listed = await store.listMessages(app.id, {}, { limit: 1_300, iterator: null });
     expect(listed.data).toHaveLength(1_200);
+  });
+
+  it("runs again a write that PostgreSQL aborts to break a deadlock, and refuses it with 503 if it keeps on", async () => {
+    const schema = await tempPgSchema();
+    const pool = openPool({ url: TEST_PG_URL, schema });
+    onTestFinished(() => pool.end());
+    const other = new pg.Client({ connectionString: pgUrlWithSchema(schema) });
+    await other.connect();
+    onTestFinished(() => other.end());
+    await pool.query("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)");
+    await pool.query("INSERT INTO t VALUES (1, 0), (2, 0), (3, 0)");
+    // The other session checks for deadlocks only after 10 s, the write's after 50 ms: the
+    // write is the one PostgreSQL aborts.
+    await other.query("SET deadlock_timeout = '10s'");
+    const batcher = new PgWriteBatcher({ pool });
+    onTestFinished(() => batcher.close());
+
+    /** A write that meets a deadlock in its first `deadlocks` runs, then adds 1 to row 1. */
+    const deadlocking = (deadlocks: number) => {
+      let runs = 0;
+      const write = async (db: Queryable): Promise<number> => {
+        runs++;
+        await db.query("SET LOCAL deadlock_timeout = '50ms'");
+        await db.query("UPDATE t SET v = v + 1 WHERE id = 1");
+        if (runs > deadlocks) return runs;
+        await other.query("BEGIN");
+        await other.query("UPDATE t SET v = v + 1 WHERE id = 2");
+        // The other session waits for row 1 (ours), and we for row 2 (its): a cycle.
+        const otherWaits = other.query("UPDATE t SET v = v + 1 WHERE id = 1");
+        void otherWaits.then(() => other.query("ROLLBACK"));
+        await db.query("UPDATE t SET v = v + 1 WHERE id = 2");
+        return runs;
+      };
+      return { write, runs: () => runs };
+    };
+
+    // First run in the optimistic pass, second in the savepoint pass, third succeeds.
+    const twice = deadlocking(2);
+    const bystander = batcher.write((db) => db.query("UPDATE t SET v = v + 10 WHERE id = 3"));
+    await expect(batcher.write(twice.write)).resolves.toBe(3);
+    await bystander;
+    expect(twice.runs()).toBe(3);
+    const { rows } = await pool.query<{ id: number; v: number }>("SELECT * FROM t ORDER BY id");
+    expect(rows, "each write applied once").toEqual([
+      { id: 1, v: 1 },
+      { id: 2, v: 0 },
+      { id: 3, v: 10 },
+    ]);
+
+    const always = deadlocking(Infinity);
+    await expect(batcher.write(always.write)).rejects.toThrow(ServiceUnavailableError);
+    expect(always.runs(), "one optimistic run and 3 in the savepoint pass").toBe(4);
   });
 });

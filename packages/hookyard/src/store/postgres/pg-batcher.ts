@@ -1,5 +1,11 @@
 import { ServiceUnavailableError } from "../../errors.js";
-import { isUnavailable, type PgClient, type PgPool, type Queryable } from "./pg-driver.js";
+import {
+  isLockConflict,
+  isUnavailable,
+  type PgClient,
+  type PgPool,
+  type Queryable,
+} from "./pg-driver.js";
 
 /** Bounds one transaction, as in SQLite's batcher. */
 const MAX_BATCH_OPS = 1_000;
@@ -8,10 +14,12 @@ const MAX_BATCH_OPS = 1_000;
  * several, the next batch starts while one is still going and PostgreSQL flushes their WAL
  * together. Most writes of concurrent batches touch different rows (a delivery is written by the
  * process holding its lease); where they do not (cancelling an endpoint's deliveries while
- * attempts of it are recorded), a deadlock aborts one statement, and the savepoint pass below
- * rejects that one write alone.
+ * attempts of it are recorded), a deadlock aborts the transaction, the batch runs again with
+ * savepoints, and a write that meets a deadlock there is retried on its own (below).
  */
 const MAX_CONCURRENT_BATCHES = 4;
+/** Runs of one write in the savepoint pass when PostgreSQL aborts it to break a lock cycle. */
+const RUNS_AFTER_LOCK_CONFLICT = 3;
 
 export type PgWrite<T> = (db: Queryable) => Promise<T>;
 
@@ -157,19 +165,36 @@ export class PgWriteBatcher {
   ): Promise<Array<{ ok: true; value: unknown } | { ok: false; err: unknown }>> {
     await client.query("BEGIN");
     const results: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
-    for (const write of batch) {
+    for (const write of batch) results.push(await this.#runInSavepoint(client, write));
+    return results;
+  }
+
+  /**
+   * One write in its own savepoint. A deadlock or serialization failure is transient: the write
+   * runs again (its partner has moved on by then); if it keeps meeting one, it is refused as
+   * unavailable (503, retry later), never as a server error.
+   */
+  async #runInSavepoint(
+    client: PgClient,
+    write: PendingWrite,
+  ): Promise<{ ok: true; value: unknown } | { ok: false; err: unknown }> {
+    for (let run = 1; ; run++) {
       await client.query("SAVEPOINT write");
       try {
-        results.push({ ok: true, value: await write.fn(client) });
+        const value = await write.fn(client);
         await client.query("RELEASE write");
+        return { ok: true, value };
       } catch (err) {
         if (isUnavailable(err)) throw err;
         await client.query("ROLLBACK TO write");
         await client.query("RELEASE write");
-        results.push({ ok: false, err });
+        if (!isLockConflict(err)) return { ok: false, err };
+        if (run >= RUNS_AFTER_LOCK_CONFLICT) {
+          const refusal = "the database kept aborting this write to break a lock conflict";
+          return { ok: false, err: new ServiceUnavailableError(refusal, { cause: err }) };
+        }
       }
     }
-    return results;
   }
 }
 

@@ -115,6 +115,12 @@ export function mapPgError(err: unknown, conflictMessage?: () => string): unknow
   return err;
 }
 
+/** PostgreSQL aborted the statement to break a deadlock or a serialization conflict (transient). */
+export function isLockConflict(err: unknown): boolean {
+  const code = sqlState(err);
+  return code === "40P01" || code === "40001";
+}
+
 export function isUniqueViolation(err: unknown): boolean {
   return sqlState(err) === "23505";
 }
