@@ -1,8 +1,11 @@
-import { describe, expect, it } from "vitest";
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { expectAllDelivered } from "../helpers/delivered.js";
 import { cuttableProxy } from "../helpers/pg-proxy.js";
 import { startReceiver } from "../helpers/receiver.js";
 import { startTestServer, TEST_API_KEY } from "../helpers/server.js";
-import { pgUrlWithSchema, tempPgSchema } from "../helpers/temp-postgres.js";
+import { pgUrlWithSchema, tempPgSchema, TEST_PG_URL } from "../helpers/temp-postgres.js";
 import { TEST_STORE } from "../helpers/test-store.js";
 
 // The database going away mid-service only happens to a server database (SQLite is a file).
@@ -44,5 +47,58 @@ describe.skipIf(TEST_STORE !== "postgres")("PostgreSQL going away while serving"
     ).toHaveLength(1);
     expect(messages.data.map((m) => m.id)).toContain(before.id);
     await receiver.waitForCount(2);
+  });
+
+  it("loses no acknowledged message when pg_terminate_backend kills its connections mid-stream", async () => {
+    const schema = await tempPgSchema();
+    // The application name singles out this server's sessions among the other tests'.
+    const appName = `hy_kill_${randomBytes(4).toString("hex")}`;
+    const databaseUrl = new URL(pgUrlWithSchema(schema));
+    databaseUrl.searchParams.set("application_name", appName);
+    const receiver = await startReceiver();
+    const { svix, url } = await startTestServer({ databaseUrl: databaseUrl.toString() });
+    const app = await svix.application.create({ name: "terminated" });
+    await svix.endpoint.create(app.id, { url: receiver.url });
+    const admin = new pg.Client({ connectionString: TEST_PG_URL });
+    await admin.connect();
+    onTestFinished(() => admin.end());
+    const terminate = async (): Promise<number> => {
+      const { rows } = await admin.query<{ killed: boolean }>(
+        "SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE application_name = $1",
+        [appName],
+      );
+      return rows.filter((r) => r.killed).length;
+    };
+
+    const acked = new Set<string>();
+    const statuses = new Map<number, number>();
+    let killed = 0;
+    let next = 0;
+    const TOTAL = 400;
+    const lane = async (): Promise<void> => {
+      while (next < TOTAL) {
+        const n = next++;
+        if (n === 100 || n === 250) killed += await terminate();
+        const res = await fetch(`${url}/api/v1/app/${app.id}/msg`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" },
+          body: JSON.stringify({ eventType: "a.b", payload: { n } }),
+        });
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        const body = (await res.json()) as { id?: string };
+        if (res.status === 202) acked.add(body.id!);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, lane));
+
+    expect(killed, "the server's sessions were there to kill").toBeGreaterThan(0);
+    expect(
+      [...statuses.keys()].filter((s) => s !== 202 && s !== 503),
+      "refused with 503, never a 500",
+    ).toEqual([]);
+    expect(acked.size, `answers: ${JSON.stringify([...statuses])}`).toBeGreaterThan(TOTAL / 2);
+    // Every acknowledged message arrives. (An attempt whose record was cut off is sent again
+    // once its lease runs out, 30 s later: at-least-once, after this test.)
+    await expectAllDelivered(receiver, acked);
   });
 });
