@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import type { Clock, Timer } from "../clock.js";
+import { ConflictError, ServiceUnavailableError } from "../errors.js";
 import type { IdGenerator } from "../ids.js";
 import type {
   Attempt,
@@ -89,10 +90,12 @@ interface WorkItem {
   lost?: boolean;
 }
 
-/** Events, for tests and metrics: `attempt` (Attempt, Delivery after it). */
+/** Events, for tests and metrics. */
 export interface DeliveryEngineEvents {
   /** The attempt and the delivery's new state; null when another process had taken it over. */
   attempt: [attempt: Attempt, delivery: DeliveryUpdate | null];
+  /** An attempt could not be stored yet (the database is away); it is tried again. */
+  unrecorded: [attempt: Attempt, err: unknown];
 }
 
 /**
@@ -347,7 +350,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
   }
 
   async #attempt(item: WorkItem, releaseSlot: () => void): Promise<void> {
-    const { clock, endpoints, rateLimiter, sender, store, ids, config } = this.#deps;
+    const { clock, endpoints, rateLimiter, sender, ids, config } = this.#deps;
     const { delivery, message } = item;
     if (item.lost === true) return;
     const endpoint = await endpoints.get(delivery.appId, delivery.endpointId);
@@ -433,7 +436,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       updatedAt: now,
       guard: { owner: this.owner, attempts: delivery.attempts },
     };
-    const stillOurs = await store.recordAttempt(attempt, update);
+    const stillOurs = await this.#record(attempt, update);
     // Guarded: below info (e.g. HOOKYARD_LOG_LEVEL=warn) the fields object is not even built.
     if (this.#log.isLevelEnabled("info")) {
       this.#log.info(
@@ -471,6 +474,30 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     }
     if (retryAt !== null && !keep) this.#armSweep(retryAt);
     this.#afterAttempt(item, keep ? retryAt : null);
+  }
+
+  /**
+   * Stores the attempt and the delivery's new state. While the database is away (a restart, a
+   * dropped connection) it tries again, for up to half a lease: a record given up on means the
+   * request is sent again once the lease runs out, a duplicate for the endpoint. The update's
+   * guard keeps a late record from overwriting a process that took the delivery over meanwhile.
+   */
+  async #record(attempt: Attempt, update: DeliveryUpdate): Promise<boolean> {
+    const { clock, config, store } = this.#deps;
+    const giveUpAt = clock.now() + config.leaseMs / 2;
+    for (let run = 1, waitMs = 250; ; run++, waitMs = Math.min(waitMs * 2, 4_000)) {
+      try {
+        return await store.recordAttempt(attempt, update);
+      } catch (err) {
+        // The run before may have committed and only its answer been lost: then it is stored.
+        if (run > 1 && err instanceof ConflictError) return true;
+        const transient = err instanceof ServiceUnavailableError && !this.#closed;
+        if (!transient || clock.now() + waitMs > giveUpAt) throw err;
+        this.#log.warn({ err, deliveryId: update.id, run }, "attempt not recorded yet; retrying");
+        this.emit("unrecorded", attempt, err);
+        await new Promise<void>((resolve) => clock.setTimer(waitMs, resolve));
+      }
+    }
   }
 
   /** Hands a delivery back to the store, unleased and due at `dueAt`, and forgets it here. */

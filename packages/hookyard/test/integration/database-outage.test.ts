@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import pg from "pg";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { expectAllDelivered } from "../helpers/delivered.js";
@@ -100,5 +101,33 @@ describe.skipIf(TEST_STORE !== "postgres")("PostgreSQL going away while serving"
     // Every acknowledged message arrives. (An attempt whose record was cut off is sent again
     // once its lease runs out, 30 s later: at-least-once, after this test.)
     await expectAllDelivered(receiver, acked);
+  });
+
+  it("records an attempt answered while the database was away once it is back, and sends it once", async () => {
+    const proxy = await cuttableProxy();
+    const databaseUrl = proxy.urlOf(pgUrlWithSchema(await tempPgSchema()));
+    // The endpoint answers after 300 ms: by then the database is away.
+    const receiver = await startReceiver({ replies: [{ status: 200, delayMs: 300 }] });
+    const { svix, hookyard } = await startTestServer({ databaseUrl });
+    const app = await svix.application.create({ name: "outage" });
+    const ep = await svix.endpoint.create(app.id, { url: receiver.url });
+    const unrecorded = once(hookyard.engine, "unrecorded");
+    const msg = await svix.message.create(app.id, { eventType: "a.b", payload: {} });
+    await receiver.waitForCount(1);
+    await proxy.cut();
+    await unrecorded;
+    await proxy.restore();
+
+    await expect
+      .poll(async () => (await svix.messageAttempt.listByMsg(app.id, msg.id)).data.length, {
+        timeout: 10_000,
+      })
+      .toBe(1);
+    const stats = await svix.endpoint.getStats(app.id, ep.id);
+    expect(stats, "delivered, not waiting for its lease to run out").toMatchObject({
+      success: 1,
+      pending: 0,
+    });
+    expect(receiver.requests).toHaveLength(1);
   });
 });
