@@ -17,6 +17,7 @@ export type EndpointId = `ep_${string}`;
 export type MessageId = `msg_${string}`;
 export type AttemptId = `atmpt_${string}`;
 export type DeliveryId = `dlv_${string}`;
+export type SourceId = `src_${string}`;
 
 export interface Application {
   id: AppId;
@@ -24,6 +25,29 @@ export interface Application {
   name: string;
   rateLimit: number | null;
   metadata: Record<string, string>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A token in a source's ingest URL; rotated-out ones keep working until `expiresAt`. */
+export interface SourceToken {
+  token: string;
+  expiresAt: number | null;
+}
+
+/**
+ * An inbound source (Svix Ingest's): a stable URL third parties call, verified per `type` with
+ * `config` (its secret, as given: the API never shows it back).
+ */
+export interface Source {
+  id: SourceId;
+  uid: string | null;
+  name: string;
+  type: string;
+  config: Record<string, unknown>;
+  metadata: Record<string, string>;
+  /** The current token first, then rotated-out ones still valid. */
+  tokens: SourceToken[];
   createdAt: number;
   updatedAt: number;
 }

@@ -12,6 +12,8 @@ import type {
   EventType,
   Message,
   MessageId,
+  Source,
+  SourceId,
 } from "../model.js";
 
 /**
@@ -172,6 +174,18 @@ export interface Store {
   updateApplication(app: Application): Promise<void>;
   /** Deletes the application, its endpoints and messages; its open deliveries end cancelled. */
   deleteApplication(id: AppId): Promise<void>;
+
+  // --- inbound sources ---
+  /** @throws ConflictError when `uid` (or a token) is taken. */
+  insertSource(source: Source): Promise<void>;
+  /** Looks up by id (`src_…`) first, then by uid. */
+  getSource(idOrUid: string): Promise<Source | null>;
+  /** The source whose ingest URL carries `token`, if that token has not expired at `now`. */
+  getSourceByToken(token: string, now: number): Promise<Source | null>;
+  listSources(page: PageRequest): Promise<Page<Source>>;
+  /** Replaces every field but id and createdAt, tokens included. @throws ConflictError on uid. */
+  updateSource(source: Source): Promise<void>;
+  deleteSource(id: SourceId): Promise<void>;
 
   // --- event types ---
   /** @throws ConflictError when the name exists. */

@@ -8,6 +8,7 @@ import type {
   Endpoint,
   EventType,
   Message,
+  Source,
 } from "../../src/model.js";
 import type { Store } from "../../src/store/store.js";
 
@@ -37,6 +38,24 @@ export class Seed {
     const id = this.#ids.next(prefix);
     this.#tick++;
     return id;
+  }
+
+  /** A github source with one current ingest token. */
+  source(overrides: Partial<Source> = {}): Source {
+    const at = this.#next();
+    const id = this.#ids.next("src");
+    return {
+      id,
+      uid: null,
+      name: `source ${at}`,
+      type: "github",
+      config: { secret: "It's a Secret to Everybody" },
+      metadata: {},
+      tokens: [{ token: `tok_${id}`, expiresAt: null }],
+      createdAt: at,
+      updatedAt: at,
+      ...overrides,
+    };
   }
 
   application(overrides: Partial<Application> = {}): Application {

@@ -23,8 +23,10 @@ function request(
   return { url, headers: lower, body: Buffer.isBuffer(body) ? body : Buffer.from(body) };
 }
 
-const failed = (reason: string | RegExp): Verdict =>
-  ({ ok: false, reason: expect.stringMatching(reason) as unknown as string });
+const failed = (reason: string | RegExp): Verdict => ({
+  ok: false,
+  reason: expect.stringMatching(reason) as unknown as string,
+});
 
 describe("github", () => {
   const scheme: SourceScheme = { type: "github", secret: "It's a Secret to Everybody" };

@@ -54,6 +54,69 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
     });
   });
 
+  describe(`${adapter} store: inbound sources`, () => {
+    it("finds a source by id, by uid and by a token that has not expired", async () => {
+      const store = await openStore();
+      const source = new Seed().source({
+        uid: "gh-main",
+        metadata: { team: "ops" },
+        config: { secret: "s3cret", nested: { a: [1, 2] } },
+        tokens: [
+          { token: "tok_current", expiresAt: null },
+          { token: "tok_rotated", expiresAt: 50_000 },
+        ],
+      });
+      await store.insertSource(source);
+      expect(await store.getSource(source.id)).toEqual(source);
+      expect(await store.getSource("gh-main")).toEqual(source);
+      expect(await store.getSource("src_missing")).toBeNull();
+      expect(await store.getSourceByToken("tok_current", 10_000)).toEqual(source);
+      expect(await store.getSourceByToken("tok_rotated", 49_999)).toEqual(source);
+      expect(await store.getSourceByToken("tok_rotated", 50_000), "expired").toBeNull();
+      expect(await store.getSourceByToken("tok_unknown", 0)).toBeNull();
+    });
+
+    it("refuses a taken uid or token, replaces a source with its tokens, and deletes it", async () => {
+      const store = await openStore();
+      const seed = new Seed();
+      const source = seed.source({ uid: "stripe" });
+      await store.insertSource(source);
+      await expect(store.insertSource(seed.source({ uid: "stripe" }))).rejects.toThrow(
+        ConflictError,
+      );
+      await expect(store.insertSource(seed.source({ tokens: source.tokens }))).rejects.toThrow(
+        ConflictError,
+      );
+      const rotated = {
+        ...source,
+        name: "renamed",
+        type: "stripe",
+        tokens: [
+          { token: "tok_new", expiresAt: null },
+          { ...source.tokens[0]!, expiresAt: 172_800_000 },
+        ],
+        updatedAt: source.updatedAt + 1,
+      };
+      await store.updateSource(rotated);
+      expect(await store.getSource(source.id)).toEqual(rotated);
+      expect((await store.getSourceByToken("tok_new", 0))?.id).toBe(source.id);
+      await store.deleteSource(source.id);
+      expect(await store.getSource(source.id)).toBeNull();
+      expect(await store.getSourceByToken("tok_new", 0)).toBeNull();
+    });
+
+    it("lists sources oldest first, a page at a time", async () => {
+      const store = await openStore();
+      const seed = new Seed();
+      const all = [seed.source(), seed.source(), seed.source()];
+      for (const source of all) await store.insertSource(source);
+      const first = await store.listSources({ limit: 2, iterator: null });
+      const second = await store.listSources({ limit: 2, iterator: first.iterator });
+      expect([...first.data, ...second.data]).toEqual(all);
+      expect(second.done).toBe(true);
+    });
+  });
+
   describe(`${adapter} store: applications`, () => {
     it("finds an application by id and by uid", async () => {
       const store = await openStore();

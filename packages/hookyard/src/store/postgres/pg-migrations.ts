@@ -138,9 +138,32 @@ CREATE TABLE rate_limit (
 );
 `;
 
+// Inbound sources (Svix Ingest) and the tokens of their ingest URLs (rows/source-rows.ts).
+const V3_SOURCES = `
+CREATE TABLE source (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  uid TEXT COLLATE "C",
+  name TEXT NOT NULL,
+  type TEXT NOT NULL,
+  config TEXT NOT NULL,
+  metadata TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX source_uid ON source (uid) WHERE uid IS NOT NULL;
+
+CREATE TABLE source_token (
+  token TEXT COLLATE "C" PRIMARY KEY,
+  source_id TEXT COLLATE "C" NOT NULL,
+  expires_at BIGINT
+);
+CREATE INDEX source_token_source ON source_token (source_id);
+`;
+
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 1, name: "initial outbound schema", sql: V1_INITIAL },
   { version: 2, name: "cluster-wide endpoint rate limits", sql: V2_RATE_LIMIT },
+  { version: 3, name: "inbound sources", sql: V3_SOURCES },
 ];
 
 /** An arbitrary constant: the advisory lock every Hookyard migrating this schema takes. */

@@ -12,11 +12,14 @@ import type {
   EventType,
   Message,
   MessageId,
+  Source,
+  SourceId,
 } from "../../model.js";
 import { ServiceUnavailableError } from "../../errors.js";
 import { idFloor } from "../../ids.js";
 import * as cfg from "../rows/config-rows.js";
 import * as rows from "../rows/delivery-rows.js";
+import * as src from "../rows/source-rows.js";
 import { toEndpointStats } from "../rows/endpoint-stats.js";
 import { STATS_TABLES } from "../rows/tables.js";
 import type {
@@ -337,6 +340,75 @@ export class PgStore implements Store {
         "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [key, value],
       );
+    });
+  }
+
+  // --- inbound sources ---
+
+  insertSource(source: Source): Promise<void> {
+    return this.#write(async (db) => {
+      await conflictOn(
+        (async () => {
+          await db.query(
+            insertSql("source", src.SOURCE_COLUMNS),
+            cfg.rowValues(src.sourceToRow(source), src.SOURCE_COLUMNS),
+          );
+          await insertSourceTokens(db, source);
+        })(),
+        () => `source uid "${source.uid}" or one of its tokens is already taken`,
+      );
+    });
+  }
+
+  async getSource(idOrUid: string): Promise<Source | null> {
+    const [row] = await this.#rows<SourceWithTokensRow>(
+      `${SOURCE_SELECT} WHERE id = $1 UNION ALL ${SOURCE_SELECT} WHERE uid = $1 LIMIT 1`,
+      [idOrUid],
+    );
+    return row === undefined ? null : rowToSourceWithTokens(row);
+  }
+
+  async getSourceByToken(token: string, now: number): Promise<Source | null> {
+    const [row] = await this.#rows<SourceWithTokensRow>(
+      `${SOURCE_SELECT} WHERE id = (SELECT source_id FROM source_token
+        WHERE token = $1 AND (expires_at IS NULL OR expires_at > $2))`,
+      [token, now],
+    );
+    return row === undefined ? null : rowToSourceWithTokens(row);
+  }
+
+  listSources(page: PageRequest): Promise<Page<Source>> {
+    return this.#page({
+      select: SOURCE_SELECT,
+      terms: pgTerms(),
+      cursorColumn: "id",
+      page,
+      defaultOrder: "ascending",
+      map: rowToSourceWithTokens,
+      cursorOf: (source) => source.id,
+    });
+  }
+
+  updateSource(source: Source): Promise<void> {
+    return this.#write(async (db) => {
+      await conflictOn(
+        (async () => {
+          await db.query(
+            updateSql("source", src.SOURCE_COLUMNS, ["id"]),
+            cfg.rowValues(src.sourceToRow(source), updatable(src.SOURCE_COLUMNS)),
+          );
+          await db.query("DELETE FROM source_token WHERE source_id = $1", [source.id]);
+          await insertSourceTokens(db, source);
+        })(),
+        () => `source uid "${source.uid}" or one of its tokens is already taken`,
+      );
+    });
+  }
+
+  deleteSource(id: SourceId): Promise<void> {
+    return this.#write(async (db) => {
+      await db.query("DELETE FROM source_token WHERE source_id = $1", [id]);
+      await db.query("DELETE FROM source WHERE id = $1", [id]);
     });
   }
 
@@ -956,6 +1028,29 @@ export class PgStore implements Store {
 
   #checkOpen(): void {
     if (this.#closing !== null) throw new ServiceUnavailableError("the store is closed");
+  }
+}
+
+/** A source row with its tokens as a JSON array (one query for a source and its tokens). */
+const SOURCE_SELECT = `SELECT *, (SELECT coalesce(json_agg(json_build_object('token', t.token,
+    'source_id', t.source_id, 'expires_at', t.expires_at)), '[]')::text
+  FROM source_token t WHERE t.source_id = source.id) AS tokens FROM source`;
+
+interface SourceWithTokensRow extends src.SourceRow {
+  tokens: string;
+}
+
+function rowToSourceWithTokens(row: SourceWithTokensRow): Source {
+  return src.rowToSource(row, JSON.parse(row.tokens) as src.SourceTokenRow[]);
+}
+
+async function insertSourceTokens(db: Queryable, source: Source): Promise<void> {
+  for (const token of src.sourceTokenRows(source)) {
+    await db.query("INSERT INTO source_token (token, source_id, expires_at) VALUES ($1, $2, $3)", [
+      token.token,
+      token.source_id,
+      token.expires_at,
+    ]);
   }
 }
 

@@ -132,8 +132,31 @@ CREATE TABLE idempotency (
 CREATE INDEX idempotency_created ON idempotency (created_at);
 `;
 
+// Inbound sources (Svix Ingest) and the tokens of their ingest URLs (rows/source-rows.ts).
+const V2_SOURCES = `
+CREATE TABLE source (
+  id TEXT PRIMARY KEY,
+  uid TEXT,
+  name TEXT NOT NULL,
+  type TEXT NOT NULL,
+  config TEXT NOT NULL,
+  metadata TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX source_uid ON source (uid) WHERE uid IS NOT NULL;
+
+CREATE TABLE source_token (
+  token TEXT PRIMARY KEY,
+  source_id TEXT NOT NULL,
+  expires_at INTEGER
+);
+CREATE INDEX source_token_source ON source_token (source_id);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial outbound schema", sql: V1_INITIAL },
+  { version: 2, name: "inbound sources", sql: V2_SOURCES },
 ];
 
 /**

@@ -13,6 +13,8 @@ import type {
   EventType,
   Message,
   MessageId,
+  Source,
+  SourceId,
 } from "../../model.js";
 import type {
   AttemptFilter,
@@ -33,6 +35,7 @@ import * as attempts from "./attempt-ops.js";
 import * as catalog from "./catalog-ops.js";
 import { ListingQueries } from "./listing-queries.js";
 import * as messages from "./message-ops.js";
+import * as sources from "./source-ops.js";
 import { migrate } from "./migrations.js";
 import { openDatabase, type SqliteDatabase } from "./sqlite-driver.js";
 import { prepareStatements, type SqliteContext } from "./statements.js";
@@ -190,6 +193,30 @@ export class SqliteStore implements Store {
 
   deleteApplication(id: AppId): Promise<void> {
     return this.#write(() => catalog.deleteApplication(this.#ctx, id));
+  }
+
+  insertSource(source: Source): Promise<void> {
+    return this.#write(() => sources.insertSource(this.#ctx, source));
+  }
+
+  getSource(idOrUid: string): Promise<Source | null> {
+    return this.#read(() => sources.getSource(this.#ctx, idOrUid));
+  }
+
+  getSourceByToken(token: string, now: number): Promise<Source | null> {
+    return this.#read(() => sources.getSourceByToken(this.#ctx, token, now));
+  }
+
+  listSources(page: PageRequest): Promise<Page<Source>> {
+    return this.#read(() => sources.listSources(this.#ctx, page));
+  }
+
+  updateSource(source: Source): Promise<void> {
+    return this.#write(() => sources.updateSource(this.#ctx, source));
+  }
+
+  deleteSource(id: SourceId): Promise<void> {
+    return this.#write(() => sources.deleteSource(this.#ctx, id));
   }
 
   insertEventType(eventType: EventType): Promise<void> {

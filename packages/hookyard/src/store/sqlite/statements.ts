@@ -41,6 +41,20 @@ const SQL = {
   cancelOpenDeliveriesOfApp: `UPDATE delivery SET status = 'cancelled', next_attempt_at = NULL,
     lease_owner = NULL, lease_until = NULL WHERE ${OPEN_DELIVERY} AND app_id = ?`,
 
+  insertSource: `INSERT INTO source (id, uid, name, type, config, metadata, created_at, updated_at)
+    VALUES (@id, @uid, @name, @type, @config, @metadata, @created_at, @updated_at)`,
+  getSourceById: "SELECT * FROM source WHERE id = ?",
+  getSourceByUid: "SELECT * FROM source WHERE uid = ?",
+  getSourceByToken: `SELECT s.* FROM source_token t JOIN source s ON s.id = t.source_id
+    WHERE t.token = ? AND (t.expires_at IS NULL OR t.expires_at > ?)`,
+  updateSource: `UPDATE source SET uid = @uid, name = @name, type = @type, config = @config,
+    metadata = @metadata, updated_at = @updated_at WHERE id = @id`,
+  deleteSource: "DELETE FROM source WHERE id = ?",
+  insertSourceToken: `INSERT INTO source_token (token, source_id, expires_at)
+    VALUES (@token, @source_id, @expires_at)`,
+  listSourceTokens: "SELECT * FROM source_token WHERE source_id = ?",
+  deleteSourceTokens: "DELETE FROM source_token WHERE source_id = ?",
+
   insertEventType: `INSERT INTO event_type (name, description, schemas, archived, deprecated,
       feature_flag, group_name, created_at, updated_at)
     VALUES (@name, @description, @schemas, @archived, @deprecated, @feature_flag, @group_name,

@@ -1,0 +1,74 @@
+import type { Source, SourceId, SourceToken } from "../../model.js";
+import type { Row } from "./config-rows.js";
+
+/**
+ * Sources ⇄ rows, shared by both adapters. A source is one `source` row; its ingest tokens are
+ * rows of `source_token` (the current one with no expiry, rotated-out ones until they expire), so
+ * an ingest request finds its source through the token's primary key.
+ */
+export interface SourceRow extends Row {
+  id: string;
+  uid: string | null;
+  name: string;
+  type: string;
+  config: string;
+  metadata: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SourceTokenRow extends Row {
+  token: string;
+  source_id: string;
+  expires_at: number | null;
+}
+
+export const SOURCE_COLUMNS = [
+  "id",
+  "uid",
+  "name",
+  "type",
+  "config",
+  "metadata",
+  "created_at",
+  "updated_at",
+] as const;
+
+export function sourceToRow(source: Source): SourceRow {
+  return {
+    id: source.id,
+    uid: source.uid,
+    name: source.name,
+    type: source.type,
+    config: JSON.stringify(source.config),
+    metadata: JSON.stringify(source.metadata),
+    created_at: source.createdAt,
+    updated_at: source.updatedAt,
+  };
+}
+
+export function sourceTokenRows(source: Source): SourceTokenRow[] {
+  return source.tokens.map((t) => ({
+    token: t.token,
+    source_id: source.id,
+    expires_at: t.expiresAt,
+  }));
+}
+
+/** The source of `row` with its tokens, the current one (no expiry) first, then newest first. */
+export function rowToSource(row: SourceRow, tokens: readonly SourceTokenRow[]): Source {
+  const ordered: SourceToken[] = tokens
+    .map((t) => ({ token: t.token, expiresAt: t.expires_at }))
+    .sort((a, b) => (b.expiresAt ?? Infinity) - (a.expiresAt ?? Infinity));
+  return {
+    id: row.id as SourceId,
+    uid: row.uid,
+    name: row.name,
+    type: row.type,
+    config: JSON.parse(row.config) as Record<string, unknown>,
+    metadata: JSON.parse(row.metadata) as Record<string, string>,
+    tokens: ordered,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
