@@ -13,6 +13,7 @@ import { parseCidrList } from "./delivery/ssrf-guard.js";
 import { buildHttpApp } from "./http/app.js";
 import { TimeSortableIds } from "./ids.js";
 import { createLogger } from "./observability/logger.js";
+import { Sources } from "./inbound/sources.js";
 import { ApiKeyAuth } from "./outbound/api-key.js";
 import { Applications } from "./outbound/applications.js";
 import { Attempts } from "./outbound/attempts.js";
@@ -206,6 +207,10 @@ export async function startHookyard(
 
     const http = await buildHttpApp({
       services,
+      inbound: {
+        sources: new Sources({ store, clock, ids }),
+        publicUrl: config.server.publicUrl,
+      },
       logger,
       bodyLimitBytes: config.server.bodyLimitBytes + ENVELOPE_BYTES,
       version: VERSION,

@@ -8,6 +8,7 @@ import type {
 } from "fastify";
 import type { Logger } from "pino";
 import { NotFoundError } from "../errors.js";
+import type { Sources } from "../inbound/sources.js";
 import type { OutboundServices } from "../outbound/services.js";
 import { bearerAuthHook } from "./auth.js";
 import { toHttpFailure } from "./error-mapping.js";
@@ -22,10 +23,13 @@ import { registerEndpointRoutes } from "./routes/endpoints.js";
 import { registerEventTypeRoutes } from "./routes/event-types.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerMessageRoutes } from "./routes/messages.js";
+import { registerSourceRoutes } from "./routes/sources.js";
 import { createValidatorCompiler } from "./schema-validation.js";
 
 export interface HttpAppDeps {
   services: OutboundServices;
+  /** Inbound: the Svix Ingest source API under `/ingest/api/v1`. */
+  inbound: { sources: Sources; publicUrl: string | null };
   logger: Logger;
   /** Largest accepted request body; larger ones get 413. */
   bodyLimitBytes: number;
@@ -34,6 +38,7 @@ export interface HttpAppDeps {
 }
 
 const API_PREFIX = "/api/v1";
+const INGEST_API_PREFIX = "/ingest/api/v1";
 
 /** Longest path segment (uids and event type names are up to 256 characters, percent-encoded). */
 const MAX_PARAM_LENGTH = 1024;
@@ -109,6 +114,15 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
       done();
     },
     { prefix: API_PREFIX },
+  );
+  await app.register(
+    (api, _opts, done) => {
+      api.addHook("onRequest", bearerAuthHook(deps.services.auth));
+      registerIdempotency(api, deps.services.idempotency);
+      registerSourceRoutes(api, deps.inbound);
+      done();
+    },
+    { prefix: INGEST_API_PREFIX },
   );
 
   await app.ready();

@@ -21,7 +21,7 @@ import type { EventTypeOut } from "./schemas/event-type.js";
  * payload is already stored as the exact JSON that is delivered (no parse, no re-stringify).
  */
 
-function iso(epochMs: number): string {
+export function iso(epochMs: number): string {
   return new Date(epochMs).toISOString();
 }
 

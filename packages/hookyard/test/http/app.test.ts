@@ -292,6 +292,12 @@ describe("HTTP app: OpenAPI and docs", () => {
     ["get", "/api/v1/app/{app_id}/msg/{msg_id}/attempt/{attempt_id}"],
     ["get", "/api/v1/app/{app_id}/msg/{msg_id}/endpoint"],
     ["post", "/api/v1/app/{app_id}/msg/{msg_id}/endpoint/{endpoint_id}/resend"],
+    ["get", "/ingest/api/v1/source"],
+    ["post", "/ingest/api/v1/source"],
+    ["get", "/ingest/api/v1/source/{source_id}"],
+    ["put", "/ingest/api/v1/source/{source_id}"],
+    ["delete", "/ingest/api/v1/source/{source_id}"],
+    ["post", "/ingest/api/v1/source/{source_id}/token/rotate"],
   ];
 
   it("serves an OpenAPI document listing every route with a summary, without auth", async () => {

@@ -43,6 +43,7 @@ export async function buildStubApp(
 ): Promise<FastifyInstance> {
   const app = await buildHttpApp({
     services: opts.services ?? stubServices(),
+    inbound: { sources: unusedService(), publicUrl: null },
     logger: pino({ level: "silent" }),
     bodyLimitBytes: opts.bodyLimitBytes ?? 1024 * 1024,
     version: "0.0.0-test",

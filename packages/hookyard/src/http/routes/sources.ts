@@ -1,0 +1,136 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { currentToken, publicConfig, type Sources } from "../../inbound/sources.js";
+import type { Source } from "../../model.js";
+import { mapPage, PAGE_QUERY, toPageRequest } from "../pagination.js";
+import type { PageQuery } from "../pagination.js";
+import { ERROR_RESPONSES, NoContent } from "../schemas/common.js";
+import {
+  IngestSourceIn,
+  IngestSourceOut,
+  ListIngestSourceOut,
+  RotateTokenOut,
+  SourceParams,
+} from "../schemas/source.js";
+import type { IngestSourceInBody, SourceParamsValue } from "../schemas/source.js";
+import { Type } from "@sinclair/typebox";
+import { iso } from "../serializers.js";
+
+const TAGS = ["Ingest source"];
+
+/**
+ * Svix Ingest's source API (`/ingest/api/v1/source`, as the `svix` SDK's `ingest.source` calls
+ * it). `publicUrl` (server.publicUrl) is the base of ingest URLs; without it, the URL the API was
+ * called on is used.
+ */
+export function registerSourceRoutes(
+  app: FastifyInstance,
+  deps: { sources: Sources; publicUrl: string | null },
+): void {
+  const { sources } = deps;
+  const ingestUrl = (request: FastifyRequest, source: Source) =>
+    `${deps.publicUrl?.replace(/\/+$/, "") ?? `${request.protocol}://${request.host}`}/in/${currentToken(source)}`;
+  const out = (request: FastifyRequest, source: Source) => ({
+    id: source.id,
+    uid: source.uid,
+    name: source.name,
+    type: source.type,
+    config: publicConfig(source.config),
+    metadata: source.metadata,
+    ingestUrl: ingestUrl(request, source),
+    createdAt: iso(source.createdAt),
+    updatedAt: iso(source.updatedAt),
+  });
+
+  app.get<{ Querystring: PageQuery }>(
+    "/source",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "List sources",
+        querystring: Type.Object(PAGE_QUERY),
+        response: { 200: ListIngestSourceOut, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) =>
+      mapPage(await sources.list(toPageRequest(request.query)), (s) => out(request, s)),
+  );
+
+  app.post<{ Body: IngestSourceInBody }>(
+    "/source",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Create a source",
+        description: "A type Hookyard does not verify, or a config it cannot use, is a 422.",
+        body: IngestSourceIn,
+        response: { 201: IngestSourceOut, ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const source = await sources.create(request.body);
+      reply.code(201);
+      return out(request, source);
+    },
+  );
+
+  app.get<{ Params: SourceParamsValue }>(
+    "/source/:source_id",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Get a source",
+        params: SourceParams,
+        response: { 200: IngestSourceOut, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => out(request, await sources.get(request.params.source_id)),
+  );
+
+  app.put<{ Params: SourceParamsValue; Body: IngestSourceInBody }>(
+    "/source/:source_id",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Update a source",
+        description: "Replaces name, uid, type, config and metadata; the ingest URL stays.",
+        params: SourceParams,
+        body: IngestSourceIn,
+        response: { 200: IngestSourceOut, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => out(request, await sources.update(request.params.source_id, request.body)),
+  );
+
+  app.delete<{ Params: SourceParamsValue }>(
+    "/source/:source_id",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Delete a source",
+        params: SourceParams,
+        response: { 204: NoContent, ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      await sources.delete(request.params.source_id);
+      reply.code(204);
+      return null;
+    },
+  );
+
+  app.post<{ Params: SourceParamsValue }>(
+    "/source/:source_id/token/rotate",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Rotate the ingest token",
+        description: "A new ingest URL; the previous one keeps working for 48 hours.",
+        params: SourceParams,
+        response: { 200: RotateTokenOut, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => ({
+      ingestUrl: ingestUrl(request, await sources.rotateToken(request.params.source_id)),
+    }),
+  );
+}

@@ -1,0 +1,82 @@
+import { Type } from "@sinclair/typebox";
+import type { Static } from "@sinclair/typebox";
+import { INPUT_OBJECT, ListResponse, Metadata, Nullable } from "./common.js";
+
+/** Svix Ingest's source uid: not starting with `src_`, at most 60 characters. */
+const SourceUid = Type.String({
+  pattern: "^(?!src_)[a-zA-Z0-9_-]+$",
+  minLength: 1,
+  maxLength: 60,
+  description: "Your own unique id for the source; usable wherever the `id` is accepted.",
+});
+
+const SourceConfig = Type.Record(Type.String(), Type.Unknown(), {
+  description:
+    "Per `type`: `{secret}` for github, stripe, slack, shopify, gitlab (the X-Gitlab-Token, or a " +
+    "`whsec_` signing token), twilio (the auth token), standard-webhooks, svix and the Svix-powered " +
+    "senders (clerk, resend, …); stripe, slack, standard-webhooks and svix also take " +
+    "`toleranceSeconds` (default 300). generic-hmac: `{secret, header, algorithm (sha1|sha256|" +
+    "sha512, default sha256), encoding (hex|base64, default hex), prefix?, signedContent? " +
+    "(`{body}`, `{timestamp}`, `{id}`), timestampHeader?, idHeader?, toleranceSeconds?}`. bearer: " +
+    "`{token}`; basic: `{username, password}`; generic-webhook: `{}` (no verification). Secrets " +
+    "are never shown back.",
+});
+
+export const IngestSourceIn = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 256, description: "Display name." }),
+    uid: Type.Optional(Nullable(SourceUid)),
+    type: Type.String({
+      minLength: 1,
+      description: "How requests to the ingest URL are verified (see `config`).",
+    }),
+    config: Type.Optional(SourceConfig),
+    metadata: Type.Optional(Metadata),
+  },
+  {
+    ...INPUT_OBJECT,
+    title: "IngestSourceIn",
+    description: "An inbound source: a URL third parties send webhooks to, verified per type.",
+  },
+);
+export type IngestSourceInBody = Static<typeof IngestSourceIn>;
+
+export const IngestSourceOut = Type.Object(
+  {
+    id: Type.String({ description: "Hookyard's id (`src_…`)." }),
+    uid: Nullable(Type.String()),
+    name: Type.String(),
+    type: Type.String(),
+    config: Type.Record(Type.String(), Type.Unknown(), {
+      description: "The config without its secrets.",
+    }),
+    metadata: Metadata,
+    ingestUrl: Type.String({
+      description:
+        "Where the sender posts: `<public URL>/in/<token>`. The token is secret; rotating it gives a new URL.",
+    }),
+    createdAt: Type.String({ format: "date-time" }),
+    updatedAt: Type.String({ format: "date-time" }),
+  },
+  { title: "IngestSourceOut" },
+);
+
+export const ListIngestSourceOut = ListResponse(IngestSourceOut, "ListResponse_IngestSourceOut_");
+
+export const RotateTokenOut = Type.Object(
+  {
+    ingestUrl: Type.String({
+      description: "The new ingest URL; the previous one keeps working for 48 hours.",
+    }),
+  },
+  { title: "RotateTokenOut" },
+);
+
+export const SourceParams = Type.Object({
+  source_id: Type.String({
+    minLength: 1,
+    maxLength: 256,
+    description: "The source's id (`src_…`) or uid.",
+  }),
+});
+export type SourceParamsValue = Static<typeof SourceParams>;

@@ -1,0 +1,251 @@
+import { randomBytes } from "node:crypto";
+import type { Clock } from "../clock.js";
+import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
+import type { IdGenerator } from "../ids.js";
+import type { Source, SourceToken } from "../model.js";
+import type { HmacAlgorithm, SourceScheme } from "../signing/provider-schemes.js";
+import type { Page, PageRequest, Store } from "../store/store.js";
+
+/** How long a rotated-out ingest token keeps working (Svix Ingest: 48 h). */
+export const TOKEN_GRACE_MS = 48 * 3_600_000;
+
+/**
+ * Svix Ingest's source types that are Svix-powered senders: they sign with Standard Webhooks
+ * (`svix-*` headers) and share Svix's `SvixConfig` (`{ secret }`).
+ */
+const SVIX_POWERED = [
+  "beehiiv",
+  "brex",
+  "clerk",
+  "guesty",
+  "incident-io",
+  "lithic",
+  "nash",
+  "pleo",
+  "psi-fi",
+  "replicate",
+  "resend",
+  "safebase",
+  "sardine",
+  "stych",
+] as const;
+
+/** Every source type Hookyard verifies (Svix Ingest's names, plus Hookyard's own). */
+export const SOURCE_TYPES = [
+  "generic-webhook",
+  "github",
+  "stripe",
+  "slack",
+  "shopify",
+  "standard-webhooks",
+  "svix",
+  "gitlab",
+  "twilio",
+  "generic-hmac",
+  "bearer",
+  "basic",
+  ...SVIX_POWERED,
+] as const;
+
+/** The config keys that hold secrets: stored, used to verify, never shown back. */
+const SECRET_KEYS = new Set(["secret", "token", "password"]);
+
+export interface SourceInput {
+  name: string;
+  uid?: string | null;
+  type: string;
+  config?: Record<string, unknown>;
+  metadata?: Record<string, string>;
+}
+
+/** Inbound sources (Svix Ingest's `ingest.source` API): CRUD and ingest-token rotation. */
+export class Sources {
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #ids: IdGenerator;
+
+  constructor(deps: { store: Store; clock: Clock; ids: IdGenerator }) {
+    this.#store = deps.store;
+    this.#clock = deps.clock;
+    this.#ids = deps.ids;
+  }
+
+  list(page: PageRequest): Promise<Page<Source>> {
+    return this.#store.listSources(page);
+  }
+
+  async create(input: SourceInput): Promise<Source> {
+    const config = input.config ?? {};
+    sourceScheme(input.type, config); // validates type and config
+    const now = this.#clock.now();
+    const source: Source = {
+      id: this.#ids.next("src"),
+      uid: input.uid ?? null,
+      name: input.name,
+      type: input.type,
+      config,
+      metadata: input.metadata ?? {},
+      tokens: [{ token: newToken(), expiresAt: null }],
+      createdAt: now,
+      updatedAt: now,
+    };
+    await uidConflict(this.#store.insertSource(source), input.uid);
+    return source;
+  }
+
+  async get(idOrUid: string): Promise<Source> {
+    const source = await this.#store.getSource(idOrUid);
+    if (source === null) throw new NotFoundError(`Source "${idOrUid}" not found`);
+    return source;
+  }
+
+  /** Replaces name, uid, type, config and metadata (Svix's PUT); the ingest URL stays. */
+  async update(idOrUid: string, input: SourceInput): Promise<Source> {
+    const current = await this.get(idOrUid);
+    const config = input.config ?? {};
+    sourceScheme(input.type, config);
+    const source: Source = {
+      ...current,
+      uid: input.uid ?? null,
+      name: input.name,
+      type: input.type,
+      config,
+      metadata: input.metadata ?? {},
+      updatedAt: this.#clock.now(),
+    };
+    await uidConflict(this.#store.updateSource(source), input.uid);
+    return source;
+  }
+
+  async delete(idOrUid: string): Promise<void> {
+    const source = await this.get(idOrUid);
+    await this.#store.deleteSource(source.id);
+  }
+
+  /**
+   * A new ingest token (and so a new ingest URL); the previous one keeps working for 48 h, so
+   * the sender can be reconfigured without losing requests. Expired tokens are dropped.
+   */
+  async rotateToken(idOrUid: string): Promise<Source> {
+    const current = await this.get(idOrUid);
+    const now = this.#clock.now();
+    const kept: SourceToken[] = current.tokens
+      .map((t) => (t.expiresAt === null ? { ...t, expiresAt: now + TOKEN_GRACE_MS } : t))
+      .filter((t) => t.expiresAt !== null && t.expiresAt > now);
+    const source: Source = {
+      ...current,
+      tokens: [{ token: newToken(), expiresAt: null }, ...kept],
+      updatedAt: now,
+    };
+    await this.#store.updateSource(source);
+    return source;
+  }
+}
+
+/** The token of the source's ingest URL: the current one. */
+export function currentToken(source: Source): string {
+  const current = source.tokens.find((t) => t.expiresAt === null) ?? source.tokens[0];
+  if (current === undefined) throw new Error(`source ${source.id} has no ingest token`);
+  return current.token;
+}
+
+/** The source's config as the API shows it: everything but its secrets. */
+export function publicConfig(config: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(config).filter(([key]) => !SECRET_KEYS.has(key)));
+}
+
+/**
+ * The verification scheme of a source `type` with its `config`; a type Hookyard does not verify
+ * or a config it cannot use is a `ValidationError` naming the field.
+ */
+export function sourceScheme(type: string, config: Record<string, unknown>): SourceScheme {
+  const field = (name: string) => ["body", "config", name];
+  const text = (name: string, required = true): string | undefined => {
+    const value = config[name];
+    if (value === undefined || value === null) {
+      if (required) throw ValidationError.field(field(name), "is required", "missing");
+      return undefined;
+    }
+    if (typeof value !== "string" || value.length === 0) {
+      throw ValidationError.field(field(name), "must be a non-empty string", "type_error");
+    }
+    return value;
+  };
+  const tolerance = (): { toleranceSeconds?: number } => {
+    const value = config.toleranceSeconds;
+    if (value === undefined) return {};
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 86_400) {
+      throw ValidationError.field(field("toleranceSeconds"), "must be an integer from 1 to 86400");
+    }
+    return { toleranceSeconds: value };
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback?: T): T => {
+    const value = config[name] ?? fallback;
+    if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
+      throw ValidationError.field(field(name), `must be one of ${allowed.join(", ")}`);
+    }
+    return value as T;
+  };
+
+  switch (type) {
+    case "generic-webhook":
+      return { type };
+    case "github":
+    case "shopify":
+    case "gitlab":
+    case "twilio":
+      return { type, secret: text("secret")! };
+    case "stripe":
+    case "slack":
+    case "standard-webhooks":
+    case "svix":
+      return { type, secret: text("secret")!, ...tolerance() };
+    case "generic-hmac": {
+      const algorithms: readonly HmacAlgorithm[] = ["sha1", "sha256", "sha512"];
+      const optional = (name: string) => {
+        const value = text(name, false);
+        return value === undefined ? {} : { [name]: value };
+      };
+      return {
+        type,
+        secret: text("secret")!,
+        header: text("header")!,
+        algorithm: oneOf("algorithm", algorithms, "sha256"),
+        encoding: oneOf("encoding", ["hex", "base64"] as const, "hex"),
+        ...optional("prefix"),
+        ...optional("signedContent"),
+        ...optional("timestampHeader"),
+        ...optional("idHeader"),
+        ...tolerance(),
+      };
+    }
+    case "bearer":
+      return { type, token: text("token")! };
+    case "basic":
+      return { type, username: text("username")!, password: text("password")! };
+    default:
+      if ((SVIX_POWERED as readonly string[]).includes(type)) {
+        return { type: "svix", secret: text("secret")!, ...tolerance() };
+      }
+      throw ValidationError.field(
+        ["body", "type"],
+        `"${type}" is not a source type Hookyard verifies; one of ${SOURCE_TYPES.join(", ")}`,
+      );
+  }
+}
+
+/** 24 random bytes, URL-safe: the unguessable part of an ingest URL. */
+function newToken(): string {
+  return randomBytes(24).toString("base64url");
+}
+
+async function uidConflict(write: Promise<void>, uid: string | null | undefined): Promise<void> {
+  try {
+    await write;
+  } catch (err) {
+    if (err instanceof ConflictError) {
+      throw new ConflictError(`A source with uid "${uid}" already exists`, { cause: err });
+    }
+    throw err;
+  }
+}
