@@ -18,6 +18,7 @@ export type MessageId = `msg_${string}`;
 export type AttemptId = `atmpt_${string}`;
 export type DeliveryId = `dlv_${string}`;
 export type SourceId = `src_${string}`;
+export type InboundRequestId = `req_${string}`;
 
 export interface Application {
   id: AppId;
@@ -50,6 +51,33 @@ export interface Source {
   tokens: SourceToken[];
   createdAt: number;
   updatedAt: number;
+}
+
+/** What became of a request to an ingest URL. */
+export type InboundStatus = "accepted" | "rejected" | "duplicate";
+
+/** A request received at a source's ingest URL, kept byte-exact whatever became of it. */
+export interface InboundRequest {
+  id: InboundRequestId;
+  sourceId: SourceId;
+  status: InboundStatus;
+  /** Why it was rejected (which check failed), or null. */
+  reason: string | null;
+  method: string;
+  /** The path after the ingest token (usually empty) and the raw query string. */
+  path: string;
+  query: string;
+  /** Header names in lower case, as received. */
+  headers: Record<string, string>;
+  body: Buffer;
+  sourceIp: string;
+  /** The provider's delivery id (X-GitHub-Delivery, webhook-id, …), used to drop duplicates. */
+  dedupKey: string | null;
+  /** The provider's event type (X-GitHub-Event, the JSON body's `type`, …) if it has one. */
+  eventType: string | null;
+  /** For a duplicate: the accepted request it repeats. */
+  duplicateOf: InboundRequestId | null;
+  createdAt: number;
 }
 
 export interface EventType {

@@ -12,6 +12,9 @@ import type {
   EventType,
   Message,
   MessageId,
+  InboundRequest,
+  InboundRequestId,
+  InboundStatus,
   Source,
   SourceId,
 } from "../model.js";
@@ -185,7 +188,21 @@ export interface Store {
   listSources(page: PageRequest): Promise<Page<Source>>;
   /** Replaces every field but id and createdAt, tokens included. @throws ConflictError on uid. */
   updateSource(source: Source): Promise<void>;
+  /** Deletes the source, its tokens and the requests it received. */
   deleteSource(id: SourceId): Promise<void>;
+  /**
+   * Stores a received request. An `accepted` one with a `dedupKey` that an accepted request of
+   * the same source already carried at or after `dedupSince` is stored as a `duplicate` of it
+   * instead (checked and written atomically, across processes too). Returns what was stored.
+   */
+  insertInboundRequest(request: InboundRequest, dedupSince: number): Promise<InboundRequest>;
+  getInboundRequest(sourceId: SourceId, id: InboundRequestId): Promise<InboundRequest | null>;
+  /** Newest first by default. */
+  listInboundRequests(
+    sourceId: SourceId,
+    filter: { status?: InboundStatus },
+    page: PageRequest,
+  ): Promise<Page<InboundRequest>>;
 
   // --- event types ---
   /** @throws ConflictError when the name exists. */

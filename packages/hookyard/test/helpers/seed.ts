@@ -7,6 +7,7 @@ import type {
   DeliveryId,
   Endpoint,
   EventType,
+  InboundRequest,
   Message,
   Source,
 } from "../../src/model.js";
@@ -54,6 +55,28 @@ export class Seed {
       tokens: [{ token: `tok_${id}`, expiresAt: null }],
       createdAt: at,
       updatedAt: at,
+      ...overrides,
+    };
+  }
+
+  /** An accepted GitHub-like request received by `source`. */
+  inboundRequest(source: Source, overrides: Partial<InboundRequest> = {}): InboundRequest {
+    const at = this.#next();
+    return {
+      id: this.#ids.next("req"),
+      sourceId: source.id,
+      status: "accepted",
+      reason: null,
+      method: "POST",
+      path: "",
+      query: "",
+      headers: { "content-type": "application/json", "x-github-event": "push" },
+      body: Buffer.from('{"ref":"refs/heads/main"}'),
+      sourceIp: "127.0.0.1",
+      dedupKey: `delivery-${at}`,
+      eventType: "push",
+      duplicateOf: null,
+      createdAt: at,
       ...overrides,
     };
   }

@@ -117,6 +117,82 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
     });
   });
 
+  describe(`${adapter} store: received requests`, () => {
+    it("keeps a request byte-exact and drops a repeated delivery id within the window only", async () => {
+      const store = await openStore();
+      const seed = new Seed();
+      const source = seed.source();
+      await store.insertSource(source);
+      const body = Buffer.from([0x00, 0xff, 0xfe, 0x7b]); // not UTF-8
+      const first = seed.inboundRequest(source, { body, dedupKey: "d-1" });
+      expect(await store.insertInboundRequest(first, 0)).toEqual(first);
+      expect(await store.getInboundRequest(source.id, first.id)).toEqual(first);
+
+      const again = seed.inboundRequest(source, { dedupKey: "d-1" });
+      expect(await store.insertInboundRequest(again, first.createdAt)).toEqual({
+        ...again,
+        status: "duplicate",
+        duplicateOf: first.id,
+      });
+      const later = seed.inboundRequest(source, { dedupKey: "d-1" });
+      expect(
+        await store.insertInboundRequest(later, first.createdAt + 1),
+        "the first one is older than the window",
+      ).toEqual(later);
+      const rejected = seed.inboundRequest(source, {
+        status: "rejected",
+        reason: "signature does not match",
+        dedupKey: "d-1",
+      });
+      expect((await store.insertInboundRequest(rejected, 0)).status).toBe("rejected");
+      const elsewhere = seed.source();
+      await store.insertSource(elsewhere);
+      const otherSource = seed.inboundRequest(elsewhere, { dedupKey: "d-1" });
+      expect((await store.insertInboundRequest(otherSource, 0)).status, "per source").toBe(
+        "accepted",
+      );
+    });
+
+    it("accepts one of two requests with one delivery id written at the same time", async () => {
+      const store = await openStore();
+      const seed = new Seed();
+      const source = seed.source();
+      await store.insertSource(source);
+      const stored = await Promise.all(
+        [1, 2, 3].map(() =>
+          store.insertInboundRequest(seed.inboundRequest(source, { dedupKey: "same" }), 0),
+        ),
+      );
+      expect(stored.map((r) => r.status).sort()).toEqual(["accepted", "duplicate", "duplicate"]);
+    });
+
+    it("lists a source's requests newest first, by status, and forgets them with the source", async () => {
+      const store = await openStore();
+      const seed = new Seed();
+      const source = seed.source();
+      await store.insertSource(source);
+      const a = seed.inboundRequest(source);
+      const b = seed.inboundRequest(source, { status: "rejected", reason: "no" });
+      const c = seed.inboundRequest(source);
+      for (const r of [a, b, c]) await store.insertInboundRequest(r, 0);
+      const page = await store.listInboundRequests(source.id, {}, { limit: 2, iterator: null });
+      const rest = await store.listInboundRequests(
+        source.id,
+        {},
+        { limit: 2, iterator: page.iterator },
+      );
+      expect([...page.data, ...rest.data].map((r) => r.id)).toEqual([c.id, b.id, a.id]);
+      const rejected = await store.listInboundRequests(
+        source.id,
+        { status: "rejected" },
+        { limit: 10, iterator: null },
+      );
+      expect(rejected.data).toEqual([b]);
+      await store.deleteSource(source.id);
+      expect(await store.getInboundRequest(source.id, a.id)).toBeNull();
+    });
+  });
+
   describe(`${adapter} store: applications`, () => {
     it("finds an application by id and by uid", async () => {
       const store = await openStore();

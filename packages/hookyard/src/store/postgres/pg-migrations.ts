@@ -158,6 +158,26 @@ CREATE TABLE source_token (
   expires_at BIGINT
 );
 CREATE INDEX source_token_source ON source_token (source_id);
+
+CREATE TABLE inbound_request (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  source_id TEXT COLLATE "C" NOT NULL,
+  status TEXT NOT NULL,
+  reason TEXT,
+  method TEXT NOT NULL,
+  path TEXT NOT NULL,
+  query TEXT NOT NULL,
+  headers TEXT NOT NULL,
+  body BYTEA NOT NULL,
+  source_ip TEXT NOT NULL,
+  dedup_key TEXT,
+  event_type TEXT,
+  duplicate_of TEXT,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX inbound_request_source ON inbound_request (source_id, id);
+CREATE INDEX inbound_request_dedup ON inbound_request (source_id, dedup_key, created_at)
+  WHERE status = 'accepted' AND dedup_key IS NOT NULL;
 `;
 
 export const PG_MIGRATIONS: readonly PgMigration[] = [

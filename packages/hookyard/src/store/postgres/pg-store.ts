@@ -12,6 +12,9 @@ import type {
   EventType,
   Message,
   MessageId,
+  InboundRequest,
+  InboundRequestId,
+  InboundStatus,
   Source,
   SourceId,
 } from "../../model.js";
@@ -407,8 +410,68 @@ export class PgStore implements Store {
 
   deleteSource(id: SourceId): Promise<void> {
     return this.#write(async (db) => {
+      await db.query("DELETE FROM inbound_request WHERE source_id = $1", [id]);
       await db.query("DELETE FROM source_token WHERE source_id = $1", [id]);
       await db.query("DELETE FROM source WHERE id = $1", [id]);
+    });
+  }
+
+  insertInboundRequest(request: InboundRequest, dedupSince: number): Promise<InboundRequest> {
+    return this.#write(async (db) => {
+      let stored = request;
+      if (request.status === "accepted" && request.dedupKey !== null) {
+        // Other processes receive the same delivery concurrently: serialise on it until COMMIT.
+        await db.query("SELECT pg_advisory_xact_lock(hashtext($1))", [
+          `${request.sourceId}/${request.dedupKey}`,
+        ]);
+        const { rows: first } = await db.query<{ id: InboundRequestId }>(
+          `SELECT id FROM inbound_request WHERE source_id = $1 AND dedup_key = $2
+            AND status = 'accepted' AND dedup_key IS NOT NULL AND created_at >= $3
+           ORDER BY created_at LIMIT 1`,
+          [request.sourceId, request.dedupKey, dedupSince],
+        );
+        if (first[0] !== undefined) {
+          stored = { ...request, status: "duplicate", duplicateOf: first[0].id };
+        }
+      }
+      await conflictOn(
+        db.query(
+          insertSql("inbound_request", src.INBOUND_REQUEST_COLUMNS),
+          cfg.rowValues(src.inboundRequestToRow(stored), src.INBOUND_REQUEST_COLUMNS),
+        ),
+        () => `inbound request ${request.id} already exists`,
+      );
+      return stored;
+    });
+  }
+
+  async getInboundRequest(
+    sourceId: SourceId,
+    id: InboundRequestId,
+  ): Promise<InboundRequest | null> {
+    const [row] = await this.#rows<src.InboundRequestRow>(
+      "SELECT * FROM inbound_request WHERE source_id = $1 AND id = $2",
+      [sourceId, id],
+    );
+    return row === undefined ? null : src.rowToInboundRequest(row);
+  }
+
+  listInboundRequests(
+    sourceId: SourceId,
+    filter: { status?: InboundStatus },
+    page: PageRequest,
+  ): Promise<Page<InboundRequest>> {
+    const terms = pgTerms();
+    addTerm(terms, "source_id = $?", sourceId);
+    if (filter.status !== undefined) addTerm(terms, "status = $?", filter.status);
+    return this.#page({
+      select: "SELECT * FROM inbound_request",
+      terms,
+      cursorColumn: "id",
+      page,
+      defaultOrder: "descending",
+      map: src.rowToInboundRequest,
+      cursorOf: (r) => r.id,
     });
   }
 

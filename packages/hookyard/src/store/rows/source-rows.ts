@@ -1,4 +1,11 @@
-import type { Source, SourceId, SourceToken } from "../../model.js";
+import type {
+  InboundRequest,
+  InboundRequestId,
+  InboundStatus,
+  Source,
+  SourceId,
+  SourceToken,
+} from "../../model.js";
 import type { Row } from "./config-rows.js";
 
 /**
@@ -70,5 +77,77 @@ export function rowToSource(row: SourceRow, tokens: readonly SourceTokenRow[]): 
     tokens: ordered,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+  };
+}
+
+export interface InboundRequestRow extends Row {
+  id: string;
+  source_id: string;
+  status: string;
+  reason: string | null;
+  method: string;
+  path: string;
+  query: string;
+  headers: string;
+  body: Buffer;
+  source_ip: string;
+  dedup_key: string | null;
+  event_type: string | null;
+  duplicate_of: string | null;
+  created_at: number;
+}
+
+export const INBOUND_REQUEST_COLUMNS = [
+  "id",
+  "source_id",
+  "status",
+  "reason",
+  "method",
+  "path",
+  "query",
+  "headers",
+  "body",
+  "source_ip",
+  "dedup_key",
+  "event_type",
+  "duplicate_of",
+  "created_at",
+] as const;
+
+export function inboundRequestToRow(r: InboundRequest): InboundRequestRow {
+  return {
+    id: r.id,
+    source_id: r.sourceId,
+    status: r.status,
+    reason: r.reason,
+    method: r.method,
+    path: r.path,
+    query: r.query,
+    headers: JSON.stringify(r.headers),
+    body: r.body,
+    source_ip: r.sourceIp,
+    dedup_key: r.dedupKey,
+    event_type: r.eventType,
+    duplicate_of: r.duplicateOf,
+    created_at: r.createdAt,
+  };
+}
+
+export function rowToInboundRequest(row: InboundRequestRow): InboundRequest {
+  return {
+    id: row.id as InboundRequestId,
+    sourceId: row.source_id as SourceId,
+    status: row.status as InboundStatus,
+    reason: row.reason,
+    method: row.method,
+    path: row.path,
+    query: row.query,
+    headers: JSON.parse(row.headers) as Record<string, string>,
+    body: row.body,
+    sourceIp: row.source_ip,
+    dedupKey: row.dedup_key,
+    eventType: row.event_type,
+    duplicateOf: row.duplicate_of as InboundRequestId | null,
+    createdAt: row.created_at,
   };
 }

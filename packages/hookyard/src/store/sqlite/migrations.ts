@@ -152,6 +152,26 @@ CREATE TABLE source_token (
   expires_at INTEGER
 );
 CREATE INDEX source_token_source ON source_token (source_id);
+
+CREATE TABLE inbound_request (
+  id TEXT PRIMARY KEY,
+  source_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  reason TEXT,
+  method TEXT NOT NULL,
+  path TEXT NOT NULL,
+  query TEXT NOT NULL,
+  headers TEXT NOT NULL,
+  body BLOB NOT NULL,
+  source_ip TEXT NOT NULL,
+  dedup_key TEXT,
+  event_type TEXT,
+  duplicate_of TEXT,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX inbound_request_source ON inbound_request (source_id, id);
+CREATE INDEX inbound_request_dedup ON inbound_request (source_id, dedup_key, created_at)
+  WHERE status = 'accepted' AND dedup_key IS NOT NULL;
 `;
 
 export const MIGRATIONS: readonly Migration[] = [

@@ -1,4 +1,10 @@
-import type { Source, SourceId } from "../../model.js";
+import type {
+  InboundRequest,
+  InboundRequestId,
+  InboundStatus,
+  Source,
+  SourceId,
+} from "../../model.js";
 import * as rows from "../rows/source-rows.js";
 import type { Page, PageRequest } from "../store.js";
 import { conflictOn } from "./sqlite-driver.js";
@@ -53,8 +59,61 @@ export function updateSource({ s }: SqliteContext, source: Source): void {
 }
 
 export function deleteSource({ s }: SqliteContext, id: SourceId): void {
+  s.deleteInboundRequestsOfSource.run(id);
   s.deleteSourceTokens.run(id);
   s.deleteSource.run(id);
+}
+
+/** See `Store.insertInboundRequest`: one writer at a time, so the check and the insert are atomic. */
+export function insertInboundRequest(
+  { s }: SqliteContext,
+  request: InboundRequest,
+  dedupSince: number,
+): InboundRequest {
+  let stored = request;
+  if (request.status === "accepted" && request.dedupKey !== null) {
+    const first = s.findAcceptedByDedupKey.get(request.sourceId, request.dedupKey, dedupSince) as
+      { id: InboundRequestId } | undefined;
+    if (first !== undefined) stored = { ...request, status: "duplicate", duplicateOf: first.id };
+  }
+  conflictOn(
+    () => s.insertInboundRequest.run(rows.inboundRequestToRow(stored)),
+    () => `inbound request ${request.id} already exists`,
+  );
+  return stored;
+}
+
+export function getInboundRequest(
+  { s }: SqliteContext,
+  sourceId: SourceId,
+  id: InboundRequestId,
+): InboundRequest | null {
+  const row = s.getInboundRequest.get(sourceId, id) as rows.InboundRequestRow | undefined;
+  return row === undefined ? null : rows.rowToInboundRequest(row);
+}
+
+export function listInboundRequests(
+  { listings }: SqliteContext,
+  sourceId: SourceId,
+  filter: { status?: InboundStatus },
+  page: PageRequest,
+): Page<InboundRequest> {
+  const where = ["source_id = ?"];
+  const params: string[] = [sourceId];
+  if (filter.status !== undefined) {
+    where.push("status = ?");
+    params.push(filter.status);
+  }
+  return listings.page({
+    select: "SELECT * FROM inbound_request",
+    where,
+    params,
+    cursorColumn: "id",
+    page,
+    defaultOrder: "descending",
+    map: rows.rowToInboundRequest,
+    cursorOf: (r) => r.id,
+  });
 }
 
 function withTokens({ s }: SqliteContext, row: rows.SourceRow): Source {

@@ -13,6 +13,9 @@ import type {
   EventType,
   Message,
   MessageId,
+  InboundRequest,
+  InboundRequestId,
+  InboundStatus,
   Source,
   SourceId,
 } from "../../model.js";
@@ -217,6 +220,22 @@ export class SqliteStore implements Store {
 
   deleteSource(id: SourceId): Promise<void> {
     return this.#write(() => sources.deleteSource(this.#ctx, id));
+  }
+
+  insertInboundRequest(request: InboundRequest, dedupSince: number): Promise<InboundRequest> {
+    return this.#write(() => sources.insertInboundRequest(this.#ctx, request, dedupSince));
+  }
+
+  getInboundRequest(sourceId: SourceId, id: InboundRequestId): Promise<InboundRequest | null> {
+    return this.#read(() => sources.getInboundRequest(this.#ctx, sourceId, id));
+  }
+
+  listInboundRequests(
+    sourceId: SourceId,
+    filter: { status?: InboundStatus },
+    page: PageRequest,
+  ): Promise<Page<InboundRequest>> {
+    return this.#read(() => sources.listInboundRequests(this.#ctx, sourceId, filter, page));
   }
 
   insertEventType(eventType: EventType): Promise<void> {

@@ -54,6 +54,15 @@ const SQL = {
     VALUES (@token, @source_id, @expires_at)`,
   listSourceTokens: "SELECT * FROM source_token WHERE source_id = ?",
   deleteSourceTokens: "DELETE FROM source_token WHERE source_id = ?",
+  deleteInboundRequestsOfSource: "DELETE FROM inbound_request WHERE source_id = ?",
+  insertInboundRequest: `INSERT INTO inbound_request (id, source_id, status, reason, method, path,
+      query, headers, body, source_ip, dedup_key, event_type, duplicate_of, created_at)
+    VALUES (@id, @source_id, @status, @reason, @method, @path, @query, @headers, @body,
+      @source_ip, @dedup_key, @event_type, @duplicate_of, @created_at)`,
+  findAcceptedByDedupKey: `SELECT id FROM inbound_request WHERE source_id = ? AND dedup_key = ?
+    AND status = 'accepted' AND dedup_key IS NOT NULL AND created_at >= ?
+    ORDER BY created_at LIMIT 1`,
+  getInboundRequest: "SELECT * FROM inbound_request WHERE source_id = ? AND id = ?",
 
   insertEventType: `INSERT INTO event_type (name, description, schemas, archived, deprecated,
       feature_flag, group_name, created_at, updated_at)
