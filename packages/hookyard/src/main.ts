@@ -13,6 +13,7 @@ import { parseCidrList } from "./delivery/ssrf-guard.js";
 import { buildHttpApp } from "./http/app.js";
 import { TimeSortableIds } from "./ids.js";
 import { createLogger } from "./observability/logger.js";
+import { Receiver } from "./inbound/receiver.js";
 import { Sources } from "./inbound/sources.js";
 import { ApiKeyAuth } from "./outbound/api-key.js";
 import { Applications } from "./outbound/applications.js";
@@ -209,7 +210,9 @@ export async function startHookyard(
       services,
       inbound: {
         sources: new Sources({ store, clock, ids }),
+        receiver: new Receiver({ store, clock, ids, ...config.inbound }),
         publicUrl: config.server.publicUrl,
+        maxBodyBytes: config.inbound.maxBodyBytes,
       },
       logger,
       bodyLimitBytes: config.server.bodyLimitBytes + ENVELOPE_BYTES,

@@ -152,6 +152,26 @@ const DeliverySchema = Type.Object(
   { additionalProperties: false },
 );
 
+const InboundSchema = Type.Object(
+  {
+    maxBodyBytes: setting(Type.Integer({ minimum: 1 }), {
+      description:
+        "Largest request body an ingest URL accepts (25 MiB, GitHub's own cap); larger ones get 413. A source's config may set a smaller maxBodyBytes.",
+      default: 25 * 1024 * 1024,
+      env: "HOOKYARD_INBOUND_MAX_BODY_BYTES",
+      flag: "--inbound-max-body-bytes",
+    }),
+    dedupWindowSeconds: setting(Type.Integer({ minimum: 0 }), {
+      description:
+        "A request repeating a provider delivery id accepted this recently is answered 200 and recorded as a duplicate, not forwarded; 0 turns it off. A source's config may set its own dedupWindowSeconds.",
+      default: 86_400,
+      env: "HOOKYARD_INBOUND_DEDUP_WINDOW_SECONDS",
+      flag: "--inbound-dedup-window-seconds",
+    }),
+  },
+  { additionalProperties: false },
+);
+
 const LogSchema = Type.Object(
   {
     level: setting(Type.Union(LOG_LEVELS.map((level) => Type.Literal(level))), {
@@ -170,6 +190,7 @@ export const ConfigSchema = Type.Object(
     database: DatabaseSchema,
     auth: AuthSchema,
     delivery: DeliverySchema,
+    inbound: InboundSchema,
     log: LogSchema,
   },
   { additionalProperties: false },

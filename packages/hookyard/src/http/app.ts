@@ -8,6 +8,7 @@ import type {
 } from "fastify";
 import type { Logger } from "pino";
 import { NotFoundError } from "../errors.js";
+import type { Receiver } from "../inbound/receiver.js";
 import type { Sources } from "../inbound/sources.js";
 import type { OutboundServices } from "../outbound/services.js";
 import { bearerAuthHook } from "./auth.js";
@@ -24,12 +25,19 @@ import { registerEventTypeRoutes } from "./routes/event-types.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerMessageRoutes } from "./routes/messages.js";
 import { registerSourceRoutes } from "./routes/sources.js";
+import { registerIngestRoutes } from "./routes/ingest.js";
 import { createValidatorCompiler } from "./schema-validation.js";
 
 export interface HttpAppDeps {
   services: OutboundServices;
   /** Inbound: the Svix Ingest source API under `/ingest/api/v1`. */
-  inbound: { sources: Sources; publicUrl: string | null };
+  inbound: {
+    sources: Sources;
+    receiver: Receiver;
+    publicUrl: string | null;
+    /** Largest body an ingest URL accepts (a source may set less). */
+    maxBodyBytes: number;
+  };
   logger: Logger;
   /** Largest accepted request body; larger ones get 413. */
   bodyLimitBytes: number;
@@ -124,6 +132,10 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
     },
     { prefix: INGEST_API_PREFIX },
   );
+  await app.register((ingest, _opts, done) => {
+    registerIngestRoutes(ingest, deps.inbound);
+    done();
+  });
 
   await app.ready();
   return app;

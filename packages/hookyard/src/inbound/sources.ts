@@ -2,7 +2,13 @@ import { randomBytes } from "node:crypto";
 import type { Clock } from "../clock.js";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import type { IdGenerator } from "../ids.js";
-import type { Source, SourceToken } from "../model.js";
+import type {
+  InboundRequest,
+  InboundRequestId,
+  InboundStatus,
+  Source,
+  SourceToken,
+} from "../model.js";
 import type { HmacAlgorithm, SourceScheme } from "../signing/provider-schemes.js";
 import type { Page, PageRequest, Store } from "../store/store.js";
 
@@ -77,6 +83,7 @@ export class Sources {
   async create(input: SourceInput): Promise<Source> {
     const config = input.config ?? {};
     sourceScheme(input.type, config); // validates type and config
+    sourceOptions(config);
     const now = this.#clock.now();
     const source: Source = {
       id: this.#ids.next("src"),
@@ -104,6 +111,7 @@ export class Sources {
     const current = await this.get(idOrUid);
     const config = input.config ?? {};
     sourceScheme(input.type, config);
+    sourceOptions(config);
     const source: Source = {
       ...current,
       uid: input.uid ?? null,
@@ -120,6 +128,23 @@ export class Sources {
   async delete(idOrUid: string): Promise<void> {
     const source = await this.get(idOrUid);
     await this.#store.deleteSource(source.id);
+  }
+
+  /** Requests the source received (accepted, rejected and duplicates), newest first. */
+  async listRequests(
+    idOrUid: string,
+    filter: { status?: InboundStatus },
+    page: PageRequest,
+  ): Promise<Page<InboundRequest>> {
+    const source = await this.get(idOrUid);
+    return this.#store.listInboundRequests(source.id, filter, page);
+  }
+
+  async getRequest(idOrUid: string, requestId: string): Promise<InboundRequest> {
+    const source = await this.get(idOrUid);
+    const request = await this.#store.getInboundRequest(source.id, requestId as InboundRequestId);
+    if (request === null) throw new NotFoundError(`Request "${requestId}" not found`);
+    return request;
   }
 
   /**
@@ -232,6 +257,29 @@ export function sourceScheme(type: string, config: Record<string, unknown>): Sou
         `"${type}" is not a source type Hookyard verifies; one of ${SOURCE_TYPES.join(", ")}`,
       );
   }
+}
+
+/**
+ * The receive options a source's config may carry besides its scheme's keys (Hookyard's, for any
+ * type): `dedupWindowSeconds` and `maxBodyBytes` override the server-wide settings.
+ */
+export function sourceOptions(config: Record<string, unknown>): {
+  dedupWindowSeconds?: number;
+  maxBodyBytes?: number;
+} {
+  const options: { dedupWindowSeconds?: number; maxBodyBytes?: number } = {};
+  for (const [name, min] of [
+    ["dedupWindowSeconds", 0],
+    ["maxBodyBytes", 1],
+  ] as const) {
+    const value = config[name];
+    if (value === undefined) continue;
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
+      throw ValidationError.field(["body", "config", name], `must be an integer ≥ ${min}`);
+    }
+    options[name] = value;
+  }
+  return options;
 }
 
 /** 24 random bytes, URL-safe: the unguessable part of an ingest URL. */

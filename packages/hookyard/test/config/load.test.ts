@@ -57,6 +57,7 @@ describe("config defaults", () => {
         disableAfterFailingHours: 120,
         egressAllow: [],
       },
+      inbound: { maxBodyBytes: 26_214_400, dedupWindowSeconds: 86_400 },
       log: { level: "info" },
     });
   });

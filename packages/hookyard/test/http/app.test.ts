@@ -298,6 +298,8 @@ describe("HTTP app: OpenAPI and docs", () => {
     ["put", "/ingest/api/v1/source/{source_id}"],
     ["delete", "/ingest/api/v1/source/{source_id}"],
     ["post", "/ingest/api/v1/source/{source_id}/token/rotate"],
+    ["get", "/ingest/api/v1/source/{source_id}/request"],
+    ["get", "/ingest/api/v1/source/{source_id}/request/{request_id}"],
   ];
 
   it("serves an OpenAPI document listing every route with a summary, without auth", async () => {

@@ -43,7 +43,12 @@ export async function buildStubApp(
 ): Promise<FastifyInstance> {
   const app = await buildHttpApp({
     services: opts.services ?? stubServices(),
-    inbound: { sources: unusedService(), publicUrl: null },
+    inbound: {
+      sources: unusedService(),
+      receiver: unusedService(),
+      publicUrl: null,
+      maxBodyBytes: 1024,
+    },
     logger: pino({ level: "silent" }),
     bodyLimitBytes: opts.bodyLimitBytes ?? 1024 * 1024,
     version: "0.0.0-test",

@@ -1,17 +1,25 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { currentToken, publicConfig, type Sources } from "../../inbound/sources.js";
-import type { Source } from "../../model.js";
+import { isUtf8 } from "node:buffer";
+import type { InboundRequest, InboundStatus, Source } from "../../model.js";
 import { mapPage, PAGE_QUERY, toPageRequest } from "../pagination.js";
 import type { PageQuery } from "../pagination.js";
 import { ERROR_RESPONSES, NoContent } from "../schemas/common.js";
 import {
   IngestSourceIn,
   IngestSourceOut,
+  ListInboundRequestOut,
   ListIngestSourceOut,
+  InboundRequestOut,
+  RequestParams,
   RotateTokenOut,
   SourceParams,
 } from "../schemas/source.js";
-import type { IngestSourceInBody, SourceParamsValue } from "../schemas/source.js";
+import type {
+  IngestSourceInBody,
+  RequestParamsValue,
+  SourceParamsValue,
+} from "../schemas/source.js";
 import { Type } from "@sinclair/typebox";
 import { iso } from "../serializers.js";
 
@@ -116,6 +124,77 @@ export function registerSourceRoutes(
       reply.code(204);
       return null;
     },
+  );
+
+  const requestOut = (r: InboundRequest) => {
+    const utf8 = isUtf8(r.body);
+    return {
+      id: r.id,
+      sourceId: r.sourceId,
+      status: r.status,
+      reason: r.reason,
+      method: r.method,
+      path: r.path,
+      query: r.query,
+      headers: r.headers,
+      body: r.body.toString(utf8 ? "utf8" : "base64"),
+      bodyEncoding: utf8 ? ("utf8" as const) : ("base64" as const),
+      sourceIp: r.sourceIp,
+      deliveryId: r.dedupKey,
+      eventType: r.eventType,
+      duplicateOf: r.duplicateOf,
+      receivedAt: iso(r.createdAt),
+    };
+  };
+
+  app.get<{
+    Params: SourceParamsValue;
+    Querystring: PageQuery & { status?: InboundStatus };
+  }>(
+    "/source/:source_id/request",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "List the requests a source received",
+        description:
+          "Hookyard extension: every request to the ingest URL (accepted, rejected, duplicate), newest first, byte-exact.",
+        params: SourceParams,
+        querystring: Type.Object({
+          ...PAGE_QUERY,
+          status: Type.Optional(
+            Type.Union([
+              Type.Literal("accepted"),
+              Type.Literal("rejected"),
+              Type.Literal("duplicate"),
+            ]),
+          ),
+        }),
+        response: { 200: ListInboundRequestOut, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const { status, ...page } = request.query;
+      const filter = status === undefined ? {} : { status };
+      return mapPage(
+        await sources.listRequests(request.params.source_id, filter, toPageRequest(page)),
+        requestOut,
+      );
+    },
+  );
+
+  app.get<{ Params: RequestParamsValue }>(
+    "/source/:source_id/request/:request_id",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Get a request a source received",
+        description: "Hookyard extension: headers, body as received, verification result.",
+        params: RequestParams,
+        response: { 200: InboundRequestOut, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) =>
+      requestOut(await sources.getRequest(request.params.source_id, request.params.request_id)),
   );
 
   app.post<{ Params: SourceParamsValue }>(

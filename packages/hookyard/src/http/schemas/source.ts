@@ -80,3 +80,49 @@ export const SourceParams = Type.Object({
   }),
 });
 export type SourceParamsValue = Static<typeof SourceParams>;
+
+export const InboundRequestOut = Type.Object(
+  {
+    id: Type.String({ description: "Hookyard's id (`req_…`)." }),
+    sourceId: Type.String(),
+    status: Type.Union(
+      [Type.Literal("accepted"), Type.Literal("rejected"), Type.Literal("duplicate")],
+      {
+        description:
+          "accepted (verified, stored, forwarded), rejected (verification failed: see `reason`), duplicate (a delivery id seen within the window: see `duplicateOf`).",
+      },
+    ),
+    reason: Nullable(Type.String({ description: "Which check failed, for a rejected request." })),
+    method: Type.String(),
+    path: Type.String({ description: "The path after the ingest token, usually empty." }),
+    query: Type.String({ description: "The raw query string (a GET's payload)." }),
+    headers: Type.Record(Type.String(), Type.String(), {
+      description: "As received, names in lower case.",
+    }),
+    body: Type.String({ description: "The body as received, in `bodyEncoding`." }),
+    bodyEncoding: Type.Union([Type.Literal("utf8"), Type.Literal("base64")], {
+      description: "utf8 when the bytes are valid UTF-8, else base64.",
+    }),
+    sourceIp: Type.String(),
+    deliveryId: Nullable(Type.String({ description: "The provider's delivery id (dedup key)." })),
+    eventType: Nullable(Type.String({ description: "The provider's event type, if it says." })),
+    duplicateOf: Nullable(Type.String()),
+    receivedAt: Type.String({ format: "date-time" }),
+  },
+  { title: "InboundRequestOut" },
+);
+
+export const ListInboundRequestOut = ListResponse(
+  InboundRequestOut,
+  "ListResponse_InboundRequestOut_",
+);
+
+export const RequestParams = Type.Object({
+  source_id: SourceParams.properties.source_id,
+  request_id: Type.String({
+    minLength: 1,
+    maxLength: 256,
+    description: "The request's id (`req_…`).",
+  }),
+});
+export type RequestParamsValue = Static<typeof RequestParams>;

@@ -1,0 +1,194 @@
+import { createHmac } from "node:crypto";
+import { createRequire } from "node:module";
+import { sign as githubSign } from "@octokit/webhooks-methods";
+import Stripe from "stripe";
+import { describe, expect, it } from "vitest";
+import { startTestServer, TEST_API_KEY, type TestServer } from "../helpers/server.js";
+
+// Requests to ingest URLs, signed with the providers' own libraries, through the real server.
+
+const GITHUB_SECRET = "It's a Secret to Everybody";
+
+/** @octokit/webhooks-examples: example payloads of every GitHub event (a JSON file). */
+const examples = createRequire(import.meta.url)("@octokit/webhooks-examples") as Array<{
+  name: string;
+  examples: unknown[];
+}>;
+
+/** GitHub's own example push payload, as GitHub sends it (pretty-printed JSON). */
+function githubPush(): string {
+  const push = examples.find((e) => e.name === "push");
+  if (push === undefined) throw new Error("no push example in @octokit/webhooks-examples");
+  return JSON.stringify(push.examples[0], null, 2);
+}
+
+/**
+ * Creates a source through the raw API: the svix SDK's typed configs drop keys they do not know,
+ * such as Hookyard's `maxBodyBytes` and `dedupWindowSeconds`.
+ */
+async function source(server: TestServer, type: string, config: Record<string, unknown> = {}) {
+  const res = await fetch(`${server.url}/ingest/api/v1/source`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: type, type, config }),
+  });
+  expect(res.status).toBe(201);
+  return (await res.json()) as { id: string; ingestUrl: string };
+}
+
+async function requests(server: TestServer, sourceId: string) {
+  const res = await fetch(`${server.url}/ingest/api/v1/source/${sourceId}/request`, {
+    headers: { authorization: `Bearer ${TEST_API_KEY}` },
+  });
+  expect(res.status).toBe(200);
+  return (await res.json()) as {
+    data: Array<{
+      status: string;
+      reason: string | null;
+      body: string;
+      bodyEncoding: string;
+      query: string;
+      method: string;
+      deliveryId: string | null;
+      eventType: string | null;
+      duplicateOf: string | null;
+      id: string;
+    }>;
+  };
+}
+
+describe("receiving at an ingest URL", () => {
+  it("verifies a GitHub push, drops its redelivery, and rejects a bad signature with the reason", async () => {
+    const server = await startTestServer();
+    const gh = await source(server, "github", { secret: GITHUB_SECRET });
+    const body = githubPush();
+    const headers = {
+      "content-type": "application/json",
+      "x-github-event": "push",
+      "x-github-delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+      "x-hub-signature-256": await githubSign(GITHUB_SECRET, body),
+    };
+    const send = (h: Record<string, string>, b = body) =>
+      fetch(gh.ingestUrl, { method: "POST", headers: h, body: b });
+
+    const first = await send(headers);
+    expect(first.status).toBe(200);
+    expect(await first.json()).toMatchObject({ status: "accepted" });
+    const again = await send(headers);
+    expect(await again.json(), "GitHub's redelivery of the same delivery").toMatchObject({
+      status: "duplicate",
+    });
+    const forged = await send({ ...headers, "x-hub-signature-256": `sha256=${"0".repeat(64)}` });
+    expect(forged.status).toBe(401);
+    expect(await forged.json()).toEqual({
+      code: "verification_failed",
+      detail: "signature does not match",
+    });
+
+    const { data } = await requests(server, gh.id);
+    expect(data.map((r) => r.status)).toEqual(["rejected", "duplicate", "accepted"]);
+    const [rejected, duplicate, accepted] = data;
+    expect(accepted).toMatchObject({
+      body,
+      bodyEncoding: "utf8",
+      deliveryId: "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+      eventType: "push",
+    });
+    expect(duplicate?.duplicateOf).toBe(accepted?.id);
+    expect(rejected?.reason).toBe("signature does not match");
+  });
+
+  it("refuses a Stripe event past the 300 s tolerance and accepts a fresh one", async () => {
+    const server = await startTestServer();
+    const stripe = await source(server, "stripe", { secret: "whsec_test_secret" });
+    const body = JSON.stringify({ id: "evt_1", type: "invoice.paid", data: { object: {} } });
+    const post = (timestamp: number) =>
+      fetch(stripe.ingestUrl, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "stripe-signature": Stripe.webhooks.generateTestHeaderString({
+            payload: body,
+            secret: "whsec_test_secret",
+            timestamp,
+          }),
+        },
+        body,
+      });
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const stale = await post(nowSeconds - 400);
+    expect(stale.status).toBe(401);
+    expect(((await stale.json()) as { detail: string }).detail).toMatch(/outside the 300 s/);
+    expect((await post(nowSeconds)).status).toBe(200);
+    const { data } = await requests(server, stripe.id);
+    expect(data[0]).toMatchObject({ status: "accepted", eventType: "invoice.paid" });
+  });
+
+  it("answers Slack's url_verification challenge itself", async () => {
+    const server = await startTestServer();
+    const secret = "8f742231b10e8888abcd99yyyzzz85a5";
+    const slack = await source(server, "slack", { secret });
+    const body = JSON.stringify({
+      token: "t",
+      challenge: "3eZbrw1aBm2rZgRNFdxV2595",
+      type: "url_verification",
+    });
+    const ts = String(Math.floor(Date.now() / 1000));
+    const signature = "v0=" + createHmac("sha256", secret).update(`v0:${ts}:${body}`).digest("hex");
+    const res = await fetch(slack.ingestUrl, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-slack-request-timestamp": ts,
+        "x-slack-signature": signature,
+      },
+      body,
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ challenge: "3eZbrw1aBm2rZgRNFdxV2595" });
+  });
+
+  it("keeps a GET's query, a form, XML and non-UTF-8 bytes exactly as sent", async () => {
+    const server = await startTestServer();
+    const any = await source(server, "generic-webhook");
+    const url = any.ingestUrl;
+    expect((await fetch(`${url}?event=deploy&sha=abc`)).status).toBe(200);
+    const form = "a=1&b=two+words";
+    await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: form,
+    });
+    const xml = '<?xml version="1.0"?><alert severity="critical"/>';
+    await fetch(`${url}/sub/path`, {
+      method: "PUT",
+      headers: { "content-type": "text/xml" },
+      body: xml,
+    });
+    const bytes = Buffer.from([0x00, 0xff, 0x10, 0x80]);
+    await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/octet-stream" },
+      body: bytes,
+    });
+
+    const { data } = await requests(server, any.id);
+    const [binary, xmlReq, formReq, get] = data;
+    expect(get).toMatchObject({ method: "GET", query: "event=deploy&sha=abc", body: "" });
+    expect(formReq).toMatchObject({ body: form, bodyEncoding: "utf8" });
+    expect(xmlReq).toMatchObject({ method: "PUT", body: xml });
+    expect(binary).toMatchObject({ bodyEncoding: "base64", body: bytes.toString("base64") });
+  });
+
+  it("answers 413 above the source's body limit and 404 for an unknown token", async () => {
+    const server = await startTestServer();
+    const small = await source(server, "generic-webhook", { maxBodyBytes: 100 });
+    const big = await fetch(small.ingestUrl, { method: "POST", body: "x".repeat(101) });
+    expect(big.status).toBe(413);
+    expect((await fetch(small.ingestUrl, { method: "POST", body: "x".repeat(100) })).status).toBe(
+      200,
+    );
+    const unknown = await fetch(`${server.url}/in/not-a-token`, { method: "POST", body: "{}" });
+    expect(unknown.status).toBe(404);
+  });
+});
