@@ -210,7 +210,15 @@ export async function startHookyard(
       services,
       inbound: {
         sources: new Sources({ store, clock, ids }),
-        receiver: new Receiver({ store, clock, ids, ...config.inbound }),
+        receiver: new Receiver({
+          store,
+          clock,
+          ids,
+          endpoints: cache,
+          engine,
+          leaseMs: config.delivery.leaseMs,
+          ...config.inbound,
+        }),
         publicUrl: config.server.publicUrl,
         maxBodyBytes: config.inbound.maxBodyBytes,
       },

@@ -42,6 +42,8 @@ export interface SourceToken {
  */
 export interface Source {
   id: SourceId;
+  /** The hidden application whose endpoints are the source's destinations (ingest endpoints). */
+  appId: AppId;
   uid: string | null;
   name: string;
   type: string;
@@ -136,6 +138,11 @@ export interface Message {
   tags: string[] | null;
   /** The exact JSON text that is delivered (and signed). */
   payload: string;
+  /**
+   * Set on the message that forwards a request received at an ingest URL: its bytes and headers
+   * are what is delivered then (the payload holds its text for listings).
+   */
+  inboundRequestId: InboundRequestId | null;
   createdAt: number;
 }
 

@@ -15,6 +15,7 @@ import type {
 import { signatureHeader, SigningKeys } from "../signing/standard-webhooks.js";
 import type { DeliveryUpdate, LeasedDelivery, Store } from "../store/store.js";
 import { decideAfterAttempt } from "./attempt-decision.js";
+import { forwardedParts } from "./forward.js";
 import type { SendOutcome, SendRequest } from "./http-sender.js";
 import { TimerQueue } from "./timer-queue.js";
 
@@ -372,26 +373,45 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       }
     }
     item.slotReserved = false;
+    // A message forwarding a request received at an ingest URL sends that request's bytes.
+    let forwarded: ReturnType<typeof forwardedParts> | null = null;
+    if (message.inboundRequestId !== null) {
+      const received = await this.#deps.store.getInboundRequestById(message.inboundRequestId);
+      if (received === null) {
+        // Removed by retention before it could be delivered: nothing left to send.
+        await this.#finishWithoutAttempt(item, "cancelled");
+        return;
+      }
+      forwarded = forwardedParts(received);
+    }
+    const body = forwarded?.body ?? message.payload;
     const startedAt = clock.now();
     const timestamp = Math.floor(startedAt / 1000);
     const secrets = [endpoint.secret];
     for (const old of endpoint.previousSecrets)
       if (old.expiresAt > startedAt) secrets.push(old.key);
-    const headers: Record<string, string> = {
-      ...endpoint.headers,
-      "content-type": "application/json",
-      "user-agent": config.userAgent,
+    const signature = {
       "webhook-id": message.id,
       "webhook-timestamp": String(timestamp),
-      "webhook-signature": signatureHeader(
-        secrets,
-        message.id,
-        timestamp,
-        message.payload,
-        this.#keys.keyOf,
-      ),
+      "webhook-signature": signatureHeader(secrets, message.id, timestamp, body, this.#keys.keyOf),
     };
-    const outcome = await sender.send({ url: endpoint.url, headers, body: message.payload });
+    // Outbound: the endpoint's custom headers, then ours. Forwarded: the sender's headers, then
+    // the destination's custom headers, then the signature made with the destination's secret.
+    const headers: Record<string, string> =
+      forwarded === null
+        ? {
+            ...endpoint.headers,
+            "content-type": "application/json",
+            "user-agent": config.userAgent,
+            ...signature,
+          }
+        : { ...forwarded.headers, ...endpoint.headers, ...signature };
+    const outcome = await sender.send({
+      url: endpoint.url,
+      headers,
+      body,
+      ...(forwarded !== null && { method: forwarded.method }),
+    });
     releaseSlot();
     const now = clock.now();
     const attemptsMade = delivery.attempts + 1;

@@ -28,9 +28,11 @@ export type { LookupFn } from "./ssrf-guard.js";
 
 export interface SendRequest {
   url: string;
-  method?: "POST";
+  /** POST unless given (a forwarded inbound request keeps its method). */
+  method?: string;
   headers: Record<string, string>;
-  body: string;
+  /** Bytes for a forwarded inbound request, sent exactly as received. */
+  body: string | Uint8Array;
 }
 
 export interface SendOutcome {

@@ -72,7 +72,13 @@ export class ThreadedSender implements Sender {
   send(req: SendRequest): Promise<SendOutcome> {
     if (this.#closed) return Promise.resolve(failure("the sender is closed"));
     const id = ++this.#nextId;
-    this.#outbox.push({ id, url: req.url, headers: req.headers, body: req.body });
+    this.#outbox.push({
+      id,
+      url: req.url,
+      headers: req.headers,
+      body: req.body,
+      ...(req.method !== undefined && { method: req.method }),
+    });
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(() => this.#flush());

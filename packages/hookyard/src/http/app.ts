@@ -26,6 +26,7 @@ import { registerHealthRoutes } from "./routes/health.js";
 import { registerMessageRoutes } from "./routes/messages.js";
 import { registerSourceRoutes } from "./routes/sources.js";
 import { registerIngestRoutes } from "./routes/ingest.js";
+import { registerIngestEndpointRoutes } from "./routes/ingest-endpoints.js";
 import { createValidatorCompiler } from "./schema-validation.js";
 
 export interface HttpAppDeps {
@@ -128,6 +129,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
       api.addHook("onRequest", bearerAuthHook(deps.services.auth));
       registerIdempotency(api, deps.services.idempotency);
       registerSourceRoutes(api, deps.inbound);
+      registerIngestEndpointRoutes(api, { sources: deps.inbound.sources, services: deps.services });
       done();
     },
     { prefix: INGEST_API_PREFIX },

@@ -1,7 +1,11 @@
 import type { Clock } from "../clock.js";
 import { NotFoundError, PayloadTooLargeError } from "../errors.js";
 import type { IdGenerator } from "../ids.js";
-import type { InboundRequest, Source } from "../model.js";
+import { isUtf8 } from "node:buffer";
+import type { DeliveryEngine } from "../delivery/engine.js";
+import type { Delivery, InboundRequest, Message, Source } from "../model.js";
+import type { EndpointCache } from "../outbound/endpoint-cache.js";
+import { endpointAccepts } from "../outbound/endpoint-filter.js";
 import { verifyInbound } from "../signing/provider-schemes.js";
 import type { Store } from "../store/store.js";
 import { deliveryIdOf, eventTypeOf, jsonBody } from "./provider-facts.js";
@@ -38,18 +42,28 @@ export class Receiver {
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #ids: IdGenerator;
+  readonly #endpoints: EndpointCache;
+  readonly #engine: Pick<DeliveryEngine, "owner" | "enqueue">;
+  readonly #leaseMs: number;
   readonly #defaults: { dedupWindowSeconds: number; maxBodyBytes: number };
 
   constructor(deps: {
     store: Store;
     clock: Clock;
     ids: IdGenerator;
+    /** The destinations: endpoints of each source's application. */
+    endpoints: EndpointCache;
+    engine: Pick<DeliveryEngine, "owner" | "enqueue">;
+    leaseMs: number;
     dedupWindowSeconds: number;
     maxBodyBytes: number;
   }) {
     this.#store = deps.store;
     this.#clock = deps.clock;
     this.#ids = deps.ids;
+    this.#endpoints = deps.endpoints;
+    this.#engine = deps.engine;
+    this.#leaseMs = deps.leaseMs;
     this.#defaults = {
       dedupWindowSeconds: deps.dedupWindowSeconds,
       maxBodyBytes: deps.maxBodyBytes,
@@ -103,9 +117,78 @@ export class Receiver {
       options.dedupWindowSeconds > 0
         ? now - options.dedupWindowSeconds * 1000
         : Number.MAX_SAFE_INTEGER;
-    const stored = await this.#store.insertInboundRequest(request, dedupSince);
+    // A handshake (Slack's url_verification) is answered, not forwarded.
+    const challenge = source.type === "slack" && json?.type === "url_verification";
+    const forward = challenge ? undefined : await this.#forward(source, request, json, now);
+    const stored = await this.#store.insertInboundRequest(request, dedupSince, forward);
+    if (stored.status === "accepted" && forward !== undefined && forward.deliveries.length > 0) {
+      // Committed with the request and leased to this process: sent at once, no poll.
+      this.#engine.enqueue(
+        forward.deliveries.map((delivery) => ({ delivery, message: forward.message })),
+      );
+    }
     return { status: 200, body: answerOf(source, stored, json), request: stored };
   }
+
+  /**
+   * The message that carries the request to the source's destinations (those whose event-type
+   * filter takes the provider's event type), one delivery each, leased to this process.
+   */
+  async #forward(
+    source: Source,
+    request: InboundRequest,
+    json: Record<string, unknown> | null,
+    now: number,
+  ): Promise<{ message: Message; deliveries: Delivery[] }> {
+    const eventType = request.eventType ?? UNTYPED_EVENT;
+    const message: Message = {
+      id: this.#ids.next("msg"),
+      appId: source.appId,
+      eventType,
+      eventId: null,
+      channels: null,
+      tags: null,
+      payload: displayPayload(request, json),
+      inboundRequestId: request.id,
+      createdAt: now,
+    };
+    const deliveries: Delivery[] = [];
+    for (const endpoint of (await this.#endpoints.forApp(source.appId)).values()) {
+      if (!endpointAccepts(endpoint, { eventType, channels: null })) continue;
+      deliveries.push({
+        id: this.#ids.next("dlv"),
+        msgId: message.id,
+        endpointId: endpoint.id,
+        appId: source.appId,
+        status: "pending",
+        attempts: 0,
+        nextAttemptAt: now,
+        leaseOwner: this.#engine.owner,
+        leaseUntil: now + this.#leaseMs,
+        createdAt: now,
+        updatedAt: now,
+      });
+    }
+    return { message, deliveries };
+  }
+}
+
+/** The event type of a forwarded request whose provider names none. */
+export const UNTYPED_EVENT = "inbound.request";
+
+/**
+ * The forwarding message's payload, for the messages API (which shows JSON): a JSON body as it
+ * came, anything else described. The bytes sent are the request's own either way.
+ */
+function displayPayload(request: InboundRequest, json: Record<string, unknown> | null): string {
+  if (json !== null) return request.body.toString("utf8");
+  const utf8 = isUtf8(request.body);
+  return JSON.stringify({
+    contentType: request.headers["content-type"] ?? null,
+    body: request.body.toString(utf8 ? "utf8" : "base64"),
+    bodyEncoding: utf8 ? "utf8" : "base64",
+    query: request.query,
+  });
 }
 
 /** The body of a 200: a challenge answered where the provider asks for one, else the record. */

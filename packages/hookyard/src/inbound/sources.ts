@@ -3,6 +3,7 @@ import type { Clock } from "../clock.js";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import type { IdGenerator } from "../ids.js";
 import type {
+  Application,
   InboundRequest,
   InboundRequestId,
   InboundStatus,
@@ -85,8 +86,22 @@ export class Sources {
     sourceScheme(input.type, config); // validates type and config
     sourceOptions(config);
     const now = this.#clock.now();
+    const id = this.#ids.next("src");
+    // The source's destinations are the endpoints of an application of its own: the same
+    // endpoints, deliveries and attempts as outbound, through the one delivery engine.
+    const app: Application = {
+      id: this.#ids.next("app"),
+      uid: null,
+      name: `Source: ${input.name}`,
+      rateLimit: null,
+      metadata: { "hookyard.source": id },
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.#store.insertApplication(app);
     const source: Source = {
-      id: this.#ids.next("src"),
+      id,
+      appId: app.id,
       uid: input.uid ?? null,
       name: input.name,
       type: input.type,
@@ -96,7 +111,12 @@ export class Sources {
       createdAt: now,
       updatedAt: now,
     };
-    await uidConflict(this.#store.insertSource(source), input.uid);
+    try {
+      await uidConflict(this.#store.insertSource(source), input.uid);
+    } catch (err) {
+      await this.#store.deleteApplication(app.id);
+      throw err;
+    }
     return source;
   }
 
@@ -128,6 +148,8 @@ export class Sources {
   async delete(idOrUid: string): Promise<void> {
     const source = await this.get(idOrUid);
     await this.#store.deleteSource(source.id);
+    // Its destinations go with it; deliveries still open end cancelled.
+    await this.#store.deleteApplication(source.appId);
   }
 
   /** Requests the source received (accepted, rejected and duplicates), newest first. */

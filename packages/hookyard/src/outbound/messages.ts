@@ -83,6 +83,7 @@ export class Messages implements MessageService {
       channels: input.channels ?? null,
       tags: input.tags ?? null,
       payload,
+      inboundRequestId: null,
       createdAt: now,
     };
     const deliveries: Delivery[] = targets.map((endpoint) => ({

@@ -194,9 +194,18 @@ export interface Store {
    * Stores a received request. An `accepted` one with a `dedupKey` that an accepted request of
    * the same source already carried at or after `dedupSince` is stored as a `duplicate` of it
    * instead (checked and written atomically, across processes too). Returns what was stored.
+   * An accepted request's `forward` message and deliveries commit with it, so an acknowledged
+   * request is always forwarded and a duplicate never is.
    */
-  insertInboundRequest(request: InboundRequest, dedupSince: number): Promise<InboundRequest>;
+  insertInboundRequest(
+    request: InboundRequest,
+    dedupSince: number,
+    /** Stored with it in the same transaction if the request is stored as accepted. */
+    forward?: { message: Message; deliveries: Delivery[] },
+  ): Promise<InboundRequest>;
   getInboundRequest(sourceId: SourceId, id: InboundRequestId): Promise<InboundRequest | null>;
+  /** The request a forwarding message points at (the delivery engine's view). */
+  getInboundRequestById(id: InboundRequestId): Promise<InboundRequest | null>;
   /** Newest first by default. */
   listInboundRequests(
     sourceId: SourceId,

@@ -47,6 +47,7 @@ export class Seed {
     const id = this.#ids.next("src");
     return {
       id,
+      appId: this.#ids.next("app"),
       uid: null,
       name: `source ${at}`,
       type: "github",
@@ -146,6 +147,7 @@ export class Seed {
       channels: null,
       tags: null,
       payload: JSON.stringify({ invoice: `in_${at}` }),
+      inboundRequestId: null,
       createdAt: at,
       ...overrides,
     };

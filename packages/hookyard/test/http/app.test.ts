@@ -300,6 +300,15 @@ describe("HTTP app: OpenAPI and docs", () => {
     ["post", "/ingest/api/v1/source/{source_id}/token/rotate"],
     ["get", "/ingest/api/v1/source/{source_id}/request"],
     ["get", "/ingest/api/v1/source/{source_id}/request/{request_id}"],
+    ["get", "/ingest/api/v1/source/{source_id}/endpoint"],
+    ["post", "/ingest/api/v1/source/{source_id}/endpoint"],
+    ["get", "/ingest/api/v1/source/{source_id}/endpoint/{endpoint_id}"],
+    ["put", "/ingest/api/v1/source/{source_id}/endpoint/{endpoint_id}"],
+    ["delete", "/ingest/api/v1/source/{source_id}/endpoint/{endpoint_id}"],
+    ["get", "/ingest/api/v1/source/{source_id}/endpoint/{endpoint_id}/secret"],
+    ["post", "/ingest/api/v1/source/{source_id}/endpoint/{endpoint_id}/secret/rotate"],
+    ["get", "/ingest/api/v1/source/{source_id}/endpoint/{endpoint_id}/headers"],
+    ["put", "/ingest/api/v1/source/{source_id}/endpoint/{endpoint_id}/headers"],
   ];
 
   it("serves an OpenAPI document listing every route with a summary, without auth", async () => {

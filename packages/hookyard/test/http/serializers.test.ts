@@ -22,6 +22,7 @@ const MESSAGE: Message = {
   appId: "app_1",
   eventType: "invoice.paid",
   eventId: "evt-1",
+  inboundRequestId: null,
   channels: ["eu"],
   tags: null,
   payload: '{"amount":100,"nested":{"ok":true},"text":"caf\\u00e9 \\"q\\""}',

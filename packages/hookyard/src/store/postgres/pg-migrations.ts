@@ -142,6 +142,7 @@ CREATE TABLE rate_limit (
 const V3_SOURCES = `
 CREATE TABLE source (
   id TEXT COLLATE "C" PRIMARY KEY,
+  app_id TEXT NOT NULL,
   uid TEXT COLLATE "C",
   name TEXT NOT NULL,
   type TEXT NOT NULL,
@@ -176,6 +177,9 @@ CREATE TABLE inbound_request (
   created_at BIGINT NOT NULL
 );
 CREATE INDEX inbound_request_source ON inbound_request (source_id, id);
+-- The message that forwards a received request to the source's destinations points at it.
+ALTER TABLE message ADD COLUMN inbound_request_id TEXT;
+
 CREATE INDEX inbound_request_dedup ON inbound_request (source_id, dedup_key, created_at)
   WHERE status = 'accepted' AND dedup_key IS NOT NULL;
 `;

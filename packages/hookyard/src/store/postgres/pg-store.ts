@@ -130,7 +130,7 @@ const SQL = {
   insertEndpoint: insertSql("endpoint", ENDPOINT_COLUMNS),
   updateEndpoint: updateSql("endpoint", ENDPOINT_COLUMNS, ["id", "app_id"]),
   insertMessage: `INSERT INTO message (id, app_id, event_type, event_id, channels, tags, payload,
-    created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    inbound_request_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
   insertDelivery: `INSERT INTO delivery (id, msg_id, endpoint_id, app_id, status, attempts,
     next_attempt_at, lease_owner, lease_until, created_at, updated_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
@@ -142,10 +142,11 @@ const SQL = {
     error_message, trigger, created_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
   insertMessages: `INSERT INTO message (id, app_id, event_type, event_id, channels, tags, payload,
-      created_at)
-    SELECT id, app_id, event_type, event_id, channels, tags, payload, created_at
+      inbound_request_id, created_at)
+    SELECT id, app_id, event_type, event_id, channels, tags, payload, inbound_request_id,
+      created_at
     FROM jsonb_to_recordset($1::jsonb) AS x(id text, app_id text, event_type text, event_id text,
-      channels text, tags text, payload text, created_at bigint)`,
+      channels text, tags text, payload text, inbound_request_id text, created_at bigint)`,
   insertDeliveries: `INSERT INTO delivery (id, msg_id, endpoint_id, app_id, status, attempts,
       next_attempt_at, lease_owner, lease_until, created_at, updated_at)
     SELECT id, msg_id, endpoint_id, app_id, status, attempts, next_attempt_at, lease_owner,
@@ -176,7 +177,8 @@ const SQL = {
     RETURNING d.id`,
   deliveryMessageSelect:
     "SELECT d.*, m.event_type AS m_event_type, m.event_id AS m_event_id, m.channels AS m_channels, " +
-    "m.tags AS m_tags, m.payload AS m_payload, m.created_at AS m_created_at " +
+    "m.tags AS m_tags, m.payload AS m_payload, m.inbound_request_id AS m_inbound_request_id, " +
+    "m.created_at AS m_created_at " +
     "FROM delivery d JOIN message m ON m.id = d.msg_id",
 } as const;
 
@@ -416,7 +418,11 @@ export class PgStore implements Store {
     });
   }
 
-  insertInboundRequest(request: InboundRequest, dedupSince: number): Promise<InboundRequest> {
+  insertInboundRequest(
+    request: InboundRequest,
+    dedupSince: number,
+    forward?: { message: Message; deliveries: Delivery[] },
+  ): Promise<InboundRequest> {
     return this.#write(async (db) => {
       let stored = request;
       if (request.status === "accepted" && request.dedupKey !== null) {
@@ -441,6 +447,12 @@ export class PgStore implements Store {
         ),
         () => `inbound request ${request.id} already exists`,
       );
+      if (stored.status === "accepted" && forward !== undefined) {
+        await db.query(named("insertMessage", rows.messageParams(forward.message)));
+        for (const d of forward.deliveries) {
+          await db.query(named("insertDelivery", rows.deliveryParams(d)));
+        }
+      }
       return stored;
     });
   }
@@ -452,6 +464,14 @@ export class PgStore implements Store {
     const [row] = await this.#rows<src.InboundRequestRow>(
       "SELECT * FROM inbound_request WHERE source_id = $1 AND id = $2",
       [sourceId, id],
+    );
+    return row === undefined ? null : src.rowToInboundRequest(row);
+  }
+
+  async getInboundRequestById(id: InboundRequestId): Promise<InboundRequest | null> {
+    const [row] = await this.#rows<src.InboundRequestRow>(
+      "SELECT * FROM inbound_request WHERE id = $1",
+      [id],
     );
     return row === undefined ? null : src.rowToInboundRequest(row);
   }
@@ -812,7 +832,7 @@ export class PgStore implements Store {
            WHERE d.id = due.id RETURNING d.*)
          SELECT leased.*, m.event_type AS m_event_type, m.event_id AS m_event_id,
            m.channels AS m_channels, m.tags AS m_tags, m.payload AS m_payload,
-           m.created_at AS m_created_at
+           m.inbound_request_id AS m_inbound_request_id, m.created_at AS m_created_at
          FROM leased JOIN message m ON m.id = leased.msg_id
          ORDER BY leased.next_attempt_at, leased.id`,
         [now, req.limit, owner, now + req.leaseMs],

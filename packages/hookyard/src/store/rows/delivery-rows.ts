@@ -8,6 +8,7 @@ import type {
   DeliveryId,
   DeliveryStatus,
   EndpointId,
+  InboundRequestId,
   Message,
   MessageId,
 } from "../../model.js";
@@ -28,10 +29,14 @@ export interface MessageRow extends Row {
   channels: string | null;
   tags: string | null;
   payload: string;
+  inbound_request_id: string | null;
   created_at: number;
 }
 
-/** `insertMessage`'s parameters: id, app_id, event_type, event_id, channels, tags, payload, created_at. */
+/**
+ * `insertMessage`'s parameters: id, app_id, event_type, event_id, channels, tags, payload,
+ * inbound_request_id, created_at.
+ */
 export function messageParams(msg: Message): SqlParam[] {
   return [
     msg.id,
@@ -41,6 +46,7 @@ export function messageParams(msg: Message): SqlParam[] {
     json(msg.channels),
     json(msg.tags),
     msg.payload,
+    msg.inboundRequestId,
     msg.createdAt,
   ];
 }
@@ -54,6 +60,7 @@ export function rowToMessage(row: MessageRow): Message {
     channels: parseJson<string[]>(row.channels),
     tags: parseJson<string[]>(row.tags),
     payload: row.payload,
+    inboundRequestId: row.inbound_request_id as InboundRequestId | null,
     createdAt: row.created_at,
   };
 }
@@ -115,6 +122,7 @@ export interface DeliveryMessageRow extends DeliveryRow {
   m_channels: string | null;
   m_tags: string | null;
   m_payload: string;
+  m_inbound_request_id: string | null;
   m_created_at: number;
 }
 
@@ -132,6 +140,7 @@ export function rowToDeliveryMessage(row: DeliveryMessageRow): {
       channels: parseJson<string[]>(row.m_channels),
       tags: parseJson<string[]>(row.m_tags),
       payload: row.m_payload,
+      inboundRequestId: row.m_inbound_request_id as InboundRequestId | null,
       createdAt: row.m_created_at,
     },
   };
@@ -241,6 +250,7 @@ export const MESSAGE_COLUMNS = [
   "channels",
   "tags",
   "payload",
+  "inbound_request_id",
   "created_at",
 ] as const;
 export const DELIVERY_COLUMNS = [

@@ -1,4 +1,5 @@
 import type {
+  AppId,
   InboundRequest,
   InboundRequestId,
   InboundStatus,
@@ -15,6 +16,7 @@ import type { Row } from "./config-rows.js";
  */
 export interface SourceRow extends Row {
   id: string;
+  app_id: string;
   uid: string | null;
   name: string;
   type: string;
@@ -32,6 +34,7 @@ export interface SourceTokenRow extends Row {
 
 export const SOURCE_COLUMNS = [
   "id",
+  "app_id",
   "uid",
   "name",
   "type",
@@ -44,6 +47,7 @@ export const SOURCE_COLUMNS = [
 export function sourceToRow(source: Source): SourceRow {
   return {
     id: source.id,
+    app_id: source.appId,
     uid: source.uid,
     name: source.name,
     type: source.type,
@@ -69,6 +73,7 @@ export function rowToSource(row: SourceRow, tokens: readonly SourceTokenRow[]): 
     .sort((a, b) => (b.expiresAt ?? Infinity) - (a.expiresAt ?? Infinity));
   return {
     id: row.id as SourceId,
+    appId: row.app_id as AppId,
     uid: row.uid,
     name: row.name,
     type: row.type,

@@ -136,6 +136,7 @@ CREATE INDEX idempotency_created ON idempotency (created_at);
 const V2_SOURCES = `
 CREATE TABLE source (
   id TEXT PRIMARY KEY,
+  app_id TEXT NOT NULL,
   uid TEXT,
   name TEXT NOT NULL,
   type TEXT NOT NULL,
@@ -170,6 +171,9 @@ CREATE TABLE inbound_request (
   created_at INTEGER NOT NULL
 );
 CREATE INDEX inbound_request_source ON inbound_request (source_id, id);
+-- The message that forwards a received request to the source's destinations points at it.
+ALTER TABLE message ADD COLUMN inbound_request_id TEXT;
+
 CREATE INDEX inbound_request_dedup ON inbound_request (source_id, dedup_key, created_at)
   WHERE status = 'accepted' AND dedup_key IS NOT NULL;
 `;

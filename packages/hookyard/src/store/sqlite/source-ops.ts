@@ -1,10 +1,13 @@
 import type {
+  Delivery,
   InboundRequest,
+  Message,
   InboundRequestId,
   InboundStatus,
   Source,
   SourceId,
 } from "../../model.js";
+import * as deliveryRows from "../rows/delivery-rows.js";
 import * as rows from "../rows/source-rows.js";
 import type { Page, PageRequest } from "../store.js";
 import { conflictOn } from "./sqlite-driver.js";
@@ -69,6 +72,7 @@ export function insertInboundRequest(
   { s }: SqliteContext,
   request: InboundRequest,
   dedupSince: number,
+  forward?: { message: Message; deliveries: Delivery[] },
 ): InboundRequest {
   let stored = request;
   if (request.status === "accepted" && request.dedupKey !== null) {
@@ -80,6 +84,10 @@ export function insertInboundRequest(
     () => s.insertInboundRequest.run(rows.inboundRequestToRow(stored)),
     () => `inbound request ${request.id} already exists`,
   );
+  if (stored.status === "accepted" && forward !== undefined) {
+    s.insertMessage.run(...deliveryRows.messageParams(forward.message));
+    for (const d of forward.deliveries) s.insertDelivery.run(...deliveryRows.deliveryParams(d));
+  }
   return stored;
 }
 
@@ -89,6 +97,14 @@ export function getInboundRequest(
   id: InboundRequestId,
 ): InboundRequest | null {
   const row = s.getInboundRequest.get(sourceId, id) as rows.InboundRequestRow | undefined;
+  return row === undefined ? null : rows.rowToInboundRequest(row);
+}
+
+export function getInboundRequestById(
+  { s }: SqliteContext,
+  id: InboundRequestId,
+): InboundRequest | null {
+  const row = s.getInboundRequestById.get(id) as rows.InboundRequestRow | undefined;
   return row === undefined ? null : rows.rowToInboundRequest(row);
 }
 

@@ -222,12 +222,20 @@ export class SqliteStore implements Store {
     return this.#write(() => sources.deleteSource(this.#ctx, id));
   }
 
-  insertInboundRequest(request: InboundRequest, dedupSince: number): Promise<InboundRequest> {
-    return this.#write(() => sources.insertInboundRequest(this.#ctx, request, dedupSince));
+  insertInboundRequest(
+    request: InboundRequest,
+    dedupSince: number,
+    forward?: { message: Message; deliveries: Delivery[] },
+  ): Promise<InboundRequest> {
+    return this.#write(() => sources.insertInboundRequest(this.#ctx, request, dedupSince, forward));
   }
 
   getInboundRequest(sourceId: SourceId, id: InboundRequestId): Promise<InboundRequest | null> {
     return this.#read(() => sources.getInboundRequest(this.#ctx, sourceId, id));
+  }
+
+  getInboundRequestById(id: InboundRequestId): Promise<InboundRequest | null> {
+    return this.#read(() => sources.getInboundRequestById(this.#ctx, id));
   }
 
   listInboundRequests(

@@ -18,6 +18,7 @@ const DELIVERY_COLUMNS =
 export const DELIVERY_MESSAGE_SELECT =
   `SELECT ${DELIVERY_COLUMNS}, m.event_type AS m_event_type, m.event_id AS m_event_id, ` +
   "m.channels AS m_channels, m.tags AS m_tags, m.payload AS m_payload, " +
+  "m.inbound_request_id AS m_inbound_request_id, " +
   "m.created_at AS m_created_at FROM delivery d JOIN message m ON m.id = d.msg_id";
 
 const SQL = {
@@ -41,8 +42,9 @@ const SQL = {
   cancelOpenDeliveriesOfApp: `UPDATE delivery SET status = 'cancelled', next_attempt_at = NULL,
     lease_owner = NULL, lease_until = NULL WHERE ${OPEN_DELIVERY} AND app_id = ?`,
 
-  insertSource: `INSERT INTO source (id, uid, name, type, config, metadata, created_at, updated_at)
-    VALUES (@id, @uid, @name, @type, @config, @metadata, @created_at, @updated_at)`,
+  insertSource: `INSERT INTO source (id, app_id, uid, name, type, config, metadata, created_at,
+      updated_at)
+    VALUES (@id, @app_id, @uid, @name, @type, @config, @metadata, @created_at, @updated_at)`,
   getSourceById: "SELECT * FROM source WHERE id = ?",
   getSourceByUid: "SELECT * FROM source WHERE uid = ?",
   getSourceByToken: `SELECT s.* FROM source_token t JOIN source s ON s.id = t.source_id
@@ -63,6 +65,7 @@ const SQL = {
     AND status = 'accepted' AND dedup_key IS NOT NULL AND created_at >= ?
     ORDER BY created_at LIMIT 1`,
   getInboundRequest: "SELECT * FROM inbound_request WHERE source_id = ? AND id = ?",
+  getInboundRequestById: "SELECT * FROM inbound_request WHERE id = ?",
 
   insertEventType: `INSERT INTO event_type (name, description, schemas, archived, deprecated,
       feature_flag, group_name, created_at, updated_at)
@@ -97,8 +100,8 @@ const SQL = {
   // binding an object makes the driver look every named parameter up by name, about twice the
   // cost of the statement's own work for a 15-column insert.
   insertMessage: `INSERT INTO message (id, app_id, event_type, event_id, channels, tags, payload,
-      created_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      inbound_request_id, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   getMessage: "SELECT * FROM message WHERE id = ? AND app_id = ?",
   findMessageByEventId: `SELECT * FROM message
     WHERE app_id = ? AND event_id = ? AND created_at >= ? ORDER BY created_at LIMIT 1`,

@@ -1,0 +1,123 @@
+import { createRequire } from "node:module";
+import { sign as githubSign } from "@octokit/webhooks-methods";
+import { Webhook as StandardWebhook } from "standardwebhooks";
+import { describe, expect, it } from "vitest";
+import { FakeClock } from "../helpers/fake-clock.js";
+import { startReceiver } from "../helpers/receiver.js";
+import { startTestServer, TEST_API_KEY } from "../helpers/server.js";
+
+// Fan-out: a verified request goes to each destination through the delivery engine, byte-exact,
+// with the sender's headers and a Standard Webhooks signature made with the destination's secret.
+
+const SECRET = "It's a Secret to Everybody";
+const examples = createRequire(import.meta.url)("@octokit/webhooks-examples") as Array<{
+  name: string;
+  examples: unknown[];
+}>;
+
+function example(name: string): string {
+  const found = examples.find((e) => e.name === name);
+  if (found === undefined) throw new Error(`no ${name} example`);
+  return JSON.stringify(found.examples[0], null, 2);
+}
+
+describe("forwarding received requests to a source's destinations", () => {
+  it("delivers to two destinations, one failing: the other gets it at once, the failing one on retry", async () => {
+    // Now, so that the standardwebhooks verifier (real time) accepts the signature's timestamp.
+    const clock = new FakeClock(Date.now());
+    const { svix } = await startTestServer({ clock, random: () => 0.5 });
+    const ok = await startReceiver();
+    const flaky = await startReceiver({ replies: [503, 200] });
+    const source = await svix.ingest.source.create({
+      name: "GitHub",
+      type: "github",
+      config: { secret: SECRET },
+    });
+    const good = await svix.ingest.endpoint.create(source.id, { url: ok.url });
+    await svix.ingest.endpoint.create(source.id, { url: flaky.url });
+
+    const body = example("push");
+    const sent = await fetch(source.ingestUrl!, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": "push",
+        "x-github-delivery": "d-1",
+        "x-hub-signature-256": await githubSign(SECRET, body),
+      },
+      body,
+    });
+    expect(sent.status).toBe(200);
+
+    const [forwarded] = await ok.waitForCount(1);
+    expect(forwarded!.body, "byte-exact").toBe(body);
+    expect(forwarded!.headers).toMatchObject({
+      "content-type": "application/json",
+      "x-github-event": "push",
+      "x-github-delivery": "d-1",
+      "x-hub-signature-256": await githubSign(SECRET, body),
+    });
+    const { key } = await svix.ingest.endpoint.getSecret(source.id, good.id);
+    expect(() =>
+      new StandardWebhook(key).verify(forwarded!.body, forwarded!.headers),
+    ).not.toThrow();
+
+    const [refused] = await flaky.waitForCount(1);
+    expect(refused!.body).toBe(body);
+    await clock.advance(6_000); // the first retry, 5 s ±20 % later
+    const [, retried] = await flaky.waitForCount(2);
+    expect(retried!.body).toBe(body);
+    expect(retried!.headers["webhook-id"]).toBe(refused!.headers["webhook-id"]);
+    expect(ok.requests, "the healthy destination got it once").toHaveLength(1);
+  });
+
+  it("sends a destination only the event types its filter takes, and nothing for a rejected or repeated request", async () => {
+    const { svix, url } = await startTestServer();
+    const pushes = await startReceiver();
+    const everything = await startReceiver();
+    const source = await svix.ingest.source.create({
+      name: "GitHub",
+      type: "github",
+      config: { secret: SECRET },
+    });
+    // Through the raw API: the svix SDK's IngestEndpointIn has no filterTypes (Hookyard's extension).
+    const filtered = await fetch(`${url}/ingest/api/v1/source/${source.id}/endpoint`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ url: pushes.url, filterTypes: ["push"] }),
+    });
+    expect(filtered.status).toBe(201);
+    await svix.ingest.endpoint.create(source.id, { url: everything.url });
+    const send = async (event: string, delivery: string, signature?: string) => {
+      const body = example(event);
+      return fetch(source.ingestUrl!, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "x-github-event": event,
+          "x-github-delivery": delivery,
+          "x-hub-signature-256": signature ?? (await githubSign(SECRET, body)),
+        },
+        body,
+      });
+    };
+    expect((await send("issues", "d-1")).status).toBe(200);
+    expect((await send("push", "d-2")).status).toBe(200);
+    expect((await send("push", "d-2")).status, "GitHub's redelivery").toBe(200);
+    expect((await send("push", "d-3", `sha256=${"0".repeat(64)}`)).status).toBe(401);
+
+    const all = await everything.waitForCount(2);
+    expect(all.map((r) => r.headers["x-github-event"])).toEqual(["issues", "push"]);
+    const [push] = await pushes.waitForCount(1);
+    expect(push!.headers["x-github-delivery"]).toBe("d-2");
+    // Nothing more arrives: the duplicate and the forged request were never forwarded.
+    const marker = await send("push", "d-4");
+    expect(marker.status).toBe(200);
+    await everything.waitForCount(3);
+    expect(everything.requests.map((r) => r.headers["x-github-delivery"])).toEqual([
+      "d-1",
+      "d-2",
+      "d-4",
+    ]);
+  });
+});
