@@ -168,6 +168,21 @@ const EMBEDS_V4: ReadonlyArray<[Cidr, number]> = [
   [parseCidr("2002::/16"), 2],
 ];
 
+/**
+ * Whether `ip` lies in one of `list` (an IPv4 address written as IPv4-mapped IPv6, as a
+ * dual-stack socket reports it, counts as the IPv4 address). False for text that is no address.
+ */
+export function inCidrList(ip: string, list: readonly Cidr[]): boolean {
+  const parsed = parseIp(ip);
+  if (parsed === null) return false;
+  const mapped = EMBEDS_V4[0]!;
+  const candidates =
+    parsed.family === 6 && contains(mapped[0], parsed)
+      ? [parsed, { family: 4 as const, bytes: parsed.bytes.slice(mapped[1], mapped[1] + 4) }]
+      : [parsed];
+  return list.some((cidr) => candidates.some((candidate) => contains(cidr, candidate)));
+}
+
 /** Whether the sender may connect to `ip`. Anything inside `allow` is allowed regardless. */
 export function checkAddress(ip: string, allow: readonly Cidr[]): AddressCheck {
   const parsed = parseIp(ip);

@@ -7,6 +7,7 @@ import type { Delivery, InboundRequest, Message, Source } from "../model.js";
 import type { EndpointCache } from "../outbound/endpoint-cache.js";
 import { endpointAccepts } from "../outbound/endpoint-filter.js";
 import { verifyInbound } from "../signing/provider-schemes.js";
+import { inCidrList } from "../delivery/ssrf-guard.js";
 import type { Store } from "../store/store.js";
 import { deliveryIdOf, eventTypeOf, jsonBody } from "./provider-facts.js";
 import { sourceOptions, sourceScheme } from "./sources.js";
@@ -29,6 +30,8 @@ export interface ReceivedHttp {
 export interface ReceiveOutcome {
   status: number;
   body: unknown;
+  /** Set when the source configures its own answer; else the body is JSON. */
+  contentType?: string;
   request: InboundRequest;
 }
 
@@ -81,23 +84,16 @@ export class Receiver {
         `Request body is ${http.body.length} bytes; this source accepts at most ${options.maxBodyBytes}`,
       );
     }
+    if (options.allowedIps !== undefined && !inCidrList(http.sourceIp, options.allowedIps)) {
+      const reason = `source IP ${http.sourceIp} is not in the source's allowedIps`;
+      const refused = await this.#store.insertInboundRequest(
+        this.#record(source, http, null, now, { status: "rejected", reason }),
+        now,
+      );
+      return { status: 403, body: { code: "forbidden", detail: reason }, request: refused };
+    }
     const json = jsonBody(http.body, http.headers["content-type"]);
-    const request: InboundRequest = {
-      id: this.#ids.next("req"),
-      sourceId: source.id,
-      status: "accepted",
-      reason: null,
-      method: http.method,
-      path: http.path,
-      query: http.query,
-      headers: http.headers,
-      body: http.body,
-      sourceIp: http.sourceIp,
-      dedupKey: deliveryIdOf(source.type, http.headers, json),
-      eventType: eventTypeOf(source.type, http.headers, json),
-      duplicateOf: null,
-      createdAt: now,
-    };
+    const request = this.#record(source, http, json, now, { status: "accepted", reason: null });
 
     const verdict = verifyInbound(sourceScheme(source.type, source.config), http, now);
     if (!verdict.ok) {
@@ -127,7 +123,35 @@ export class Receiver {
         forward.deliveries.map((delivery) => ({ delivery, message: forward.message })),
       );
     }
+    if (!challenge && options.response !== undefined) {
+      const { status, body, contentType } = options.response;
+      return { status, body, contentType, request: stored };
+    }
     return { status: 200, body: answerOf(source, stored, json), request: stored };
+  }
+
+  #record(
+    source: Source,
+    http: ReceivedHttp,
+    json: Record<string, unknown> | null,
+    now: number,
+    verdict: Pick<InboundRequest, "status" | "reason">,
+  ): InboundRequest {
+    return {
+      id: this.#ids.next("req"),
+      sourceId: source.id,
+      ...verdict,
+      method: http.method,
+      path: http.path,
+      query: http.query,
+      headers: http.headers,
+      body: http.body,
+      sourceIp: http.sourceIp,
+      dedupKey: deliveryIdOf(source.type, http.headers, json),
+      eventType: eventTypeOf(source.type, http.headers, json),
+      duplicateOf: null,
+      createdAt: now,
+    };
   }
 
   /**

@@ -10,6 +10,7 @@ import type {
   Source,
   SourceToken,
 } from "../model.js";
+import { InvalidCidrError, parseCidrList, type Cidr } from "../delivery/ssrf-guard.js";
 import type { HmacAlgorithm, SourceScheme } from "../signing/provider-schemes.js";
 import type { Page, PageRequest, Store } from "../store/store.js";
 
@@ -281,15 +282,25 @@ export function sourceScheme(type: string, config: Record<string, unknown>): Sou
   }
 }
 
-/**
- * The receive options a source's config may carry besides its scheme's keys (Hookyard's, for any
- * type): `dedupWindowSeconds` and `maxBodyBytes` override the server-wide settings.
- */
-export function sourceOptions(config: Record<string, unknown>): {
+/** The receive options a source's config may carry besides its scheme's keys. */
+export interface SourceOptions {
   dedupWindowSeconds?: number;
   maxBodyBytes?: number;
-} {
-  const options: { dedupWindowSeconds?: number; maxBodyBytes?: number } = {};
+  /** Only requests from these networks are accepted (others: 403, recorded as rejected). */
+  allowedIps?: Cidr[];
+  /** The answer to an accepted request: status (2xx), body and its content type. */
+  response?: { status: number; body: string; contentType: string };
+}
+
+/**
+ * Hookyard's receive options, for any source type: `dedupWindowSeconds` and `maxBodyBytes`
+ * override the server-wide settings; `allowedIps` (CIDRs) restricts who may call; and
+ * `responseStatus` / `responseBody` / `responseContentType` shape the answer to an accepted
+ * request (default 200 with `{"id", "status"}`). Invalid values are a `ValidationError`.
+ */
+export function sourceOptions(config: Record<string, unknown>): SourceOptions {
+  const field = (name: string) => ["body", "config", name];
+  const options: SourceOptions = {};
   for (const [name, min] of [
     ["dedupWindowSeconds", 0],
     ["maxBodyBytes", 1],
@@ -297,9 +308,42 @@ export function sourceOptions(config: Record<string, unknown>): {
     const value = config[name];
     if (value === undefined) continue;
     if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
-      throw ValidationError.field(["body", "config", name], `must be an integer ≥ ${min}`);
+      throw ValidationError.field(field(name), `must be an integer ≥ ${min}`);
     }
     options[name] = value;
+  }
+  if (config.allowedIps !== undefined) {
+    const list = config.allowedIps;
+    if (!Array.isArray(list) || list.length === 0 || !list.every((e) => typeof e === "string")) {
+      throw ValidationError.field(field("allowedIps"), "must be a non-empty list of CIDRs");
+    }
+    try {
+      options.allowedIps = parseCidrList(list as string[]);
+    } catch (err) {
+      if (err instanceof InvalidCidrError)
+        throw ValidationError.field(field("allowedIps"), err.message);
+      throw err;
+    }
+  }
+  const { responseStatus: status, responseBody: body, responseContentType: type } = config;
+  if (status !== undefined || body !== undefined || type !== undefined) {
+    if (
+      status !== undefined &&
+      (typeof status !== "number" || !Number.isInteger(status) || status < 200 || status > 299)
+    ) {
+      throw ValidationError.field(field("responseStatus"), "must be a 2xx status code");
+    }
+    if (body !== undefined && typeof body !== "string") {
+      throw ValidationError.field(field("responseBody"), "must be a string");
+    }
+    if (type !== undefined && (typeof type !== "string" || type.length === 0)) {
+      throw ValidationError.field(field("responseContentType"), "must be a non-empty string");
+    }
+    options.response = {
+      status: (status as number | undefined) ?? 200,
+      body: (body as string | undefined) ?? "",
+      contentType: (type as string | undefined) ?? "text/plain; charset=utf-8",
+    };
   }
   return options;
 }

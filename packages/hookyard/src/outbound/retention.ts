@@ -19,15 +19,14 @@ export async function pruneExpired(deps: {
   logger: Logger;
 }): Promise<PruneResult> {
   const before = deps.clock.now() - deps.retentionDays * 86_400_000;
-  const total: PruneResult = { attempts: 0, deliveries: 0, messages: 0 };
+  const total: PruneResult = { attempts: 0, deliveries: 0, messages: 0, inboundRequests: 0 };
+  const kinds = Object.keys(total) as (keyof PruneResult)[];
   for (let step = 0; step < MAX_STEPS; step++) {
     const pruned = await deps.store.pruneBefore({ before, limit: STEP_ROWS });
-    total.attempts += pruned.attempts;
-    total.deliveries += pruned.deliveries;
-    total.messages += pruned.messages;
-    if (Math.max(pruned.attempts, pruned.deliveries, pruned.messages) < STEP_ROWS) break;
+    for (const kind of kinds) total[kind] += pruned[kind];
+    if (Math.max(...kinds.map((kind) => pruned[kind])) < STEP_ROWS) break;
   }
-  if (total.attempts + total.deliveries + total.messages > 0) {
+  if (kinds.some((kind) => total[kind] > 0)) {
     deps.logger.info({ ...total, retentionDays: deps.retentionDays }, "pruned expired data");
   }
   return total;

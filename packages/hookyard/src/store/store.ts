@@ -124,6 +124,8 @@ export interface PruneResult {
   attempts: number;
   deliveries: number;
   messages: number;
+  /** Requests received at ingest URLs (once their forward, if any, is gone). */
+  inboundRequests: number;
 }
 
 /** One delivery with its message, for "messages of this endpoint" listings. */

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  inCidrList,
   checkAddress,
   checkUrl,
   InvalidCidrError,
@@ -83,6 +84,18 @@ describe("CIDR parsing", () => {
         return true;
       }),
     );
+  });
+});
+
+describe("CIDR allow-lists (inbound sources' allowedIps)", () => {
+  it("matches IPv4, IPv6 and IPv4-mapped IPv6 addresses, and nothing that is not an address", () => {
+    const list = parseCidrList(["140.82.112.0/20", "2001:db8::/32"]);
+    expect(inCidrList("140.82.115.9", list)).toBe(true);
+    expect(inCidrList("::ffff:140.82.115.9", list), "as a dual-stack socket reports it").toBe(true);
+    expect(inCidrList("140.82.128.1", list)).toBe(false);
+    expect(inCidrList("2001:db8:1::5", list)).toBe(true);
+    expect(inCidrList("2001:db9::1", list)).toBe(false);
+    expect(inCidrList("not an ip", list)).toBe(false);
   });
 });
 

@@ -192,3 +192,44 @@ describe("receiving at an ingest URL", () => {
     expect(unknown.status).toBe(404);
   });
 });
+
+describe("a source's receive options", () => {
+  it("answers with the source's own status and body, and refuses callers outside allowedIps", async () => {
+    const server = await startTestServer();
+    const custom = await source(server, "generic-webhook", {
+      responseStatus: 202,
+      responseBody: "thanks",
+      allowedIps: ["127.0.0.0/8"],
+    });
+    const ok = await fetch(custom.ingestUrl, { method: "POST", body: "{}" });
+    expect(ok.status).toBe(202);
+    expect(ok.headers.get("content-type")).toMatch(/^text\/plain/);
+    expect(await ok.text()).toBe("thanks");
+
+    const elsewhere = await source(server, "generic-webhook", { allowedIps: ["192.0.2.0/24"] });
+    const refused = await fetch(elsewhere.ingestUrl, { method: "POST", body: "{}" });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { detail: string }).detail).toMatch(
+      /source IP .*127\.0\.0\.1 is not in the source's allowedIps/,
+    );
+    const { data } = await requests(server, elsewhere.id);
+    expect(data.map((r) => r.status)).toEqual(["rejected"]);
+  });
+
+  it("refuses invalid receive options with 422 naming the field", async () => {
+    const server = await startTestServer();
+    const res = await fetch(`${server.url}/ingest/api/v1/source`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        name: "x",
+        type: "generic-webhook",
+        config: { allowedIps: ["10.0.0.0/33"] },
+      }),
+    });
+    expect(res.status).toBe(422);
+    expect(await res.json()).toMatchObject({
+      detail: [{ loc: ["body", "config", "allowedIps"] }],
+    });
+  });
+});

@@ -1064,6 +1064,33 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
   });
 
   describe(`${adapter} store: retention`, () => {
+    it("prunes old received requests once no message forwards them", async () => {
+      const store = await openStore();
+      const seed = new Seed();
+      const app = seed.application();
+      await store.insertApplication(app);
+      const source = seed.source({ appId: app.id });
+      await store.insertSource(source);
+      const old = seed.inboundRequest(source);
+      const forwarded = seed.inboundRequest(source);
+      const message = seed.message(source.appId, { inboundRequestId: forwarded.id });
+      await store.insertInboundRequest(old, 0);
+      await store.insertInboundRequest(forwarded, 0, { message, deliveries: [] });
+      expect(await store.getMessage(source.appId, message.id)).toEqual(message);
+      const cutoff = seed.source().createdAt + 1;
+      const recent = seed.inboundRequest(source);
+      await store.insertInboundRequest(recent, 0);
+
+      // The forwarding message (no deliveries left) goes first, its request with it or next.
+      let pruned = 0;
+      for (let i = 0; i < 3; i++)
+        pruned += (await store.pruneBefore({ before: cutoff, limit: 10 })).inboundRequests;
+      expect(pruned).toBe(2);
+      expect(await store.getInboundRequest(source.id, old.id)).toBeNull();
+      expect(await store.getInboundRequest(source.id, forwarded.id)).toBeNull();
+      expect(await store.getInboundRequest(source.id, recent.id)).toEqual(recent);
+    });
+
     it("prunes attempts, finished deliveries and their messages created before a time, in steps", async () => {
       const { store, seed, app, ep } = await world();
       const done = await publish(store, seed, app, [ep], { delivery: { status: "succeeded" } });
@@ -1080,16 +1107,19 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
         attempts: 1,
         deliveries: 1,
         messages: 1,
+        inboundRequests: 0,
       });
       expect(await store.pruneBefore({ before: cutoff, limit: 100 })).toEqual({
         attempts: 1,
         deliveries: 0,
         messages: 0,
+        inboundRequests: 0,
       });
       expect(await store.pruneBefore({ before: cutoff, limit: 100 })).toEqual({
         attempts: 0,
         deliveries: 0,
         messages: 0,
+        inboundRequests: 0,
       });
       expect(await store.getMessage(app.id, done.message.id), "old and finished: gone").toBeNull();
       expect(await store.listDeliveriesOfMessage(done.message.id)).toEqual([]);

@@ -48,6 +48,7 @@ export function registerIngestRoutes(
       schema: { hide: true },
       handler: async (request, reply) => {
         const outcome = await handler(request);
+        if (outcome.contentType !== undefined) void reply.type(outcome.contentType);
         return reply.code(outcome.status).send(outcome.body);
       },
     });

@@ -179,6 +179,8 @@ CREATE TABLE inbound_request (
 CREATE INDEX inbound_request_source ON inbound_request (source_id, id);
 -- The message that forwards a received request to the source's destinations points at it.
 ALTER TABLE message ADD COLUMN inbound_request_id TEXT;
+CREATE INDEX message_inbound_request ON message (inbound_request_id)
+  WHERE inbound_request_id IS NOT NULL;
 
 CREATE INDEX inbound_request_dedup ON inbound_request (source_id, dedup_key, created_at)
   WHERE status = 'accepted' AND dedup_key IS NOT NULL;

@@ -1011,10 +1011,17 @@ export class PgStore implements Store {
          ORDER BY m.id LIMIT $2)`,
         [idFloor("msg", before), limit],
       );
+      const inboundRequests = await db.query(
+        `DELETE FROM inbound_request WHERE id IN (SELECT r.id FROM inbound_request r
+         WHERE r.id < $1 AND NOT EXISTS (SELECT 1 FROM message m WHERE m.inbound_request_id = r.id)
+         ORDER BY r.id LIMIT $2)`,
+        [idFloor("req", before), limit],
+      );
       return {
         attempts: attempts.rowCount,
         deliveries: deliveries.rowCount,
         messages: messages.rowCount,
+        inboundRequests: inboundRequests.rowCount,
       };
     });
   }

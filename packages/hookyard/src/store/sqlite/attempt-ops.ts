@@ -128,5 +128,6 @@ export function pruneBefore(
     attempts: s.pruneAttempts.run(idFloor("atmpt", before), limit).changes,
     deliveries: s.pruneDeliveries.run(idFloor("dlv", before), limit).changes,
     messages: s.pruneMessages.run(idFloor("msg", before), limit).changes,
+    inboundRequests: s.pruneInboundRequests.run(idFloor("req", before), limit).changes,
   };
 }

@@ -145,6 +145,9 @@ const SQL = {
     "DELETE FROM attempt WHERE id IN (SELECT id FROM attempt WHERE id < ? ORDER BY id LIMIT ?)",
   pruneDeliveries: `DELETE FROM delivery WHERE id IN (SELECT id FROM delivery
     WHERE id < ? AND NOT ${OPEN_DELIVERY} ORDER BY id LIMIT ?)`,
+  pruneInboundRequests: `DELETE FROM inbound_request WHERE id IN (SELECT r.id FROM inbound_request r
+    WHERE r.id < ? AND NOT EXISTS (SELECT 1 FROM message m WHERE m.inbound_request_id = r.id)
+    ORDER BY r.id LIMIT ?)`,
   pruneMessages: `DELETE FROM message WHERE id IN (SELECT m.id FROM message m
     WHERE m.id < ? AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.msg_id = m.id)
     ORDER BY m.id LIMIT ?)`,
