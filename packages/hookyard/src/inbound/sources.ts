@@ -318,7 +318,7 @@ export function sourceOptions(config: Record<string, unknown>): SourceOptions {
       throw ValidationError.field(field("allowedIps"), "must be a non-empty list of CIDRs");
     }
     try {
-      options.allowedIps = parseCidrList(list as string[]);
+      options.allowedIps = parseCidrList(list);
     } catch (err) {
       if (err instanceof InvalidCidrError)
         throw ValidationError.field(field("allowedIps"), err.message);
@@ -340,9 +340,9 @@ export function sourceOptions(config: Record<string, unknown>): SourceOptions {
       throw ValidationError.field(field("responseContentType"), "must be a non-empty string");
     }
     options.response = {
-      status: (status as number | undefined) ?? 200,
-      body: (body as string | undefined) ?? "",
-      contentType: (type as string | undefined) ?? "text/plain; charset=utf-8",
+      status: (status) ?? 200,
+      body: (body) ?? "",
+      contentType: (type) ?? "text/plain; charset=utf-8",
     };
   }
   return options;
