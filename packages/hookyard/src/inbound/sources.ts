@@ -340,9 +340,9 @@ export function sourceOptions(config: Record<string, unknown>): SourceOptions {
       throw ValidationError.field(field("responseContentType"), "must be a non-empty string");
     }
     options.response = {
-      status: (status) ?? 200,
-      body: (body) ?? "",
-      contentType: (type) ?? "text/plain; charset=utf-8",
+      status: status ?? 200,
+      body: body ?? "",
+      contentType: type ?? "text/plain; charset=utf-8",
     };
   }
   return options;
