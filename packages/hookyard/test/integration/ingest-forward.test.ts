@@ -25,7 +25,7 @@ describe("forwarding received requests to a source's destinations", () => {
   it("delivers to two destinations, one failing: the other gets it at once, the failing one on retry", async () => {
     // Now, so that the standardwebhooks verifier (real time) accepts the signature's timestamp.
     const clock = new FakeClock(Date.now());
-    const { svix } = await startTestServer({ clock, random: () => 0.5 });
+    const { svix, url } = await startTestServer({ clock, random: () => 0.5 });
     const ok = await startReceiver();
     const flaky = await startReceiver({ replies: [503, 200] });
     const source = await svix.ingest.source.create({
@@ -69,6 +69,18 @@ describe("forwarding received requests to a source's destinations", () => {
     expect(retried!.body).toBe(body);
     expect(retried!.headers["webhook-id"]).toBe(refused!.headers["webhook-id"]);
     expect(ok.requests, "the healthy destination got it once").toHaveLength(1);
+
+    // The forward is a message of the source's application: listed, and resent on demand.
+    // appId is a Hookyard extension, which the svix SDK's IngestSourceOut drops: read it raw.
+    const raw = await fetch(`${url}/ingest/api/v1/source/${source.id}`, {
+      headers: { authorization: `Bearer ${TEST_API_KEY}` },
+    });
+    const { appId } = (await raw.json()) as { appId: string };
+    const [forward] = (await svix.message.list(appId)).data;
+    expect(JSON.parse(JSON.stringify(forward!.payload))).toEqual(JSON.parse(body));
+    await svix.messageAttempt.resend(appId, forward!.id, good.id);
+    const [, resent] = await ok.waitForCount(2);
+    expect(resent!.body).toBe(body);
   });
 
   it("sends a destination only the event types its filter takes, and nothing for a rejected or repeated request", async () => {

@@ -39,6 +39,7 @@ export function registerSourceRoutes(
     `${deps.publicUrl?.replace(/\/+$/, "") ?? `${request.protocol}://${request.host}`}/in/${currentToken(source)}`;
   const out = (request: FastifyRequest, source: Source) => ({
     id: source.id,
+    appId: source.appId,
     uid: source.uid,
     name: source.name,
     type: source.type,

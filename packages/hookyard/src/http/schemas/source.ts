@@ -44,6 +44,10 @@ export type IngestSourceInBody = Static<typeof IngestSourceIn>;
 export const IngestSourceOut = Type.Object(
   {
     id: Type.String({ description: "Hookyard's id (`src_…`)." }),
+    appId: Type.String({
+      description:
+        "Hookyard extension: the application holding the source's destinations. Its messages (one per forwarded request) and their attempts are under /api/v1/app/{appId}/…, where a forward can also be resent.",
+    }),
     uid: Nullable(Type.String()),
     name: Type.String(),
     type: Type.String(),
