@@ -35,6 +35,8 @@ const USAGE = `usage: node bench/run.mjs [options]
   --skip-hookyard       skip phase (b), the Hookyard server
   --skip-bullmq         skip phase (c), BullMQ on Redis
   --floor               also run phase (d): a minimal durable outbox (bench/lib/floor-server.mjs)
+  --inbound             also run phase (f): signed GitHub requests to an ingest URL, forwarded
+                        to one destination (issue 5's receive path)
   --postgres            also run phase (e): Hookyard on PostgreSQL, 1 process and 2 processes
                         (with --floor also the floor server on PostgreSQL)
   --pg-url URL          PostgreSQL for (e) (default $HOOKYARD_TEST_PG_URL or postgres://postgres@127.0.0.1:5432/test)
@@ -60,6 +62,7 @@ function parseOptions(argv) {
       "skip-bullmq": { type: "boolean", default: false },
       floor: { type: "boolean", default: false },
       postgres: { type: "boolean", default: false },
+      inbound: { type: "boolean", default: false },
       "pg-url": {
         type: "string",
         default: process.env.HOOKYARD_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test",
@@ -100,6 +103,7 @@ function parseOptions(argv) {
     skipBullmq: values["skip-bullmq"],
     floor: values.floor,
     postgres: values.postgres,
+    inbound: values.inbound,
     pgUrl: values["pg-url"],
     skipBuild: values["skip-build"],
     redisHost,
@@ -253,6 +257,14 @@ async function runRound(index, opts, plan, registry) {
       hookyard({ c1Messages: 0, serverArgs: [join(REPO_ROOT, "bench/lib/floor-server.mjs")] }),
     );
   }
+  if (opts.inbound) {
+    await phase(
+      "inbound",
+      "(f) Hookyard inbound: signed GitHub requests → ingest URL → one destination",
+      "inbound",
+      () => hookyard({ scenario: "inbound" }),
+    );
+  }
   if (opts.postgres) {
     for (const nodes of [1, 2]) {
       await phase(
@@ -315,6 +327,7 @@ function printResults(rounds, plan) {
       ["Hookyard", round.hookyard],
       ["BullMQ", round.bullmq],
       ["floor", round.floor],
+      ["inbound", round.inbound],
       ["PostgreSQL 1 process", round.pg1],
       ["PostgreSQL 2 processes", round.pg2],
       ["PostgreSQL floor", round.pgFloor],

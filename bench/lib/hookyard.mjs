@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,6 +29,8 @@ export async function runHookyard({
   // The PostgreSQL phases pass a database (a fresh schema) and 1 or 2 server processes.
   databaseUrl = null,
   nodes = 1,
+  // Phase (f), `--inbound`: signed GitHub requests to an ingest URL instead of API publishes.
+  scenario = "outbound",
 }) {
   const dir = mkdtempSync(join(tmpdir(), "hookyard-bench-"));
   if (!keepTemp) registry.trackDir(dir);
@@ -90,18 +92,11 @@ export async function runHookyard({
       await waitForHealth({ pool: pools[n], server: servers[n], timeoutMs: bounds.startMs });
     }
     receiver = await startReceiver(registry, "record");
-    const app = await call("POST", "/api/v1/app", { name: "bench" });
-    await call("POST", `/api/v1/app/${app.id}/endpoint`, { url: `${receiver.url}/` });
     const clock = await receiver.clockOffset();
-
-    // As the official svix SDK publishes: it asks for the answer without the payload echoed back.
-    const msgPath = `/api/v1/app/${app.id}/msg?with_content=false`;
-    const publish = async (seq, payload) => {
-      const via = pools[seq % nodes];
-      const message = await call("POST", msgPath, { eventType: "bench.event", payload }, via);
-      if (typeof message?.id !== "string") throw new Error("publish answer has no id");
-      return message.id;
-    };
+    const publish =
+      scenario === "inbound"
+        ? await inboundSender({ call, pools, receiverUrl: receiver.url })
+        : await outboundPublisher({ call, pools, receiverUrl: receiver.url });
     // On PostgreSQL the database server's CPU is part of the system under test, as Redis's is
     // for BullMQ (the bench runs against a local server; every postgres process is counted).
     const cpuSeconds = async () => ({
@@ -177,4 +172,58 @@ function readTail(path, lines = 8) {
   } catch {
     return "";
   }
+}
+
+/**
+ * Phases (b), (d), (e): one application with one endpoint; messages published through the
+ * Svix-compatible API, as the official svix SDK does it (no payload echoed back).
+ */
+async function outboundPublisher({ call, pools, receiverUrl }) {
+  const app = await call("POST", "/api/v1/app", { name: "bench" });
+  await call("POST", `/api/v1/app/${app.id}/endpoint`, { url: `${receiverUrl}/` });
+  const msgPath = `/api/v1/app/${app.id}/msg?with_content=false`;
+  return async (seq, payload) => {
+    const via = pools[seq % pools.length];
+    const message = await call("POST", msgPath, { eventType: "bench.event", payload }, via);
+    if (typeof message?.id !== "string") throw new Error("publish answer has no id");
+    return message.id;
+  };
+}
+
+/**
+ * Phase (f): a GitHub source with one destination; each message is the ≈1 KiB payload sent to the
+ * ingest URL as GitHub sends a push (X-Hub-Signature-256 over the body, X-GitHub-Delivery), with
+ * an `x-bench-id` header the forward carries to the receiver.
+ */
+async function inboundSender({ call, pools, receiverUrl }) {
+  const secret = randomBytes(20).toString("hex");
+  const source = await call("POST", "/ingest/api/v1/source", {
+    name: "bench",
+    type: "github",
+    config: { secret },
+  });
+  await call("POST", `/ingest/api/v1/source/${source.id}/endpoint`, { url: `${receiverUrl}/` });
+  const path = new URL(source.ingestUrl).pathname;
+  return async (seq, payload) => {
+    const body = JSON.stringify(payload);
+    const id = `bench-${seq}-${randomBytes(6).toString("hex")}`;
+    const res = await pools[seq % pools.length].request({
+      method: "POST",
+      path,
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": "push",
+        "x-github-delivery": id,
+        "x-bench-id": id,
+        "x-hub-signature-256": `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`,
+      },
+      body,
+      headersTimeout: 30_000,
+      bodyTimeout: 30_000,
+    });
+    const text = await res.body.text();
+    if (res.statusCode !== 200)
+      throw new Error(`ingest answered ${res.statusCode}: ${text.slice(0, 300)}`);
+    return id;
+  };
 }

@@ -2,7 +2,8 @@
 // generator. Answers every request 200 with an empty body after reading the request body.
 //
 //   node receiver.mjs plain    just answer (the ceiling phases)
-//   node receiver.mjs record   also record each delivery by its `webhook-id` header: first
+//   node receiver.mjs record   also record each delivery by its `x-bench-id` (inbound phase) or
+//                              `webhook-id` header: first
 //                              arrival time, duplicates, and latency = arrival − payload.sentAt
 //
 // Talks to the parent over IPC (see receiver-handle.mjs): 'listening' once bound; answers
@@ -90,7 +91,8 @@ const server = http.createServer((req, res) => {
     const arrivedAt = wallNow();
     res.writeHead(200, { "content-length": "0" });
     res.end();
-    record(req.headers["webhook-id"], body, arrivedAt);
+    // The inbound phase tags each request it sends: the forward keeps the sender's headers.
+    record(req.headers["x-bench-id"] ?? req.headers["webhook-id"], body, arrivedAt);
   });
 });
 server.keepAliveTimeout = 60_000;

@@ -6,6 +6,8 @@ export const TARGETS = {
   // Issue 4: PostgreSQL with one process ≥ 0.2 of the ceiling; two processes deliver more.
   pgDeliveredToPlainCeiling: 0.2,
   deliveredToBullmq: 1.0,
+  // Issue 5: verified GitHub requests into one source with one destination, forwarded.
+  inboundToPlainCeiling: 0.3,
   lowLoadP99Ms: 50,
 };
 
@@ -70,6 +72,21 @@ export function roundRows(round) {
     );
     if (!bullmq.c1.skipped)
       add("bullmqC1", "BullMQ c1 latency", bullmq.c1.msgsPerSec, bullmq.c1.latency);
+  }
+  if (round.inbound) {
+    add(
+      "inboundAccepted",
+      "Hookyard inbound verified (ingest URL)",
+      round.inbound.load.acceptedPerSec,
+      round.inbound.load.publishLatency,
+    );
+    add(
+      "inbound",
+      "Hookyard inbound forwarded",
+      round.inbound.load.deliveredPerSec,
+      round.inbound.load.latency,
+      round.inbound.load.cpuMicrosPerMsg,
+    );
   }
   if (round.floor) {
     add(
@@ -183,6 +200,30 @@ export function verdicts(rounds) {
       target: "0 missing, 0 duplicates",
       status: "n/a",
       note: "needs the Hookyard phase",
+    });
+  }
+  if (rounds.some((r) => r.inbound)) {
+    const inboundToCeiling = perRound((r) =>
+      ratio(r.inbound?.load.deliveredPerSec, r.ceiling?.plain.reqPerSec),
+    );
+    out.push(
+      judge(
+        "Inbound: verified and forwarded/s ÷ plain ceiling",
+        inboundToCeiling,
+        `≥ ${TARGETS.inboundToPlainCeiling}`,
+        (v) => v >= TARGETS.inboundToPlainCeiling,
+        "needs the ceiling and the inbound phase",
+      ),
+    );
+    const runs = rounds.map((r) => r.inbound).filter(Boolean);
+    const missing = runs.reduce((sum, p) => sum + p.load.missing, 0);
+    const duplicates = runs.reduce((sum, p) => sum + p.load.duplicates, 0);
+    out.push({
+      name: "Inbound: every accepted request forwarded exactly once",
+      value: `${missing} missing, ${duplicates} duplicates`,
+      target: "0 missing, 0 duplicates",
+      status: missing === 0 && duplicates === 0 ? "PASS" : "FAIL",
+      note: "",
     });
   }
   if (rounds.some((r) => r.pg1 || r.pg2)) {

@@ -172,6 +172,18 @@ export async function startHookyard(
       leaseMs,
     });
     const idempotency = new Idempotency({ store, clock });
+    const receiver = new Receiver({
+      store,
+      clock,
+      ids,
+      endpoints: cache,
+      engine,
+      leaseMs: config.delivery.leaseMs,
+      ...config.inbound,
+    });
+    // A source's writes here drop this process's cached sources; other processes hear of them
+    // through the store's change feed (PostgreSQL) below.
+    const sources = new Sources({ store, clock, ids, onChange: () => receiver.forgetSources() });
     // Other processes on the same database changed configuration this process caches.
     const unsubscribe = store.onChange((change) => {
       switch (change.kind) {
@@ -188,7 +200,11 @@ export async function startHookyard(
         case "due":
           engine.wake(change.at);
           break;
+        case "sources":
+          receiver.forgetSources();
+          break;
         case "resync":
+          receiver.forgetSources();
           applications.clear();
           cache.clear();
           eventTypes.forget();
@@ -209,16 +225,8 @@ export async function startHookyard(
     const http = await buildHttpApp({
       services,
       inbound: {
-        sources: new Sources({ store, clock, ids }),
-        receiver: new Receiver({
-          store,
-          clock,
-          ids,
-          endpoints: cache,
-          engine,
-          leaseMs: config.delivery.leaseMs,
-          ...config.inbound,
-        }),
+        sources,
+        receiver,
         publicUrl: config.server.publicUrl,
         maxBodyBytes: config.inbound.maxBodyBytes,
       },

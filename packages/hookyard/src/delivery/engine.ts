@@ -10,6 +10,7 @@ import type {
   DeliveryId,
   Endpoint,
   EndpointId,
+  InboundRequest,
   Message,
 } from "../model.js";
 import { signatureHeader, SigningKeys } from "../signing/standard-webhooks.js";
@@ -84,6 +85,8 @@ export interface DeliveryEngineDeps {
 interface WorkItem {
   delivery: Delivery;
   message: Message;
+  /** See `LeasedDelivery.received`. */
+  received?: InboundRequest;
   trigger: AttemptTrigger;
   /** The rate limiter already reserved this item's slot; it waited for it and may go now. */
   slotReserved?: boolean;
@@ -171,9 +174,9 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
   /** Deliveries this process has just committed with itself as lease owner. */
   enqueue(items: readonly LeasedDelivery[], trigger: AttemptTrigger = "scheduled"): void {
     if (this.#closed) return; // still durable: leases expire and the next start sweeps them
-    for (const { delivery, message } of items) {
+    for (const { delivery, message, received } of items) {
       if (this.#held.has(delivery.id)) continue;
-      const item: WorkItem = { delivery, message, trigger };
+      const item: WorkItem = { delivery, message, trigger, ...(received && { received }) };
       this.#held.set(delivery.id, item);
       this.#ready.push(item);
     }
@@ -376,7 +379,8 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     // A message forwarding a request received at an ingest URL sends that request's bytes.
     let forwarded: ReturnType<typeof forwardedParts> | null = null;
     if (message.inboundRequestId !== null) {
-      const received = await this.#deps.store.getInboundRequestById(message.inboundRequestId);
+      const received =
+        item.received ?? (await this.#deps.store.getInboundRequestById(message.inboundRequestId));
       if (received === null) {
         // Removed by retention before it could be delivered: nothing left to send.
         await this.#finishWithoutAttempt(item, "cancelled");

@@ -6,11 +6,11 @@ import type { DeliveryEngine } from "../delivery/engine.js";
 import type { Delivery, InboundRequest, Message, Source } from "../model.js";
 import type { EndpointCache } from "../outbound/endpoint-cache.js";
 import { endpointAccepts } from "../outbound/endpoint-filter.js";
-import { verifyInbound } from "../signing/provider-schemes.js";
+import { verifyInbound, type SourceScheme } from "../signing/provider-schemes.js";
 import { inCidrList } from "../delivery/ssrf-guard.js";
 import type { Store } from "../store/store.js";
 import { deliveryIdOf, eventTypeOf, jsonBody } from "./provider-facts.js";
-import { sourceOptions, sourceScheme } from "./sources.js";
+import { sourceOptions, sourceScheme, type SourceOptions } from "./sources.js";
 
 /** A request to an ingest URL as the HTTP layer hands it over. */
 export interface ReceivedHttp {
@@ -49,6 +49,13 @@ export class Receiver {
   readonly #engine: Pick<DeliveryEngine, "owner" | "enqueue">;
   readonly #leaseMs: number;
   readonly #defaults: { dedupWindowSeconds: number; maxBodyBytes: number };
+  /**
+   * Sources by ingest token, with their parsed scheme and options: every request needs them, and
+   * they change rarely. Dropped on every source write (`forgetSources`, here or, through the
+   * store's change feed, on another process). Unknown tokens are not cached (no memory for
+   * whoever probes random URLs).
+   */
+  readonly #byToken = new Map<string, KnownSource>();
 
   constructor(deps: {
     store: Store;
@@ -73,12 +80,33 @@ export class Receiver {
     };
   }
 
+  /** Forgets every cached source (one was written). */
+  forgetSources(): void {
+    this.#byToken.clear();
+  }
+
+  async #sourceOf(token: string, now: number): Promise<KnownSource | null> {
+    const cached = this.#byToken.get(token);
+    if (cached !== undefined && cached.validUntil > now) return cached;
+    const source = await this.#store.getSourceByToken(token, now);
+    if (source === null) return null;
+    const known: KnownSource = {
+      source,
+      scheme: sourceScheme(source.type, source.config),
+      options: { ...this.#defaults, ...sourceOptions(source.config) },
+      validUntil: source.tokens.find((t) => t.token === token)?.expiresAt ?? Infinity,
+    };
+    if (this.#byToken.size >= MAX_CACHED_SOURCES) this.#byToken.clear();
+    this.#byToken.set(token, known);
+    return known;
+  }
+
   async receive(token: string, http: ReceivedHttp): Promise<ReceiveOutcome> {
     const now = this.#clock.now();
-    const source = await this.#store.getSourceByToken(token, now);
+    const known = await this.#sourceOf(token, now);
     // Nothing is recorded for an unknown token: there is no source to show it under.
-    if (source === null) throw new NotFoundError("No source has this ingest URL");
-    const options = { ...this.#defaults, ...sourceOptions(source.config) };
+    if (known === null) throw new NotFoundError("No source has this ingest URL");
+    const { source, scheme, options } = known;
     if (http.body.length > options.maxBodyBytes) {
       throw new PayloadTooLargeError(
         `Request body is ${http.body.length} bytes; this source accepts at most ${options.maxBodyBytes}`,
@@ -95,7 +123,7 @@ export class Receiver {
     const json = jsonBody(http.body, http.headers["content-type"]);
     const request = this.#record(source, http, json, now, { status: "accepted", reason: null });
 
-    const verdict = verifyInbound(sourceScheme(source.type, source.config), http, now);
+    const verdict = verifyInbound(scheme, http, now);
     if (!verdict.ok) {
       const rejected = await this.#store.insertInboundRequest(
         { ...request, status: "rejected", reason: verdict.reason },
@@ -120,7 +148,11 @@ export class Receiver {
     if (stored.status === "accepted" && forward !== undefined && forward.deliveries.length > 0) {
       // Committed with the request and leased to this process: sent at once, no poll.
       this.#engine.enqueue(
-        forward.deliveries.map((delivery) => ({ delivery, message: forward.message })),
+        forward.deliveries.map((delivery) => ({
+          delivery,
+          message: forward.message,
+          received: stored,
+        })),
       );
     }
     if (!challenge && options.response !== undefined) {
@@ -195,6 +227,17 @@ export class Receiver {
     }
     return { message, deliveries };
   }
+}
+
+/** Past this many cached sources the cache starts over. */
+const MAX_CACHED_SOURCES = 10_000;
+
+interface KnownSource {
+  source: Source;
+  scheme: SourceScheme;
+  options: SourceOptions & { dedupWindowSeconds: number; maxBodyBytes: number };
+  /** The token's expiry (a rotated-out token), or Infinity. */
+  validUntil: number;
 }
 
 /** The event type of a forwarded request whose provider names none. */

@@ -71,11 +71,19 @@ export class Sources {
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #ids: IdGenerator;
+  readonly #changed: () => void;
 
-  constructor(deps: { store: Store; clock: Clock; ids: IdGenerator }) {
+  constructor(deps: {
+    store: Store;
+    clock: Clock;
+    ids: IdGenerator;
+    /** Called after every write: the receive pipeline caches sources. */
+    onChange?: () => void;
+  }) {
     this.#store = deps.store;
     this.#clock = deps.clock;
     this.#ids = deps.ids;
+    this.#changed = deps.onChange ?? (() => undefined);
   }
 
   list(page: PageRequest): Promise<Page<Source>> {
@@ -114,6 +122,7 @@ export class Sources {
     };
     try {
       await uidConflict(this.#store.insertSource(source), input.uid);
+      this.#changed();
     } catch (err) {
       await this.#store.deleteApplication(app.id);
       throw err;
@@ -143,12 +152,14 @@ export class Sources {
       updatedAt: this.#clock.now(),
     };
     await uidConflict(this.#store.updateSource(source), input.uid);
+    this.#changed();
     return source;
   }
 
   async delete(idOrUid: string): Promise<void> {
     const source = await this.get(idOrUid);
     await this.#store.deleteSource(source.id);
+    this.#changed();
     // Its destinations go with it; deliveries still open end cancelled.
     await this.#store.deleteApplication(source.appId);
   }
@@ -186,6 +197,7 @@ export class Sources {
       updatedAt: now,
     };
     await this.#store.updateSource(source);
+    this.#changed();
     return source;
   }
 }

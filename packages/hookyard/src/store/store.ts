@@ -69,6 +69,11 @@ export interface AttemptFilter {
 export interface LeasedDelivery {
   delivery: Delivery;
   message: Message;
+  /**
+   * The received request a forwarding message carries (`message.inboundRequestId`), when the
+   * caller has it at hand (the receive pipeline); otherwise the engine reads it from the store.
+   */
+  received?: InboundRequest;
 }
 
 /** The new state of a delivery after an attempt, written in the same transaction as the attempt. */
@@ -142,6 +147,8 @@ export type StoreChange =
   | { kind: "application"; appId: AppId }
   | { kind: "endpoints"; appId: AppId }
   | { kind: "event-type"; name: string }
+  /** A source was created, changed (tokens included) or deleted. */
+  | { kind: "sources" }
   /** Deliveries nobody holds fall due at `at` (handed back at shutdown, a retry left to the store). */
   | { kind: "due"; at: number }
   | { kind: "resync" };

@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -169,5 +170,37 @@ describe.skipIf(TEST_STORE !== "postgres")("several nodes on one PostgreSQL data
       )
       .toBe(0);
     expect(r.requests, "each message once: renewed leases kept b away").toHaveLength(10);
+  });
+
+  it("verifies on one node with a source secret changed on the other", async () => {
+    const [a, b] = await twoNodes();
+    const created = await a.svix.ingest.source.create({
+      name: "GitHub",
+      type: "github",
+      config: { secret: "old secret" },
+    });
+    // The same ingest URL, on node b.
+    const onB = created.ingestUrl!.replace(a.url, b.url);
+    const body = '{"zen":"Approachable is better than simple."}';
+    const send = async (secret: string) =>
+      (
+        await fetch(onB, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            "x-hub-signature-256": `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`,
+          },
+          body,
+        })
+      ).status;
+    expect(await send("old secret")).toBe(200); // b caches the source
+    await a.svix.ingest.source.update(created.id, {
+      name: "GitHub",
+      type: "github",
+      config: { secret: "new secret" },
+    });
+    // b hears of the change over LISTEN/NOTIFY within milliseconds.
+    await expect.poll(() => send("new secret"), { timeout: 5_000, interval: 50 }).toBe(200);
+    expect(await send("old secret")).toBe(401);
   });
 });

@@ -233,3 +233,32 @@ describe("a source's receive options", () => {
     });
   });
 });
+
+describe("a source's changes reach the receive pipeline at once", () => {
+  it("verifies with the new secret right after an update, and refuses a deleted source's URL", async () => {
+    const server = await startTestServer();
+    const gh = await source(server, "github", { secret: "old secret" });
+    const body = '{"zen":"Keep it logically awesome."}';
+    const send = async (secret: string) =>
+      (
+        await fetch(gh.ingestUrl, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            "x-hub-signature-256": await githubSign(secret, body),
+          },
+          body,
+        })
+      ).status;
+    expect(await send("old secret")).toBe(200); // the source is now cached
+    await server.svix.ingest.source.update(gh.id, {
+      name: "github",
+      type: "github",
+      config: { secret: "new secret" },
+    });
+    expect(await send("old secret")).toBe(401);
+    expect(await send("new secret")).toBe(200);
+    await server.svix.ingest.source.delete(gh.id);
+    expect(await send("new secret")).toBe(404);
+  });
+});

@@ -362,6 +362,7 @@ export class PgStore implements Store {
         })(),
         () => `source uid "${source.uid}" or one of its tokens is already taken`,
       );
+      await this.#notify(db, { kind: "sources" });
     });
   }
 
@@ -407,6 +408,7 @@ export class PgStore implements Store {
         })(),
         () => `source uid "${source.uid}" or one of its tokens is already taken`,
       );
+      await this.#notify(db, { kind: "sources" });
     });
   }
 
@@ -415,6 +417,7 @@ export class PgStore implements Store {
       await db.query("DELETE FROM inbound_request WHERE source_id = $1", [id]);
       await db.query("DELETE FROM source_token WHERE source_id = $1", [id]);
       await db.query("DELETE FROM source WHERE id = $1", [id]);
+      await this.#notify(db, { kind: "sources" });
     });
   }
 
