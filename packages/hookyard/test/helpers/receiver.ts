@@ -19,6 +19,8 @@ export interface RecordedRequest {
   /** Lower-case names; repeated headers joined with ", ". */
   headers: Record<string, string>;
   body: string;
+  /** The body's bytes as they arrived. */
+  raw: Buffer;
   /** Wall-clock epoch ms when the request was complete. */
   receivedAt: number;
   /** Requests on the same TCP connection share this number (1, 2, … per receiver). */
@@ -96,6 +98,7 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
         url: req.url ?? "",
         headers,
         body: Buffer.concat(chunks).toString("utf8"),
+        raw: Buffer.concat(chunks),
         receivedAt: Date.now(),
         socketId: socketIds.get(req.socket) ?? 0,
       });

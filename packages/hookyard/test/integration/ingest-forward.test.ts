@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import { createRequire } from "node:module";
 import { sign as githubSign } from "@octokit/webhooks-methods";
 import { Webhook as StandardWebhook } from "standardwebhooks";
@@ -25,7 +26,7 @@ describe("forwarding received requests to a source's destinations", () => {
   it("delivers to two destinations, one failing: the other gets it at once, the failing one on retry", async () => {
     // Now, so that the standardwebhooks verifier (real time) accepts the signature's timestamp.
     const clock = new FakeClock(Date.now());
-    const { svix, url } = await startTestServer({ clock, random: () => 0.5 });
+    const { svix, url, hookyard } = await startTestServer({ clock, random: () => 0.5 });
     const ok = await startReceiver();
     const flaky = await startReceiver({ replies: [503, 200] });
     const source = await svix.ingest.source.create({
@@ -37,6 +38,16 @@ describe("forwarding received requests to a source's destinations", () => {
     await svix.ingest.endpoint.create(source.id, { url: flaky.url });
 
     const body = example("push");
+    let seen = 0;
+    const firstTwo = new Promise<void>((resolve) => {
+      const onAttempt = () => {
+        if (++seen === 2) {
+          hookyard.engine.off("attempt", onAttempt);
+          resolve();
+        }
+      };
+      hookyard.engine.on("attempt", onAttempt);
+    });
     const sent = await fetch(source.ingestUrl!, {
       method: "POST",
       headers: {
@@ -64,6 +75,7 @@ describe("forwarding received requests to a source's destinations", () => {
 
     const [refused] = await flaky.waitForCount(1);
     expect(refused!.body).toBe(body);
+    await firstTwo; // both attempts recorded: the flaky one's retry is scheduled from here
     await clock.advance(6_000); // the first retry, 5 s ±20 % later
     const [, retried] = await flaky.waitForCount(2);
     expect(retried!.body).toBe(body);
@@ -131,5 +143,36 @@ describe("forwarding received requests to a source's destinations", () => {
       "d-2",
       "d-4",
     ]);
+  });
+
+  it("forwards the stored request byte-exact when a retry comes back from the store", async () => {
+    const clock = new FakeClock(Date.now());
+    const { svix, hookyard } = await startTestServer({ clock, random: () => 0.5 });
+    const attempted = () => once(hookyard.engine, "attempt");
+    // 503 twice: the second retry (5 min later) waits in the store, not in memory.
+    const flaky = await startReceiver({ replies: [503, 503, 200] });
+    const source = await svix.ingest.source.create({ name: "any", type: "generic-webhook" });
+    await svix.ingest.endpoint.create(source.id, { url: flaky.url });
+    const body = Buffer.from([0x00, 0xff, 0x10, 0x80, 0x7b]); // not UTF-8
+    let attempt = attempted();
+    const sent = await fetch(source.ingestUrl!, {
+      method: "PUT",
+      headers: { "content-type": "application/octet-stream", "x-custom": "kept" },
+      body,
+    });
+    expect(sent.status).toBe(200);
+    await attempt; // recorded: the retry is scheduled from here
+    attempt = attempted();
+    await clock.advance(6_000);
+    await attempt;
+    await flaky.waitForCount(2);
+    await clock.advance(400_000);
+    const [, , third] = await flaky.waitForCount(3);
+    expect(third).toMatchObject({ method: "PUT" });
+    expect(third!.headers).toMatchObject({
+      "content-type": "application/octet-stream",
+      "x-custom": "kept",
+    });
+    expect(third!.raw.equals(body), "the stored bytes, exactly").toBe(true);
   });
 });
