@@ -262,3 +262,40 @@ describe("a source's changes reach the receive pipeline at once", () => {
     expect(await send("new secret")).toBe(404);
   });
 });
+
+describe("content types", () => {
+  it("verifies GitHub's form-encoded deliveries and a body that does not match its content type", async () => {
+    const server = await startTestServer();
+    const gh = await source(server, "github", { secret: GITHUB_SECRET });
+    const form = `payload=${encodeURIComponent('{"zen":"Speak like a human."}')}`;
+    const asForm = await fetch(gh.ingestUrl, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-github-event": "ping",
+        "x-github-delivery": "f-1",
+        "x-hub-signature-256": await githubSign(GITHUB_SECRET, form),
+      },
+      body: form,
+    });
+    expect(asForm.status).toBe(200);
+    // Declared JSON, but not JSON: the signature covers the bytes, so it is still genuine.
+    const notJson = "this is not json";
+    const mislabelled = await fetch(gh.ingestUrl, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": "ping",
+        "x-github-delivery": "f-2",
+        "x-hub-signature-256": await githubSign(GITHUB_SECRET, notJson),
+      },
+      body: notJson,
+    });
+    expect(mislabelled.status).toBe(200);
+    const { data } = await requests(server, gh.id);
+    expect(data.map((r) => [r.status, r.body, r.eventType])).toEqual([
+      ["accepted", notJson, "ping"],
+      ["accepted", form, "ping"],
+    ]);
+  });
+});
