@@ -2,6 +2,7 @@ import type { Clock } from "../clock.js";
 import { NotFoundError, PayloadTooLargeError } from "../errors.js";
 import type { IdGenerator } from "../ids.js";
 import { isUtf8 } from "node:buffer";
+import { EventEmitter } from "node:events";
 import type { DeliveryEngine } from "../delivery/engine.js";
 import type { Delivery, InboundRequest, Message, Source } from "../model.js";
 import type { EndpointCache } from "../outbound/endpoint-cache.js";
@@ -11,6 +12,11 @@ import { inCidrList } from "../delivery/ssrf-guard.js";
 import type { Store } from "../store/store.js";
 import { deliveryIdOf, eventTypeOf, jsonBody } from "./provider-facts.js";
 import { sourceOptions, sourceScheme, type SourceOptions } from "./sources.js";
+
+/** `received`: every request stored (accepted, rejected, duplicate), for live streams. */
+export interface ReceiverEvents {
+  received: [request: InboundRequest];
+}
 
 /** A request to an ingest URL as the HTTP layer hands it over. */
 export interface ReceivedHttp {
@@ -32,6 +38,9 @@ export interface ReceiveOutcome {
   body: unknown;
   /** Set when the source configures its own answer; else the body is JSON. */
   contentType?: string;
+  headers?: Record<string, string>;
+  /** Wait this long before answering (a bin simulating a slow receiver). */
+  delayMs?: number;
   request: InboundRequest;
 }
 
@@ -41,7 +50,7 @@ export interface ReceiveOutcome {
  * verdict; the answer goes out once it is committed. Rejected requests are stored too (to show
  * why), but never forwarded.
  */
-export class Receiver {
+export class Receiver extends EventEmitter<ReceiverEvents> {
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #ids: IdGenerator;
@@ -68,6 +77,8 @@ export class Receiver {
     dedupWindowSeconds: number;
     maxBodyBytes: number;
   }) {
+    super();
+    this.setMaxListeners(0); // one listener per live stream (SSE) open on a source
     this.#store = deps.store;
     this.#clock = deps.clock;
     this.#ids = deps.ids;
@@ -93,7 +104,7 @@ export class Receiver {
     const known: KnownSource = {
       source,
       scheme: sourceScheme(source.type, source.config),
-      options: { ...this.#defaults, ...sourceOptions(source.config) },
+      options: { ...this.#defaults, ...sourceOptions(source.config, source.type) },
       validUntil: source.tokens.find((t) => t.token === token)?.expiresAt ?? Infinity,
     };
     if (this.#byToken.size >= MAX_CACHED_SOURCES) this.#byToken.clear();
@@ -118,6 +129,7 @@ export class Receiver {
         this.#record(source, http, null, now, { status: "rejected", reason }),
         now,
       );
+      this.emit("received", refused);
       return { status: 403, body: { code: "forbidden", detail: reason }, request: refused };
     }
     const json = jsonBody(http.body, http.headers["content-type"]);
@@ -129,6 +141,7 @@ export class Receiver {
         { ...request, status: "rejected", reason: verdict.reason },
         now,
       );
+      this.emit("received", rejected);
       return {
         status: 401,
         body: { code: "verification_failed", detail: verdict.reason },
@@ -143,9 +156,11 @@ export class Receiver {
         : Number.MAX_SAFE_INTEGER;
     // A handshake (Slack's url_verification) is answered, not forwarded.
     const challenge = source.type === "slack" && json?.type === "url_verification";
-    const forward = challenge ? undefined : await this.#forward(source, request, json, now);
+    // Nothing to forward without a destination that takes it: no message then.
+    const planned = challenge ? undefined : await this.#forward(source, request, json, now);
+    const forward = planned !== undefined && planned.deliveries.length > 0 ? planned : undefined;
     const stored = await this.#store.insertInboundRequest(request, dedupSince, forward);
-    if (stored.status === "accepted" && forward !== undefined && forward.deliveries.length > 0) {
+    if (stored.status === "accepted" && forward !== undefined) {
       // Committed with the request and leased to this process: sent at once, no poll.
       this.#engine.enqueue(
         forward.deliveries.map((delivery) => ({
@@ -155,9 +170,13 @@ export class Receiver {
         })),
       );
     }
+    this.emit("received", stored);
+    if (options.maxRequests !== undefined) {
+      await this.#store.trimInboundRequests(source.id, options.maxRequests);
+    }
     if (!challenge && options.response !== undefined) {
-      const { status, body, contentType } = options.response;
-      return { status, body, contentType, request: stored };
+      const { status, body, contentType, headers, delayMs } = options.response;
+      return { status, body, contentType, headers, delayMs, request: stored };
     }
     return { status: 200, body: answerOf(source, stored, json), request: stored };
   }

@@ -38,9 +38,13 @@ const SVIX_POWERED = [
   "stych",
 ] as const;
 
+/** A source that captures whatever it is sent and verifies nothing: a request bin. */
+export const REQUEST_BIN = "request-bin";
+
 /** Every source type Hookyard verifies (Svix Ingest's names, plus Hookyard's own). */
 export const SOURCE_TYPES = [
   "generic-webhook",
+  REQUEST_BIN,
   "github",
   "stripe",
   "slack",
@@ -93,7 +97,7 @@ export class Sources {
   async create(input: SourceInput): Promise<Source> {
     const config = input.config ?? {};
     sourceScheme(input.type, config); // validates type and config
-    sourceOptions(config);
+    sourceOptions(config, input.type);
     const now = this.#clock.now();
     const id = this.#ids.next("src");
     // The source's destinations are the endpoints of an application of its own: the same
@@ -141,7 +145,7 @@ export class Sources {
     const current = await this.get(idOrUid);
     const config = input.config ?? {};
     sourceScheme(input.type, config);
-    sourceOptions(config);
+    sourceOptions(config, input.type);
     const source: Source = {
       ...current,
       uid: input.uid ?? null,
@@ -179,6 +183,15 @@ export class Sources {
     const request = await this.#store.getInboundRequest(source.id, requestId as InboundRequestId);
     if (request === null) throw new NotFoundError(`Request "${requestId}" not found`);
     return request;
+  }
+
+  async deleteRequest(idOrUid: string, requestId: string): Promise<void> {
+    const source = await this.get(idOrUid);
+    const deleted = await this.#store.deleteInboundRequest(
+      source.id,
+      requestId as InboundRequestId,
+    );
+    if (!deleted) throw new NotFoundError(`Request "${requestId}" not found`);
   }
 
   /**
@@ -250,6 +263,8 @@ export function sourceScheme(type: string, config: Record<string, unknown>): Sou
   switch (type) {
     case "generic-webhook":
       return { type };
+    case REQUEST_BIN:
+      return { type: "generic-webhook" };
     case "github":
     case "shopify":
     case "gitlab":
@@ -300,9 +315,23 @@ export interface SourceOptions {
   maxBodyBytes?: number;
   /** Only requests from these networks are accepted (others: 403, recorded as rejected). */
   allowedIps?: Cidr[];
-  /** The answer to an accepted request: status (2xx), body and its content type. */
-  response?: { status: number; body: string; contentType: string };
+  /** The answer to an accepted request: status, headers, body, and a delay before it. */
+  response?: ResponseSpec;
+  /** A request bin keeps this many requests, evicting the oldest (default 500 for bins). */
+  maxRequests?: number;
 }
+
+export interface ResponseSpec {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  contentType: string;
+  delayMs: number;
+}
+
+/** Requests a bin keeps unless its config says otherwise. */
+export const BIN_DEFAULT_MAX_REQUESTS = 500;
+const MAX_RESPONSE_DELAY_MS = 30_000;
 
 /**
  * Hookyard's receive options, for any source type: `dedupWindowSeconds` and `maxBodyBytes`
@@ -310,12 +339,17 @@ export interface SourceOptions {
  * `responseStatus` / `responseBody` / `responseContentType` shape the answer to an accepted
  * request (default 200 with `{"id", "status"}`). Invalid values are a `ValidationError`.
  */
-export function sourceOptions(config: Record<string, unknown>): SourceOptions {
+export function sourceOptions(config: Record<string, unknown>, type?: string): SourceOptions {
   const field = (name: string) => ["body", "config", name];
-  const options: SourceOptions = {};
+  const bin = type === REQUEST_BIN;
+  // A bin captures every request, repeats included, and keeps the newest few hundred.
+  const options: SourceOptions = bin
+    ? { dedupWindowSeconds: 0, maxRequests: BIN_DEFAULT_MAX_REQUESTS }
+    : {};
   for (const [name, min] of [
     ["dedupWindowSeconds", 0],
     ["maxBodyBytes", 1],
+    ["maxRequests", 1],
   ] as const) {
     const value = config[name];
     if (value === undefined) continue;
@@ -337,24 +371,59 @@ export function sourceOptions(config: Record<string, unknown>): SourceOptions {
       throw err;
     }
   }
-  const { responseStatus: status, responseBody: body, responseContentType: type } = config;
-  if (status !== undefined || body !== undefined || type !== undefined) {
+  const {
+    responseStatus: status,
+    responseBody: body,
+    responseContentType: contentType,
+    responseHeaders: headers,
+    responseDelayMs: delayMs,
+  } = config;
+  if ([status, body, contentType, headers, delayMs].some((v) => v !== undefined)) {
+    // A bin may answer anything (to see how a sender handles a 500); a source acknowledges.
+    const [low, high] = bin ? [200, 599] : [200, 299];
     if (
       status !== undefined &&
-      (typeof status !== "number" || !Number.isInteger(status) || status < 200 || status > 299)
+      (typeof status !== "number" || !Number.isInteger(status) || status < low || status > high)
     ) {
-      throw ValidationError.field(field("responseStatus"), "must be a 2xx status code");
+      throw ValidationError.field(
+        field("responseStatus"),
+        `must be a status from ${low} to ${high}`,
+      );
     }
     if (body !== undefined && typeof body !== "string") {
       throw ValidationError.field(field("responseBody"), "must be a string");
     }
-    if (type !== undefined && (typeof type !== "string" || type.length === 0)) {
+    if (contentType !== undefined && (typeof contentType !== "string" || contentType === "")) {
       throw ValidationError.field(field("responseContentType"), "must be a non-empty string");
+    }
+    const isHeaderMap = (v: unknown): v is Record<string, string> =>
+      typeof v === "object" &&
+      v !== null &&
+      !Array.isArray(v) &&
+      Object.entries(v).every(
+        ([k, x]) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) && typeof x === "string",
+      );
+    if (headers !== undefined && !isHeaderMap(headers)) {
+      throw ValidationError.field(field("responseHeaders"), "must map header names to strings");
+    }
+    if (
+      delayMs !== undefined &&
+      (typeof delayMs !== "number" ||
+        !Number.isInteger(delayMs) ||
+        delayMs < 0 ||
+        delayMs > MAX_RESPONSE_DELAY_MS)
+    ) {
+      throw ValidationError.field(
+        field("responseDelayMs"),
+        `must be an integer from 0 to ${MAX_RESPONSE_DELAY_MS}`,
+      );
     }
     options.response = {
       status: status ?? 200,
+      headers: headers ?? {},
       body: body ?? "",
-      contentType: type ?? "text/plain; charset=utf-8",
+      contentType: contentType ?? "text/plain; charset=utf-8",
+      delayMs: delayMs ?? 0,
     };
   }
   return options;

@@ -215,6 +215,13 @@ export interface Store {
   getInboundRequest(sourceId: SourceId, id: InboundRequestId): Promise<InboundRequest | null>;
   /** The request a forwarding message points at (the delivery engine's view). */
   getInboundRequestById(id: InboundRequestId): Promise<InboundRequest | null>;
+  /** @returns whether it existed. */
+  deleteInboundRequest(sourceId: SourceId, id: InboundRequestId): Promise<boolean>;
+  /**
+   * Keeps the source's newest `keep` requests (a request bin's cap), deleting older ones that no
+   * message forwards. Returns how many went.
+   */
+  trimInboundRequests(sourceId: SourceId, keep: number): Promise<number>;
   /** Newest first by default. */
   listInboundRequests(
     sourceId: SourceId,

@@ -300,6 +300,8 @@ describe("HTTP app: OpenAPI and docs", () => {
     ["post", "/ingest/api/v1/source/{source_id}/token/rotate"],
     ["get", "/ingest/api/v1/source/{source_id}/request"],
     ["get", "/ingest/api/v1/source/{source_id}/request/{request_id}"],
+    ["delete", "/ingest/api/v1/source/{source_id}/request/{request_id}"],
+    ["get", "/ingest/api/v1/source/{source_id}/request/stream"],
     ["get", "/ingest/api/v1/source/{source_id}/endpoint"],
     ["post", "/ingest/api/v1/source/{source_id}/endpoint"],
     ["get", "/ingest/api/v1/source/{source_id}/endpoint/{endpoint_id}"],

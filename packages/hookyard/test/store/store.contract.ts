@@ -166,6 +166,22 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
       expect(stored.map((r) => r.status).sort()).toEqual(["accepted", "duplicate", "duplicate"]);
     });
 
+    it("keeps a source's newest requests, and deletes one on demand", async () => {
+      const store = await openStore();
+      const seed = new Seed();
+      const source = seed.source();
+      await store.insertSource(source);
+      const all = Array.from({ length: 5 }, () => seed.inboundRequest(source));
+      for (const r of all) await store.insertInboundRequest(r, 0);
+      expect(await store.trimInboundRequests(source.id, 10), "fewer than the cap").toBe(0);
+      expect(await store.trimInboundRequests(source.id, 3)).toBe(2);
+      const left = await store.listInboundRequests(source.id, {}, { limit: 10, iterator: null });
+      expect(left.data.map((r) => r.id)).toEqual([all[4]!.id, all[3]!.id, all[2]!.id]);
+      expect(await store.deleteInboundRequest(source.id, all[3]!.id)).toBe(true);
+      expect(await store.deleteInboundRequest(source.id, all[3]!.id)).toBe(false);
+      expect(await store.getInboundRequest(source.id, all[3]!.id)).toBeNull();
+    });
+
     it("lists a source's requests newest first, by status, and forgets them with the source", async () => {
       const store = await openStore();
       const seed = new Seed();

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Receiver } from "../../inbound/receiver.js";
 
@@ -48,6 +49,8 @@ export function registerIngestRoutes(
       schema: { hide: true },
       handler: async (request, reply) => {
         const outcome = await handler(request);
+        if (outcome.delayMs !== undefined && outcome.delayMs > 0) await sleep(outcome.delayMs);
+        if (outcome.headers !== undefined) void reply.headers(outcome.headers);
         if (outcome.contentType !== undefined) void reply.type(outcome.contentType);
         return reply.code(outcome.status).send(outcome.body);
       },

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { Receiver } from "../../inbound/receiver.js";
 import { currentToken, publicConfig, type Sources } from "../../inbound/sources.js";
 import { isUtf8 } from "node:buffer";
 import type { InboundRequest, InboundStatus, Source } from "../../model.js";
@@ -32,7 +33,7 @@ const TAGS = ["Ingest source"];
  */
 export function registerSourceRoutes(
   app: FastifyInstance,
-  deps: { sources: Sources; publicUrl: string | null },
+  deps: { sources: Sources; receiver: Receiver; publicUrl: string | null },
 ): void {
   const { sources } = deps;
   const ingestUrl = (request: FastifyRequest, source: Source) =>
@@ -180,6 +181,59 @@ export function registerSourceRoutes(
         await sources.listRequests(request.params.source_id, filter, toPageRequest(page)),
         requestOut,
       );
+    },
+  );
+
+  app.get<{ Params: SourceParamsValue }>(
+    "/source/:source_id/request/stream",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Stream the requests a source receives (Server-Sent Events)",
+        description:
+          "Hookyard extension: `text/event-stream`; one `request` event per request received from now on (its data is an InboundRequestOut), a comment every 15 s to keep the connection open. Requests received by other processes of a cluster are not streamed here.",
+        params: SourceParams,
+      },
+    },
+    async (request, reply) => {
+      const source = await sources.get(request.params.source_id);
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache",
+        connection: "keep-alive",
+        "x-accel-buffering": "no",
+      });
+      res.write(": streaming requests\n\n");
+      const onReceived = (received: InboundRequest) => {
+        if (received.sourceId !== source.id) return;
+        const data = JSON.stringify(requestOut(received));
+        res.write(`event: request\nid: ${received.id}\ndata: ${data}\n\n`);
+      };
+      deps.receiver.on("received", onReceived);
+      // eslint-disable-next-line no-restricted-globals -- a keep-alive for the client's connection, not domain time
+      const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
+      request.raw.once("close", () => {
+        deps.receiver.off("received", onReceived);
+        clearInterval(keepAlive);
+      });
+    },
+  );
+
+  app.delete<{ Params: RequestParamsValue }>(
+    "/source/:source_id/request/:request_id",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Delete a request a source received",
+        params: RequestParams,
+        response: { 204: NoContent, ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      await sources.deleteRequest(request.params.source_id, request.params.request_id);
+      return reply.code(204).send();
     },
   );
 

@@ -471,6 +471,30 @@ export class PgStore implements Store {
     return row === undefined ? null : src.rowToInboundRequest(row);
   }
 
+  deleteInboundRequest(sourceId: SourceId, id: InboundRequestId): Promise<boolean> {
+    return this.#write(async (db) => {
+      const { rowCount } = await db.query(
+        "DELETE FROM inbound_request WHERE source_id = $1 AND id = $2",
+        [sourceId, id],
+      );
+      return rowCount === 1;
+    });
+  }
+
+  trimInboundRequests(sourceId: SourceId, keep: number): Promise<number> {
+    return this.#write(async (db) => {
+      const { rowCount } = await db.query(
+        `DELETE FROM inbound_request WHERE id IN (SELECT r.id FROM inbound_request r
+          WHERE r.source_id = $1
+            AND NOT EXISTS (SELECT 1 FROM message m WHERE m.inbound_request_id = r.id)
+            AND r.id < (SELECT id FROM inbound_request WHERE source_id = $1 ORDER BY id DESC
+              LIMIT 1 OFFSET $2))`,
+        [sourceId, keep - 1],
+      );
+      return rowCount;
+    });
+  }
+
   async getInboundRequestById(id: InboundRequestId): Promise<InboundRequest | null> {
     const [row] = await this.#rows<src.InboundRequestRow>(
       "SELECT * FROM inbound_request WHERE id = $1",

@@ -108,6 +108,23 @@ export function getInboundRequestById(
   return row === undefined ? null : rows.rowToInboundRequest(row);
 }
 
+export function deleteInboundRequest(
+  { s }: SqliteContext,
+  sourceId: SourceId,
+  id: InboundRequestId,
+): boolean {
+  return s.deleteInboundRequest.run(sourceId, id).changes === 1;
+}
+
+/** See `Store.trimInboundRequests`: everything older than the `keep`-th newest request goes. */
+export function trimInboundRequests(
+  { s }: SqliteContext,
+  sourceId: SourceId,
+  keep: number,
+): number {
+  return s.trimInboundRequests.run(sourceId, sourceId, keep - 1).changes;
+}
+
 export function listInboundRequests(
   { listings }: SqliteContext,
   sourceId: SourceId,

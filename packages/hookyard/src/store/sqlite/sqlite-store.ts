@@ -234,6 +234,14 @@ export class SqliteStore implements Store {
     return this.#read(() => sources.getInboundRequest(this.#ctx, sourceId, id));
   }
 
+  deleteInboundRequest(sourceId: SourceId, id: InboundRequestId): Promise<boolean> {
+    return this.#write(() => sources.deleteInboundRequest(this.#ctx, sourceId, id));
+  }
+
+  trimInboundRequests(sourceId: SourceId, keep: number): Promise<number> {
+    return this.#write(() => sources.trimInboundRequests(this.#ctx, sourceId, keep));
+  }
+
   getInboundRequestById(id: InboundRequestId): Promise<InboundRequest | null> {
     return this.#read(() => sources.getInboundRequestById(this.#ctx, id));
   }

@@ -66,6 +66,11 @@ const SQL = {
     ORDER BY created_at LIMIT 1`,
   getInboundRequest: "SELECT * FROM inbound_request WHERE source_id = ? AND id = ?",
   getInboundRequestById: "SELECT * FROM inbound_request WHERE id = ?",
+  deleteInboundRequest: "DELETE FROM inbound_request WHERE source_id = ? AND id = ?",
+  trimInboundRequests: `DELETE FROM inbound_request WHERE id IN (SELECT r.id FROM inbound_request r
+    WHERE r.source_id = ? AND NOT EXISTS (SELECT 1 FROM message m WHERE m.inbound_request_id = r.id)
+      AND r.id < (SELECT id FROM inbound_request WHERE source_id = ? ORDER BY id DESC
+        LIMIT 1 OFFSET ?))`,
 
   insertEventType: `INSERT INTO event_type (name, description, schemas, archived, deprecated,
       feature_flag, group_name, created_at, updated_at)

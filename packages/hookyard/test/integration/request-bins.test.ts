@@ -1,0 +1,125 @@
+import { describe, expect, it } from "vitest";
+import { startTestServer, TEST_API_KEY, type TestServer } from "../helpers/server.js";
+
+// Request bins: a source of type request-bin captures anything and answers as configured.
+
+const AUTH = { authorization: `Bearer ${TEST_API_KEY}` };
+
+async function createBin(server: TestServer, config: Record<string, unknown>) {
+  const res = await fetch(`${server.url}/ingest/api/v1/source`, {
+    method: "POST",
+    headers: { ...AUTH, "content-type": "application/json" },
+    body: JSON.stringify({ name: "bin", type: "request-bin", config }),
+  });
+  expect(res.status).toBe(201);
+  return (await res.json()) as { id: string; ingestUrl: string };
+}
+
+interface Captured {
+  id: string;
+  method: string;
+  path: string;
+  query: string;
+  body: string;
+  bodyEncoding: string;
+  sourceIp: string;
+  headers: Record<string, string>;
+}
+
+async function captured(server: TestServer, binId: string): Promise<Captured[]> {
+  const res = await fetch(`${server.url}/ingest/api/v1/source/${binId}/request`, { headers: AUTH });
+  return ((await res.json()) as { data: Captured[] }).data;
+}
+
+describe("request bins", () => {
+  it("captures any method, path, query and body, answers as configured, and keeps the newest N", async () => {
+    const server = await startTestServer();
+    const bin = await createBin(server, {
+      responseStatus: 418,
+      responseHeaders: { "x-bin": "yes" },
+      responseBody: "I'm a teapot",
+      responseDelayMs: 200,
+      maxRequests: 3,
+    });
+    const started = performance.now();
+    const first = await fetch(`${bin.ingestUrl}/hooks/deploy?env=prod&sha=abc`);
+    expect(performance.now() - started, "the configured delay").toBeGreaterThanOrEqual(150);
+    expect(first.status).toBe(418);
+    expect(first.headers.get("x-bin")).toBe("yes");
+    expect(await first.text()).toBe("I'm a teapot");
+
+    await fetch(bin.ingestUrl, { method: "DELETE" });
+    await fetch(bin.ingestUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-trace": "t-1" },
+      body: '{"a":1}',
+    });
+    // The same body again: a bin keeps repeats (no de-duplication).
+    await fetch(bin.ingestUrl, {
+      method: "PATCH",
+      headers: { "content-type": "application/octet-stream" },
+      body: Buffer.from([0xde, 0xad, 0xbe, 0xef]),
+    });
+
+    const kept = await captured(server, bin.id);
+    expect(
+      kept.map((r) => r.method),
+      "the oldest (GET) was evicted",
+    ).toEqual(["PATCH", "POST", "DELETE"]);
+    expect(kept[0]).toMatchObject({ bodyEncoding: "base64", body: "3q2+7w==" });
+    expect(kept[1]).toMatchObject({ body: '{"a":1}', headers: { "x-trace": "t-1" } });
+    expect(kept[1]!.sourceIp).toMatch(/127\.0\.0\.1/);
+  });
+
+  it("keeps the path suffix and query of a captured request, and deletes one on demand", async () => {
+    const server = await startTestServer();
+    const bin = await createBin(server, {});
+    const res = await fetch(`${bin.ingestUrl}/a/b?x=1`, { method: "PUT", body: "hello" });
+    expect(res.status).toBe(200);
+    const [request] = await captured(server, bin.id);
+    expect(request).toMatchObject({ method: "PUT", path: "a/b", query: "x=1", body: "hello" });
+    const url = `${server.url}/ingest/api/v1/source/${bin.id}/request/${request!.id}`;
+    expect((await fetch(url, { method: "DELETE", headers: AUTH })).status).toBe(204);
+    expect((await fetch(url, { headers: AUTH })).status).toBe(404);
+  });
+
+  it("streams captured requests live over Server-Sent Events", async () => {
+    const server = await startTestServer();
+    const bin = await createBin(server, {});
+    const controller = new AbortController();
+    const stream = await fetch(`${server.url}/ingest/api/v1/source/${bin.id}/request/stream`, {
+      headers: AUTH,
+      signal: controller.signal,
+    });
+    expect(stream.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const reader = stream.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    // The stream is open (its first comment arrived) before the request is sent.
+    while (!text.includes(": streaming")) text += decoder.decode((await reader.read()).value);
+
+    await fetch(bin.ingestUrl, { method: "POST", body: '{"live":true}' });
+    while (!text.includes("event: request")) text += decoder.decode((await reader.read()).value);
+    while (!text.endsWith("\n\n")) text += decoder.decode((await reader.read()).value);
+    const data = /data: (.*)\n/.exec(text)?.[1];
+    expect(JSON.parse(data!)).toMatchObject({ method: "POST", body: '{"live":true}' });
+    controller.abort();
+  });
+
+  it("refuses invalid bin settings with 422 naming the field", async () => {
+    const server = await startTestServer();
+    const res = await fetch(`${server.url}/ingest/api/v1/source`, {
+      method: "POST",
+      headers: { ...AUTH, "content-type": "application/json" },
+      body: JSON.stringify({
+        name: "bin",
+        type: "request-bin",
+        config: { responseDelayMs: 60_000 },
+      }),
+    });
+    expect(res.status).toBe(422);
+    expect(await res.json()).toMatchObject({
+      detail: [{ loc: ["body", "config", "responseDelayMs"] }],
+    });
+  });
+});
