@@ -95,12 +95,17 @@ describe("request bins", () => {
     const reader = stream.body!.getReader();
     const decoder = new TextDecoder();
     let text = "";
+    const readMore = async (): Promise<void> => {
+      const chunk = (await reader.read()) as ReadableStreamReadResult<Uint8Array>;
+      if (chunk.done) throw new Error(`the stream ended; got ${JSON.stringify(text)}`);
+      text += decoder.decode(chunk.value);
+    };
     // The stream is open (its first comment arrived) before the request is sent.
-    while (!text.includes(": streaming")) text += decoder.decode((await reader.read()).value);
+    while (!text.includes(": streaming")) await readMore();
 
     await fetch(bin.ingestUrl, { method: "POST", body: '{"live":true}' });
-    while (!text.includes("event: request")) text += decoder.decode((await reader.read()).value);
-    while (!text.endsWith("\n\n")) text += decoder.decode((await reader.read()).value);
+    while (!text.includes("event: request")) await readMore();
+    while (!text.endsWith("\n\n")) await readMore();
     const data = /data: (.*)\n/.exec(text)?.[1];
     expect(JSON.parse(data!)).toMatchObject({ method: "POST", body: '{"live":true}' });
     controller.abort();
