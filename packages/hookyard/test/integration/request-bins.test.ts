@@ -96,7 +96,7 @@ describe("request bins", () => {
     const decoder = new TextDecoder();
     let text = "";
     const readMore = async (): Promise<void> => {
-      const chunk = (await reader.read()) as ReadableStreamReadResult<Uint8Array>;
+      const chunk = (await reader.read()) as { done: boolean; value?: Uint8Array };
       if (chunk.done) throw new Error(`the stream ended; got ${JSON.stringify(text)}`);
       text += decoder.decode(chunk.value);
     };
