@@ -1,10 +1,10 @@
 import type { Clock } from "../clock.js";
-import { NotFoundError, PayloadTooLargeError } from "../errors.js";
+import { ConflictError, NotFoundError, PayloadTooLargeError } from "../errors.js";
 import type { IdGenerator } from "../ids.js";
 import { isUtf8 } from "node:buffer";
 import { EventEmitter } from "node:events";
 import type { DeliveryEngine } from "../delivery/engine.js";
-import type { Delivery, InboundRequest, Message, Source } from "../model.js";
+import type { Delivery, Endpoint, InboundRequest, Message, Source } from "../model.js";
 import type { EndpointCache } from "../outbound/endpoint-cache.js";
 import { endpointAccepts } from "../outbound/endpoint-filter.js";
 import { verifyInbound, type SourceScheme } from "../signing/provider-schemes.js";
@@ -157,7 +157,14 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
     // A handshake (Slack's url_verification) is answered, not forwarded.
     const challenge = source.type === "slack" && json?.type === "url_verification";
     // Nothing to forward without a destination that takes it: no message then.
-    const planned = challenge ? undefined : await this.#forward(source, request, json, now);
+    const planned = challenge
+      ? undefined
+      : await this.#forward(source, request, json, now, (endpoint) =>
+          endpointAccepts(endpoint, {
+            eventType: request.eventType ?? UNTYPED_EVENT,
+            channels: null,
+          }),
+        );
     const forward = planned !== undefined && planned.deliveries.length > 0 ? planned : undefined;
     const stored = await this.#store.insertInboundRequest(request, dedupSince, forward);
     if (stored.status === "accepted" && forward !== undefined) {
@@ -209,11 +216,42 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
    * The message that carries the request to the source's destinations (those whose event-type
    * filter takes the provider's event type), one delivery each, leased to this process.
    */
+  /**
+   * Sends an accepted request again to one destination of its source (by id or uid), as a new
+   * message through the delivery engine: a manual replay, whatever the destination's filter.
+   */
+  async replay(source: Source, request: InboundRequest, destination: string): Promise<Message> {
+    if (request.status !== "accepted") {
+      throw new ConflictError(
+        `Request ${request.id} was ${request.status}; only accepted requests are forwarded`,
+      );
+    }
+    const now = this.#clock.now();
+    const json = jsonBody(request.body, request.headers["content-type"]);
+    const { message, deliveries } = await this.#forward(
+      source,
+      request,
+      json,
+      now,
+      (endpoint) => endpoint.id === destination || endpoint.uid === destination,
+    );
+    if (deliveries.length === 0) {
+      throw new NotFoundError(`Source ${source.id} has no destination "${destination}"`);
+    }
+    await this.#store.createMessage({ message, deliveries, eventIdSince: now });
+    this.#engine.enqueue(
+      deliveries.map((delivery) => ({ delivery, message, received: request })),
+      "manual",
+    );
+    return message;
+  }
+
   async #forward(
     source: Source,
     request: InboundRequest,
     json: Record<string, unknown> | null,
     now: number,
+    takes: (endpoint: Endpoint) => boolean,
   ): Promise<{ message: Message; deliveries: Delivery[] }> {
     const eventType = request.eventType ?? UNTYPED_EVENT;
     const message: Message = {
@@ -229,7 +267,7 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
     };
     const deliveries: Delivery[] = [];
     for (const endpoint of (await this.#endpoints.forApp(source.appId)).values()) {
-      if (!endpointAccepts(endpoint, { eventType, channels: null })) continue;
+      if (!takes(endpoint)) continue;
       deliveries.push({
         id: this.#ids.next("dlv"),
         msgId: message.id,

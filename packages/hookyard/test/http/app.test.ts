@@ -302,6 +302,7 @@ describe("HTTP app: OpenAPI and docs", () => {
     ["get", "/ingest/api/v1/source/{source_id}/request/{request_id}"],
     ["delete", "/ingest/api/v1/source/{source_id}/request/{request_id}"],
     ["get", "/ingest/api/v1/source/{source_id}/request/stream"],
+    ["post", "/ingest/api/v1/source/{source_id}/request/{request_id}/replay"],
     ["get", "/ingest/api/v1/source/{source_id}/endpoint"],
     ["post", "/ingest/api/v1/source/{source_id}/endpoint"],
     ["get", "/ingest/api/v1/source/{source_id}/endpoint/{endpoint_id}"],

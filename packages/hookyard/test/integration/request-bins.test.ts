@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { startReceiver } from "../helpers/receiver.js";
 import { startTestServer, TEST_API_KEY, type TestServer } from "../helpers/server.js";
 
 // Request bins: a source of type request-bin captures anything and answers as configured.
@@ -126,5 +127,32 @@ describe("request bins", () => {
     expect(await res.json()).toMatchObject({
       detail: [{ loc: ["body", "config", "responseDelayMs"] }],
     });
+  });
+
+  it("replays a captured request to a destination of the bin, byte-exact", async () => {
+    const server = await startTestServer();
+    const receiver = await startReceiver();
+    const bin = await createBin(server, {});
+    const body = Buffer.from([0x01, 0xfe, 0x7b, 0x7d]);
+    await fetch(`${bin.ingestUrl}?q=1`, {
+      method: "POST",
+      headers: { "content-type": "application/octet-stream", "x-origin": "probe" },
+      body,
+    });
+    const [request] = await captured(server, bin.id);
+    // A destination added afterwards: the capture was not forwarded, the replay is.
+    const dest = await server.svix.ingest.endpoint.create(bin.id, { url: receiver.url });
+    const replay = (endpointId: string) =>
+      fetch(`${server.url}/ingest/api/v1/source/${bin.id}/request/${request!.id}/replay`, {
+        method: "POST",
+        headers: { ...AUTH, "content-type": "application/json" },
+        body: JSON.stringify({ endpointId }),
+      });
+    const res = await replay(dest.id);
+    expect(res.status).toBe(202);
+    const [arrived] = await receiver.waitForCount(1);
+    expect(arrived!.raw.equals(body)).toBe(true);
+    expect(arrived!.headers).toMatchObject({ "x-origin": "probe" });
+    expect((await replay("ep_missing")).status).toBe(404);
   });
 });

@@ -221,6 +221,41 @@ export function registerSourceRoutes(
     },
   );
 
+  app.post<{ Params: RequestParamsValue; Body: { endpointId: string } }>(
+    "/source/:source_id/request/:request_id/replay",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Replay a received request to one destination",
+        description:
+          "Hookyard extension: sends an accepted request again, byte-exact with its headers, to one of the source's destinations (by id or uid, whatever its filter), as a new message through the delivery engine, signed afresh. A manual attempt: not retried on failure.",
+        params: RequestParams,
+        body: Type.Object(
+          {
+            endpointId: Type.String({
+              minLength: 1,
+              maxLength: 256,
+              description: "The destination's id (`ep_…`) or uid.",
+            }),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          202: Type.Object({ messageId: Type.String() }, { title: "ReplayOut" }),
+          ...ERROR_RESPONSES,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { source_id: sourceId, request_id: requestId } = request.params;
+      const source = await sources.get(sourceId);
+      const received = await sources.getRequest(source.id, requestId);
+      const message = await deps.receiver.replay(source, received, request.body.endpointId);
+      reply.code(202);
+      return { messageId: message.id };
+    },
+  );
+
   app.delete<{ Params: RequestParamsValue }>(
     "/source/:source_id/request/:request_id",
     {
