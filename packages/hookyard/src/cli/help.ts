@@ -1,3 +1,4 @@
+import { DEFAULT_SERVER_URL } from "./tail.js";
 import { CONFIG_KEYS, describeExpected, placeholderOf } from "../config/keys.js";
 import type { ConfigKey } from "../config/keys.js";
 import { CONFIG_FILE_SETTING } from "../config/schema.js";
@@ -14,6 +15,10 @@ export const COMMANDS = [
     summary: "Bring the database's schema up to date (serve does it at start) and exit.",
   },
   { name: "stats", summary: "Show the rows and size of each table of the database." },
+  {
+    name: "tail",
+    summary: "Print the requests a source or request bin receives, live: hookyard tail <source>.",
+  },
   { name: "version", summary: "Print the version." },
   { name: "help", summary: 'Show this help; "hookyard help serve" lists every server option.' },
 ] as const;
@@ -57,6 +62,21 @@ export function renderMigrateHelp(): string {
     ...CONFIG_KEYS.filter((key) => key.path === "database.url").flatMap(renderKey),
     "",
     'Every other option of "hookyard serve --help" is accepted too.',
+    "",
+  ].join("\n");
+}
+
+export function renderTailHelp(): string {
+  return [
+    "Usage: hookyard tail <source id or uid> [--server <url>] [--api-key <key>]",
+    "",
+    "Prints every request the source (or request bin) receives from now on, as it arrives:",
+    "time, method, path and query, size, sender's address, its id and, unless accepted, why",
+    "not; then the body (text, shortened). Stop with Ctrl-C.",
+    "",
+    "Options:",
+    `  --server <url>    The Hookyard server (default ${DEFAULT_SERVER_URL}) [HOOKYARD_SERVER_URL]`,
+    "  --api-key <key>   The admin API key [HOOKYARD_API_KEY]",
     "",
   ].join("\n");
 }

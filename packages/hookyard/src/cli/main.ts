@@ -11,10 +11,12 @@ import {
   renderMigrateHelp,
   renderServeHelp,
   renderStatsHelp,
+  renderTailHelp,
 } from "./help.js";
 import { runMigrate } from "./migrate.js";
 import { runServe } from "./serve.js";
 import { runStats } from "./stats.js";
+import { DEFAULT_SERVER_URL, runTail } from "./tail.js";
 
 /** Exit codes: 0 ok, 1 the command failed (bad config, startup error), 2 wrong usage. */
 const USAGE_ERROR = 2;
@@ -22,6 +24,7 @@ const USAGE_ERROR = 2;
 const OPTIONS = {
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
+  server: { type: "string" },
   [CONFIG_FILE_SETTING.flag.slice(2)]: { type: "string" },
   ...Object.fromEntries(CONFIG_KEYS.map((key) => [key.flag.slice(2), { type: "string" }])),
 } satisfies ParseArgsConfig["options"];
@@ -60,9 +63,28 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     else if (topic === "serve") io.stdout.write(renderServeHelp());
     else if (topic === "migrate") io.stdout.write(renderMigrateHelp());
     else if (topic === "stats") io.stdout.write(renderStatsHelp());
+    else if (topic === "tail") io.stdout.write(renderTailHelp());
     else if (isCommand(topic)) io.stdout.write(renderMainHelp(readVersion()));
     else return usageError(io, `unknown command "${topic}"`, null);
     return 0;
+  }
+  if (command === "tail") {
+    if (values["help"] === true) {
+      io.stdout.write(renderTailHelp());
+      return 0;
+    }
+    const [source, extra] = rest;
+    if (source === undefined) return usageError(io, "tail needs a source id or uid", null);
+    if (extra !== undefined) return usageError(io, `unexpected argument "${extra}"`, null);
+    const apiKey = values["api-key"];
+    const server = values["server"];
+    return runTail({
+      source,
+      server:
+        typeof server === "string" ? server : (io.env["HOOKYARD_SERVER_URL"] ?? DEFAULT_SERVER_URL),
+      apiKey: typeof apiKey === "string" ? apiKey : io.env["HOOKYARD_API_KEY"],
+      io,
+    });
   }
   if (command === "serve" || command === "migrate" || command === "stats") {
     if (values["help"] === true) {

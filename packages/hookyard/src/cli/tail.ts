@@ -1,0 +1,108 @@
+import type { CliIo } from "./cli-io.js";
+
+/** The server `hookyard tail` connects to unless told otherwise. */
+export const DEFAULT_SERVER_URL = "http://127.0.0.1:8080";
+const BODY_PREVIEW_CHARS = 500;
+
+interface StreamedRequest {
+  id: string;
+  status: string;
+  reason: string | null;
+  method: string;
+  path: string;
+  query: string;
+  headers: Record<string, string>;
+  body: string;
+  bodyEncoding: "utf8" | "base64";
+  sourceIp: string;
+  receivedAt: string;
+}
+
+/**
+ * `hookyard tail <source or bin>`: prints every request the source receives from now on, as it
+ * arrives (the server's Server-Sent Events stream), until Ctrl-C. Exit 1 when the server refuses
+ * (unknown source, wrong key, not reachable), with one line saying why.
+ */
+export async function runTail(req: {
+  source: string;
+  server: string;
+  apiKey: string | undefined;
+  io: CliIo;
+}): Promise<number> {
+  const { io } = req;
+  if (req.apiKey === undefined || req.apiKey === "") {
+    io.stderr.write("hookyard tail: no API key (--api-key or HOOKYARD_API_KEY)\n");
+    return 1;
+  }
+  const base = req.server.replace(/\/+$/, "");
+  const url = `${base}/ingest/api/v1/source/${encodeURIComponent(req.source)}/request/stream`;
+  const abort = new AbortController();
+  let response: Response;
+  try {
+    // eslint-disable-next-line no-restricted-globals -- the CLI is a client of the Hookyard API (as curl or the svix SDK would be), not webhook egress
+    response = await fetch(url, {
+      headers: { authorization: `Bearer ${req.apiKey}`, accept: "text/event-stream" },
+      signal: abort.signal,
+    });
+  } catch (err) {
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : "";
+    io.stderr.write(`hookyard tail: cannot reach ${base}${cause ? ` (${cause})` : ""}\n`);
+    return 1;
+  }
+  if (!response.ok || response.body === null) {
+    const detail = await response.text().then(
+      (text) => (JSON.parse(text) as { detail?: unknown }).detail,
+      () => undefined,
+    );
+    io.stderr.write(
+      `hookyard tail: the server answered ${response.status}${typeof detail === "string" ? `: ${detail}` : ""}\n`,
+    );
+    return 1;
+  }
+  io.stderr.write(`tailing ${req.source} on ${base} (Ctrl-C to stop)\n`);
+  const reading = printEvents(response.body, io);
+  const stopped = io.waitForShutdownSignal().then(() => abort.abort());
+  await Promise.race([reading, stopped]);
+  abort.abort();
+  await reading.catch(() => undefined);
+  return 0;
+}
+
+async function printEvents(body: ReadableStream<Uint8Array>, io: CliIo): Promise<void> {
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for await (const chunk of body) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = buffered.indexOf("\n\n")) >= 0) {
+      const event = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      const data = event
+        .split("\n")
+        .filter((line) => line.startsWith("data: "))
+        .map((line) => line.slice(6))
+        .join("\n");
+      if (!event.includes("event: request") || data === "") continue;
+      io.stdout.write(describe(JSON.parse(data) as StreamedRequest));
+    }
+  }
+}
+
+/** One line per request, then its body (UTF-8 text, shortened) indented below. */
+function describe(r: StreamedRequest): string {
+  const target = `/${r.path}${r.query === "" ? "" : `?${r.query}`}`;
+  const size =
+    r.bodyEncoding === "base64" ? Buffer.from(r.body, "base64").length : Buffer.byteLength(r.body);
+  const verdict = r.status === "accepted" ? "" : ` ${r.status}${r.reason ? ` (${r.reason})` : ""}`;
+  let text = `${r.receivedAt} ${r.method} ${target} ${size} B from ${r.sourceIp} ${r.id}${verdict}\n`;
+  if (r.body !== "") {
+    const preview =
+      r.bodyEncoding === "utf8"
+        ? r.body.length > BODY_PREVIEW_CHARS
+          ? `${r.body.slice(0, BODY_PREVIEW_CHARS)}…`
+          : r.body
+        : `(${size} bytes, not UTF-8)`;
+    text += `${preview.replace(/^/gm, "  ")}\n`;
+  }
+  return text;
+}
