@@ -4,6 +4,7 @@ import type { IdGenerator } from "../ids.js";
 import { isUtf8 } from "node:buffer";
 import { EventEmitter } from "node:events";
 import type { DeliveryEngine } from "../delivery/engine.js";
+import { newLeasedDeliveries } from "../delivery/new-deliveries.js";
 import type { Delivery, Endpoint, InboundRequest, Message, Source } from "../model.js";
 import type { EndpointCache } from "../outbound/endpoint-cache.js";
 import { endpointAccepts } from "../outbound/endpoint-filter.js";
@@ -265,23 +266,15 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
       inboundRequestId: request.id,
       createdAt: now,
     };
-    const deliveries: Delivery[] = [];
-    for (const endpoint of (await this.#endpoints.forApp(source.appId)).values()) {
-      if (!takes(endpoint)) continue;
-      deliveries.push({
-        id: this.#ids.next("dlv"),
-        msgId: message.id,
-        endpointId: endpoint.id,
-        appId: source.appId,
-        status: "pending",
-        attempts: 0,
-        nextAttemptAt: now,
-        leaseOwner: this.#engine.owner,
-        leaseUntil: now + this.#leaseMs,
-        createdAt: now,
-        updatedAt: now,
-      });
-    }
+    const endpoints = (await this.#endpoints.forApp(source.appId)).values();
+    const deliveries = newLeasedDeliveries({
+      message,
+      targets: [...endpoints].filter(takes),
+      ids: this.#ids,
+      owner: this.#engine.owner,
+      now,
+      leaseMs: this.#leaseMs,
+    });
     return { message, deliveries };
   }
 }

@@ -1,8 +1,9 @@
 import type { Clock } from "../clock.js";
 import type { DeliveryEngine } from "../delivery/engine.js";
+import { newLeasedDeliveries } from "../delivery/new-deliveries.js";
 import { NotFoundError, PayloadTooLargeError, ValidationError } from "../errors.js";
 import type { IdGenerator } from "../ids.js";
-import type { AppId, Delivery, Endpoint, Message, MessageId } from "../model.js";
+import type { AppId, Endpoint, Message, MessageId } from "../model.js";
 import type { Page, PageRequest, Store } from "../store/store.js";
 import type { Applications } from "./applications.js";
 import type { EndpointCache } from "./endpoint-cache.js";
@@ -86,19 +87,14 @@ export class Messages implements MessageService {
       inboundRequestId: null,
       createdAt: now,
     };
-    const deliveries: Delivery[] = targets.map((endpoint) => ({
-      id: ids.next("dlv"),
-      msgId: message.id,
-      endpointId: endpoint.id,
-      appId,
-      status: "pending",
-      attempts: 0,
-      nextAttemptAt: now,
-      leaseOwner: engine.owner,
-      leaseUntil: now + leaseMs,
-      createdAt: now,
-      updatedAt: now,
-    }));
+    const deliveries = newLeasedDeliveries({
+      message,
+      targets,
+      ids,
+      owner: engine.owner,
+      now,
+      leaseMs,
+    });
     const result = await store.createMessage({
       message,
       deliveries,

@@ -114,14 +114,19 @@ describe.skipIf(unavailable !== null)("postgres adapter", () => {
     // The other session checks for deadlocks only after 10 s, the write's after 50 ms: the
     // write is the one PostgreSQL aborts.
     await other.query("SET deadlock_timeout = '10s'");
+    const { rows: pidRows } = await other.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+    const otherPid = pidRows[0]!.pid;
     const batcher = new PgWriteBatcher({ pool });
     onTestFinished(() => batcher.close());
 
     /** A write that meets a deadlock in its first `deadlocks` runs, then adds 1 to row 1. */
     const deadlocking = (deadlocks: number) => {
       let runs = 0;
+      // The other session's transaction of the run before, until it has rolled back.
+      let otherIdle: Promise<unknown> = Promise.resolve();
       const write = async (db: Queryable): Promise<number> => {
         runs++;
+        await otherIdle;
         await db.query("SET LOCAL deadlock_timeout = '50ms'");
         await db.query("UPDATE t SET v = v + 1 WHERE id = 1");
         if (runs > deadlocks) return runs;
@@ -129,7 +134,20 @@ describe.skipIf(unavailable !== null)("postgres adapter", () => {
         await other.query("UPDATE t SET v = v + 1 WHERE id = 2");
         // The other session waits for row 1 (ours), and we for row 2 (its): a cycle.
         const otherWaits = other.query("UPDATE t SET v = v + 1 WHERE id = 1");
-        void otherWaits.then(() => other.query("ROLLBACK"));
+        otherIdle = otherWaits.then(() => other.query("ROLLBACK"));
+        // Only once it waits does our wait close the cycle PostgreSQL's check (after 50 ms) finds.
+        await expect
+          .poll(
+            async () =>
+              (
+                await pool.query<{ w: string | null }>(
+                  "SELECT wait_event_type AS w FROM pg_stat_activity WHERE pid = $1",
+                  [otherPid],
+                )
+              ).rows[0]?.w,
+            { timeout: 5_000, interval: 10 },
+          )
+          .toBe("Lock");
         await db.query("UPDATE t SET v = v + 1 WHERE id = 2");
         return runs;
       };
