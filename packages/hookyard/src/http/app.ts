@@ -128,7 +128,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
     (api, _opts, done) => {
       api.addHook("onRequest", bearerAuthHook(deps.services.auth));
       registerIdempotency(api, deps.services.idempotency);
-      registerSourceRoutes(api, deps.inbound);
+      registerSourceRoutes(api, { ...deps.inbound, endpoints: deps.services.endpoints });
       registerIngestEndpointRoutes(api, { sources: deps.inbound.sources, services: deps.services });
       done();
     },

@@ -155,4 +155,34 @@ describe("request bins", () => {
     expect(arrived!.headers).toMatchObject({ "x-origin": "probe" });
     expect((await replay("ep_missing")).status).toBe(404);
   });
+
+  it("replays a capture to a URL, which then gets replays only, never the bin's traffic", async () => {
+    const server = await startTestServer();
+    const target = await startReceiver();
+    const bin = await createBin(server, {});
+    await fetch(bin.ingestUrl, { method: "POST", body: '{"n":1}' });
+    const [first] = await captured(server, bin.id);
+    const replay = (body: unknown) =>
+      fetch(`${server.url}/ingest/api/v1/source/${bin.id}/request/${first!.id}/replay`, {
+        method: "POST",
+        headers: { ...AUTH, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    expect((await replay({ url: target.url })).status).toBe(202);
+    const [arrived] = await target.waitForCount(1);
+    expect(arrived!.body).toBe('{"n":1}');
+
+    // New traffic to the bin is not forwarded to the replay target...
+    await fetch(bin.ingestUrl, { method: "POST", body: '{"n":2}' });
+    // ...and a second replay to the same URL reuses its destination.
+    expect((await replay({ url: target.url })).status).toBe(202);
+    const [, again] = await target.waitForCount(2);
+    expect(again!.body).toBe('{"n":1}');
+    const destinations = await server.svix.ingest.endpoint.list(bin.id);
+    expect(destinations.data).toHaveLength(1);
+    expect(target.requests.map((r) => r.body)).toEqual(['{"n":1}', '{"n":1}']);
+
+    expect((await replay({})).status, "neither endpointId nor url").toBe(422);
+    expect((await replay({ url: "ftp://example.com/x" })).status).toBe(422);
+  });
 });

@@ -1,5 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { ValidationError } from "../../errors.js";
 import type { Receiver } from "../../inbound/receiver.js";
+import type { AppId } from "../../model.js";
+import type { EndpointService } from "../../outbound/services.js";
+import type { PageRequest } from "../../store/store.js";
 import { currentToken, publicConfig, type Sources } from "../../inbound/sources.js";
 import { isUtf8 } from "node:buffer";
 import type { InboundRequest, InboundStatus, Source } from "../../model.js";
@@ -31,9 +35,38 @@ const TAGS = ["Ingest source"];
  * it). `publicUrl` (server.publicUrl) is the base of ingest URLs; without it, the URL the API was
  * called on is used.
  */
+/** The channel of destinations made for replays to a URL: no forward carries it. */
+const REPLAY_CHANNEL = "hookyard.replay";
+
+/** The id of the source application's destination for `url`, made (replays only) if none has it. */
+async function replayTarget(
+  endpoints: EndpointService,
+  appId: AppId,
+  url: string,
+): Promise<string> {
+  for (let page: PageRequest = { limit: 250, iterator: null }; ;) {
+    const listed = await endpoints.list(appId, page);
+    const found = listed.data.find((e) => e.url === url);
+    if (found !== undefined) return found.id;
+    if (listed.done || listed.iterator === null) break;
+    page = { limit: 250, iterator: listed.iterator };
+  }
+  const created = await endpoints.create(appId, {
+    url,
+    description: "replay target",
+    channels: [REPLAY_CHANNEL],
+  });
+  return created.id;
+}
+
 export function registerSourceRoutes(
   app: FastifyInstance,
-  deps: { sources: Sources; receiver: Receiver; publicUrl: string | null },
+  deps: {
+    sources: Sources;
+    receiver: Receiver;
+    endpoints: EndpointService;
+    publicUrl: string | null;
+  },
 ): void {
   const { sources } = deps;
   const ingestUrl = (request: FastifyRequest, source: Source) =>
@@ -221,22 +254,27 @@ export function registerSourceRoutes(
     },
   );
 
-  app.post<{ Params: RequestParamsValue; Body: { endpointId: string } }>(
+  app.post<{ Params: RequestParamsValue; Body: { endpointId?: string; url?: string } }>(
     "/source/:source_id/request/:request_id/replay",
     {
       schema: {
         tags: TAGS,
         summary: "Replay a received request to one destination",
         description:
-          "Hookyard extension: sends an accepted request again, byte-exact with its headers, to one of the source's destinations (by id or uid, whatever its filter), as a new message through the delivery engine, signed afresh. A manual attempt: not retried on failure.",
+          "Hookyard extension: sends an accepted request again, byte-exact with its headers, to one of the source's destinations (`endpointId`: id or uid, whatever its filter) or to a `url`, as a new message through the delivery engine (egress guard included), signed afresh. A `url` becomes a destination of the source that receives replays only (channel `hookyard.replay`), reused by later replays to it. A manual attempt: not retried on failure.",
         params: RequestParams,
         body: Type.Object(
           {
-            endpointId: Type.String({
-              minLength: 1,
-              maxLength: 256,
-              description: "The destination's id (`ep_…`) or uid.",
-            }),
+            endpointId: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 256,
+                description: "The destination's id (`ep_…`) or uid.",
+              }),
+            ),
+            url: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 65_536, description: "Any http(s) URL." }),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -248,9 +286,14 @@ export function registerSourceRoutes(
     },
     async (request, reply) => {
       const { source_id: sourceId, request_id: requestId } = request.params;
+      const { endpointId, url } = request.body;
+      if ((endpointId === undefined) === (url === undefined)) {
+        throw ValidationError.field(["body"], "give exactly one of endpointId and url");
+      }
       const source = await sources.get(sourceId);
       const received = await sources.getRequest(source.id, requestId);
-      const message = await deps.receiver.replay(source, received, request.body.endpointId);
+      const destination = endpointId ?? (await replayTarget(deps.endpoints, source.appId, url!));
+      const message = await deps.receiver.replay(source, received, destination);
       reply.code(202);
       return { messageId: message.id };
     },
