@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Receiver } from "../../inbound/receiver.js";
+import { publicBaseUrl } from "../public-url.js";
 
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] as const;
 
@@ -20,9 +21,6 @@ export function registerIngestRoutes(
     done(null, body);
   });
 
-  const base = (request: FastifyRequest) =>
-    deps.publicUrl?.replace(/\/+$/, "") ?? `${request.protocol}://${request.host}`;
-
   const handler = async (request: FastifyRequest<{ Params: { token: string; "*"?: string } }>) => {
     const queryAt = request.url.indexOf("?");
     const headers: Record<string, string> = {};
@@ -32,7 +30,7 @@ export function registerIngestRoutes(
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     return deps.receiver.receive(request.params.token, {
       method: request.method,
-      url: base(request) + request.url,
+      url: publicBaseUrl(request, deps.publicUrl) + request.url,
       path: request.params["*"] ?? "",
       query: queryAt < 0 ? "" : request.url.slice(queryAt + 1),
       headers,

@@ -26,6 +26,7 @@ import type {
   SourceParamsValue,
 } from "../schemas/source.js";
 import { Type } from "@sinclair/typebox";
+import { publicBaseUrl } from "../public-url.js";
 import { iso } from "../serializers.js";
 
 const TAGS = ["Ingest source"];
@@ -70,7 +71,7 @@ export function registerSourceRoutes(
 ): void {
   const { sources } = deps;
   const ingestUrl = (request: FastifyRequest, source: Source) =>
-    `${deps.publicUrl?.replace(/\/+$/, "") ?? `${request.protocol}://${request.host}`}/in/${currentToken(source)}`;
+    `${publicBaseUrl(request, deps.publicUrl)}/in/${currentToken(source)}`;
   const out = (request: FastifyRequest, source: Source) => ({
     id: source.id,
     appId: source.appId,

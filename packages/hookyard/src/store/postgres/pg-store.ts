@@ -246,7 +246,7 @@ export class PgStore implements Store {
           // Alone (low load), the prepared single-row statements are quicker.
           const [{ attempt, update }] = items as [{ attempt: Attempt; update: DeliveryUpdate }];
           await db.query(named("insertAttempt", rows.attemptParams(attempt)));
-          return [await this.#updateDelivery(db, update)];
+          return this.#applyUpdates(db, [update]);
         }
         await db.query(
           named("insertAttempts", [jsonRows(items.map((i) => attemptRow(i.attempt)))]),
@@ -915,26 +915,30 @@ export class PgStore implements Store {
         db.query(named("insertAttempt", rows.attemptParams(attempt))),
         () => `attempt ${attempt.id} already exists`,
       );
-      return this.#updateDelivery(db, delivery);
+      const [applied] = await this.#applyUpdates(db, [delivery]);
+      return applied === true;
     });
   }
 
   updateDeliveries(updates: DeliveryUpdate[]): Promise<void> {
-    return this.#write(async (db) => {
-      const applied = [];
-      for (const u of updates) {
-        const { rowCount } = await db.query(named("updateDelivery", rows.deliveryUpdateParams(u)));
-        if (rowCount === 1) applied.push(u);
-      }
-      await this.#notifyDue(db, applied);
-    });
+    return this.#write(async (db) => void (await this.#applyUpdates(db, updates)));
   }
 
-  /** One delivery's new state (false: its guard did not hold), with the "due" note if due. */
-  async #updateDelivery(db: Queryable, update: DeliveryUpdate): Promise<boolean> {
-    const { rowCount } = await db.query(named("updateDelivery", rows.deliveryUpdateParams(update)));
-    if (rowCount === 1) await this.#notifyDue(db, [update]);
-    return rowCount === 1;
+  /**
+   * Deliveries' new states, one statement each (false where a guard did not hold), then one
+   * "due" note for those applied that are due.
+   */
+  async #applyUpdates(db: Queryable, updates: readonly DeliveryUpdate[]): Promise<boolean[]> {
+    const applied: boolean[] = [];
+    for (const u of updates) {
+      const { rowCount } = await db.query(named("updateDelivery", rows.deliveryUpdateParams(u)));
+      applied.push(rowCount === 1);
+    }
+    await this.#notifyDue(
+      db,
+      updates.filter((_, i) => applied[i]),
+    );
+    return applied;
   }
 
   async listOpenDeliveriesOfEndpoint(endpointId: EndpointId): Promise<Delivery[]> {
