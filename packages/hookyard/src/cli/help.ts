@@ -1,4 +1,4 @@
-import { DEFAULT_SERVER_URL } from "./tail.js";
+import { DEFAULT_SERVER_URL } from "./api-client.js";
 import { CONFIG_KEYS, describeExpected, placeholderOf } from "../config/keys.js";
 import type { ConfigKey } from "../config/keys.js";
 import { CONFIG_FILE_SETTING } from "../config/schema.js";
@@ -18,6 +18,10 @@ export const COMMANDS = [
   {
     name: "tail",
     summary: "Print the requests a source or request bin receives, live: hookyard tail <source>.",
+  },
+  {
+    name: "bin",
+    summary: "Create or list request bins: hookyard bin create [<uid>] prints the bin's URL.",
   },
   { name: "version", summary: "Print the version." },
   { name: "help", summary: 'Show this help; "hookyard help serve" lists every server option.' },
@@ -75,8 +79,33 @@ export function renderTailHelp(): string {
     "not; then the body (text, shortened). Stop with Ctrl-C.",
     "",
     "Options:",
-    `  --server <url>    The Hookyard server (default ${DEFAULT_SERVER_URL}) [HOOKYARD_SERVER_URL]`,
-    "  --api-key <key>   The admin API key [HOOKYARD_API_KEY]",
+    ...API_OPTIONS,
+    "",
+  ].join("\n");
+}
+
+const API_OPTIONS = [
+  `  --server <url>    The Hookyard server (default ${DEFAULT_SERVER_URL}) [HOOKYARD_SERVER_URL]`,
+  "  --api-key <key>   The admin API key [HOOKYARD_API_KEY]",
+];
+
+export function renderBinHelp(): string {
+  return [
+    "Usage: hookyard bin create [<uid>] [--status <code>] [--body <text>] [--content-type <type>]",
+    "                           [--delay <ms>] [--server <url>] [--api-key <key>]",
+    "       hookyard bin list [--server <url>] [--api-key <key>]",
+    "",
+    "create makes a request bin: a URL that takes any method, path, query and body, records",
+    "each request (newest 500 kept) and answers as told. It prints the URL alone on stdout, so",
+    "URL=$(hookyard bin create) works; watch what arrives with hookyard tail <uid or id>.",
+    "list prints each bin's uid (or id), URL and creation time, tab-separated.",
+    "",
+    "Options of create (the bin's answer; default 200 with the request's id):",
+    "  --status <code>        Status to answer, 200-599",
+    "  --body <text>          Body to answer",
+    "  --content-type <type>  Content type of that body (default text/plain; charset=utf-8)",
+    "  --delay <ms>           Wait before answering, up to 30000 (a slow receiver)",
+    ...API_OPTIONS,
     "",
   ].join("\n");
 }

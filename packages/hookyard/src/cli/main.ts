@@ -11,12 +11,15 @@ import {
   renderMigrateHelp,
   renderServeHelp,
   renderStatsHelp,
+  renderBinHelp,
   renderTailHelp,
 } from "./help.js";
 import { runMigrate } from "./migrate.js";
 import { runServe } from "./serve.js";
 import { runStats } from "./stats.js";
-import { DEFAULT_SERVER_URL, runTail } from "./tail.js";
+import { DEFAULT_SERVER_URL } from "./api-client.js";
+import { runBin } from "./bin.js";
+import { runTail } from "./tail.js";
 
 /** Exit codes: 0 ok, 1 the command failed (bad config, startup error), 2 wrong usage. */
 const USAGE_ERROR = 2;
@@ -25,6 +28,11 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
   server: { type: "string" },
+  // hookyard bin create: the bin's answer
+  status: { type: "string" },
+  body: { type: "string" },
+  "content-type": { type: "string" },
+  delay: { type: "string" },
   [CONFIG_FILE_SETTING.flag.slice(2)]: { type: "string" },
   ...Object.fromEntries(CONFIG_KEYS.map((key) => [key.flag.slice(2), { type: "string" }])),
 } satisfies ParseArgsConfig["options"];
@@ -64,9 +72,35 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     else if (topic === "migrate") io.stdout.write(renderMigrateHelp());
     else if (topic === "stats") io.stdout.write(renderStatsHelp());
     else if (topic === "tail") io.stdout.write(renderTailHelp());
+    else if (topic === "bin") io.stdout.write(renderBinHelp());
     else if (isCommand(topic)) io.stdout.write(renderMainHelp(readVersion()));
     else return usageError(io, `unknown command "${topic}"`, null);
     return 0;
+  }
+  if (command === "bin") {
+    if (values["help"] === true) {
+      io.stdout.write(renderBinHelp());
+      return 0;
+    }
+    const [action, uid, extra] = rest;
+    if (action !== "create" && action !== "list") {
+      return usageError(io, 'bin needs "create [<uid>]" or "list"', null);
+    }
+    const unexpected = action === "list" ? uid : extra;
+    if (unexpected !== undefined)
+      return usageError(io, `unexpected argument "${unexpected}"`, null);
+    return runBin({
+      action,
+      uid,
+      answer: {
+        status: values["status"],
+        body: values["body"],
+        contentType: values["content-type"],
+        delay: values["delay"],
+      },
+      ...apiTarget(values, io),
+      io,
+    });
   }
   if (command === "tail") {
     if (values["help"] === true) {
@@ -76,15 +110,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const [source, extra] = rest;
     if (source === undefined) return usageError(io, "tail needs a source id or uid", null);
     if (extra !== undefined) return usageError(io, `unexpected argument "${extra}"`, null);
-    const apiKey = values["api-key"];
-    const server = values["server"];
-    return runTail({
-      source,
-      server:
-        typeof server === "string" ? server : (io.env["HOOKYARD_SERVER_URL"] ?? DEFAULT_SERVER_URL),
-      apiKey: typeof apiKey === "string" ? apiKey : io.env["HOOKYARD_API_KEY"],
-      io,
-    });
+    return runTail({ source, ...apiTarget(values, io), io });
   }
   if (command === "serve" || command === "migrate" || command === "stats") {
     if (values["help"] === true) {
@@ -113,6 +139,20 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return command === "migrate" ? runMigrate(request) : runStats(request);
   }
   return usageError(io, `unknown command "${command}"`, null);
+}
+
+/** The server and key of an API command: flags, else HOOKYARD_SERVER_URL / HOOKYARD_API_KEY. */
+function apiTarget(
+  values: ReturnType<typeof parseOptions>["values"],
+  io: CliIo,
+): { server: string; apiKey: string | undefined } {
+  const apiKey = values["api-key"];
+  const server = values["server"];
+  return {
+    server:
+      typeof server === "string" ? server : (io.env["HOOKYARD_SERVER_URL"] ?? DEFAULT_SERVER_URL),
+    apiKey: typeof apiKey === "string" ? apiKey : io.env["HOOKYARD_API_KEY"],
+  };
 }
 
 function parseOptions(argv: readonly string[]) {

@@ -1,7 +1,6 @@
+import { ApiCallError, ApiClient } from "./api-client.js";
 import type { CliIo } from "./cli-io.js";
 
-/** The server `hookyard tail` connects to unless told otherwise. */
-export const DEFAULT_SERVER_URL = "http://127.0.0.1:8080";
 const BODY_PREVIEW_CHARS = 500;
 
 interface StreamedRequest {
@@ -30,36 +29,23 @@ export async function runTail(req: {
   io: CliIo;
 }): Promise<number> {
   const { io } = req;
-  if (req.apiKey === undefined || req.apiKey === "") {
-    io.stderr.write("hookyard tail: no API key (--api-key or HOOKYARD_API_KEY)\n");
-    return 1;
-  }
-  const base = req.server.replace(/\/+$/, "");
-  const url = `${base}/ingest/api/v1/source/${encodeURIComponent(req.source)}/request/stream`;
   const abort = new AbortController();
+  let client: ApiClient;
   let response: Response;
   try {
-    // eslint-disable-next-line no-restricted-globals -- the CLI is a client of the Hookyard API (as curl or the svix SDK would be), not webhook egress
-    response = await fetch(url, {
-      headers: { authorization: `Bearer ${req.apiKey}`, accept: "text/event-stream" },
-      signal: abort.signal,
-    });
+    client = new ApiClient(req.server, req.apiKey);
+    response = await client.send(
+      "GET",
+      `/ingest/api/v1/source/${encodeURIComponent(req.source)}/request/stream`,
+      { accept: "text/event-stream", signal: abort.signal },
+    );
   } catch (err) {
-    const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : "";
-    io.stderr.write(`hookyard tail: cannot reach ${base}${cause ? ` (${cause})` : ""}\n`);
+    if (!(err instanceof ApiCallError)) throw err;
+    io.stderr.write(`hookyard tail: ${err.message}\n`);
     return 1;
   }
-  if (!response.ok || response.body === null) {
-    const detail = await response.text().then(
-      (text) => (JSON.parse(text) as { detail?: unknown }).detail,
-      () => undefined,
-    );
-    io.stderr.write(
-      `hookyard tail: the server answered ${response.status}${typeof detail === "string" ? `: ${detail}` : ""}\n`,
-    );
-    return 1;
-  }
-  io.stderr.write(`tailing ${req.source} on ${base} (Ctrl-C to stop)\n`);
+  if (response.body === null) return 1;
+  io.stderr.write(`tailing ${req.source} on ${client.base} (Ctrl-C to stop)\n`);
   const reading = printEvents(response.body, io);
   const stopped = io.waitForShutdownSignal().then(() => abort.abort());
   await Promise.race([reading, stopped]);

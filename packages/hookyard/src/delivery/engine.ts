@@ -386,7 +386,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
         await this.#finishWithoutAttempt(item, "cancelled");
         return;
       }
-      forwarded = forwardedParts(received);
+      forwarded = forwardedParts(received, endpoint.url);
     }
     const body = forwarded?.body ?? message.payload;
     const startedAt = clock.now();
@@ -411,7 +411,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
           }
         : { ...forwarded.headers, ...endpoint.headers, ...signature };
     const outcome = await sender.send({
-      url: endpoint.url,
+      url: forwarded?.url ?? endpoint.url,
       headers,
       body,
       ...(forwarded !== null && { method: forwarded.method }),

@@ -8,12 +8,15 @@ import type {
   EventType,
   Message,
 } from "../model.js";
+import { REPLAY_TAG } from "../inbound/receiver.js";
+import type { RequestForward } from "../inbound/sources.js";
 import type { Destination, RecoverTask } from "../outbound/services.js";
 import type { EndpointMessage, Page } from "../store/store.js";
 import type { ApplicationOut } from "./schemas/application.js";
 import type { MessageAttemptOut, MessageEndpointOut } from "./schemas/attempt.js";
 import type { EndpointOut, RecoverOut } from "./schemas/endpoint.js";
 import type { EventTypeOut } from "./schemas/event-type.js";
+import type { RequestForwardOut } from "./schemas/source.js";
 
 /**
  * Domain objects → Svix JSON (camelCase, ISO-8601 dates). Objects are returned for routes whose
@@ -137,6 +140,23 @@ export function attemptOut(attempt: Attempt): Static<typeof MessageAttemptOut> {
     errorClass: attempt.errorClass,
     errorMessage: attempt.errorMessage,
     responseHeaders: attempt.responseHeaders,
+  };
+}
+
+/** A forward of a received request: the one made when it arrived, or a replay (tagged). */
+export function requestForwardOut(forward: RequestForward): Static<typeof RequestForwardOut> {
+  const { message, deliveries, attempts } = forward;
+  return {
+    messageId: message.id,
+    eventType: message.eventType,
+    trigger: message.tags?.includes(REPLAY_TAG) === true ? "replay" : "received",
+    createdAt: iso(message.createdAt),
+    destinations: deliveries.map((d) => ({
+      endpointId: d.endpointId,
+      attempts: d.attempts,
+      ...deliveryStateOut(d),
+    })),
+    attempts: attempts.map(attemptOut),
   };
 }
 

@@ -78,3 +78,46 @@ export function eventTypeOf(
       return text(json?.type);
   }
 }
+
+/**
+ * Where a source's config says to find a fact (its event type or delivery id) when the
+ * provider's own rule does not fit: a header, or a field of the payload by dotted path
+ * (`data.object.type`, `alerts.0.labels.alertname`). The payload is the JSON body, else the
+ * form-encoded body, else the query string (senders that only GET).
+ */
+export interface FactSpec {
+  header?: string;
+  field?: string;
+}
+
+/** The fact `spec` points at, as text; null when the request does not carry it. */
+export function factOf(
+  spec: FactSpec,
+  request: { headers: Headers; body: Buffer; query: string },
+  json: Record<string, unknown> | null,
+): string | null {
+  if (spec.header !== undefined) {
+    const value = text(request.headers[spec.header.toLowerCase()]);
+    if (value !== null) return value;
+  }
+  if (spec.field === undefined) return null;
+  if (json !== null) return scalarText(fieldAt(json, spec.field));
+  const form = request.headers["content-type"]?.toLowerCase().includes("form-urlencoded")
+    ? request.body.toString("utf8")
+    : request.query;
+  return text(new URLSearchParams(form).get(spec.field));
+}
+
+function fieldAt(value: unknown, path: string): unknown {
+  let at = value;
+  for (const key of path.split(".")) {
+    if (typeof at !== "object" || at === null) return undefined;
+    at = Array.isArray(at) ? at[Number(key)] : (at as Record<string, unknown>)[key];
+  }
+  return at;
+}
+
+function scalarText(value: unknown): string | null {
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  return text(value);
+}

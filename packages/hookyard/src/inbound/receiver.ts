@@ -11,7 +11,7 @@ import { endpointAccepts } from "../outbound/endpoint-filter.js";
 import { verifyInbound, type SourceScheme } from "../signing/provider-schemes.js";
 import { inCidrList } from "../delivery/ssrf-guard.js";
 import type { Store } from "../store/store.js";
-import { deliveryIdOf, eventTypeOf, jsonBody } from "./provider-facts.js";
+import { deliveryIdOf, eventTypeOf, factOf, jsonBody } from "./provider-facts.js";
 import { sourceOptions, sourceScheme, type SourceOptions } from "./sources.js";
 
 /** `received`: every request stored (accepted, rejected, duplicate), for live streams. */
@@ -127,14 +127,14 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
     if (options.allowedIps !== undefined && !inCidrList(http.sourceIp, options.allowedIps)) {
       const reason = `source IP ${http.sourceIp} is not in the source's allowedIps`;
       const refused = await this.#store.insertInboundRequest(
-        this.#record(source, http, null, now, { status: "rejected", reason }),
+        this.#record(known, http, null, now, { status: "rejected", reason }),
         now,
       );
       this.emit("received", refused);
       return { status: 403, body: { code: "forbidden", detail: reason }, request: refused };
     }
     const json = jsonBody(http.body, http.headers["content-type"]);
-    const request = this.#record(source, http, json, now, { status: "accepted", reason: null });
+    const request = this.#record(known, http, json, now, { status: "accepted", reason: null });
 
     const verdict = verifyInbound(scheme, http, now);
     if (!verdict.ok) {
@@ -190,7 +190,7 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
   }
 
   #record(
-    source: Source,
+    { source, options }: KnownSource,
     http: ReceivedHttp,
     json: Record<string, unknown> | null,
     now: number,
@@ -206,17 +206,19 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
       headers: http.headers,
       body: http.body,
       sourceIp: http.sourceIp,
-      dedupKey: deliveryIdOf(source.type, http.headers, json),
-      eventType: eventTypeOf(source.type, http.headers, json),
+      dedupKey:
+        options.deliveryId !== undefined
+          ? factOf(options.deliveryId, http, json)
+          : deliveryIdOf(source.type, http.headers, json),
+      eventType:
+        options.eventType !== undefined
+          ? factOf(options.eventType, http, json)
+          : eventTypeOf(source.type, http.headers, json),
       duplicateOf: null,
       createdAt: now,
     };
   }
 
-  /**
-   * The message that carries the request to the source's destinations (those whose event-type
-   * filter takes the provider's event type), one delivery each, leased to this process.
-   */
   /**
    * Sends an accepted request again to one destination of its source (by id or uid), as a new
    * message through the delivery engine: a manual replay, whatever the destination's filter.
@@ -235,6 +237,7 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
       json,
       now,
       (endpoint) => endpoint.id === destination || endpoint.uid === destination,
+      [REPLAY_TAG],
     );
     if (deliveries.length === 0) {
       throw new NotFoundError(`Source ${source.id} has no destination "${destination}"`);
@@ -247,12 +250,17 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
     return message;
   }
 
+  /**
+   * The message that carries the request to the destinations `takes` picks, one delivery each,
+   * leased to this process.
+   */
   async #forward(
     source: Source,
     request: InboundRequest,
     json: Record<string, unknown> | null,
     now: number,
     takes: (endpoint: Endpoint) => boolean,
+    tags: string[] | null = null,
   ): Promise<{ message: Message; deliveries: Delivery[] }> {
     const eventType = request.eventType ?? UNTYPED_EVENT;
     const message: Message = {
@@ -261,7 +269,7 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
       eventType,
       eventId: null,
       channels: null,
-      tags: null,
+      tags,
       payload: displayPayload(request, json),
       inboundRequestId: request.id,
       createdAt: now,
@@ -289,6 +297,9 @@ interface KnownSource {
   /** The token's expiry (a rotated-out token), or Infinity. */
   validUntil: number;
 }
+
+/** The tag of a message that replays a received request (the first forward has none). */
+export const REPLAY_TAG = "hookyard.replay";
 
 /** The event type of a forwarded request whose provider names none. */
 export const UNTYPED_EVENT = "inbound.request";

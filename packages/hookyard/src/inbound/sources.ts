@@ -4,7 +4,10 @@ import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import type { IdGenerator } from "../ids.js";
 import type {
   Application,
+  Attempt,
+  Delivery,
   InboundRequest,
+  Message,
   InboundRequestId,
   InboundStatus,
   Source,
@@ -12,7 +15,18 @@ import type {
 } from "../model.js";
 import { InvalidCidrError, parseCidrList, type Cidr } from "../delivery/ssrf-guard.js";
 import type { HmacAlgorithm, SourceScheme } from "../signing/provider-schemes.js";
+import type { FactSpec } from "./provider-facts.js";
 import type { Page, PageRequest, Store } from "../store/store.js";
+
+/** A message that forwarded a received request, with its deliveries and attempts. */
+export interface RequestForward {
+  message: Message;
+  deliveries: Delivery[];
+  attempts: Attempt[];
+}
+
+/** At most this many forwards of one request, and attempts of each, are shown. */
+const MAX_FORWARDS_SHOWN = 50;
 
 /** How long a rotated-out ingest token keeps working (Svix Ingest: 48 h). */
 export const TOKEN_GRACE_MS = 48 * 3_600_000;
@@ -185,6 +199,35 @@ export class Sources {
     return request;
   }
 
+  /**
+   * What became of a received request: each message that carried it to destinations (the
+   * forward made when it arrived, then any replays), newest first, with its deliveries and
+   * their attempts. Bounded: a request is forwarded a handful of times, not thousands.
+   */
+  async forwardsOf(idOrUid: string, requestId: string): Promise<RequestForward[]> {
+    const source = await this.get(idOrUid);
+    const request = await this.getRequest(source.id, requestId);
+    const messages = await this.#store.listMessages(
+      source.appId,
+      { inboundRequestId: request.id },
+      { limit: MAX_FORWARDS_SHOWN, iterator: null },
+    );
+    return Promise.all(
+      messages.data.map(async (message) => ({
+        message,
+        deliveries: await this.#store.listDeliveriesOfMessage(message.id),
+        attempts: (
+          await this.#store.listAttemptsByMessage(
+            source.appId,
+            message.id,
+            {},
+            { limit: MAX_FORWARDS_SHOWN, iterator: null },
+          )
+        ).data,
+      })),
+    );
+  }
+
   async deleteRequest(idOrUid: string, requestId: string): Promise<void> {
     const source = await this.get(idOrUid);
     const deleted = await this.#store.deleteInboundRequest(
@@ -319,6 +362,10 @@ export interface SourceOptions {
   response?: ResponseSpec;
   /** A request bin keeps this many requests, evicting the oldest (default 500 for bins). */
   maxRequests?: number;
+  /** Where to read the event type (filters, routing) instead of the provider's own rule. */
+  eventType?: FactSpec;
+  /** Where to read the delivery id (de-duplication) instead of the provider's own rule. */
+  deliveryId?: FactSpec;
 }
 
 export interface ResponseSpec {
@@ -337,7 +384,9 @@ const MAX_RESPONSE_DELAY_MS = 30_000;
  * Hookyard's receive options, for any source type: `dedupWindowSeconds` and `maxBodyBytes`
  * override the server-wide settings; `allowedIps` (CIDRs) restricts who may call; and
  * `responseStatus` / `responseBody` / `responseContentType` shape the answer to an accepted
- * request (default 200 with `{"id", "status"}`). Invalid values are a `ValidationError`.
+ * request (default 200 with `{"id", "status"}`); `eventTypeHeader` / `eventTypeField` and
+ * `deliveryIdHeader` / `deliveryIdField` say where the event type and the delivery id are when
+ * the provider's own rule does not fit. Invalid values are a `ValidationError`.
  */
 export function sourceOptions(config: Record<string, unknown>, type?: string): SourceOptions {
   const field = (name: string) => ["body", "config", name];
@@ -370,6 +419,30 @@ export function sourceOptions(config: Record<string, unknown>, type?: string): S
         throw ValidationError.field(field("allowedIps"), err.message);
       throw err;
     }
+  }
+  for (const [fact, headerKey, fieldKey] of [
+    ["eventType", "eventTypeHeader", "eventTypeField"],
+    ["deliveryId", "deliveryIdHeader", "deliveryIdField"],
+  ] as const) {
+    const spec: FactSpec = {};
+    const header = config[headerKey];
+    const path = config[fieldKey];
+    if (header !== undefined) {
+      if (typeof header !== "string" || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header)) {
+        throw ValidationError.field(field(headerKey), "must be a header name");
+      }
+      spec.header = header;
+    }
+    if (path !== undefined) {
+      if (typeof path !== "string" || path === "" || path.split(".").includes("")) {
+        throw ValidationError.field(
+          field(fieldKey),
+          'must be a dotted path into the payload, e.g. "data.object.type"',
+        );
+      }
+      spec.field = path;
+    }
+    if (header !== undefined || path !== undefined) options[fact] = spec;
   }
   const {
     responseStatus: status,

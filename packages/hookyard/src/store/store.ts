@@ -52,6 +52,8 @@ export interface Page<T> {
 export interface MessageFilter {
   eventTypes?: string[];
   channel?: string;
+  /** Only the messages that forward this received request. */
+  inboundRequestId?: InboundRequestId;
   /** Only messages created strictly before / after these times. */
   before?: number;
   after?: number;

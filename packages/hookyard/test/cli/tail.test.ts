@@ -1,26 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { CliIo } from "../../src/cli/cli-io.js";
 import { runCli } from "../../src/cli/main.js";
+import { recordingIo as tailIo } from "../helpers/cli-io.js";
 import { startTestServer, TEST_API_KEY } from "../helpers/server.js";
-
-/** An in-process CLI whose output is recorded and which stops when `stop()` is called. */
-function tailIo() {
-  const out: string[] = [];
-  const err: string[] = [];
-  let stop: (signal: string) => void = () => undefined;
-  const signalled = new Promise<string>((resolve) => (stop = resolve));
-  const io: CliIo = {
-    stdout: { write: (text: string) => out.push(text) },
-    stderr: { write: (text: string) => err.push(text) },
-    env: {},
-    cwd: process.cwd(),
-    waitForShutdownSignal: () => signalled,
-    exit: (code) => {
-      throw new Error(`unexpected exit(${code})`);
-    },
-  };
-  return { io, stop: () => stop("SIGINT"), stdout: () => out.join(""), stderr: () => err.join("") };
-}
 
 describe("hookyard tail", () => {
   it("prints each request a bin receives as it arrives, until Ctrl-C", async () => {

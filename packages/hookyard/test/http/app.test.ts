@@ -300,6 +300,7 @@ describe("HTTP app: OpenAPI and docs", () => {
     ["post", "/ingest/api/v1/source/{source_id}/token/rotate"],
     ["get", "/ingest/api/v1/source/{source_id}/request"],
     ["get", "/ingest/api/v1/source/{source_id}/request/{request_id}"],
+    ["get", "/ingest/api/v1/source/{source_id}/request/{request_id}/forward"],
     ["delete", "/ingest/api/v1/source/{source_id}/request/{request_id}"],
     ["get", "/ingest/api/v1/source/{source_id}/request/stream"],
     ["post", "/ingest/api/v1/source/{source_id}/request/{request_id}/replay"],

@@ -93,6 +93,37 @@ describe("forwarding received requests to a source's destinations", () => {
     await svix.messageAttempt.resend(appId, forward!.id, good.id);
     const [, resent] = await ok.waitForCount(2);
     expect(resent!.body).toBe(body);
+
+    // What became of the request: its forward, each destination's state and the attempts.
+    const [received] = (
+      (await (
+        await fetch(`${url}/ingest/api/v1/source/${source.id}/request`, {
+          headers: { authorization: `Bearer ${TEST_API_KEY}` },
+        })
+      ).json()) as { data: Array<{ id: string }> }
+    ).data;
+    const forwards = (await (
+      await fetch(`${url}/ingest/api/v1/source/${source.id}/request/${received!.id}/forward`, {
+        headers: { authorization: `Bearer ${TEST_API_KEY}` },
+      })
+    ).json()) as {
+      data: Array<{
+        messageId: string;
+        trigger: string;
+        destinations: Array<{ endpointId: string; statusText: string; attempts: number }>;
+        attempts: Array<{ endpointId: string; responseStatusCode: number; triggerType: number }>;
+      }>;
+    };
+    expect(forwards.data).toHaveLength(1);
+    expect(forwards.data[0]).toMatchObject({ messageId: forward!.id, trigger: "received" });
+    expect(forwards.data[0]!.destinations).toHaveLength(2);
+    for (const destination of forwards.data[0]!.destinations) {
+      expect(destination).toMatchObject({ statusText: "success" });
+    }
+    expect(
+      forwards.data[0]!.attempts.map((a) => `${a.responseStatusCode}/${a.triggerType}`).sort(),
+      "the healthy one's, the flaky one's two, and the manual resend",
+    ).toEqual(["200/0", "200/0", "200/1", "503/0"]);
   });
 
   it("sends a destination only the event types its filter takes, and nothing for a rejected or repeated request", async () => {
@@ -143,6 +174,21 @@ describe("forwarding received requests to a source's destinations", () => {
       "d-2",
       "d-4",
     ]);
+  });
+
+  it("forwards a GET's query and the path after the token to the destination's URL", async () => {
+    const { svix } = await startTestServer();
+    const target = await startReceiver();
+    const source = await svix.ingest.source.create({ name: "pinger", type: "generic-webhook" });
+    await svix.ingest.endpoint.create(source.id, { url: `${target.url}hooks?team=ops` });
+    const sent = await fetch(`${source.ingestUrl!}/deploy/prod?event=deploy&sha=abc%20def`);
+    expect(sent.status).toBe(200);
+    const [got] = await target.waitForCount(1);
+    expect(got).toMatchObject({
+      method: "GET",
+      url: "/hooks/deploy/prod?team=ops&event=deploy&sha=abc%20def",
+      body: "",
+    });
   });
 
   it("forwards the stored request byte-exact when a retry comes back from the store", async () => {

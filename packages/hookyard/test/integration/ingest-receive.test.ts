@@ -299,3 +299,48 @@ describe("content types", () => {
     ]);
   });
 });
+
+describe("where the event type and delivery id are read", () => {
+  it("reads them from the header or payload field the source's config names", async () => {
+    const server = await startTestServer();
+    // Alertmanager-like JSON: the type is deep in the payload, the id in a header of the sender's.
+    const alerts = await source(server, "generic-webhook", {
+      eventTypeField: "alerts.0.labels.alertname",
+      deliveryIdHeader: "X-Alert-Id",
+    });
+    const post = (id: string, name: string) =>
+      fetch(alerts.ingestUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-alert-id": id },
+        body: JSON.stringify({ alerts: [{ labels: { alertname: name } }] }),
+      });
+    expect((await post("a-1", "DiskFull")).status).toBe(200);
+    expect((await post("a-1", "DiskFull")).status).toBe(200);
+    // A sender that only GETs: the field is a query parameter.
+    const pinger = await source(server, "generic-webhook", {
+      eventTypeField: "event",
+      deliveryIdField: "n",
+    });
+    expect((await fetch(`${pinger.ingestUrl}?event=deploy&n=7`)).status).toBe(200);
+
+    const got = await requests(server, alerts.id);
+    expect(got.data.map((r) => [r.status, r.eventType, r.deliveryId])).toEqual([
+      ["duplicate", "DiskFull", "a-1"],
+      ["accepted", "DiskFull", "a-1"],
+    ]);
+    const [ping] = (await requests(server, pinger.id)).data;
+    expect([ping!.eventType, ping!.deliveryId]).toEqual(["deploy", "7"]);
+
+    const bad = await fetch(`${server.url}/ingest/api/v1/source`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        name: "x",
+        type: "generic-webhook",
+        config: { eventTypeField: "alerts..name" },
+      }),
+    });
+    expect(bad.status).toBe(422);
+    expect(JSON.stringify(await bad.json())).toContain("eventTypeField");
+  });
+});

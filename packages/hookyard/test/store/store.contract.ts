@@ -207,6 +207,32 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
       await store.deleteSource(source.id);
       expect(await store.getInboundRequest(source.id, a.id)).toBeNull();
     });
+
+    it("lists the messages that forward one received request", async () => {
+      const store = await openStore();
+      const seed = new Seed();
+      const app = seed.application();
+      await store.insertApplication(app);
+      const source = seed.source({ appId: app.id });
+      await store.insertSource(source);
+      const first = seed.inboundRequest(source);
+      const other = seed.inboundRequest(source);
+      const forward = seed.message(app.id, { inboundRequestId: first.id });
+      await store.insertInboundRequest(first, 0, { message: forward, deliveries: [] });
+      await store.insertInboundRequest(other, 0, {
+        message: seed.message(app.id, { inboundRequestId: other.id }),
+        deliveries: [],
+      });
+      const replay = seed.message(app.id, { inboundRequestId: first.id });
+      await store.createMessage({ message: replay, deliveries: [], eventIdSince: 0 });
+      await store.createMessage({ message: seed.message(app.id), deliveries: [], eventIdSince: 0 });
+      const page = await store.listMessages(
+        app.id,
+        { inboundRequestId: first.id },
+        { limit: 10, iterator: null },
+      );
+      expect(page.data.map((m) => m.id)).toEqual([replay.id, forward.id]);
+    });
   });
 
   describe(`${adapter} store: applications`, () => {

@@ -15,6 +15,7 @@ import {
   IngestSourceOut,
   ListInboundRequestOut,
   ListIngestSourceOut,
+  ListRequestForwardOut,
   InboundRequestOut,
   RequestParams,
   RotateTokenOut,
@@ -27,7 +28,7 @@ import type {
 } from "../schemas/source.js";
 import { Type } from "@sinclair/typebox";
 import { publicBaseUrl } from "../public-url.js";
-import { iso } from "../serializers.js";
+import { iso, requestForwardOut } from "../serializers.js";
 
 const TAGS = ["Ingest source"];
 
@@ -329,6 +330,27 @@ export function registerSourceRoutes(
     },
     async (request) =>
       requestOut(await sources.getRequest(request.params.source_id, request.params.request_id)),
+  );
+
+  app.get<{ Params: RequestParamsValue }>(
+    "/source/:source_id/request/:request_id/forward",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "What became of a received request",
+        description:
+          "Hookyard extension: each message that forwarded the request (the forward made when it arrived, then any replays), newest first, with each destination's delivery state and the attempts made. An accepted request no destination took, a rejected or a duplicate one has none.",
+        params: RequestParams,
+        response: { 200: ListRequestForwardOut, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const forwards = await sources.forwardsOf(
+        request.params.source_id,
+        request.params.request_id,
+      );
+      return { data: forwards.map(requestForwardOut) };
+    },
   );
 
   app.post<{ Params: SourceParamsValue }>(

@@ -1,6 +1,8 @@
 import { Type } from "@sinclair/typebox";
 import type { Static } from "@sinclair/typebox";
+import { MessageAttemptOut } from "./attempt.js";
 import { INPUT_OBJECT, ListResponse, Metadata, Nullable } from "./common.js";
+import { DELIVERY_STATE_FIELDS } from "./message.js";
 
 /** Svix Ingest's source uid: not starting with `src_`, at most 60 characters. */
 const SourceUid = Type.String({
@@ -130,3 +132,33 @@ export const RequestParams = Type.Object({
   }),
 });
 export type RequestParamsValue = Static<typeof RequestParams>;
+
+export const RequestForwardOut = Type.Object(
+  {
+    messageId: Type.String({
+      description: "The message that carried the request (see the messages API of `appId`).",
+    }),
+    eventType: Type.String(),
+    trigger: Type.Union([Type.Literal("received"), Type.Literal("replay")], {
+      description: "received: the forward made when the request arrived; replay: a later replay.",
+    }),
+    createdAt: Type.String({ format: "date-time" }),
+    destinations: Type.Array(
+      Type.Object(
+        {
+          endpointId: Type.String(),
+          attempts: Type.Integer({ description: "Attempts made so far." }),
+          ...DELIVERY_STATE_FIELDS,
+        },
+        { title: "RequestForwardDestinationOut" },
+      ),
+    ),
+    attempts: Type.Array(MessageAttemptOut, { description: "Newest first, at most 50." }),
+  },
+  { title: "RequestForwardOut" },
+);
+
+export const ListRequestForwardOut = Type.Object(
+  { data: Type.Array(RequestForwardOut) },
+  { title: "ListRequestForwardOut" },
+);

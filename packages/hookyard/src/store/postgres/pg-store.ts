@@ -760,6 +760,9 @@ export class PgStore implements Store {
     if (filter.channel !== undefined) {
       addTerm(terms, "channels::jsonb @> jsonb_build_array($?::text)", filter.channel);
     }
+    if (filter.inboundRequestId !== undefined) {
+      addTerm(terms, "inbound_request_id = $?", filter.inboundRequestId);
+    }
     timeTerms(terms, "created_at", filter);
     return this.#page({
       select: "SELECT * FROM message",

@@ -26,6 +26,9 @@ export function messageFilterTerms(filter: MessageFilter): FilterTerms {
   if (filter.channel !== undefined) {
     add(t, "EXISTS (SELECT 1 FROM json_each(message.channels) WHERE value = ?)", filter.channel);
   }
+  if (filter.inboundRequestId !== undefined) {
+    add(t, "inbound_request_id = ?", filter.inboundRequestId);
+  }
   if (filter.before !== undefined) add(t, "created_at < ?", filter.before);
   if (filter.after !== undefined) add(t, "created_at > ?", filter.after);
   return t;
