@@ -5,7 +5,8 @@ import { randomBytes } from "node:crypto";
  * whose first 9 encode the creation time in ms, so ids sort by creation time as plain strings
  * (ASCII order of 0-9A-Za-z), which is what cursor pagination relies on.
  */
-export type IdPrefix = "app" | "ep" | "msg" | "atmpt" | "dlv" | "et" | "rtsk" | "src" | "req";
+export type IdPrefix =
+  "app" | "ep" | "msg" | "atmpt" | "dlv" | "et" | "rtsk" | "src" | "req" | "rrun";
 
 export interface IdGenerator {
   next<P extends IdPrefix>(prefix: P): `${P}_${string}`;

@@ -15,6 +15,10 @@ import { TimeSortableIds } from "./ids.js";
 import { createLogger } from "./observability/logger.js";
 import { Receiver } from "./inbound/receiver.js";
 import { Sources } from "./inbound/sources.js";
+import { Automation } from "./rules/automation.js";
+import { outboundEvent } from "./rules/events.js";
+import { MessageEgress } from "./rules/rule-targets.js";
+import { startRules } from "./rules/rules-in-force.js";
 import { ApiKeyAuth } from "./outbound/api-key.js";
 import { Applications } from "./outbound/applications.js";
 import { Attempts } from "./outbound/attempts.js";
@@ -172,6 +176,37 @@ export async function startHookyard(
       leaseMs,
     });
     const idempotency = new Idempotency({ store, clock });
+    const automation = new Automation({
+      store,
+      clock,
+      ids,
+      logger,
+      owner,
+      egress: new MessageEgress({ applications, endpoints, cache, messages }),
+    });
+    const rules = await startRules(config.rules.path, automation, {
+      clock,
+      logger,
+      cwd: opts.cwd ?? process.cwd(),
+    });
+    cleanups.push(() => rules.close());
+    messages.onCreated = (message, app) => {
+      automation
+        .dispatch(
+          outboundEvent(message, app.uid ?? app.id),
+          app.uid === null ? [app.id] : [app.id, app.uid],
+        )
+        .catch((err: unknown) =>
+          logger.error({ err, msg: message.id }, "rules: a message's runs could not be stored"),
+        );
+    };
+    cache.onDisabled = (endpoint, reason) =>
+      automation.operational("endpoint.disabled", {
+        appId: endpoint.appId,
+        endpointId: endpoint.id,
+        url: endpoint.url,
+        reason,
+      });
     const receiver = new Receiver({
       store,
       clock,
@@ -180,6 +215,7 @@ export async function startHookyard(
       engine,
       leaseMs: config.delivery.leaseMs,
       ...config.inbound,
+      automation,
     });
     // A source's writes here drop this process's cached sources; other processes hear of them
     // through the store's change feed (PostgreSQL) below.
@@ -224,6 +260,7 @@ export async function startHookyard(
 
     const http = await buildHttpApp({
       services,
+      rules: { automation, reload: (text) => rules.reload(text) },
       inbound: {
         sources,
         receiver,
@@ -239,6 +276,8 @@ export async function startHookyard(
     // One SQLite process per file: leases of a previous (crashed) run can be taken at once. On
     // PostgreSQL other processes hold live leases; expired ones are swept like any due work.
     await engine.start({ takeOverLeases: store.kind === "sqlite" });
+    // Runs a previous process left: on one SQLite file every open one is ours to take now.
+    await automation.recover({ all: store.kind === "sqlite" });
     const maintenance = () => {
       idempotency.prune().then(
         (pruned) => logger.debug({ pruned }, "pruned idempotency keys"),
@@ -248,6 +287,9 @@ export async function startHookyard(
       pruneExpired({ store, clock, retentionDays, logger }).catch((err: unknown) =>
         logger.warn({ err }, "pruning expired data failed"),
       );
+      automation
+        .recover({ all: false })
+        .catch((err: unknown) => logger.warn({ err }, "rules: taking over runs failed"));
       timer = clock.setTimer(MAINTENANCE_INTERVAL_MS, maintenance);
     };
     let timer = clock.setTimer(MAINTENANCE_INTERVAL_MS, maintenance);

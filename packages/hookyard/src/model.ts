@@ -19,6 +19,7 @@ export type AttemptId = `atmpt_${string}`;
 export type DeliveryId = `dlv_${string}`;
 export type SourceId = `src_${string}`;
 export type InboundRequestId = `req_${string}`;
+export type RuleRunId = `rrun_${string}`;
 
 export interface Application {
   id: AppId;
@@ -209,4 +210,66 @@ export interface EndpointStats {
   sending: number;
   fail: number;
   canceled: number;
+}
+
+/**
+ * What a rule sees of an event: an inbound request, an outbound message, a schedule's tick or an
+ * operational event, in one shape for conditions and templates (`event.payload`, `event.type`, …).
+ */
+export interface RuleEvent {
+  kind: "inbound" | "outbound" | "schedule" | "operational";
+  /** The request's (`req_…`) or message's (`msg_…`) id; a tick's or operational event's own id. */
+  id: string;
+  /** The inbound source's uid (else id), the message's application uid (else id), the schedule. */
+  source: string;
+  /** The provider's or message's event type; `schedule`, or the operational event's name. */
+  type: string | null;
+  /** The JSON body (or form / query parameters); the message's payload; the event's details. */
+  payload: unknown;
+  /** Request headers, lower case (inbound only; empty otherwise). */
+  headers: Record<string, string>;
+  /** The raw body as text (inbound only). */
+  body: string;
+  method: string | null;
+  path: string | null;
+  query: Record<string, string>;
+  /** ISO 8601. */
+  receivedAt: string;
+}
+
+export type RuleRunStatus = "queued" | "running" | "succeeded" | "failed" | "interrupted";
+
+/** What one action of a run did. */
+export interface ActionOutcome {
+  /** The action's position in the rule, its id if it has one, and its type. */
+  index: number;
+  id: string | null;
+  type: string;
+  status: "succeeded" | "failed";
+  /** What it produced (a command's exit code and output, a message id, variables set, …). */
+  output: unknown;
+  error: string | null;
+  startedAt: number;
+  durationMs: number;
+}
+
+/**
+ * One run of a rule's actions for one event. Stored queued (with the event, in the same
+ * transaction as an inbound request) before any action runs, so an accepted event's runs survive
+ * a crash: a queued run whose lease expired is run by whichever process finds it; a run that was
+ * running is marked interrupted (its commands may have half run), never run twice by itself.
+ */
+export interface RuleRun {
+  id: RuleRunId;
+  rule: string;
+  status: RuleRunStatus;
+  event: RuleEvent;
+  actions: ActionOutcome[];
+  /** Why the run failed (a condition that threw, an action that failed), else null. */
+  error: string | null;
+  owner: string | null;
+  leaseUntil: number | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
 }

@@ -172,6 +172,19 @@ const InboundSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const RulesSchema = Type.Object(
+  {
+    path: setting(NullableString(), {
+      description:
+        "A rulebook file, or a directory of them (*.yaml, *.yml): the Automate rules. Checked at start (an invalid rulebook stops the server) and reloaded when the files change (an invalid change is refused and logged; the last good rules stay).",
+      default: null,
+      env: "HOOKYARD_RULES",
+      flag: "--rules",
+    }),
+  },
+  { additionalProperties: false },
+);
+
 const LogSchema = Type.Object(
   {
     level: setting(Type.Union(LOG_LEVELS.map((level) => Type.Literal(level))), {
@@ -191,6 +204,7 @@ export const ConfigSchema = Type.Object(
     auth: AuthSchema,
     delivery: DeliverySchema,
     inbound: InboundSchema,
+    rules: RulesSchema,
     log: LogSchema,
   },
   { additionalProperties: false },

@@ -25,12 +25,17 @@ import { registerEventTypeRoutes } from "./routes/event-types.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerMessageRoutes } from "./routes/messages.js";
 import { registerSourceRoutes } from "./routes/sources.js";
+import { registerRuleRoutes } from "./routes/rules.js";
+import type { Automation } from "../rules/automation.js";
+import type { RulesInForce } from "../rules/rules-in-force.js";
 import { registerIngestRoutes } from "./routes/ingest.js";
 import { registerIngestEndpointRoutes } from "./routes/ingest-endpoints.js";
 import { createValidatorCompiler } from "./schema-validation.js";
 
 export interface HttpAppDeps {
   services: OutboundServices;
+  /** Automate: the rules in force and their runs (absent: no rules routes). */
+  rules?: { automation: Automation; reload: RulesInForce["reload"] };
   /** Inbound: the Svix Ingest source API under `/ingest/api/v1`. */
   inbound: {
     sources: Sources;
@@ -120,6 +125,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
       registerEndpointActionRoutes(api, deps.services);
       registerMessageRoutes(api, deps.services);
       registerAttemptRoutes(api, deps.services);
+      if (deps.rules !== undefined) registerRuleRoutes(api, deps.rules);
       done();
     },
     { prefix: API_PREFIX },

@@ -13,6 +13,8 @@ import { inCidrList } from "../delivery/ssrf-guard.js";
 import type { Store } from "../store/store.js";
 import { deliveryIdOf, eventTypeOf, factOf, jsonBody } from "./provider-facts.js";
 import { sourceOptions, sourceScheme, type SourceOptions } from "./sources.js";
+import type { Automation } from "../rules/automation.js";
+import { inboundEvent } from "../rules/events.js";
 
 /** `received`: every request stored (accepted, rejected, duplicate), for live streams. */
 export interface ReceiverEvents {
@@ -58,6 +60,7 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
   readonly #endpoints: EndpointCache;
   readonly #engine: Pick<DeliveryEngine, "owner" | "enqueue">;
   readonly #leaseMs: number;
+  readonly #automation: Pick<Automation, "listensToInbound" | "plan" | "start"> | null;
   readonly #defaults: { dedupWindowSeconds: number; maxBodyBytes: number };
   /**
    * Sources by ingest token, with their parsed scheme and options: every request needs them, and
@@ -77,6 +80,8 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
     leaseMs: number;
     dedupWindowSeconds: number;
     maxBodyBytes: number;
+    /** The rules: an accepted request's rule runs commit with it. */
+    automation?: Pick<Automation, "listensToInbound" | "plan" | "start">;
   }) {
     super();
     this.setMaxListeners(0); // one listener per live stream (SSE) open on a source
@@ -86,6 +91,7 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
     this.#endpoints = deps.endpoints;
     this.#engine = deps.engine;
     this.#leaseMs = deps.leaseMs;
+    this.#automation = deps.automation ?? null;
     this.#defaults = {
       dedupWindowSeconds: deps.dedupWindowSeconds,
       maxBodyBytes: deps.maxBodyBytes,
@@ -167,7 +173,13 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
           }),
         );
     const forward = planned !== undefined && planned.deliveries.length > 0 ? planned : undefined;
-    const stored = await this.#store.insertInboundRequest(request, dedupSince, forward);
+    const keys = source.uid === null ? [source.id] : [source.id, source.uid];
+    const ruleRuns =
+      !challenge && this.#automation?.listensToInbound(keys) === true
+        ? this.#automation.plan(inboundEvent(request, source.uid ?? source.id), keys)
+        : undefined;
+    const stored = await this.#store.insertInboundRequest(request, dedupSince, forward, ruleRuns);
+    if (stored.status === "accepted" && ruleRuns !== undefined) this.#automation!.start(ruleRuns);
     if (stored.status === "accepted" && forward !== undefined) {
       // Committed with the request and leased to this process: sent at once, no poll.
       this.#engine.enqueue(

@@ -92,7 +92,11 @@ export class EndpointCache implements EndpointSource {
     await this.save({ ...current, disabled: true, updatedAt: now });
     await cancelOpenDeliveries(this.#store, current.id, now);
     this.#log.warn({ appId: current.appId, endpointId: current.id, reason }, "endpoint disabled");
+    this.onDisabled?.(current, reason);
   }
+
+  /** Told of each endpoint Hookyard disables (an operational event for rules). */
+  onDisabled: ((endpoint: Endpoint, reason: string) => void) | null = null;
 }
 
 /** Marks every open delivery of the endpoint cancelled (endpoint deleted or disabled). */

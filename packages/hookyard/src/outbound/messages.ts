@@ -3,7 +3,14 @@ import type { DeliveryEngine } from "../delivery/engine.js";
 import { newLeasedDeliveries } from "../delivery/new-deliveries.js";
 import { NotFoundError, PayloadTooLargeError, ValidationError } from "../errors.js";
 import type { IdGenerator } from "../ids.js";
-import type { AppId, Endpoint, Message, MessageId } from "../model.js";
+import type {
+  AppId,
+  Application,
+  Endpoint,
+  InboundRequestId,
+  Message,
+  MessageId,
+} from "../model.js";
 import type { Page, PageRequest, Store } from "../store/store.js";
 import type { Applications } from "./applications.js";
 import type { EndpointCache } from "./endpoint-cache.js";
@@ -58,8 +65,13 @@ export class Messages implements MessageService {
       if (endpointAccepts(endpoint, { eventType: input.eventType, channels }))
         targets.push(endpoint);
     }
-    return this.publish(app.id, input, targets);
+    const published = await this.publish(app.id, input, targets);
+    if (published.created) this.onCreated?.(published.message, app);
+    return published;
   }
+
+  /** Told of each message created through the API (outbound events for the rules). */
+  onCreated: ((message: Message, app: Application) => void) | null = null;
 
   /**
    * Stores the message with one delivery per target endpoint, commits, then hands the deliveries
@@ -67,7 +79,10 @@ export class Messages implements MessageService {
    */
   async publish(
     appId: AppId,
-    input: Pick<MessageInput, "eventType" | "payload" | "eventId" | "channels" | "tags">,
+    input: Pick<MessageInput, "eventType" | "payload" | "eventId" | "channels" | "tags"> & {
+      /** The message forwards this received request's bytes (a rule's forward of it). */
+      inboundRequestId?: InboundRequestId;
+    },
     targets: readonly Endpoint[],
   ): Promise<{ message: Message; created: boolean }> {
     const { store, clock, ids, engine, maxPayloadBytes, leaseMs } = this.#deps;
@@ -84,7 +99,7 @@ export class Messages implements MessageService {
       channels: input.channels ?? null,
       tags: input.tags ?? null,
       payload,
-      inboundRequestId: null,
+      inboundRequestId: input.inboundRequestId ?? null,
       createdAt: now,
     };
     const deliveries = newLeasedDeliveries({

@@ -16,6 +16,9 @@ import type {
   InboundRequestId,
   InboundStatus,
   Source,
+  RuleRun,
+  RuleRunId,
+  RuleRunStatus,
   SourceId,
 } from "../model.js";
 
@@ -213,6 +216,8 @@ export interface Store {
     dedupSince: number,
     /** Stored with it in the same transaction if the request is stored as accepted. */
     forward?: { message: Message; deliveries: Delivery[] },
+    /** The runs of the rules it matched: stored with it, likewise, if it is accepted. */
+    ruleRuns?: readonly RuleRun[],
   ): Promise<InboundRequest>;
   getInboundRequest(sourceId: SourceId, id: InboundRequestId): Promise<InboundRequest | null>;
   /** The request a forwarding message points at (the delivery engine's view). */
@@ -230,6 +235,28 @@ export interface Store {
     filter: { status?: InboundStatus },
     page: PageRequest,
   ): Promise<Page<InboundRequest>>;
+
+  // --- rule runs ---
+  insertRuleRuns(runs: readonly RuleRun[]): Promise<void>;
+  /** Writes status, actions, error, lease and times (the rest never changes). */
+  updateRuleRun(run: RuleRun): Promise<void>;
+  getRuleRun(id: RuleRunId): Promise<RuleRun | null>;
+  /** Newest first by default. */
+  listRuleRuns(
+    filter: { rule?: string; status?: RuleRunStatus },
+    page: PageRequest,
+  ): Promise<Page<RuleRun>>;
+  /**
+   * Claims up to `limit` queued or running runs whose lease expired before `now` (their process
+   * died or stopped): sets owner and `leaseUntil`, atomically, so one process takes each. Oldest
+   * first.
+   */
+  takeExpiredRuleRuns(req: {
+    owner: string;
+    now: number;
+    leaseUntil: number;
+    limit: number;
+  }): Promise<RuleRun[]>;
 
   // --- event types ---
   /** @throws ConflictError when the name exists. */

@@ -25,6 +25,8 @@ export interface TestServer {
 }
 
 export interface TestServerOptions {
+  /** A rulebook file or directory (`rules.path`). */
+  rulesPath?: string;
   clock?: Clock;
   random?: () => number;
   lookup?: LookupFn;
@@ -55,6 +57,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     },
     auth: { apiKey: TEST_API_KEY },
     delivery: { ...defaults.delivery, egressAllow: ["127.0.0.1/32"], ...opts.delivery },
+    rules: { path: opts.rulesPath ?? null },
     log: { level: "silent" },
   };
   const hookyard = await startHookyard(config, {

@@ -186,10 +186,30 @@ CREATE INDEX inbound_request_dedup ON inbound_request (source_id, dedup_key, cre
   WHERE status = 'accepted' AND dedup_key IS NOT NULL;
 `;
 
+/** v4: runs of rules (Automate), with the event they ran for and each action's outcome. */
+const V4_RULE_RUNS = `
+CREATE TABLE rule_run (
+  id TEXT PRIMARY KEY,
+  rule TEXT NOT NULL,
+  status TEXT NOT NULL,
+  event TEXT NOT NULL,
+  actions TEXT NOT NULL,
+  error TEXT,
+  owner TEXT,
+  lease_until BIGINT,
+  created_at BIGINT NOT NULL,
+  started_at BIGINT,
+  finished_at BIGINT
+);
+CREATE INDEX rule_run_rule ON rule_run (rule, id);
+CREATE INDEX rule_run_open ON rule_run (lease_until) WHERE status IN ('queued', 'running');
+`;
+
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 1, name: "initial outbound schema", sql: V1_INITIAL },
   { version: 2, name: "cluster-wide endpoint rate limits", sql: V2_RATE_LIMIT },
   { version: 3, name: "inbound sources", sql: V3_SOURCES },
+  { version: 4, name: "rule runs", sql: V4_RULE_RUNS },
 ];
 
 /** An arbitrary constant: the advisory lock every Hookyard migrating this schema takes. */

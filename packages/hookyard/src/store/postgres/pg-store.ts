@@ -15,6 +15,9 @@ import type {
   InboundRequest,
   InboundRequestId,
   InboundStatus,
+  RuleRun,
+  RuleRunId,
+  RuleRunStatus,
   Source,
   SourceId,
 } from "../../model.js";
@@ -22,6 +25,7 @@ import { ServiceUnavailableError } from "../../errors.js";
 import { idFloor } from "../../ids.js";
 import * as cfg from "../rows/config-rows.js";
 import * as rows from "../rows/delivery-rows.js";
+import * as runRows from "../rows/rule-run-rows.js";
 import * as src from "../rows/source-rows.js";
 import { toEndpointStats } from "../rows/endpoint-stats.js";
 import { STATS_TABLES } from "../rows/tables.js";
@@ -425,6 +429,7 @@ export class PgStore implements Store {
     request: InboundRequest,
     dedupSince: number,
     forward?: { message: Message; deliveries: Delivery[] },
+    ruleRuns?: readonly RuleRun[],
   ): Promise<InboundRequest> {
     return this.#write(async (db) => {
       let stored = request;
@@ -456,7 +461,91 @@ export class PgStore implements Store {
           await db.query(named("insertDelivery", rows.deliveryParams(d)));
         }
       }
+      if (stored.status === "accepted" && ruleRuns !== undefined) {
+        for (const run of ruleRuns) await this.#insertRuleRun(db, run);
+      }
       return stored;
+    });
+  }
+
+  // --- rule runs ---
+
+  async #insertRuleRun(db: Queryable, run: RuleRun): Promise<void> {
+    await conflictOn(
+      db.query(
+        insertSql("rule_run", runRows.RULE_RUN_COLUMNS),
+        cfg.rowValues(runRows.ruleRunToRow(run), runRows.RULE_RUN_COLUMNS),
+      ),
+      () => `rule run ${run.id} already exists`,
+    );
+  }
+
+  insertRuleRuns(runs: readonly RuleRun[]): Promise<void> {
+    return this.#write(async (db) => {
+      for (const run of runs) await this.#insertRuleRun(db, run);
+    });
+  }
+
+  updateRuleRun(run: RuleRun): Promise<void> {
+    const row = runRows.ruleRunToRow(run);
+    return this.#write(async (db) => {
+      await db.query(
+        `UPDATE rule_run SET status = $2, actions = $3, error = $4, owner = $5, lease_until = $6,
+           started_at = $7, finished_at = $8 WHERE id = $1`,
+        [
+          row.id,
+          row.status,
+          row.actions,
+          row.error,
+          row.owner,
+          row.lease_until,
+          row.started_at,
+          row.finished_at,
+        ],
+      );
+    });
+  }
+
+  async getRuleRun(id: RuleRunId): Promise<RuleRun | null> {
+    const [row] = await this.#rows<runRows.RuleRunRow>("SELECT * FROM rule_run WHERE id = $1", [
+      id,
+    ]);
+    return row === undefined ? null : runRows.rowToRuleRun(row);
+  }
+
+  listRuleRuns(
+    filter: { rule?: string; status?: RuleRunStatus },
+    page: PageRequest,
+  ): Promise<Page<RuleRun>> {
+    const terms = pgTerms();
+    if (filter.rule !== undefined) addTerm(terms, "rule = $?", filter.rule);
+    if (filter.status !== undefined) addTerm(terms, "status = $?", filter.status);
+    return this.#page({
+      select: "SELECT * FROM rule_run",
+      terms,
+      cursorColumn: "id",
+      page,
+      defaultOrder: "descending",
+      map: runRows.rowToRuleRun,
+      cursorOf: (r) => r.id,
+    });
+  }
+
+  takeExpiredRuleRuns(req: {
+    owner: string;
+    now: number;
+    leaseUntil: number;
+    limit: number;
+  }): Promise<RuleRun[]> {
+    return this.#write(async (db) => {
+      const { rows: taken } = await db.query<runRows.RuleRunRow>(
+        `UPDATE rule_run SET owner = $1, lease_until = $2
+          WHERE id IN (SELECT id FROM rule_run WHERE status IN ('queued', 'running')
+            AND lease_until < $3 ORDER BY lease_until LIMIT $4 FOR UPDATE SKIP LOCKED)
+          RETURNING *`,
+        [req.owner, req.leaseUntil, req.now, req.limit],
+      );
+      return taken.map(runRows.rowToRuleRun).sort((a, b) => (a.id < b.id ? -1 : 1));
     });
   }
 

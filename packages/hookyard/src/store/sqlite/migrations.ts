@@ -180,9 +180,29 @@ CREATE INDEX inbound_request_dedup ON inbound_request (source_id, dedup_key, cre
   WHERE status = 'accepted' AND dedup_key IS NOT NULL;
 `;
 
+/** v3: runs of rules (Automate), with the event they ran for and each action's outcome. */
+const V3_RULE_RUNS = `
+CREATE TABLE rule_run (
+  id TEXT PRIMARY KEY,
+  rule TEXT NOT NULL,
+  status TEXT NOT NULL,
+  event TEXT NOT NULL,
+  actions TEXT NOT NULL,
+  error TEXT,
+  owner TEXT,
+  lease_until INTEGER,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER
+);
+CREATE INDEX rule_run_rule ON rule_run (rule, id);
+CREATE INDEX rule_run_open ON rule_run (lease_until) WHERE status IN ('queued', 'running');
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial outbound schema", sql: V1_INITIAL },
   { version: 2, name: "inbound sources", sql: V2_SOURCES },
+  { version: 3, name: "rule runs", sql: V3_RULE_RUNS },
 ];
 
 /**

@@ -2,12 +2,14 @@ import type {
   Delivery,
   InboundRequest,
   Message,
+  RuleRun,
   InboundRequestId,
   InboundStatus,
   Source,
   SourceId,
 } from "../../model.js";
 import * as deliveryRows from "../rows/delivery-rows.js";
+import * as ruleRunRows from "../rows/rule-run-rows.js";
 import * as rows from "../rows/source-rows.js";
 import type { Page, PageRequest } from "../store.js";
 import { conflictOn } from "./sqlite-driver.js";
@@ -73,6 +75,7 @@ export function insertInboundRequest(
   request: InboundRequest,
   dedupSince: number,
   forward?: { message: Message; deliveries: Delivery[] },
+  ruleRuns?: readonly RuleRun[],
 ): InboundRequest {
   let stored = request;
   if (request.status === "accepted" && request.dedupKey !== null) {
@@ -87,6 +90,9 @@ export function insertInboundRequest(
   if (stored.status === "accepted" && forward !== undefined) {
     s.insertMessage.run(...deliveryRows.messageParams(forward.message));
     for (const d of forward.deliveries) s.insertDelivery.run(...deliveryRows.deliveryParams(d));
+  }
+  if (stored.status === "accepted" && ruleRuns !== undefined && ruleRuns.length > 0) {
+    for (const run of ruleRuns) s.insertRuleRun.run(ruleRunRows.ruleRunToRow(run));
   }
   return stored;
 }

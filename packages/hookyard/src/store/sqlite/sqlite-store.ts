@@ -16,6 +16,9 @@ import type {
   InboundRequest,
   InboundRequestId,
   InboundStatus,
+  RuleRun,
+  RuleRunId,
+  RuleRunStatus,
   Source,
   SourceId,
 } from "../../model.js";
@@ -38,6 +41,7 @@ import * as attempts from "./attempt-ops.js";
 import * as catalog from "./catalog-ops.js";
 import { ListingQueries } from "./listing-queries.js";
 import * as messages from "./message-ops.js";
+import * as ruleRuns from "./rule-run-ops.js";
 import * as sources from "./source-ops.js";
 import { migrate } from "./migrations.js";
 import { openDatabase, type SqliteDatabase } from "./sqlite-driver.js";
@@ -226,8 +230,39 @@ export class SqliteStore implements Store {
     request: InboundRequest,
     dedupSince: number,
     forward?: { message: Message; deliveries: Delivery[] },
+    ruleRuns?: readonly RuleRun[],
   ): Promise<InboundRequest> {
-    return this.#write(() => sources.insertInboundRequest(this.#ctx, request, dedupSince, forward));
+    return this.#write(() =>
+      sources.insertInboundRequest(this.#ctx, request, dedupSince, forward, ruleRuns),
+    );
+  }
+
+  insertRuleRuns(runs: readonly RuleRun[]): Promise<void> {
+    return this.#write(() => ruleRuns.insertRuleRuns(this.#ctx, runs));
+  }
+
+  updateRuleRun(run: RuleRun): Promise<void> {
+    return this.#write(() => ruleRuns.updateRuleRun(this.#ctx, run));
+  }
+
+  getRuleRun(id: RuleRunId): Promise<RuleRun | null> {
+    return this.#read(() => ruleRuns.getRuleRun(this.#ctx, id));
+  }
+
+  listRuleRuns(
+    filter: { rule?: string; status?: RuleRunStatus },
+    page: PageRequest,
+  ): Promise<Page<RuleRun>> {
+    return this.#read(() => ruleRuns.listRuleRuns(this.#ctx, filter, page));
+  }
+
+  takeExpiredRuleRuns(req: {
+    owner: string;
+    now: number;
+    leaseUntil: number;
+    limit: number;
+  }): Promise<RuleRun[]> {
+    return this.#write(() => ruleRuns.takeExpiredRuleRuns(this.#ctx, req));
   }
 
   getInboundRequest(sourceId: SourceId, id: InboundRequestId): Promise<InboundRequest | null> {

@@ -72,6 +72,20 @@ const SQL = {
       AND r.id < (SELECT id FROM inbound_request WHERE source_id = ? ORDER BY id DESC
         LIMIT 1 OFFSET ?))`,
 
+  insertRuleRun: `INSERT INTO rule_run (id, rule, status, event, actions, error, owner,
+      lease_until, created_at, started_at, finished_at)
+    VALUES (@id, @rule, @status, @event, @actions, @error, @owner, @lease_until, @created_at,
+      @started_at, @finished_at)`,
+  updateRuleRun: `UPDATE rule_run SET status = @status, actions = @actions, error = @error,
+      owner = @owner, lease_until = @lease_until, started_at = @started_at,
+      finished_at = @finished_at
+    WHERE id = @id`,
+  getRuleRun: "SELECT * FROM rule_run WHERE id = ?",
+  takeExpiredRuleRuns: `UPDATE rule_run SET owner = ?, lease_until = ?
+    WHERE id IN (SELECT id FROM rule_run WHERE status IN ('queued', 'running')
+      AND lease_until < ? ORDER BY lease_until LIMIT ?)
+    RETURNING *`,
+
   insertEventType: `INSERT INTO event_type (name, description, schemas, archived, deprecated,
       feature_flag, group_name, created_at, updated_at)
     VALUES (@name, @description, @schemas, @archived, @deprecated, @feature_flag, @group_name,

@@ -1,0 +1,200 @@
+import { Type, type Static } from "@sinclair/typebox";
+import type { FastifyInstance } from "fastify";
+import type { RuleEvent, RuleRun, RuleRunStatus } from "../../model.js";
+import type { Automation } from "../../rules/automation.js";
+import type { Rule } from "../../rules/rulebook.js";
+import type { RulesInForce } from "../../rules/rules-in-force.js";
+import { mapPage, PAGE_QUERY, toPageRequest, type PageQuery } from "../pagination.js";
+import { ERROR_RESPONSES } from "../schemas/common.js";
+import { iso } from "../serializers.js";
+
+const TAGS = ["Rules"];
+const RUN_STATUSES = ["queued", "running", "succeeded", "failed", "interrupted"] as const;
+
+const RuleOut = Type.Object(
+  {
+    name: Type.String(),
+    file: Type.String(),
+    line: Type.Integer(),
+    enabled: Type.Boolean(),
+    sources: Type.Array(Type.Record(Type.String(), Type.Unknown())),
+    throttle: Type.Union([
+      Type.Null(),
+      Type.Object({ mode: Type.String(), windowMs: Type.Integer() }),
+    ]),
+    concurrency: Type.Integer(),
+    actions: Type.Array(Type.String(), { description: "Each action's type, in order." }),
+  },
+  { title: "RuleOut" },
+);
+
+const RuleRunOut = Type.Object(
+  {
+    id: Type.String({ description: "`rrun_…`" }),
+    rule: Type.String(),
+    status: Type.Union(RUN_STATUSES.map((s) => Type.Literal(s))),
+    error: Type.Union([Type.Null(), Type.String()]),
+    event: Type.Unknown({ description: "The event as the rule saw it." }),
+    actions: Type.Array(Type.Unknown(), {
+      description: "Each action's outcome: index, id, type, status, output, error, duration.",
+    }),
+    createdAt: Type.String({ format: "date-time" }),
+    startedAt: Type.Union([Type.Null(), Type.String({ format: "date-time" })]),
+    finishedAt: Type.Union([Type.Null(), Type.String({ format: "date-time" })]),
+  },
+  { title: "RuleRunOut" },
+);
+
+function ruleOut(rule: Rule): Static<typeof RuleOut> {
+  return {
+    name: rule.name,
+    file: rule.file,
+    line: rule.line,
+    enabled: rule.enabled,
+    sources: rule.sources.map(({ kind, ...rest }) => ({ [kind]: Object.values(rest)[0], ...rest })),
+    throttle:
+      rule.throttle === null
+        ? null
+        : { mode: rule.throttle.mode, windowMs: rule.throttle.windowMs },
+    concurrency: rule.concurrency,
+    actions: rule.actions.map((a) => a.type),
+  };
+}
+
+function runOut(run: RuleRun): Static<typeof RuleRunOut> {
+  return {
+    id: run.id,
+    rule: run.rule,
+    status: run.status,
+    error: run.error,
+    event: run.event,
+    actions: run.actions,
+    createdAt: iso(run.createdAt),
+    startedAt: run.startedAt === null ? null : iso(run.startedAt),
+    finishedAt: run.finishedAt === null ? null : iso(run.finishedAt),
+  };
+}
+
+/** Hookyard's own: the rules in force, their runs, an upload and a dry run. */
+export function registerRuleRoutes(
+  app: FastifyInstance,
+  deps: { automation: Automation; reload: RulesInForce["reload"] },
+): void {
+  const { automation } = deps;
+  app.get(
+    "/rules",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "List the rules in force",
+        response: { 200: Type.Object({ data: Type.Array(RuleOut) }), ...ERROR_RESPONSES },
+      },
+    },
+    (_request, reply) => reply.send({ data: automation.rulebook.rules.map(ruleOut) }),
+  );
+
+  app.put<{ Body: { rulebook: string } }>(
+    "/rules",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Replace the rules in force",
+        description:
+          "The body's `rulebook` is a rulebook's YAML text. It is checked whole: any problem gives 422 listing each with its line, and the rules in force stay. A configured rules path that changes later replaces these rules again.",
+        body: Type.Object({ rulebook: Type.String({ maxLength: 1024 * 1024 }) }),
+        response: {
+          200: Type.Object({ data: Type.Array(RuleOut) }),
+          ...ERROR_RESPONSES,
+        },
+      },
+    },
+    (request, reply) => reply.send({ data: deps.reload(request.body.rulebook).rules.map(ruleOut) }),
+  );
+
+  app.get<{ Querystring: PageQuery & { rule?: string; status?: RuleRunStatus } }>(
+    "/rule-run",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "List rule runs",
+        description: "Newest first; filter by `rule` and `status`.",
+        querystring: Type.Object({
+          ...PAGE_QUERY,
+          rule: Type.Optional(Type.String({ maxLength: 128 })),
+          status: Type.Optional(Type.Union(RUN_STATUSES.map((s) => Type.Literal(s)))),
+        }),
+        response: {
+          200: Type.Object({
+            data: Type.Array(RuleRunOut),
+            iterator: Type.Union([Type.Null(), Type.String()]),
+            prevIterator: Type.Union([Type.Null(), Type.String()]),
+            done: Type.Boolean(),
+          }),
+          ...ERROR_RESPONSES,
+        },
+      },
+    },
+    async (request) => {
+      const { rule, status, ...page } = request.query;
+      const filter = {
+        ...(rule !== undefined && { rule }),
+        ...(status !== undefined && { status }),
+      };
+      return mapPage(await automation.listRuns(filter, toPageRequest(page)), runOut);
+    },
+  );
+
+  app.get<{ Params: { run_id: string } }>(
+    "/rule-run/:run_id",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Get a rule run",
+        params: Type.Object({ run_id: Type.String({ minLength: 1, maxLength: 64 }) }),
+        response: { 200: RuleRunOut, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => runOut(await automation.getRun(request.params.run_id)),
+  );
+
+  app.post<{ Body: { event: Partial<RuleEvent>; keys?: string[] } }>(
+    "/rules/test",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Dry-run the rules in force on an event",
+        description:
+          "Which rules listen to the event, whether each condition holds, and what each action would do (its fields evaluated), without doing anything. `keys` name the event's origin (a source's or application's uid or id); by default `event.source`.",
+        body: Type.Object({
+          event: Type.Record(Type.String(), Type.Unknown()),
+          keys: Type.Optional(Type.Array(Type.String(), { maxItems: 16 })),
+        }),
+        response: { 200: Type.Object({ data: Type.Array(Type.Unknown()) }), ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const event = eventFrom(request.body.event);
+      const keys = request.body.keys ?? [event.source];
+      return { data: await automation.dryRun(automation.rulebook, event, keys) };
+    },
+  );
+}
+
+/** A full event from a partial one (a test fixture names only what it needs). */
+export function eventFrom(partial: Partial<RuleEvent>): RuleEvent {
+  return {
+    kind: partial.kind ?? "inbound",
+    id: partial.id ?? "evt_test",
+    source: partial.source ?? "test",
+    type: partial.type ?? null,
+    payload: partial.payload ?? {},
+    headers: Object.fromEntries(
+      Object.entries(partial.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]),
+    ),
+    body: partial.body ?? JSON.stringify(partial.payload ?? {}),
+    method: partial.method ?? null,
+    path: partial.path ?? null,
+    query: partial.query ?? {},
+    receivedAt: partial.receivedAt ?? new Date(0).toISOString(),
+  };
+}

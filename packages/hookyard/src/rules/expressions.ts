@@ -1,0 +1,156 @@
+import { Environment, ParseError } from "@marcbachmann/cel-js";
+import jsonata from "jsonata";
+
+/**
+ * The expression languages of rulebooks: CEL for conditions and `{{ … }}` templates, JSONata for
+ * `transform`. Neither can run code, loop for ever or touch the machine (which is why they are
+ * used instead of JavaScript); each is compiled once when a rulebook loads, so a typo is a load
+ * error with its line, not a failure at the first event.
+ */
+
+/** What an expression sees: the event, the variables `set` so far, and earlier actions' results. */
+export interface ExpressionScope {
+  event: unknown;
+  vars: Record<string, unknown>;
+  steps: Record<string, unknown>;
+}
+
+/** An expression that failed to compile; `message` says where in the expression. */
+export class ExpressionError extends Error {}
+
+const env = new Environment({
+  unlistedVariablesAreDyn: true,
+  enableOptionalTypes: true,
+  homogeneousAggregateLiterals: false,
+  limits: { maxAstNodes: 10_000, maxDepth: 64, maxListElements: 1_000, maxMapEntries: 1_000 },
+});
+
+export type Compiled = (scope: ExpressionScope) => unknown;
+
+/** Compiles one CEL expression; its result is converted to plain JSON values. */
+export function compileCel(source: string): Compiled {
+  let evaluate: (context: Record<string, unknown>) => unknown;
+  try {
+    evaluate = env.parse(source);
+  } catch (err) {
+    throw new ExpressionError(celMessage(err));
+  }
+  return (scope) => plain(evaluate(scope as unknown as Record<string, unknown>));
+}
+
+/** A CEL condition: true or false, and an error when it yields anything else. */
+export function compileCondition(source: string): (scope: ExpressionScope) => boolean {
+  const evaluate = compileCel(source);
+  return (scope) => {
+    const value = evaluate(scope);
+    if (typeof value !== "boolean") {
+      throw new Error(`the condition gave ${describe(value)}, not true or false`);
+    }
+    return value;
+  };
+}
+
+const TEMPLATE = /\{\{([\s\S]*?)\}\}/g;
+
+/**
+ * A text with `{{ cel }}` placeholders. A text that is one placeholder and nothing else yields
+ * the expression's value as it is (an object, a number); otherwise each value is written into the
+ * text (strings as they are, anything else as JSON). A text without placeholders is a constant.
+ */
+export function compileTemplate(text: string): Compiled {
+  const parts: Array<string | Compiled> = [];
+  let last = 0;
+  for (const match of text.matchAll(TEMPLATE)) {
+    if (match.index > last) parts.push(text.slice(last, match.index));
+    const expression = match[1]!.trim();
+    if (expression === "") throw new ExpressionError("an empty {{ }} placeholder");
+    parts.push(compileCel(expression));
+    last = match.index + match[0].length;
+  }
+  if (last < text.length) parts.push(text.slice(last));
+  if (parts.length === 0) return () => "";
+  if (parts.length === 1) {
+    const only = parts[0]!;
+    return typeof only === "string" ? () => only : only;
+  }
+  return (scope) =>
+    parts.map((part) => (typeof part === "string" ? part : asText(part(scope)))).join("");
+}
+
+/** Compiles every string inside a YAML value (objects, lists) as a template. */
+export function compileValue(value: unknown): Compiled {
+  if (typeof value === "string") return compileTemplate(value);
+  if (Array.isArray(value)) {
+    const items = value.map(compileValue);
+    return (scope) => items.map((item) => item(scope));
+  }
+  if (typeof value === "object" && value !== null) {
+    const entries = Object.entries(value).map(([k, v]) => [k, compileValue(v)] as const);
+    return (scope) => Object.fromEntries(entries.map(([k, v]) => [k, v(scope)]));
+  }
+  return () => value;
+}
+
+/** A JSONata expression over `{event, vars, steps}`; compiled now, evaluated asynchronously. */
+export function compileJsonata(source: string): (scope: ExpressionScope) => Promise<unknown> {
+  let expression: ReturnType<typeof jsonata>;
+  try {
+    expression = jsonata(source);
+  } catch (err) {
+    const { message, position } = err as { message?: string; position?: number };
+    throw new ExpressionError(
+      `${message ?? String(err)}${position === undefined ? "" : ` (at character ${position})`}`,
+    );
+  }
+  return async (scope) => {
+    try {
+      return (await expression.evaluate(scope)) as unknown;
+    } catch (err) {
+      const { message } = err as { message?: string };
+      throw new Error(message ?? String(err));
+    }
+  };
+}
+
+/** A value as text inside a template: strings as they are, the rest as JSON. */
+export function asText(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value === undefined) return "";
+  return JSON.stringify(value);
+}
+
+function describe(value: unknown): string {
+  return value === null ? "null" : `a ${Array.isArray(value) ? "list" : typeof value}`;
+}
+
+/**
+ * CEL values as JSON values: CEL integers are BigInts (numbers where they fit), maps may be Maps,
+ * and optionals are unwrapped.
+ */
+export function plain(value: unknown): unknown {
+  if (typeof value === "bigint") {
+    return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER)
+      ? Number(value)
+      : value.toString();
+  }
+  if (value instanceof Uint8Array) return Buffer.from(value).toString("base64");
+  if (value instanceof Map) {
+    return Object.fromEntries([...value].map(([k, v]) => [String(k), plain(v)]));
+  }
+  if (Array.isArray(value)) return value.map(plain);
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === "object" && value !== null) {
+    const optional = value as { hasValue?: () => boolean; value?: () => unknown };
+    if (typeof optional.hasValue === "function" && typeof optional.value === "function") {
+      return optional.hasValue() ? plain(optional.value()) : null;
+    }
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  }
+  return value;
+}
+
+function celMessage(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  // The library's message is the error, a blank line, then the expression with a caret.
+  return err instanceof ParseError ? message.replace(/\n\s*\n/, "\n") : message;
+}

@@ -1,0 +1,71 @@
+import { watch, type FSWatcher } from "node:fs";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { parseRulebookFiles, RulebookError, type Rulebook } from "./rulebook.js";
+
+/**
+ * Reads a rulebook from a file or from every *.yaml / *.yml file of a directory (sorted by
+ * name), checked as one: rule names are unique across the files, and a rule may use a notifier
+ * another file declares. A file that cannot be read is a problem of the rulebook.
+ */
+export async function readRulebook(
+  path: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<Rulebook> {
+  let names: string[];
+  try {
+    const info = await stat(path);
+    names = info.isDirectory()
+      ? (await readdir(path))
+          .filter((name) => /\.ya?ml$/.test(name) && !name.startsWith("."))
+          .sort()
+          .map((name) => join(path, name))
+      : [path];
+  } catch (err) {
+    throw new RulebookError([
+      {
+        file: path,
+        line: 1,
+        field: "",
+        message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      },
+    ]);
+  }
+  const files = await Promise.all(
+    names.map(async (name) => ({ name, text: await readFile(name, "utf8") })),
+  );
+  return parseRulebookFiles(files, env);
+}
+
+/**
+ * Calls `onChange` (debounced) when the rulebook's files change. It watches the directory, not
+ * the files: an editor or `git pull` replaces a file (unlink, then create), which a watch on the
+ * file itself would lose for good.
+ */
+export function watchRulebook(
+  path: string,
+  isDirectory: boolean,
+  onChange: () => void,
+  setTimer: (ms: number, fn: () => void) => { cancel(): void },
+): { close(): void } {
+  const dir = isDirectory ? path : dirname(path);
+  const only = isDirectory ? null : basename(path);
+  let pending: { cancel(): void } | null = null;
+  let watcher: FSWatcher | null = watch(dir, (_event, file) => {
+    if (only !== null && file !== null && file !== only) return;
+    if (isDirectory && file !== null && !/\.ya?ml$/.test(file)) return;
+    pending?.cancel();
+    pending = setTimer(200, () => {
+      pending = null;
+      onChange();
+    });
+  });
+  watcher.unref();
+  return {
+    close() {
+      pending?.cancel();
+      watcher?.close();
+      watcher = null;
+    },
+  };
+}
