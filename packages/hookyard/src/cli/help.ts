@@ -23,6 +23,10 @@ export const COMMANDS = [
     name: "bin",
     summary: "Create or list request bins: hookyard bin create [<uid>] prints the bin's URL.",
   },
+  {
+    name: "rules",
+    summary: "Check a rulebook (rules check <path>) or dry-run it on an event (rules test).",
+  },
   { name: "version", summary: "Print the version." },
   { name: "help", summary: 'Show this help; "hookyard help serve" lists every server option.' },
 ] as const;
@@ -88,6 +92,23 @@ const API_OPTIONS = [
   `  --server <url>    The Hookyard server (default ${DEFAULT_SERVER_URL}) [HOOKYARD_SERVER_URL]`,
   "  --api-key <key>   The admin API key [HOOKYARD_API_KEY]",
 ];
+
+export function renderRulesHelp(): string {
+  return [
+    "Usage: hookyard rules check <file or directory>",
+    "       hookyard rules test <file or directory> --event <event.json>",
+    "",
+    "check reads a rulebook (a YAML file, or every *.yaml / *.yml of a directory) and reports",
+    "every problem as file:line: field: why, exiting 1 if there is any; the server refuses the",
+    "same rulebook at start. ${env:NAME} is filled from the environment, as the server does.",
+    "",
+    "test prints, as JSON, which rules listen to the event, whether each condition holds, and",
+    "what each action would do with its fields filled in, without doing any of it. The event file",
+    'is JSON: {"kind": "inbound", "source": "<source uid>", "type": "push", "payload": {…},',
+    '"headers": {…}}; missing fields get defaults. Exit 1 if a condition or an action failed.',
+    "",
+  ].join("\n");
+}
 
 export function renderBinHelp(): string {
   return [

@@ -12,6 +12,7 @@ import {
   renderServeHelp,
   renderStatsHelp,
   renderBinHelp,
+  renderRulesHelp,
   renderTailHelp,
 } from "./help.js";
 import { runMigrate } from "./migrate.js";
@@ -19,6 +20,7 @@ import { runServe } from "./serve.js";
 import { runStats } from "./stats.js";
 import { DEFAULT_SERVER_URL } from "./api-client.js";
 import { runBin } from "./bin.js";
+import { runRules } from "./rules.js";
 import { runTail } from "./tail.js";
 
 /** Exit codes: 0 ok, 1 the command failed (bad config, startup error), 2 wrong usage. */
@@ -33,6 +35,8 @@ const OPTIONS = {
   body: { type: "string" },
   "content-type": { type: "string" },
   delay: { type: "string" },
+  // hookyard rules test
+  event: { type: "string" },
   [CONFIG_FILE_SETTING.flag.slice(2)]: { type: "string" },
   ...Object.fromEntries(CONFIG_KEYS.map((key) => [key.flag.slice(2), { type: "string" }])),
 } satisfies ParseArgsConfig["options"];
@@ -73,9 +77,22 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     else if (topic === "stats") io.stdout.write(renderStatsHelp());
     else if (topic === "tail") io.stdout.write(renderTailHelp());
     else if (topic === "bin") io.stdout.write(renderBinHelp());
+    else if (topic === "rules") io.stdout.write(renderRulesHelp());
     else if (isCommand(topic)) io.stdout.write(renderMainHelp(readVersion()));
     else return usageError(io, `unknown command "${topic}"`, null);
     return 0;
+  }
+  if (command === "rules") {
+    if (values["help"] === true) {
+      io.stdout.write(renderRulesHelp());
+      return 0;
+    }
+    const [action, path, extra] = rest;
+    if ((action !== "check" && action !== "test") || path === undefined) {
+      return usageError(io, 'rules needs "check <path>" or "test <path> --event <file>"', null);
+    }
+    if (extra !== undefined) return usageError(io, `unexpected argument "${extra}"`, null);
+    return runRules({ action, path, eventFile: values["event"], io });
   }
   if (command === "bin") {
     if (values["help"] === true) {

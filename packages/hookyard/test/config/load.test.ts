@@ -58,6 +58,7 @@ describe("config defaults", () => {
         egressAllow: [],
       },
       inbound: { maxBodyBytes: 26_214_400, dedupWindowSeconds: 86_400 },
+      rules: { path: null },
       log: { level: "info" },
     });
   });
@@ -202,8 +203,11 @@ describe("config errors name the key and its source", () => {
     "string-list": "not-a-cidr",
     string: "",
   };
-  // auth.apiKey takes any text (empty means none), so no text form of it is invalid.
-  const textKeys = CONFIG_KEYS.filter((key) => key.path !== "auth.apiKey");
+  // auth.apiKey takes any text (empty means none), and rules.path any path (checked at start,
+  // with the rulebook), so no text form of them is invalid.
+  const textKeys = CONFIG_KEYS.filter(
+    (key) => key.path !== "auth.apiKey" && key.path !== "rules.path",
+  );
 
   it.each(textKeys.map((key) => [key.env, key] as const))(
     "refuses an invalid %s from the environment and from its flag",
