@@ -108,7 +108,8 @@ export function factOf(
   return text(new URLSearchParams(form).get(spec.field));
 }
 
-function fieldAt(value: unknown, path: string): unknown {
+/** A dotted path into a value (`alerts.0.labels.alertname`); undefined where it leads nowhere. */
+export function fieldAt(value: unknown, path: string): unknown {
   let at = value;
   for (const key of path.split(".")) {
     if (typeof at !== "object" || at === null) return undefined;

@@ -1,5 +1,6 @@
 import { Cron } from "croner";
 import { LineCounter, parseDocument, type Document } from "yaml";
+import { fieldAt } from "../inbound/provider-facts.js";
 import { parseDuration } from "./durations.js";
 import {
   compileCel,
@@ -538,7 +539,7 @@ class FileReader {
       header !== undefined
         ? (scope: ExpressionScope) =>
             (scope.event as { headers?: Record<string, unknown> }).headers?.[where.toLowerCase()]
-        : (scope: ExpressionScope) => at(scope.event, where);
+        : (scope: ExpressionScope) => fieldAt(scope.event, where);
     const tests = ["equals", "matches", "exists"].filter((k) => k in spec);
     if (tests.length !== 1) {
       this.problem(path, "a match has exactly one of equals, matches, exists");
@@ -851,14 +852,4 @@ function fieldName(path: Path): string {
   return path
     .map((part, i) => (typeof part === "number" ? `[${part}]` : i === 0 ? part : `.${part}`))
     .join("");
-}
-
-/** A dotted path into a value (`payload.alerts.0.labels.alertname`). */
-export function at(value: unknown, path: string): unknown {
-  let here = value;
-  for (const key of path.split(".")) {
-    if (typeof here !== "object" || here === null) return undefined;
-    here = Array.isArray(here) ? here[Number(key)] : (here as Record<string, unknown>)[key];
-  }
-  return here;
 }
