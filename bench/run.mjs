@@ -18,6 +18,7 @@ import { runHookyard } from "./lib/hookyard.mjs";
 import { withPgSchema } from "./lib/postgres.mjs";
 import { abortReason, abortRun } from "./lib/lanes.mjs";
 import { startReceiver } from "./lib/receiver-handle.mjs";
+import { benchRulebook } from "./lib/rulebook.mjs";
 import { formatNumber, renderTable, summarize, TARGETS, verdicts } from "./lib/report.mjs";
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -37,6 +38,8 @@ const USAGE = `usage: node bench/run.mjs [options]
   --floor               also run phase (d): a minimal durable outbox (bench/lib/floor-server.mjs)
   --inbound             also run phase (f): signed GitHub requests to an ingest URL, forwarded
                         to one destination (issue 5's receive path)
+  --rules               also run phase (g): phase (f) with 100 rules on the source, 3 of which
+                        match each request (issue 6's rules path; implies --inbound)
   --postgres            also run phase (e): Hookyard on PostgreSQL, 1 process and 2 processes
                         (with --floor also the floor server on PostgreSQL)
   --pg-url URL          PostgreSQL for (e) (default $HOOKYARD_TEST_PG_URL or postgres://postgres@127.0.0.1:5432/test)
@@ -63,6 +66,7 @@ function parseOptions(argv) {
       floor: { type: "boolean", default: false },
       postgres: { type: "boolean", default: false },
       inbound: { type: "boolean", default: false },
+      rules: { type: "boolean", default: false },
       "pg-url": {
         type: "string",
         default: process.env.HOOKYARD_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test",
@@ -103,7 +107,9 @@ function parseOptions(argv) {
     skipBullmq: values["skip-bullmq"],
     floor: values.floor,
     postgres: values.postgres,
-    inbound: values.inbound,
+    // Phase (g)'s ratio is to phase (f) of the same round.
+    inbound: values.inbound || values.rules,
+    rules: values.rules,
     pgUrl: values["pg-url"],
     skipBuild: values["skip-build"],
     redisHost,
@@ -121,6 +127,7 @@ const BOUNDS = {
   deliveryMs: 120_000, // waiting for deliveries after publishing
   c1Ms: 120_000, // one low-load phase
   c1MessageMs: 10_000, // one low-load message
+  drainMs: 120_000, // phase (g): rule runs still open after the last delivery
 };
 const CEILING_DEADLINE_MS = 60_000; // both ceiling variants together, warm-up excluded
 
@@ -265,6 +272,14 @@ async function runRound(index, opts, plan, registry) {
       () => hookyard({ scenario: "inbound" }),
     );
   }
+  if (opts.rules) {
+    await phase(
+      "rules",
+      "(g) Hookyard rules: phase (f) with 100 rules on the source, 3 matching each request",
+      "rules",
+      () => hookyard({ scenario: "inbound", c1Messages: 0, rulebook: benchRulebook() }),
+    );
+  }
   if (opts.postgres) {
     for (const nodes of [1, 2]) {
       await phase(
@@ -328,6 +343,7 @@ function printResults(rounds, plan) {
       ["BullMQ", round.bullmq],
       ["floor", round.floor],
       ["inbound", round.inbound],
+      ["rules", round.rules],
       ["PostgreSQL 1 process", round.pg1],
       ["PostgreSQL 2 processes", round.pg2],
       ["PostgreSQL floor", round.pgFloor],

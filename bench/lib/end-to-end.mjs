@@ -36,6 +36,7 @@ export async function runEndToEnd({
   };
 
   // 1. warm-up
+  let warmupAccepted = 0;
   if (warmup > 0) {
     log(`  warm-up: ${warmup} messages`);
     const run = await runLanes({
@@ -45,6 +46,7 @@ export async function runEndToEnd({
       op: publishOp,
     });
     if (run.completed === 0) throw new Error(`warm-up: no publish succeeded (${run.firstError})`);
+    warmupAccepted = run.completed;
     const reached = await receiver.expect(run.completed, bounds.deliveryMs);
     if (reached === null) {
       const report = await receiver.report();
@@ -93,6 +95,8 @@ export async function runEndToEnd({
     unexpected,
     withoutId: report.withoutId,
     withoutSentAt: report.withoutSentAt,
+    firstSentAt,
+    lastArrivedAt: report.lastAt,
     deliveryElapsedMs: report.lastAt - firstSentAt,
     deliveredPerSec: perSecond(report.distinct, report.lastAt - firstSentAt),
     latency: latencySummary(report.latencies),
@@ -114,7 +118,7 @@ export async function runEndToEnd({
   else if (!load.allDelivered)
     c1 = { skipped: "the load phase did not deliver every accepted message" };
   else c1 = await runLowLoad({ receiver, publishOp, c1Messages, bounds, log });
-  return { load, c1 };
+  return { load, c1, warmupAccepted };
 }
 
 async function runLowLoad({ receiver, publishOp, c1Messages, bounds, log }) {

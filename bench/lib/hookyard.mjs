@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from "node:crypto";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Pool } from "undici";
@@ -31,12 +32,16 @@ export async function runHookyard({
   nodes = 1,
   // Phase (f), `--inbound`: signed GitHub requests to an ingest URL instead of API publishes.
   scenario = "outbound",
+  // Phase (g), `--rules`: phase (f) with this rulebook (YAML text) loaded at start.
+  rulebook = null,
 }) {
   const dir = mkdtempSync(join(tmpdir(), "hookyard-bench-"));
   if (!keepTemp) registry.trackDir(dir);
   const logPath = join(dir, "server.log");
   const apiKey = `hk_bench_${randomBytes(18).toString("base64url")}`;
   const logFd = openSync(logPath, "a");
+  const rulesPath = join(dir, "rules.yaml");
+  if (rulebook !== null) writeFileSync(rulesPath, rulebook);
   const servers = [];
   const pools = [];
   let receiver;
@@ -44,7 +49,7 @@ export async function runHookyard({
     for (let n = 0; n < nodes; n++) {
       const port = await freePort();
       servers.push(
-        registry.spawn(process.execPath, serverArgs, {
+        registry.spawn(process.execPath, [...serverNodeArgs(), ...serverArgs], {
           cwd: dir,
           stdio: ["ignore", logFd, logFd],
           env: {
@@ -55,6 +60,7 @@ export async function runHookyard({
             HOOKYARD_API_KEY: apiKey,
             HOOKYARD_EGRESS_ALLOW: "127.0.0.1/32",
             HOOKYARD_LOG_LEVEL: "warn",
+            ...(rulebook !== null && { HOOKYARD_RULES: rulesPath }),
           },
         }),
       );
@@ -114,7 +120,17 @@ export async function runHookyard({
       bounds,
       log,
     });
-    return { ...result, clock, serverExit: server.exitCode ?? server.signalCode ?? null, nodes };
+    const rules =
+      rulebook === null
+        ? undefined
+        : await drainRuleRuns({ call, dbPath: join(dir, "bench.db"), bounds, load: result.load });
+    return {
+      ...result,
+      clock,
+      serverExit: server.exitCode ?? server.signalCode ?? null,
+      nodes,
+      ...(rules && { rules }),
+    };
   } catch (err) {
     const tail = readTail(logPath);
     throw new Error(
@@ -132,6 +148,51 @@ export async function runHookyard({
       registry.untrackDir(dir);
     }
   }
+}
+
+/**
+ * Phase (g): waits (bounded) until no rule run is queued or running, then counts the runs by
+ * status straight from the SQLite file (read-only): every matching rule must have run once per
+ * request, warm-up included.
+ */
+async function drainRuleRuns({ call, dbPath, bounds, load }) {
+  const started = performance.now();
+  const open = async (status) =>
+    (await call("GET", `/api/v1/rule-run?status=${status}&limit=1`)).data.length;
+  while (performance.now() - started < bounds.drainMs) {
+    if ((await open("queued")) === 0 && (await open("running")) === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const drainMs = performance.now() - started;
+  const require = createRequire(import.meta.url);
+  const Database = require("better-sqlite3");
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    const byStatus = Object.fromEntries(
+      db
+        .prepare("SELECT status, count(*) AS n FROM rule_run GROUP BY status")
+        .all()
+        .map((row) => [row.status, row.n]),
+    );
+    // Done = forwarded and every run finished: requests per second from the first send until
+    // the later of the last forward and the last run's end (the server's wall clock, same host).
+    const { last } = db.prepare("SELECT max(finished_at) AS last FROM rule_run").get();
+    const doneAt = Math.max(load.lastArrivedAt, Number(last ?? 0));
+    const processedPerSec = (load.distinct * 1000) / (doneAt - load.firstSentAt);
+    return {
+      drainMs,
+      byStatus,
+      runsEndedAfterLastForwardMs: doneAt - load.lastArrivedAt,
+      processedPerSec,
+    };
+  } finally {
+    db.close();
+  }
+}
+
+/** Extra node flags for the server (to profile it: HOOKYARD_BENCH_SERVER_NODE_ARGS=--cpu-prof). */
+function serverNodeArgs() {
+  return (process.env.HOOKYARD_BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
 }
 
 async function waitForHealth({ pool, server, timeoutMs }) {
@@ -199,6 +260,7 @@ async function inboundSender({ call, pools, receiverUrl }) {
   const secret = randomBytes(20).toString("hex");
   const source = await call("POST", "/ingest/api/v1/source", {
     name: "bench",
+    uid: "bench",
     type: "github",
     config: { secret },
   });

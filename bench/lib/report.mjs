@@ -1,3 +1,4 @@
+import { MATCHING_RULES } from "./rulebook.mjs";
 import { maxOf, median, minOf, ratio } from "./stats.mjs";
 
 /** Target values of the issue, checked by `verdicts()`. */
@@ -8,6 +9,8 @@ export const TARGETS = {
   deliveredToBullmq: 1.0,
   // Issue 5: verified GitHub requests into one source with one destination, forwarded.
   inboundToPlainCeiling: 0.3,
+  // Issue 6: phase (f) with 100 rules on the source, 3 of them matching, ÷ phase (f).
+  rulesToInbound: 0.8,
   lowLoadP99Ms: 50,
 };
 
@@ -86,6 +89,15 @@ export function roundRows(round) {
       round.inbound.load.deliveredPerSec,
       round.inbound.load.latency,
       round.inbound.load.cpuMicrosPerMsg,
+    );
+  }
+  if (round.rules) {
+    add(
+      "rules",
+      "Hookyard inbound + 100 rules, forwarded and runs done",
+      round.rules.rules?.processedPerSec ?? Number.NaN,
+      round.rules.load.latency,
+      round.rules.load.cpuMicrosPerMsg,
     );
   }
   if (round.floor) {
@@ -223,6 +235,39 @@ export function verdicts(rounds) {
       value: `${missing} missing, ${duplicates} duplicates`,
       target: "0 missing, 0 duplicates",
       status: missing === 0 && duplicates === 0 ? "PASS" : "FAIL",
+      note: "",
+    });
+  }
+  if (rounds.some((r) => r.rules)) {
+    out.push(
+      judge(
+        "Rules: done/s with 100 rules (3 match) ÷ forwarded/s with none",
+        perRound((r) => ratio(r.rules?.rules?.processedPerSec, r.inbound?.load.deliveredPerSec)),
+        `≥ ${TARGETS.rulesToInbound}`,
+        (v) => v >= TARGETS.rulesToInbound,
+        "needs the inbound and the rules phases",
+      ),
+    );
+    const runs = rounds.map((r) => r.rules).filter(Boolean);
+    const expected = runs.reduce(
+      (sum, p) => sum + MATCHING_RULES * (p.load.accepted + (p.warmupAccepted ?? 0)),
+      0,
+    );
+    const succeeded = runs.reduce((sum, p) => sum + (p.rules?.byStatus.succeeded ?? 0), 0);
+    const other = runs.reduce(
+      (sum, p) =>
+        sum +
+        Object.entries(p.rules?.byStatus ?? {})
+          .filter(([status]) => status !== "succeeded")
+          .reduce((n, [, count]) => n + count, 0),
+      0,
+    );
+    const drain = Math.max(...runs.map((p) => p.rules?.runsEndedAfterLastForwardMs ?? Number.NaN));
+    out.push({
+      name: "Rules: every matching rule ran once per request",
+      value: `${succeeded} succeeded, ${other} not; the last run ended ${formatNumber(drain, 0)} ms after the last forward`,
+      target: `${expected} succeeded`,
+      status: succeeded === expected && other === 0 ? "PASS" : "FAIL",
       note: "",
     });
   }

@@ -9,6 +9,7 @@ import { runCommand } from "./command.js";
 import { ownEvent } from "./events.js";
 import { asText, type ExpressionScope } from "./expressions.js";
 import { notifyBody } from "./notify-payloads.js";
+import { RuleIndex } from "./rule-index.js";
 import type { RuleEgress } from "./rule-targets.js";
 import type { Action, Rule, Rulebook } from "./rulebook.js";
 
@@ -51,8 +52,8 @@ export class Automation {
   readonly #deps: AutomationDeps;
   #book: Rulebook = { rules: [], files: [] };
   #byName = new Map<string, Rule>();
-  /** Rules by the inbound source key (uid or id) they listen to. */
-  #inbound = new Map<string, Rule[]>();
+  /** Rules by the inbound source key (uid or id) they listen to, indexed by their guards. */
+  #inbound = new Map<string, RuleIndex>();
   readonly #queues = new Map<string, RuleQueue>();
   /** once_within: until when each (rule, group) is quiet. */
   readonly #quietUntil = new Map<string, number>();
@@ -79,16 +80,17 @@ export class Automation {
   load(book: Rulebook): void {
     this.#book = book;
     this.#byName = new Map(book.rules.map((rule) => [rule.name, rule]));
-    this.#inbound = new Map();
+    const byKey = new Map<string, Rule[]>();
     for (const rule of book.rules) {
       if (!rule.enabled) continue;
       for (const source of rule.sources) {
         if (source.kind !== "inbound") continue;
-        const list = this.#inbound.get(source.source) ?? [];
-        list.push(rule);
-        this.#inbound.set(source.source, list);
+        const list = byKey.get(source.source) ?? [];
+        if (!list.includes(rule)) list.push(rule);
+        byKey.set(source.source, list);
       }
     }
+    this.#inbound = new Map([...byKey].map(([key, rules]) => [key, new RuleIndex(rules)]));
     for (const timer of this.#schedules) timer.cancel();
     this.#schedules = [];
     if (this.#closed) return;
@@ -263,8 +265,10 @@ export class Automation {
 
   #listening(event: RuleEvent, keys: readonly string[]): Rule[] {
     if (event.kind === "inbound") {
+      const indexes = keys.flatMap((key) => this.#inbound.get(key) ?? []);
+      if (indexes.length === 1) return indexes[0]!.candidates(event);
       const found = new Set<Rule>();
-      for (const key of keys) for (const rule of this.#inbound.get(key) ?? []) found.add(rule);
+      for (const index of indexes) for (const rule of index.candidates(event)) found.add(rule);
       return [...found];
     }
     return this.#book.rules.filter((rule) => rule.enabled && listens(rule, event, keys));
@@ -363,6 +367,11 @@ export class Automation {
     this.#schedules.push(timer);
   }
 
+  #track(work: Promise<void>): void {
+    this.#active.add(work);
+    void work.finally(() => this.#active.delete(work));
+  }
+
   #enqueue(run: RuleRun): void {
     if (this.#closed) return; // stays queued in the store; the next start takes it
     const rule = this.#byName.get(run.rule);
@@ -418,7 +427,10 @@ export class Automation {
       startedAt,
       leaseUntil: startedAt + leaseMsOf(rule),
     };
-    await store.updateRuleRun(run);
+    // "running" is written before actions with effects outside (a command, a delivery), so a run
+    // cut short by a crash is marked interrupted, not done twice. A run of only set/log/transform
+    // can simply run again; it skips that write.
+    if (rule.actions.some((action) => EFFECTFUL.has(action.type))) await store.updateRuleRun(run);
     const scope: ExpressionScope = { event: run.event, vars: {}, steps: {} };
     const outcomes: ActionOutcome[] = [];
     let error: string | null = null;
@@ -447,7 +459,18 @@ export class Automation {
       leaseUntil: null,
       finishedAt: clock.now(),
     };
-    await store.updateRuleRun(run);
+    // The rule's queue moves on while the outcome is written: its concurrency bounds actions,
+    // not bookkeeping. close() still waits for the write.
+    this.#track(
+      store
+        .updateRuleRun(run)
+        .catch((err: unknown) =>
+          logger.error(
+            { err, rule: rule.name, run: run.id },
+            "rules: a run's outcome could not be recorded",
+          ),
+        ),
+    );
     if (error !== null) {
       logger.warn({ rule: rule.name, run: run.id, error }, "rule run failed");
       // Not for a run of a rule that listens to failures itself: no loop.
@@ -595,6 +618,9 @@ class ActionFailed extends Error {
     this.output = output;
   }
 }
+
+/** Actions whose effects reach outside Hookyard's own records. */
+const EFFECTFUL = new Set<Action["type"]>(["run", "forward", "notify", "publish"]);
 
 function listens(rule: Rule, event: RuleEvent, keys: readonly string[]): boolean {
   return rule.sources.some((source) => {

@@ -53,6 +53,67 @@ export function compileCondition(source: string): (scope: ExpressionScope) => bo
 const TEMPLATE = /\{\{([\s\S]*?)\}\}/g;
 
 /**
+ * A part of a condition that an index can test without evaluating it: the condition is false
+ * whenever the event's value at `path` (from the event's root) is a text other than `value`.
+ */
+export interface Guard {
+  path: readonly string[];
+  value: string;
+}
+
+/**
+ * The guards of a CEL condition: each `event.a.b == "text"` (or `event.headers["x"] == "text"`)
+ * joined to the rest by a top-level `&&`. When such a part is false the whole condition is false,
+ * whatever the other parts give (CEL's `&&` is false if either side is false, even when the other
+ * errs), so a rule whose guard fails can be skipped without a change in outcome.
+ */
+export function celGuards(source: string): Guard[] {
+  let ast: CelNode;
+  try {
+    ast = env.parse(source).ast as unknown as CelNode;
+  } catch {
+    return [];
+  }
+  const guards: Guard[] = [];
+  const visit = (node: CelNode): void => {
+    if (node.op === "&&") {
+      for (const arg of node.args as CelNode[]) visit(arg);
+      return;
+    }
+    if (node.op !== "==") return;
+    const [left, right] = node.args as [CelNode, CelNode];
+    const [field, literal] = left.op === "value" ? [right, left] : [left, right];
+    if (literal.op !== "value" || typeof literal.args !== "string") return;
+    const path = eventPath(field);
+    if (path !== null && path.length > 0) guards.push({ path, value: literal.args });
+  };
+  visit(ast);
+  return guards;
+}
+
+interface CelNode {
+  op: string;
+  args: unknown;
+}
+
+/** `event.a["b"].c` as ["a", "b", "c"]; null for anything else. */
+function eventPath(node: CelNode): string[] | null {
+  if (node.op === "id") return node.args === "event" ? [] : null;
+  if (node.op === ".") {
+    const [object, key] = node.args as [CelNode, string];
+    const path = eventPath(object);
+    return path === null ? null : [...path, key];
+  }
+  if (node.op === "[]") {
+    const [object, key] = node.args as [CelNode, CelNode];
+    if (key.op !== "value" || typeof key.args !== "string") return null;
+    const path = eventPath(object);
+    return path === null ? null : [...path, key.args];
+  }
+  return null;
+}
+
+/**
  * A text with `{{ cel }}` placeholders. A text that is one placeholder and nothing else yields
  * the expression's value as it is (an object, a number); otherwise each value is written into the
  * text (strings as they are, anything else as JSON). A text without placeholders is a constant.

@@ -8,8 +8,10 @@ import {
   compileJsonata,
   compileTemplate,
   compileValue,
+  celGuards,
   ExpressionError,
   type Compiled,
+  type Guard,
   type ExpressionScope,
 } from "./expressions.js";
 
@@ -96,6 +98,8 @@ export interface Rule {
   sources: RuleSource[];
   /** Null: every event of the rule's sources. */
   condition: ((scope: ExpressionScope) => boolean) | null;
+  /** Parts of the condition an index can test without evaluating it (see RuleIndex). */
+  guards: Guard[];
   throttle: Throttle | null;
   /** Runs of this rule at the same time; the rest wait in the rule's queue. */
   concurrency: number;
@@ -411,6 +415,7 @@ class FileReader {
       enabled: enabled as boolean,
       sources,
       condition,
+      guards: guardsOf(spec["condition"], (text) => this.#fill(path, text) as string),
       throttle,
       concurrency: concurrency as number,
       actions,
@@ -852,4 +857,19 @@ function fieldName(path: Path): string {
   return path
     .map((part, i) => (typeof part === "number" ? `[${part}]` : i === 0 ? part : `.${part}`))
     .join("");
+}
+
+/** The guards of a condition that checked (see Guard): `all:` has those of each part. */
+function guardsOf(spec: unknown, fill: (text: string) => string): Guard[] {
+  if (typeof spec === "string") return celGuards(fill(spec));
+  if (!isMap(spec)) return [];
+  const all = spec["all"];
+  if (Array.isArray(all)) return all.flatMap((item: unknown) => guardsOf(item, fill));
+  const equals = spec["equals"];
+  if (typeof equals !== "string") return [];
+  const { header, field } = spec;
+  if (typeof header === "string")
+    return [{ path: ["headers", header.toLowerCase()], value: fill(equals) }];
+  if (typeof field === "string") return [{ path: field.split("."), value: fill(equals) }];
+  return [];
 }

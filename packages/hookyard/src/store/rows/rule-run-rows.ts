@@ -30,12 +30,27 @@ export const RULE_RUN_COLUMNS = [
   "finished_at",
 ] as const;
 
+/**
+ * An event's JSON, written once however many runs (and updates of them) carry it: the rules an
+ * inbound request matches share its event object.
+ */
+const eventJson = new WeakMap<RuleEvent, string>();
+
+function jsonOf(event: RuleEvent): string {
+  let json = eventJson.get(event);
+  if (json === undefined) {
+    json = JSON.stringify(event);
+    eventJson.set(event, json);
+  }
+  return json;
+}
+
 export function ruleRunToRow(run: RuleRun): RuleRunRow {
   return {
     id: run.id,
     rule: run.rule,
     status: run.status,
-    event: JSON.stringify(run.event),
+    event: jsonOf(run.event),
     actions: JSON.stringify(run.actions),
     error: run.error,
     owner: run.owner,
