@@ -185,6 +185,7 @@ export async function startHookyard(
       egress: new MessageEgress({ applications, endpoints, cache, messages }),
     });
     const rules = await startRules(config.rules.path, automation, {
+      store,
       clock,
       logger,
       cwd: opts.cwd ?? process.cwd(),
@@ -260,7 +261,7 @@ export async function startHookyard(
 
     const http = await buildHttpApp({
       services,
-      rules: { automation, reload: (text) => rules.reload(text) },
+      rules: { automation, rules },
       inbound: {
         sources,
         receiver,

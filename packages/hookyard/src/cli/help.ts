@@ -27,6 +27,10 @@ export const COMMANDS = [
     name: "rules",
     summary: "Check a rulebook (rules check <path>) or dry-run it on an event (rules test).",
   },
+  {
+    name: "apply",
+    summary: "Make the server match YAML declarations (config as code): apply -f <dir>.",
+  },
   { name: "version", summary: "Print the version." },
   { name: "help", summary: 'Show this help; "hookyard help serve" lists every server option.' },
 ] as const;
@@ -106,6 +110,41 @@ export function renderRulesHelp(): string {
     "what each action would do with its fields filled in, without doing any of it. The event file",
     'is JSON: {"kind": "inbound", "source": "<source uid>", "type": "push", "payload": {…},',
     '"headers": {…}}; missing fields get defaults. Exit 1 if a condition or an action failed.',
+    "",
+  ].join("\n");
+}
+
+export function renderApplyHelp(): string {
+  return [
+    "Usage: hookyard apply -f <file or directory> [--dry-run] [--prune] [--server <url>] [--api-key <key>]",
+    "",
+    "Makes the server match YAML declarations (config as code, kept in git): event types with",
+    "their schemas, applications with their endpoints, inbound sources with their destinations,",
+    "and a rulebook (notifiers, rules), from one file or every *.yaml / *.yml of a directory.",
+    "Objects are found by uid (an endpoint without uid by its URL). It prints a line per object:",
+    "  + created   ~ changed (which fields)   - deleted (--prune)   = unchanged",
+    "Applying the same files twice changes nothing the second time. The files are checked first",
+    "(every problem as file:line: field: why, exit 1); a step the server refuses stops the run",
+    "with its reason, and applying again continues from there.",
+    "",
+    "${env:NAME} in the files is filled from this command's environment (keep secrets there,",
+    "not in git). A value filled that way is never printed: output shows ${env:NAME} instead.",
+    "Secrets the server does not show back (endpoint secrets and headers, a source's config) are",
+    "compared by a fingerprint kept in the object's metadata under hookyard.apply.",
+    "",
+    "Options:",
+    "  -f, --file <path>   The declarations: a YAML file or a directory of them",
+    "  --dry-run           Print what would change; change nothing",
+    "  --prune             Also delete what an earlier apply made (marked hookyard.apply in its",
+    "                      metadata) and the files no longer declare: sources, applications,",
+    "                      endpoints, destinations; and empty the uploaded rules if no file has",
+    "                      any. Event types are never deleted (declare archived: true).",
+    "  --server <url>      The server (default $HOOKYARD_SERVER_URL or http://127.0.0.1:8080)",
+    "  --api-key <key>     API key (default $HOOKYARD_API_KEY)",
+    "",
+    "Rules are uploaded to the server and stored in its database (GET /api/v1/rules/source",
+    "shows them); a server started with --rules reads its rules from files instead, and apply",
+    "refuses to replace them.",
     "",
   ].join("\n");
 }

@@ -13,6 +13,7 @@ import {
   renderStatsHelp,
   renderBinHelp,
   renderRulesHelp,
+  renderApplyHelp,
   renderTailHelp,
 } from "./help.js";
 import { runMigrate } from "./migrate.js";
@@ -21,6 +22,7 @@ import { runStats } from "./stats.js";
 import { DEFAULT_SERVER_URL } from "./api-client.js";
 import { runBin } from "./bin.js";
 import { runRules } from "./rules.js";
+import { runApply } from "./apply.js";
 import { runTail } from "./tail.js";
 
 /** Exit codes: 0 ok, 1 the command failed (bad config, startup error), 2 wrong usage. */
@@ -37,6 +39,11 @@ const OPTIONS = {
   delay: { type: "string" },
   // hookyard rules test
   event: { type: "string" },
+  request: { type: "string" },
+  // hookyard apply
+  file: { type: "string", short: "f" },
+  "dry-run": { type: "boolean" },
+  prune: { type: "boolean" },
   [CONFIG_FILE_SETTING.flag.slice(2)]: { type: "string" },
   ...Object.fromEntries(CONFIG_KEYS.map((key) => [key.flag.slice(2), { type: "string" }])),
 } satisfies ParseArgsConfig["options"];
@@ -78,6 +85,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     else if (topic === "tail") io.stdout.write(renderTailHelp());
     else if (topic === "bin") io.stdout.write(renderBinHelp());
     else if (topic === "rules") io.stdout.write(renderRulesHelp());
+    else if (topic === "apply") io.stdout.write(renderApplyHelp());
     else if (isCommand(topic)) io.stdout.write(renderMainHelp(readVersion()));
     else return usageError(io, `unknown command "${topic}"`, null);
     return 0;
@@ -93,6 +101,24 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     if (extra !== undefined) return usageError(io, `unexpected argument "${extra}"`, null);
     return runRules({ action, path, eventFile: values["event"], io });
+  }
+  if (command === "apply") {
+    if (values["help"] === true) {
+      io.stdout.write(renderApplyHelp());
+      return 0;
+    }
+    const path = values["file"] ?? rest[0];
+    const unexpected = values["file"] === undefined ? rest[1] : rest[0];
+    if (path === undefined) return usageError(io, "apply needs -f <file or directory>", null);
+    if (unexpected !== undefined)
+      return usageError(io, `unexpected argument "${unexpected}"`, null);
+    return runApply({
+      path,
+      dryRun: values["dry-run"] === true,
+      prune: values["prune"] === true,
+      ...apiTarget(values, io),
+      io,
+    });
   }
   if (command === "bin") {
     if (values["help"] === true) {

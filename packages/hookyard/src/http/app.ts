@@ -35,7 +35,7 @@ import { createValidatorCompiler } from "./schema-validation.js";
 export interface HttpAppDeps {
   services: OutboundServices;
   /** Automate: the rules in force and their runs (absent: no rules routes). */
-  rules?: { automation: Automation; reload: RulesInForce["reload"] };
+  rules?: { automation: Automation; rules: Pick<RulesInForce, "replace" | "origin"> };
   /** Inbound: the Svix Ingest source API under `/ingest/api/v1`. */
   inbound: {
     sources: Sources;

@@ -70,7 +70,7 @@ export interface Guard {
 export function celGuards(source: string): Guard[] {
   let ast: CelNode;
   try {
-    ast = env.parse(source).ast as unknown as CelNode;
+    ast = env.parse(source).ast;
   } catch {
     return [];
   }

@@ -90,6 +90,9 @@ const ACTION_TYPES: readonly ActionType[] = [
   "log",
 ];
 
+/** Top-level keys of a config-as-code file (`hookyard apply`) that are not the rulebook's. */
+export const APPLY_SECTIONS = ["eventTypes", "applications", "sources"] as const;
+
 export interface Rule {
   name: string;
   file: string;
@@ -201,10 +204,11 @@ class FileReader {
     this.problems = problems;
     const doc = parseDocument(text, { lineCounter: this.#lines, prettyErrors: false });
     if (doc.errors.length > 0) {
-      for (const err of doc.errors) {
+      // The first syntax error; the ones after it are mostly its echoes.
+      for (const err of doc.errors.slice(0, 1)) {
         problems.push({
           file,
-          line: err.linePos?.[0].line ?? 1,
+          line: this.#lines.linePos(err.pos[0]).line,
           field: "",
           message: err.message.split("\n")[0]!,
         });
@@ -222,7 +226,8 @@ class FileReader {
       this.#root = {};
     } else {
       this.#root = root as Record<string, unknown>;
-      this.#keys([], this.#root, ["rules", "notifiers"]);
+      // A file of `hookyard apply` also declares what the rules act on; those parts are apply's.
+      this.#keys([], this.#root, ["rules", "notifiers", ...APPLY_SECTIONS]);
     }
   }
 

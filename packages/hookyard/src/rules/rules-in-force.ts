@@ -1,88 +1,194 @@
+import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Logger } from "pino";
-import type { Clock } from "../clock.js";
-import { ValidationError } from "../errors.js";
+import type { Clock, Timer } from "../clock.js";
+import { ConflictError, ValidationError } from "../errors.js";
+import type { Store } from "../store/store.js";
 import type { Automation } from "./automation.js";
 import { readRulebook, watchRulebook } from "./rulebook-files.js";
 import { formatProblem, parseRulebookFiles, RulebookError, type Rulebook } from "./rulebook.js";
 
+/** A rulebook file as uploaded: its name (for messages) and its YAML text. */
+export interface RulebookFile {
+  name: string;
+  text: string;
+}
+
+/** Where the rules in force come from. */
+export interface RulesOrigin {
+  /** files: the configured rules path; api: uploaded (stored in the database); none: neither. */
+  origin: "files" | "api" | "none";
+  path: string | null;
+  /** The uploaded files (api only). */
+  files: RulebookFile[];
+  /** `rulebookDigest` of the upload (api only): lets `hookyard apply` see whether it changed. */
+  digest: string | null;
+}
+
 export interface RulesInForce {
   /**
-   * Replaces the rules with a rulebook given as YAML text (the API's upload). An invalid one is
-   * a ValidationError listing every problem; the rules in force stay.
+   * Replaces the rules with uploaded files (the API's PUT). `env` fills their `${env:NAME}`
+   * before the server's own environment does. An invalid rulebook is a ValidationError listing
+   * every problem; the rules in force stay. The upload is stored, so it outlives a restart and
+   * reaches every process on the database. Refused (409) when the rules come from files.
    */
-  reload(text: string): Rulebook;
+  replace(files: RulebookFile[], env: Record<string, string>): Promise<Rulebook>;
+  origin(): RulesOrigin;
   close(): Promise<void>;
 }
 
+/** The settings keys of the uploaded rulebook (JSON of StoredRulebook) and of its digest. */
+const STORED_KEY = "rules.uploaded";
+const DIGEST_KEY = "rules.uploaded.digest";
+/** How often a process on a shared database looks for another process's upload. */
+const POLL_MS = 2_000;
+
+interface StoredRulebook {
+  files: RulebookFile[];
+  env: Record<string, string>;
+  digest: string;
+}
+
 /**
- * Loads the configured rulebook into `automation` (an invalid one stops the start, with every
- * problem) and reloads it when its files change: a change that does not check is refused and
- * logged, and the last good rules stay in force (adnanh/webhook#499: a reload must never leave
- * a server with no rules).
+ * The digest of an upload: the same files and variables give the same text, whoever computes
+ * it (the server on upload, `hookyard apply` to decide whether there is anything to send).
+ */
+export function rulebookDigest(
+  files: readonly RulebookFile[],
+  env: Record<string, string>,
+): string {
+  const sortedEnv = Object.fromEntries(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return createHash("sha256")
+    .update(JSON.stringify({ files: files.map((f) => [f.name, f.text]), env: sortedEnv }))
+    .digest("hex");
+}
+
+/**
+ * Loads the rules into `automation`. With a rules path, its files are the rules (an invalid one
+ * stops the start, with every problem) and are reloaded when they change: a change that does not
+ * check is refused and logged, and the last good rules stay in force (adnanh/webhook#499: a
+ * reload must never leave a server with no rules). Without one, the rules are the last upload
+ * stored in the database; on a shared (PostgreSQL) database each process polls for a newer one.
  */
 export async function startRules(
   path: string | null,
   automation: Automation,
   deps: {
+    store: Pick<Store, "getSetting" | "setSetting" | "kind">;
     clock: Clock;
     logger: Logger;
     cwd: string;
     env?: Readonly<Record<string, string | undefined>>;
   },
 ): Promise<RulesInForce> {
+  const { store, clock, logger } = deps;
   // eslint-disable-next-line no-restricted-properties -- rulebooks fill ${env:NAME} from the environment by design: secrets stay out of the files
-  const env = deps.env ?? process.env;
+  const serverEnv = deps.env ?? process.env;
+  const full = path === null ? null : resolve(deps.cwd, path);
   let watcher: { close(): void } | null = null;
-  if (path !== null) {
-    const full = resolve(deps.cwd, path);
-    const book = await readRulebook(full, env);
+  let uploaded: StoredRulebook | null = null;
+  let poll: Timer | null = null;
+  let closed = false;
+
+  const parse = (stored: StoredRulebook): Rulebook =>
+    parseRulebookFiles(stored.files, { ...serverEnv, ...stored.env });
+
+  if (full !== null) {
+    const book = await readRulebook(full, serverEnv);
     automation.load(book);
-    deps.logger.info({ rules: book.rules.length, files: book.files.length }, "rules loaded");
+    logger.info({ rules: book.rules.length, files: book.files.length }, "rules loaded");
     const isDirectory = (await stat(full)).isDirectory();
     watcher = watchRulebook(
       full,
       isDirectory,
       () => {
-        readRulebook(full, env).then(
+        readRulebook(full, serverEnv).then(
           (next) => {
             automation.load(next);
-            deps.logger.info({ rules: next.rules.length }, "rules reloaded");
+            logger.info({ rules: next.rules.length }, "rules reloaded");
           },
           (err: unknown) => {
             const problems =
               err instanceof RulebookError ? err.problems.map(formatProblem) : [String(err)];
-            deps.logger.error(
+            logger.error(
               { problems },
               "rules not reloaded: the changed rulebook has problems; the last good rules stay in force",
             );
           },
         );
       },
-      (ms, fn) => deps.clock.setTimer(ms, fn),
+      (ms, fn) => clock.setTimer(ms, fn),
     );
+  } else {
+    const adopt = async (): Promise<void> => {
+      const digest = await store.getSetting(DIGEST_KEY);
+      if (digest === null || digest === uploaded?.digest) return;
+      const text = await store.getSetting(STORED_KEY);
+      if (text === null) return;
+      const stored = JSON.parse(text) as StoredRulebook;
+      try {
+        automation.load(parse(stored));
+        logger.info({ rules: automation.rulebook.rules.length }, "uploaded rules loaded");
+      } catch (err) {
+        // Checked when uploaded; what fails now is the environment (a variable gone).
+        const problems =
+          err instanceof RulebookError ? err.problems.map(formatProblem) : [String(err)];
+        logger.error({ problems }, "the uploaded rules cannot be loaded; no rules are in force");
+      }
+      uploaded = stored;
+    };
+    await adopt();
+    if (store.kind === "postgres") {
+      const tick = (): void => {
+        adopt()
+          .catch((err: unknown) => logger.warn({ err }, "rules: looking for an upload failed"))
+          .finally(() => {
+            if (!closed) poll = clock.setTimer(POLL_MS, tick);
+          });
+      };
+      poll = clock.setTimer(POLL_MS, tick);
+    }
   }
+
   return {
-    reload(text) {
+    async replace(files, env) {
+      if (full !== null) {
+        throw new ConflictError(
+          `the rules come from files (${full}); change those files, or start the server without a rules path to manage rules through the API`,
+        );
+      }
+      const stored: StoredRulebook = { files, env, digest: rulebookDigest(files, env) };
       let book: Rulebook;
       try {
-        book = parseRulebookFiles([{ name: "(api)", text }], env);
+        book = parse(stored);
       } catch (err) {
         if (!(err instanceof RulebookError)) throw err;
+        const many = files.length > 1;
         throw new ValidationError(
           err.problems.map((p) => ({
-            loc: ["body", ...(p.field === "" ? [] : [p.field])],
+            loc: ["body", ...(many ? [p.file] : []), ...(p.field === "" ? [] : [p.field])],
             msg: `line ${p.line}: ${p.message}`,
             type: "value_error.rulebook",
           })),
         );
       }
+      // Stored before it is in force: a rulebook in force is one a restart brings back.
+      await store.setSetting(STORED_KEY, JSON.stringify(stored));
+      await store.setSetting(DIGEST_KEY, stored.digest);
+      uploaded = stored;
       automation.load(book);
-      deps.logger.info({ rules: book.rules.length }, "rules replaced through the API");
+      logger.info({ rules: book.rules.length }, "rules replaced through the API");
       return book;
     },
+    origin() {
+      if (full !== null) return { origin: "files", path: full, files: [], digest: null };
+      if (uploaded === null) return { origin: "none", path: null, files: [], digest: null };
+      return { origin: "api", path: null, files: uploaded.files, digest: uploaded.digest };
+    },
     async close() {
+      closed = true;
+      poll?.cancel();
       watcher?.close();
       await automation.close();
     },

@@ -7,8 +7,16 @@ import type { RulesInForce } from "../../rules/rules-in-force.js";
 import { mapPage, PAGE_QUERY, toPageRequest, type PageQuery } from "../pagination.js";
 import { ERROR_RESPONSES } from "../schemas/common.js";
 import { iso } from "../serializers.js";
+import { ValidationError } from "../../errors.js";
 
 const TAGS = ["Rules"];
+const MAX_RULEBOOK_BYTES = 1024 * 1024;
+
+interface RulebookUpload {
+  rulebook?: string;
+  files?: Array<{ name: string; text: string }>;
+  env?: Record<string, string>;
+}
 const RUN_STATUSES = ["queued", "running", "succeeded", "failed", "interrupted"] as const;
 
 const RuleOut = Type.Object(
@@ -78,9 +86,9 @@ function runOut(run: RuleRun): Static<typeof RuleRunOut> {
 /** Hookyard's own: the rules in force, their runs, an upload and a dry run. */
 export function registerRuleRoutes(
   app: FastifyInstance,
-  deps: { automation: Automation; reload: RulesInForce["reload"] },
+  deps: { automation: Automation; rules: Pick<RulesInForce, "replace" | "origin"> },
 ): void {
-  const { automation } = deps;
+  const { automation, rules } = deps;
   app.get(
     "/rules",
     {
@@ -93,22 +101,80 @@ export function registerRuleRoutes(
     (_request, reply) => reply.send({ data: automation.rulebook.rules.map(ruleOut) }),
   );
 
-  app.put<{ Body: { rulebook: string } }>(
+  app.put<{ Body: RulebookUpload }>(
     "/rules",
     {
       schema: {
         tags: TAGS,
         summary: "Replace the rules in force",
         description:
-          "The body's `rulebook` is a rulebook's YAML text. It is checked whole: any problem gives 422 listing each with its line, and the rules in force stay. A configured rules path that changes later replaces these rules again.",
-        body: Type.Object({ rulebook: Type.String({ maxLength: 1024 * 1024 }) }),
+          "Either `rulebook`, one rulebook's YAML text, or `files`, several (as a directory's files: rule names unique across them, notifiers shared). `env` fills `${env:NAME}` in them before the server's environment does; its values are stored with the rulebook and never shown. The rulebook is checked whole: any problem gives 422 listing each with its file, line and field, and the rules in force stay. An accepted upload is stored in the database: it comes back after a restart and reaches every process on the database. 409 when the server reads its rules from files (`--rules`).",
+        body: Type.Object(
+          {
+            rulebook: Type.Optional(Type.String({ maxLength: MAX_RULEBOOK_BYTES })),
+            files: Type.Optional(
+              Type.Array(
+                Type.Object(
+                  {
+                    name: Type.String({ minLength: 1, maxLength: 256 }),
+                    text: Type.String({ maxLength: MAX_RULEBOOK_BYTES }),
+                  },
+                  { additionalProperties: false },
+                ),
+                { maxItems: 256 },
+              ),
+            ),
+            env: Type.Optional(
+              Type.Record(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }), Type.String(), {
+                maxProperties: 256,
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
         response: {
           200: Type.Object({ data: Type.Array(RuleOut) }),
           ...ERROR_RESPONSES,
         },
       },
     },
-    (request, reply) => reply.send({ data: deps.reload(request.body.rulebook).rules.map(ruleOut) }),
+    async (request) => {
+      const { rulebook, files, env } = request.body;
+      if ((rulebook === undefined) === (files === undefined)) {
+        throw new ValidationError([
+          {
+            loc: ["body", "rulebook"],
+            msg: "give either rulebook (one YAML text) or files (a list of {name, text})",
+            type: "value_error.missing",
+          },
+        ]);
+      }
+      const upload = files ?? [{ name: "(api)", text: rulebook! }];
+      const book = await rules.replace(upload, env ?? {});
+      return { data: book.rules.map(ruleOut) };
+    },
+  );
+
+  app.get(
+    "/rules/source",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Where the rules come from",
+        description:
+          "`origin`: `files` (the server's rules path, which it watches), `api` (the last upload, stored; `files` and `digest` describe it, never the values of its `env`), or `none`.",
+        response: {
+          200: Type.Object({
+            origin: Type.Union([Type.Literal("files"), Type.Literal("api"), Type.Literal("none")]),
+            path: Type.Union([Type.Null(), Type.String()]),
+            files: Type.Array(Type.Object({ name: Type.String(), text: Type.String() })),
+            digest: Type.Union([Type.Null(), Type.String()]),
+          }),
+          ...ERROR_RESPONSES,
+        },
+      },
+    },
+    (_request, reply) => reply.send(rules.origin()),
   );
 
   app.get<{ Querystring: PageQuery & { rule?: string; status?: RuleRunStatus } }>(

@@ -1,0 +1,370 @@
+import type { RulesOrigin } from "../rules/rules-in-force.js";
+import { rulebookDigest } from "../rules/rules-in-force.js";
+import {
+  fingerprint,
+  type ApplicationDecl,
+  type Declarations,
+  type EndpointDecl,
+  type EventTypeDecl,
+  type SourceDecl,
+} from "./declarations.js";
+
+/**
+ * From declarations and what the server has, the steps that make the server match: each says
+ * what it does (`+` create, `~` change, `-` delete, `=` unchanged) and carries the API requests
+ * that do it. Pure: `hookyard apply --dry-run` prints the steps, `apply` also sends them.
+ */
+
+/** The metadata key marking what apply made; its value fingerprints what the API hides. */
+export const APPLY_MARK = "hookyard.apply";
+
+export interface ApiRequest {
+  method: "POST" | "PUT" | "DELETE";
+  path: string;
+  body?: unknown;
+}
+
+export interface Step {
+  verb: "+" | "~" | "-" | "=";
+  /** What it is about, e.g. `endpoint acme/main`. */
+  subject: string;
+  /** Which fields change (values only where they are not secret). */
+  changes: string[];
+  requests: ApiRequest[];
+  /** Why this step cannot be done; apply then changes nothing at all. */
+  problem?: string;
+}
+
+/** What the server has, as its API shows it (fields of the Svix-compatible outputs). */
+export interface ServerState {
+  eventTypes: Array<{ name: string } & Record<string, unknown>>;
+  applications: Array<{
+    id: string;
+    uid: string | null;
+    name: string;
+    rateLimit: number | null;
+    metadata: Record<string, string>;
+    endpoints: ServerEndpoint[];
+  }>;
+  sources: Array<{
+    id: string;
+    uid: string | null;
+    name: string;
+    type: string;
+    metadata: Record<string, string>;
+    destinations: ServerEndpoint[];
+  }>;
+  rules: RulesOrigin;
+}
+
+export interface ServerEndpoint {
+  id: string;
+  uid: string | null;
+  url: string;
+  description: string;
+  disabled: boolean;
+  filterTypes: string[] | null;
+  channels: string[] | null;
+  rateLimit: number | null;
+  metadata: Record<string, string>;
+}
+
+export function planApply(
+  declared: Declarations,
+  server: ServerState,
+  opts: { prune: boolean },
+): Step[] {
+  const steps: Step[] = [];
+  for (const decl of declared.eventTypes) steps.push(eventTypeStep(decl, server));
+  for (const decl of declared.applications) steps.push(...applicationSteps(decl, server, opts));
+  for (const decl of declared.sources) steps.push(...sourceSteps(decl, server, opts));
+  const rules = rulesStep(declared, server.rules, opts);
+  if (rules !== null) steps.push(rules);
+  if (opts.prune) {
+    // What apply made earlier (marked) and the files no longer declare. Event types are never
+    // deleted: an event type is archived by declaring `archived: true`.
+    for (const src of server.sources) {
+      if (!marked(src.metadata) || declared.sources.some((d) => d.uid === src.uid)) continue;
+      steps.push({
+        verb: "-",
+        subject: `source ${src.uid ?? src.id}`,
+        changes: ["no longer declared (its destinations and received requests go with it)"],
+        requests: [{ method: "DELETE", path: `/ingest/api/v1/source/${src.id}` }],
+      });
+    }
+    for (const app of server.applications) {
+      if (!marked(app.metadata) || declared.applications.some((d) => d.uid === app.uid)) continue;
+      steps.push({
+        verb: "-",
+        subject: `application ${app.uid ?? app.id}`,
+        changes: ["no longer declared (its endpoints and messages go with it)"],
+        requests: [{ method: "DELETE", path: `/api/v1/app/${app.id}` }],
+      });
+    }
+  }
+  return steps;
+}
+
+function eventTypeStep(decl: EventTypeDecl, server: ServerState): Step {
+  const subject = `event type ${decl.name}`;
+  const current = server.eventTypes.find((t) => t.name === decl.name);
+  const body = { name: decl.name, ...decl.fields };
+  if (current === undefined) {
+    return {
+      verb: "+",
+      subject,
+      changes: [],
+      requests: [{ method: "POST", path: "/api/v1/event-type", body }],
+    };
+  }
+  const changes = changedFields(decl.fields, current);
+  return {
+    verb: changes.length === 0 ? "=" : "~",
+    subject,
+    changes,
+    requests:
+      changes.length === 0
+        ? []
+        : [{ method: "PUT", path: `/api/v1/event-type/${encodeURIComponent(decl.name)}`, body }],
+  };
+}
+
+function applicationSteps(
+  decl: ApplicationDecl,
+  server: ServerState,
+  opts: { prune: boolean },
+): Step[] {
+  const subject = `application ${decl.uid}`;
+  const current = server.applications.find((a) => a.uid === decl.uid);
+  const metadata = { ...decl.fields.metadata, [APPLY_MARK]: fingerprint({}) };
+  const body = { uid: decl.uid, ...decl.fields, metadata };
+  const appPath = `/api/v1/app/${encodeURIComponent(decl.uid)}`;
+  const steps: Step[] = [];
+  if (current === undefined) {
+    steps.push({
+      verb: "+",
+      subject,
+      changes: [],
+      requests: [{ method: "POST", path: "/api/v1/app", body }],
+    });
+  } else {
+    const changes = changedFields({ ...decl.fields, metadata }, current);
+    steps.push({
+      verb: changes.length === 0 ? "=" : "~",
+      subject,
+      changes,
+      requests: changes.length === 0 ? [] : [{ method: "PUT", path: appPath, body }],
+    });
+  }
+  steps.push(
+    ...endpointSteps(
+      decl.endpoints,
+      current?.endpoints ?? [],
+      `${appPath}/endpoint`,
+      `endpoint ${decl.uid}/`,
+      opts,
+    ),
+  );
+  return steps;
+}
+
+function sourceSteps(decl: SourceDecl, server: ServerState, opts: { prune: boolean }): Step[] {
+  const subject = `source ${decl.uid}`;
+  const current = server.sources.find((s) => s.uid === decl.uid);
+  const metadata = { ...decl.fields.metadata, [APPLY_MARK]: fingerprint(decl.config) };
+  const body = { uid: decl.uid, ...decl.fields, config: decl.config, metadata };
+  const path = `/ingest/api/v1/source/${encodeURIComponent(decl.uid)}`;
+  const steps: Step[] = [];
+  if (current === undefined) {
+    steps.push({
+      verb: "+",
+      subject,
+      changes: [],
+      requests: [{ method: "POST", path: "/ingest/api/v1/source", body }],
+    });
+  } else {
+    const changes = changedFields({ ...decl.fields, metadata }, current).map((field) =>
+      field.startsWith(`metadata`) && metadataOnlyMark(decl.fields.metadata, current.metadata)
+        ? "config (its secrets are not shown, so it is compared by fingerprint)"
+        : field,
+    );
+    steps.push({
+      verb: changes.length === 0 ? "=" : "~",
+      subject,
+      changes,
+      requests: changes.length === 0 ? [] : [{ method: "PUT", path, body }],
+    });
+  }
+  steps.push(
+    ...endpointSteps(
+      decl.destinations,
+      current?.destinations ?? [],
+      `${path}/endpoint`,
+      `destination ${decl.uid}/`,
+      opts,
+    ),
+  );
+  return steps;
+}
+
+/** An application's endpoints or a source's destinations (the same API under `base`). */
+function endpointSteps(
+  declared: readonly EndpointDecl[],
+  current: readonly ServerEndpoint[],
+  base: string,
+  label: string,
+  opts: { prune: boolean },
+): Step[] {
+  const steps: Step[] = [];
+  const matched = new Set<ServerEndpoint>();
+  for (const decl of declared) {
+    const found = current.find((e) =>
+      decl.uid !== null ? e.uid === decl.uid : e.uid === null && e.url === decl.fields.url,
+    );
+    const mark = fingerprint(decl.hidden);
+    const metadata = { ...decl.fields.metadata, [APPLY_MARK]: mark };
+    const fields = { ...decl.fields, metadata };
+    const subject = `${label}${decl.key}`;
+    if (found === undefined) {
+      steps.push({
+        verb: "+",
+        subject,
+        changes: [],
+        requests: [
+          {
+            method: "POST",
+            path: base,
+            body: {
+              ...fields,
+              ...(decl.uid !== null && { uid: decl.uid }),
+              ...(decl.hidden.secret !== null && { secret: decl.hidden.secret }),
+              headers: decl.hidden.headers,
+            },
+          },
+        ],
+      });
+      continue;
+    }
+    matched.add(found);
+    const path = `${base}/${found.id}`;
+    const hiddenChanged = found.metadata[APPLY_MARK] !== mark;
+    const changes = changedFields(fields, found).filter(
+      (field) =>
+        !(field.startsWith("metadata") && metadataOnlyMark(decl.fields.metadata, found.metadata)),
+    );
+    const requests: ApiRequest[] = [];
+    if (changes.length > 0 || hiddenChanged) {
+      requests.push({ method: "PUT", path, body: { ...fields, uid: decl.uid } });
+    }
+    if (hiddenChanged) {
+      changes.push("headers or secret (not shown by the server, so compared by fingerprint)");
+      requests.push({
+        method: "PUT",
+        path: `${path}/headers`,
+        body: { headers: decl.hidden.headers },
+      });
+      if (decl.hidden.secret !== null) {
+        requests.push({
+          method: "POST",
+          path: `${path}/secret/rotate`,
+          body: { key: decl.hidden.secret },
+        });
+      }
+    }
+    steps.push({ verb: requests.length === 0 ? "=" : "~", subject, changes, requests });
+  }
+  if (opts.prune) {
+    for (const endpoint of current) {
+      if (matched.has(endpoint) || !marked(endpoint.metadata)) continue;
+      steps.push({
+        verb: "-",
+        subject: `${label}${endpoint.uid ?? endpoint.url}`,
+        changes: ["no longer declared"],
+        requests: [{ method: "DELETE", path: `${base}/${endpoint.id}` }],
+      });
+    }
+  }
+  return steps;
+}
+
+function rulesStep(
+  declared: Declarations,
+  server: RulesOrigin,
+  opts: { prune: boolean },
+): Step | null {
+  const rules =
+    declared.rules ?? (opts.prune && server.origin === "api" ? { files: [], env: {} } : null);
+  if (rules === null) return null;
+  const subject = `rules (${rules.files.length} file(s))`;
+  if (server.origin === "files") {
+    return {
+      verb: "~",
+      subject,
+      changes: [],
+      requests: [],
+      problem: `the server reads its rules from files (${server.path}): start it without --rules to apply rules, or leave them out of these files`,
+    };
+  }
+  const digest = rulebookDigest(rules.files, rules.env);
+  if (server.digest === digest) return { verb: "=", subject, changes: [], requests: [] };
+  const before = new Map(server.files.map((f) => [f.name, f.text]));
+  const changes = rules.files.flatMap((f) =>
+    !before.has(f.name) ? [`+ ${f.name}`] : before.get(f.name) !== f.text ? [`~ ${f.name}`] : [],
+  );
+  for (const name of before.keys())
+    if (!rules.files.some((f) => f.name === name)) changes.push(`- ${name}`);
+  if (changes.length === 0) changes.push("the values of ${env:…} variables");
+  return {
+    verb: server.origin === "none" ? "+" : "~",
+    subject,
+    changes,
+    requests: [
+      { method: "PUT", path: "/api/v1/rules", body: { files: rules.files, env: rules.env } },
+    ],
+  };
+}
+
+/** Names (and, for plain values, old → new) of the declared fields the server has otherwise. */
+function changedFields(declared: object, current: object): string[] {
+  const changes: string[] = [];
+  for (const [field, want] of Object.entries(declared)) {
+    const have: unknown = (current as Record<string, unknown>)[field] ?? null;
+    if (same(want, have)) continue;
+    const plain = (v: unknown) => v === null || ["string", "number", "boolean"].includes(typeof v);
+    changes.push(
+      plain(want) && plain(have) && field !== "secret"
+        ? `${field}: ${JSON.stringify(have)} → ${JSON.stringify(want)}`
+        : field,
+    );
+  }
+  return changes;
+}
+
+function same(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((v, i) => same(v, b[i]));
+  }
+  if (isMap(a) && isMap(b)) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return [...keys].every((k) => same(a[k] ?? null, b[k] ?? null));
+  }
+  return a === b || (a ?? null) === (b ?? null);
+}
+
+/** True when two metadata maps differ only in the apply mark (a hidden part changed). */
+function metadataOnlyMark(
+  declared: Record<string, string>,
+  current: Record<string, string>,
+): boolean {
+  const rest = { ...current };
+  delete rest[APPLY_MARK];
+  return same(declared, rest);
+}
+
+function marked(metadata: Record<string, string>): boolean {
+  return APPLY_MARK in metadata;
+}
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
