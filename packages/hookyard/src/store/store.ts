@@ -237,6 +237,11 @@ export interface Store {
   ): Promise<Page<InboundRequest>>;
 
   // --- rule runs ---
+  /**
+   * Stores each distinct event of `runs` once (by `event.id`; an event already stored under
+   * that id is kept as it is) and the runs pointing at it.
+   * @throws ConflictError when a run's id exists.
+   */
   insertRuleRuns(runs: readonly RuleRun[]): Promise<void>;
   /** Writes status, actions, error, lease and times (the rest never changes). */
   updateRuleRun(run: RuleRun): Promise<void>;
@@ -257,6 +262,12 @@ export interface Store {
     leaseUntil: number;
     limit: number;
   }): Promise<RuleRun[]>;
+  /**
+   * Retention: deletes at most `limit` finished runs (succeeded, failed or interrupted) created
+   * before `before` (by their time-sortable id, oldest first), then the events no run points at
+   * any more. Returns how many runs went; call again while it deletes `limit`.
+   */
+  deleteRuleRunsBefore(before: number, limit: number): Promise<number>;
 
   // --- event types ---
   /** @throws ConflictError when the name exists. */

@@ -1,6 +1,7 @@
 import pg from "pg";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { ServiceUnavailableError } from "../../src/errors.js";
+import type { RuleEvent, RuleRun } from "../../src/model.js";
 import { PgStore } from "../../src/store/postgres/pg-store.js";
 import { PgWriteBatcher } from "../../src/store/postgres/pg-batcher.js";
 import { openPool, type Queryable } from "../../src/store/postgres/pg-driver.js";
@@ -15,6 +16,45 @@ import {
 } from "../helpers/temp-postgres.js";
 
 const unavailable = await postgresUnavailable();
+
+/** A client on `schema`, ended when the test finishes. */
+async function clientOn(schema: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: pgUrlWithSchema(schema) });
+  await client.connect();
+  onTestFinished(() => client.end());
+  return client;
+}
+
+const EVENT: RuleEvent = {
+  kind: "inbound",
+  id: "req_1",
+  source: "github",
+  type: "push",
+  payload: { ref: "main" },
+  headers: { "x-github-event": "push" },
+  body: '{"ref":"main"}',
+  method: "POST",
+  path: "/",
+  query: {},
+  receivedAt: "2025-01-01T00:00:00.000Z",
+};
+
+/** A finished run of `rule` for EVENT, older than any time-sortable id. */
+function finishedRun(id: string, rule: string): RuleRun {
+  return {
+    id: `rrun_0${id}`,
+    rule,
+    status: "succeeded",
+    event: EVENT,
+    actions: [],
+    error: null,
+    owner: null,
+    leaseUntil: null,
+    createdAt: 1_000,
+    startedAt: 1_001,
+    finishedAt: 1_002,
+  };
+}
 
 async function openOn(schema: string, url = TEST_PG_URL): Promise<PgStore> {
   const store = await PgStore.open({ url, schema });
@@ -170,5 +210,48 @@ describe.skipIf(unavailable !== null)("postgres adapter", () => {
     const always = deadlocking(Infinity);
     await expect(batcher.write(always.write)).rejects.toThrow(ServiceUnavailableError);
     expect(always.runs(), "one optimistic run and 3 in the savepoint pass").toBe(4);
+  });
+
+  it("stores the event of several runs once", async () => {
+    const schema = await tempPgSchema();
+    const store = await openOn(schema);
+    await store.insertRuleRuns(["a", "b", "c"].map((id) => finishedRun(id, id)));
+    const client = await clientOn(schema);
+    expect((await client.query("SELECT id FROM rule_event")).rows).toEqual([{ id: "req_1" }]);
+    const { rows } = await client.query(
+      "SELECT count(*)::int AS n FROM rule_run WHERE event_id = 'req_1'",
+    );
+    expect(rows).toEqual([{ n: 3 }]);
+  });
+
+  it("carries the runs of a version 4 schema over, each with its event", async () => {
+    const schema = await tempPgSchema();
+    const client = await clientOn(schema);
+    await client.query(
+      "CREATE TABLE hookyard_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL)",
+    );
+    for (const step of PG_MIGRATIONS.filter((m) => m.version <= 4)) {
+      await client.query(step.sql);
+      await client.query("INSERT INTO hookyard_schema (version, name) VALUES ($1, $2)", [
+        step.version,
+        step.name,
+      ]);
+    }
+    const runs = [finishedRun("a", "deploy"), finishedRun("b", "notify")];
+    for (const r of runs) {
+      await client.query(
+        `INSERT INTO rule_run (id, rule, status, event, actions, created_at, started_at,
+           finished_at) VALUES ($1, $2, $3, $4, '[]', $5, $6, $7)`,
+        [r.id, r.rule, r.status, JSON.stringify(r.event), r.createdAt, r.startedAt, r.finishedAt],
+      );
+    }
+    const store = await openOn(schema);
+    for (const r of runs) expect(await store.getRuleRun(r.id)).toEqual(r);
+    expect(
+      await store.listRuleRuns({ rule: "notify" }, { limit: 5, iterator: null }),
+    ).toMatchObject({ data: [runs[1]] });
+    expect(await store.deleteRuleRunsBefore(Number.MAX_SAFE_INTEGER, 10)).toBe(2);
+    const { rows } = await client.query("SELECT count(*)::int AS n FROM rule_event");
+    expect(rows).toEqual([{ n: 0 }]);
   });
 });

@@ -2,8 +2,8 @@ import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { ServiceUnavailableError } from "../../src/errors.js";
-import type { Message } from "../../src/model.js";
-import { MIGRATIONS } from "../../src/store/sqlite/migrations.js";
+import type { Message, RuleEvent, RuleRun } from "../../src/model.js";
+import { MIGRATIONS, migrate } from "../../src/store/sqlite/migrations.js";
 import { openDatabase } from "../../src/store/sqlite/sqlite-driver.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { WriteBatcher, type CommitSync } from "../../src/store/sqlite/write-batcher.js";
@@ -69,6 +69,84 @@ describe("sqlite store: files and schema", () => {
     raw.pragma(`user_version = ${MIGRATIONS.length + 1}`);
     raw.close();
     expect(() => SqliteStore.open({ path })).toThrow(/newer than this Hookyard supports/);
+  });
+});
+
+describe("sqlite store: rule runs", () => {
+  const event: RuleEvent = {
+    kind: "inbound",
+    id: "req_1",
+    source: "github",
+    type: "push",
+    payload: { ref: "main" },
+    headers: { "x-github-event": "push" },
+    body: '{"ref":"main"}',
+    method: "POST",
+    path: "/",
+    query: {},
+    receivedAt: "2025-01-01T00:00:00.000Z",
+  };
+  const run = (id: string, rule: string): RuleRun => ({
+    id: `rrun_0${id}`, // older than any time-sortable id
+    rule,
+    status: "succeeded",
+    event,
+    actions: [],
+    error: null,
+    owner: null,
+    leaseUntil: null,
+    createdAt: 1_000,
+    startedAt: 1_001,
+    finishedAt: 1_002,
+  });
+
+  it("stores the event of several runs once", async () => {
+    const path = await tempSqlitePath();
+    const store = await openTempSqliteStore({ path });
+    await store.insertRuleRuns(["a", "b", "c"].map((id) => run(id, id)));
+    const raw = new Database(path, { readonly: true });
+    onTestFinished(() => {
+      raw.close();
+    });
+    expect(raw.prepare("SELECT id FROM rule_event").all()).toEqual([{ id: "req_1" }]);
+    expect(
+      raw.prepare("SELECT count(*) AS n FROM rule_run WHERE event_id = 'req_1'").get(),
+    ).toEqual({ n: 3 });
+  });
+
+  it("carries the runs of a version 3 database over, each with its event", async () => {
+    const path = await tempSqlitePath();
+    const old = new Database(path);
+    migrate(old, MIGRATIONS.slice(0, 3));
+    const runs = [run("a", "deploy"), run("b", "notify")];
+    for (const r of runs) {
+      old
+        .prepare(
+          `INSERT INTO rule_run (id, rule, status, event, actions, error, owner, lease_until,
+            created_at, started_at, finished_at) VALUES (?, ?, ?, ?, '[]', NULL, NULL, NULL, ?, ?, ?)`,
+        )
+        .run(
+          r.id,
+          r.rule,
+          r.status,
+          JSON.stringify(r.event),
+          r.createdAt,
+          r.startedAt,
+          r.finishedAt,
+        );
+    }
+    old.close();
+    const store = await openTempSqliteStore({ path });
+    for (const r of runs) expect(await store.getRuleRun(r.id)).toEqual(r);
+    expect(
+      await store.listRuleRuns({ rule: "notify" }, { limit: 5, iterator: null }),
+    ).toMatchObject({ data: [runs[1]] });
+    expect(await store.deleteRuleRunsBefore(Number.MAX_SAFE_INTEGER, 10)).toBe(2);
+    const raw = new Database(path, { readonly: true });
+    onTestFinished(() => {
+      raw.close();
+    });
+    expect(raw.prepare("SELECT count(*) AS n FROM rule_event").get()).toEqual({ n: 0 });
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConflictError } from "../../src/errors.js";
+import { TimeSortableIds } from "../../src/ids.js";
 import type {
   Application,
   Delivery,
@@ -7,6 +8,8 @@ import type {
   DeliveryStatus,
   Endpoint,
   Message,
+  RuleEvent,
+  RuleRun,
 } from "../../src/model.js";
 import type { Page, Store } from "../../src/store/store.js";
 import { Seed, seedAppWithEndpoint, seedDelivery } from "../helpers/seed.js";
@@ -232,6 +235,135 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
         { limit: 10, iterator: null },
       );
       expect(page.data.map((m) => m.id)).toEqual([replay.id, forward.id]);
+    });
+  });
+
+  describe(`${adapter} store: rule runs`, () => {
+    it("stores three runs sharing one event, each read back with the full event", async () => {
+      const store = await openStore();
+      const runs = new Runs();
+      const event = runs.event({ id: "req_shared" });
+      const three = [runs.run(event, "a"), runs.run(event, "b"), runs.run(event, "c")];
+      await store.insertRuleRuns(three);
+      for (const run of three) expect(await store.getRuleRun(run.id)).toEqual(run);
+      expect(await store.getRuleRun("rrun_missing")).toBeNull();
+
+      // Stored once, by id: a later run of an event with that id reads the stored one.
+      const later = runs.run({ ...event, payload: { other: true } }, "d");
+      await store.insertRuleRuns([later]);
+      expect(await store.getRuleRun(later.id)).toEqual({ ...later, event });
+      await expect(store.insertRuleRuns([three[0]!])).rejects.toThrow(ConflictError);
+    });
+
+    it("stores an accepted request's runs with it, and none for a duplicate", async () => {
+      const store = await openStore();
+      const seed = new Seed();
+      const source = seed.source();
+      await store.insertSource(source);
+      const runs = new Runs();
+      const request = seed.inboundRequest(source, { dedupKey: "d-1" });
+      const event = runs.event({ id: request.id });
+      const planned = [runs.run(event, "a"), runs.run(event, "b")];
+      await store.insertInboundRequest(request, 0, undefined, planned);
+      for (const run of planned) expect(await store.getRuleRun(run.id)).toEqual(run);
+
+      const again = seed.inboundRequest(source, { dedupKey: "d-1" });
+      const dropped = runs.run(runs.event({ id: again.id }), "a");
+      expect((await store.insertInboundRequest(again, 0, undefined, [dropped])).status).toBe(
+        "duplicate",
+      );
+      expect(await store.getRuleRun(dropped.id)).toBeNull();
+    });
+
+    it("keeps a run's event through its updates", async () => {
+      const store = await openStore();
+      const runs = new Runs();
+      const event = runs.event();
+      const queued = runs.run(event, "a");
+      const other = runs.run(event, "b");
+      await store.insertRuleRuns([queued, other]);
+      const running: RuleRun = { ...queued, status: "running", startedAt: queued.createdAt + 5 };
+      await store.updateRuleRun(running);
+      expect(await store.getRuleRun(queued.id)).toEqual(running);
+      const succeeded: RuleRun = {
+        ...running,
+        status: "succeeded",
+        actions: [
+          {
+            index: 0,
+            id: null,
+            type: "log",
+            status: "succeeded",
+            output: { line: "done" },
+            error: null,
+            startedAt: running.createdAt + 6,
+            durationMs: 1,
+          },
+        ],
+        owner: null,
+        leaseUntil: null,
+        finishedAt: running.createdAt + 7,
+      };
+      await store.updateRuleRun(succeeded);
+      expect(await store.getRuleRun(queued.id)).toEqual(succeeded);
+      expect(await store.getRuleRun(other.id), "the other run of the event").toEqual(other);
+    });
+
+    it("lists runs newest first, by status and by rule, a page at a time", async () => {
+      const store = await openStore();
+      const runs = new Runs();
+      const event = runs.event();
+      const all = [
+        runs.run(event, "a"),
+        runs.run(event, "b", { status: "failed", error: "boom" }),
+        runs.run(runs.event(), "a", { status: "failed", error: "boom" }),
+        runs.run(event, "a"),
+        runs.run(runs.event(), "b"),
+      ];
+      await store.insertRuleRuns(all);
+      const [r0, r1, r2, r3, r4] = all as [RuleRun, RuleRun, RuleRun, RuleRun, RuleRun];
+      const first = await store.listRuleRuns({}, { limit: 3, iterator: null });
+      const rest = await store.listRuleRuns({}, { limit: 3, iterator: first.iterator });
+      expect([...first.data, ...rest.data]).toEqual([r4, r3, r2, r1, r0]);
+      expect(rest.done).toBe(true);
+      const failed = await store.listRuleRuns({ status: "failed" }, { limit: 1, iterator: null });
+      const failedRest = await store.listRuleRuns(
+        { status: "failed" },
+        { limit: 1, iterator: failed.iterator },
+      );
+      expect([...failed.data, ...failedRest.data]).toEqual([r2, r1]);
+      expect(ids(await store.listRuleRuns({ rule: "a" }, { limit: 10, iterator: null }))).toEqual(
+        ids([r3, r2, r0]),
+      );
+      expect(
+        await store.listRuleRuns({ rule: "a", status: "queued" }, { limit: 10, iterator: null }),
+      ).toMatchObject({ data: [r3, r0], done: true });
+      expect(
+        ids(
+          await store.listRuleRuns(
+            { status: "queued" },
+            { limit: 10, iterator: null, order: "ascending" },
+          ),
+        ),
+      ).toEqual(ids([r0, r3, r4]));
+    });
+
+    it("hands out runs whose lease expired, with their event", async () => {
+      const store = await openStore();
+      const runs = new Runs();
+      const event = runs.event();
+      const expired = runs.run(event, "a", { leaseUntil: 1_000 });
+      const held = runs.run(event, "b", { leaseUntil: 5_000 });
+      const done = runs.run(event, "c", { status: "succeeded", owner: null, leaseUntil: null });
+      await store.insertRuleRuns([expired, held, done]);
+      const taken = await store.takeExpiredRuleRuns({
+        owner: "p2",
+        now: 2_000,
+        leaseUntil: 9_000,
+        limit: 10,
+      });
+      expect(taken).toEqual([{ ...expired, owner: "p2", leaseUntil: 9_000 }]);
+      expect(await store.getRuleRun(held.id)).toEqual(held);
     });
   });
 
@@ -1175,6 +1307,43 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
     });
   });
 
+  describe(`${adapter} store: rule run retention`, () => {
+    it("deletes finished runs created before a time, in steps, and the events only they used", async () => {
+      const store = await openStore();
+      const runs = new Runs();
+      const gone = runs.event({ id: "req_gone" });
+      const shared = runs.event({ id: "req_shared" });
+      const oldDone = [
+        runs.run(gone, "a", { status: "succeeded" }),
+        runs.run(gone, "b", { status: "failed", error: "boom" }),
+        runs.run(shared, "a", { status: "interrupted" }),
+      ];
+      const oldOpen = [runs.run(gone, "c"), runs.run(shared, "d", { status: "running" })];
+      const cutoff = runs.now();
+      const recent = runs.run(shared, "b", { status: "succeeded" });
+      await store.insertRuleRuns([...oldDone, ...oldOpen, recent]);
+
+      expect(await store.deleteRuleRunsBefore(cutoff, 2)).toBe(2);
+      expect(await store.deleteRuleRunsBefore(cutoff, 2)).toBe(1);
+      expect(await store.deleteRuleRunsBefore(cutoff, 2)).toBe(0);
+      for (const run of oldDone) expect(await store.getRuleRun(run.id)).toBeNull();
+      for (const run of [...oldOpen, recent]) expect(await store.getRuleRun(run.id)).toEqual(run);
+
+      // Finish the open run of `gone`: deleting it deletes the event, so a new one may take its id.
+      const finished = { ...oldOpen[0]!, status: "succeeded" as const };
+      await store.updateRuleRun(finished);
+      expect(await store.deleteRuleRunsBefore(cutoff, 10)).toBe(1);
+      const renewed = runs.run({ ...gone, payload: { renewed: true } }, "a");
+      const sharing = runs.run({ ...shared, payload: { renewed: true } }, "a");
+      await store.insertRuleRuns([renewed, sharing]);
+      expect((await store.getRuleRun(renewed.id))?.event.payload).toEqual({ renewed: true });
+      expect(await store.getRuleRun(sharing.id), "still used: kept").toEqual({
+        ...sharing,
+        event: shared,
+      });
+    });
+  });
+
   describe(`${adapter} store: idempotency keys`, () => {
     it("keeps the first record written for a key", async () => {
       const store = await openStore();
@@ -1223,4 +1392,64 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
       await expect(store.setSetting("k", "w"), "writes after close").rejects.toThrow();
     });
   });
+}
+
+/**
+ * Rule runs and their events for the contract: ids and times from one counter that moves 1 ms per
+ * run, as `Seed` does, so runs made later list later.
+ */
+class Runs {
+  #tick = Date.UTC(2025, 0, 1);
+  readonly #ids = new TimeSortableIds({ now: () => this.#tick });
+  #events = 0;
+
+  /** The time the next run gets. */
+  now(): number {
+    return this.#tick;
+  }
+
+  /** An inbound-like event of about 3 KB (headers, raw body, parsed payload). */
+  event(overrides: Partial<RuleEvent> = {}): RuleEvent {
+    const n = ++this.#events;
+    const payload = {
+      n,
+      ref: "refs/heads/main",
+      commits: Array.from({ length: 20 }, (_, i) => ({ id: `c${i}`, message: "x".repeat(40) })),
+    };
+    return {
+      kind: "inbound",
+      id: `req_event${n}`,
+      source: "github",
+      type: "push",
+      payload,
+      headers: { "content-type": "application/json", "x-github-event": "push" },
+      body: JSON.stringify(payload),
+      method: "POST",
+      path: "/",
+      query: { a: "1" },
+      receivedAt: new Date(this.#tick).toISOString(),
+      ...overrides,
+    };
+  }
+
+  /** A queued run of `rule` for `event`, leased by "p1". */
+  run(event: RuleEvent, rule: string, overrides: Partial<RuleRun> = {}): RuleRun {
+    const at = this.#tick;
+    const id = this.#ids.next("rrun");
+    this.#tick++;
+    return {
+      id,
+      rule,
+      status: "queued",
+      event,
+      actions: [],
+      error: null,
+      owner: "p1",
+      leaseUntil: at + 60_000,
+      createdAt: at,
+      startedAt: null,
+      finishedAt: null,
+      ...overrides,
+    };
+  }
 }

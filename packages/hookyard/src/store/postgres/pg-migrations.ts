@@ -205,11 +205,40 @@ CREATE INDEX rule_run_rule ON rule_run (rule, id);
 CREATE INDEX rule_run_open ON rule_run (lease_until) WHERE status IN ('queued', 'running');
 `;
 
+/**
+ * v5: a run's event is stored once (`rule_event`, keyed by the event's id) and runs point at it,
+ * instead of a copy in every run rewritten by every update of it. Existing runs keep their event
+ * under the run's own id. Ids and rule names of runs now compare byte-wise too (v4 left them in
+ * the database's collation), as the listing's cursor expects.
+ */
+const V5_RULE_EVENTS = `
+CREATE TABLE rule_event (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  event TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+INSERT INTO rule_event (id, event, created_at) SELECT id, event, created_at FROM rule_run;
+
+ALTER TABLE rule_run ADD COLUMN event_id TEXT COLLATE "C";
+UPDATE rule_run SET event_id = id;
+ALTER TABLE rule_run
+  ALTER COLUMN event_id SET NOT NULL,
+  ADD CONSTRAINT rule_run_event_fk FOREIGN KEY (event_id) REFERENCES rule_event (id),
+  DROP COLUMN event,
+  ALTER COLUMN id TYPE TEXT COLLATE "C",
+  ALTER COLUMN rule TYPE TEXT COLLATE "C";
+
+CREATE INDEX rule_run_status ON rule_run (status, id);
+-- Finds the runs still pointing at an event when runs are deleted (retention, foreign key).
+CREATE INDEX rule_run_event ON rule_run (event_id);
+`;
+
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 1, name: "initial outbound schema", sql: V1_INITIAL },
   { version: 2, name: "cluster-wide endpoint rate limits", sql: V2_RATE_LIMIT },
   { version: 3, name: "inbound sources", sql: V3_SOURCES },
   { version: 4, name: "rule runs", sql: V4_RULE_RUNS },
+  { version: 5, name: "rule events stored once", sql: V5_RULE_EVENTS },
 ];
 
 /** An arbitrary constant: the advisory lock every Hookyard migrating this schema takes. */

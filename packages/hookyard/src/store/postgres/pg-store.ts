@@ -462,7 +462,7 @@ export class PgStore implements Store {
         }
       }
       if (stored.status === "accepted" && ruleRuns !== undefined) {
-        for (const run of ruleRuns) await this.#insertRuleRun(db, run);
+        await insertRuleRuns(db, ruleRuns);
       }
       return stored;
     });
@@ -470,20 +470,8 @@ export class PgStore implements Store {
 
   // --- rule runs ---
 
-  async #insertRuleRun(db: Queryable, run: RuleRun): Promise<void> {
-    await conflictOn(
-      db.query(
-        insertSql("rule_run", runRows.RULE_RUN_COLUMNS),
-        cfg.rowValues(runRows.ruleRunToRow(run), runRows.RULE_RUN_COLUMNS),
-      ),
-      () => `rule run ${run.id} already exists`,
-    );
-  }
-
   insertRuleRuns(runs: readonly RuleRun[]): Promise<void> {
-    return this.#write(async (db) => {
-      for (const run of runs) await this.#insertRuleRun(db, run);
-    });
+    return this.#write((db) => insertRuleRuns(db, runs));
   }
 
   updateRuleRun(run: RuleRun): Promise<void> {
@@ -507,9 +495,10 @@ export class PgStore implements Store {
   }
 
   async getRuleRun(id: RuleRunId): Promise<RuleRun | null> {
-    const [row] = await this.#rows<runRows.RuleRunRow>("SELECT * FROM rule_run WHERE id = $1", [
-      id,
-    ]);
+    const [row] = await this.#rows<runRows.RuleRunEventRow>(
+      `${runRows.RULE_RUN_SELECT} WHERE r.id = $1`,
+      [id],
+    );
     return row === undefined ? null : runRows.rowToRuleRun(row);
   }
 
@@ -518,12 +507,12 @@ export class PgStore implements Store {
     page: PageRequest,
   ): Promise<Page<RuleRun>> {
     const terms = pgTerms();
-    if (filter.rule !== undefined) addTerm(terms, "rule = $?", filter.rule);
-    if (filter.status !== undefined) addTerm(terms, "status = $?", filter.status);
+    if (filter.rule !== undefined) addTerm(terms, "r.rule = $?", filter.rule);
+    if (filter.status !== undefined) addTerm(terms, "r.status = $?", filter.status);
     return this.#page({
-      select: "SELECT * FROM rule_run",
+      select: runRows.RULE_RUN_SELECT,
       terms,
-      cursorColumn: "id",
+      cursorColumn: "r.id",
       page,
       defaultOrder: "descending",
       map: runRows.rowToRuleRun,
@@ -538,14 +527,34 @@ export class PgStore implements Store {
     limit: number;
   }): Promise<RuleRun[]> {
     return this.#write(async (db) => {
-      const { rows: taken } = await db.query<runRows.RuleRunRow>(
+      const { rows: taken } = await db.query<runRows.RuleRunEventRow>(
         `UPDATE rule_run SET owner = $1, lease_until = $2
           WHERE id IN (SELECT id FROM rule_run WHERE status IN ('queued', 'running')
             AND lease_until < $3 ORDER BY lease_until LIMIT $4 FOR UPDATE SKIP LOCKED)
-          RETURNING *`,
+          ${runRows.RULE_RUN_RETURNING}`,
         [req.owner, req.leaseUntil, req.now, req.limit],
       );
       return taken.map(runRows.rowToRuleRun).sort((a, b) => (a.id < b.id ? -1 : 1));
+    });
+  }
+
+  deleteRuleRunsBefore(before: number, limit: number): Promise<number> {
+    return this.#write(async (db) => {
+      const { rows: gone } = await db.query<{ event_id: string }>(
+        `DELETE FROM rule_run WHERE id IN (SELECT id FROM rule_run
+           WHERE id < $1 AND ${runRows.FINISHED_RULE_RUN} ORDER BY id LIMIT $2)
+         RETURNING event_id`,
+        [idFloor("rrun", before), limit],
+      );
+      if (gone.length > 0) {
+        // The events the deleted runs pointed at that no other run points at.
+        await db.query(
+          `DELETE FROM rule_event e WHERE e.id = ANY($1::text[])
+             AND NOT EXISTS (SELECT 1 FROM rule_run r WHERE r.event_id = e.id)`,
+          [[...new Set(gone.map((r) => r.event_id))]],
+        );
+      }
+      return gone.length;
     });
   }
 
@@ -1241,6 +1250,28 @@ export class PgStore implements Store {
 
   #checkOpen(): void {
     if (this.#closing !== null) throw new ServiceUnavailableError("the store is closed");
+  }
+}
+
+/**
+ * Each distinct event of `runs` once (kept as stored if an earlier batch stored it), then the
+ * runs pointing at it: rows/rule-run-rows.ts.
+ */
+async function insertRuleRuns(db: Queryable, runs: readonly RuleRun[]): Promise<void> {
+  for (const event of runRows.ruleEventRows(runs)) {
+    await db.query(
+      insertSql("rule_event", runRows.RULE_EVENT_COLUMNS, " ON CONFLICT (id) DO NOTHING"),
+      cfg.rowValues(event, runRows.RULE_EVENT_COLUMNS),
+    );
+  }
+  for (const run of runs) {
+    await conflictOn(
+      db.query(
+        insertSql("rule_run", runRows.RULE_RUN_COLUMNS),
+        cfg.rowValues(runRows.ruleRunToRow(run), runRows.RULE_RUN_COLUMNS),
+      ),
+      () => `rule run ${run.id} already exists`,
+    );
   }
 }
 

@@ -1,12 +1,17 @@
 import type { ActionOutcome, RuleEvent, RuleRun, RuleRunId, RuleRunStatus } from "../../model.js";
 import type { Row } from "./config-rows.js";
 
-/** Rule runs ⇄ rows, shared by both adapters; the event and the outcomes are JSON text. */
+/**
+ * Rule runs ⇄ rows, shared by both adapters. A run's event is stored once in `rule_event`, keyed
+ * by the event's id, however many runs carry it (the rules an inbound request matches share its
+ * event); a run row points at it (`event_id`), so updating a run never rewrites the event.
+ * The event and the outcomes are JSON text.
+ */
 export interface RuleRunRow extends Row {
   id: string;
   rule: string;
   status: string;
-  event: string;
+  event_id: string;
   actions: string;
   error: string | null;
   owner: string | null;
@@ -16,11 +21,22 @@ export interface RuleRunRow extends Row {
   finished_at: number | null;
 }
 
+/** A run row read back with its event's JSON (see `RULE_RUN_SELECT`). */
+export interface RuleRunEventRow extends RuleRunRow {
+  event: string;
+}
+
+export interface RuleEventRow extends Row {
+  id: string;
+  event: string;
+  created_at: number;
+}
+
 export const RULE_RUN_COLUMNS = [
   "id",
   "rule",
   "status",
-  "event",
+  "event_id",
   "actions",
   "error",
   "owner",
@@ -30,27 +46,26 @@ export const RULE_RUN_COLUMNS = [
   "finished_at",
 ] as const;
 
-/**
- * An event's JSON, written once however many runs (and updates of them) carry it: the rules an
- * inbound request matches share its event object.
- */
-const eventJson = new WeakMap<RuleEvent, string>();
+export const RULE_EVENT_COLUMNS = ["id", "event", "created_at"] as const;
 
-function jsonOf(event: RuleEvent): string {
-  let json = eventJson.get(event);
-  if (json === undefined) {
-    json = JSON.stringify(event);
-    eventJson.set(event, json);
-  }
-  return json;
-}
+/** Runs (alias `r`) with their event's JSON; filters and the cursor name `r.` columns. */
+export const RULE_RUN_SELECT =
+  "SELECT r.*, e.event FROM rule_run r JOIN rule_event e ON e.id = r.event_id";
 
+/** For `UPDATE rule_run … RETURNING`: the run's columns and its event's JSON. */
+export const RULE_RUN_RETURNING =
+  "RETURNING *, (SELECT e.event FROM rule_event e WHERE e.id = rule_run.event_id) AS event";
+
+/** Statuses a run never leaves: such runs may be deleted (retention). */
+export const FINISHED_RULE_RUN = "status IN ('succeeded', 'failed', 'interrupted')";
+
+/** The run's own columns; its event is written apart, once (`ruleEventRows`). */
 export function ruleRunToRow(run: RuleRun): RuleRunRow {
   return {
     id: run.id,
     rule: run.rule,
     status: run.status,
-    event: jsonOf(run.event),
+    event_id: run.event.id,
     actions: JSON.stringify(run.actions),
     error: run.error,
     owner: run.owner,
@@ -61,7 +76,24 @@ export function ruleRunToRow(run: RuleRun): RuleRunRow {
   };
 }
 
-export function rowToRuleRun(row: RuleRunRow): RuleRun {
+/**
+ * One row per distinct event (by id) of `runs`, each serialised once. Stored insert-or-ignore:
+ * an event already stored (by an earlier batch of runs for it) is kept as it is.
+ */
+export function ruleEventRows(runs: readonly RuleRun[]): RuleEventRow[] {
+  const byId = new Map<string, RuleEventRow>();
+  for (const run of runs) {
+    if (byId.has(run.event.id)) continue;
+    byId.set(run.event.id, {
+      id: run.event.id,
+      event: JSON.stringify(run.event),
+      created_at: run.createdAt,
+    });
+  }
+  return [...byId.values()];
+}
+
+export function rowToRuleRun(row: RuleRunEventRow): RuleRun {
   return {
     id: row.id as RuleRunId,
     rule: row.rule,

@@ -199,10 +199,52 @@ CREATE INDEX rule_run_rule ON rule_run (rule, id);
 CREATE INDEX rule_run_open ON rule_run (lease_until) WHERE status IN ('queued', 'running');
 `;
 
+/**
+ * v4: a run's event is stored once (`rule_event`, keyed by the event's id) and runs point at it,
+ * instead of a copy in every run rewritten by every update of it. Existing runs keep their event
+ * under the run's own id. The table is rebuilt, since ALTER TABLE cannot add a NOT NULL reference.
+ */
+const V4_RULE_EVENTS = `
+CREATE TABLE rule_event (
+  id TEXT PRIMARY KEY,
+  event TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+INSERT INTO rule_event (id, event, created_at) SELECT id, event, created_at FROM rule_run;
+
+CREATE TABLE rule_run_v4 (
+  id TEXT PRIMARY KEY,
+  rule TEXT NOT NULL,
+  status TEXT NOT NULL,
+  event_id TEXT NOT NULL REFERENCES rule_event (id),
+  actions TEXT NOT NULL,
+  error TEXT,
+  owner TEXT,
+  lease_until INTEGER,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER
+);
+INSERT INTO rule_run_v4 (id, rule, status, event_id, actions, error, owner, lease_until,
+    created_at, started_at, finished_at)
+  SELECT id, rule, status, id, actions, error, owner, lease_until, created_at, started_at,
+    finished_at
+  FROM rule_run;
+DROP TABLE rule_run;
+ALTER TABLE rule_run_v4 RENAME TO rule_run;
+
+CREATE INDEX rule_run_rule ON rule_run (rule, id);
+CREATE INDEX rule_run_status ON rule_run (status, id);
+CREATE INDEX rule_run_open ON rule_run (lease_until) WHERE status IN ('queued', 'running');
+-- Finds the runs still pointing at an event when runs are deleted (retention, foreign key).
+CREATE INDEX rule_run_event ON rule_run (event_id);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial outbound schema", sql: V1_INITIAL },
   { version: 2, name: "inbound sources", sql: V2_SOURCES },
   { version: 3, name: "rule runs", sql: V3_RULE_RUNS },
+  { version: 4, name: "rule events stored once", sql: V4_RULE_EVENTS },
 ];
 
 /**

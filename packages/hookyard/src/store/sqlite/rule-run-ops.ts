@@ -1,12 +1,18 @@
+import { idFloor } from "../../ids.js";
 import type { RuleRun, RuleRunId, RuleRunStatus } from "../../model.js";
 import * as rows from "../rows/rule-run-rows.js";
 import type { Page, PageRequest } from "../store.js";
 import { conflictOn } from "./sqlite-driver.js";
 import type { SqliteContext } from "./statements.js";
 
-/** Rule runs. Synchronous; writes run inside a group commit. */
+/**
+ * Rule runs. Synchronous; writes run inside a group commit. Each event is stored once in
+ * `rule_event` and the runs point at it (rows/rule-run-rows.ts).
+ */
 
+/** Also stores the runs of an accepted inbound request (source-ops.ts), in its transaction. */
 export function insertRuleRuns({ s }: SqliteContext, runs: readonly RuleRun[]): void {
+  for (const event of rows.ruleEventRows(runs)) s.insertRuleEvent.run(event);
   for (const run of runs) {
     conflictOn(
       () => s.insertRuleRun.run(rows.ruleRunToRow(run)),
@@ -15,12 +21,13 @@ export function insertRuleRuns({ s }: SqliteContext, runs: readonly RuleRun[]): 
   }
 }
 
+/** Writes the run's changing columns only; its event is never rewritten. */
 export function updateRuleRun({ s }: SqliteContext, run: RuleRun): void {
   s.updateRuleRun.run(rows.ruleRunToRow(run));
 }
 
 export function getRuleRun({ s }: SqliteContext, id: RuleRunId): RuleRun | null {
-  const row = s.getRuleRun.get(id) as rows.RuleRunRow | undefined;
+  const row = s.getRuleRun.get(id) as rows.RuleRunEventRow | undefined;
   return row === undefined ? null : rows.rowToRuleRun(row);
 }
 
@@ -32,18 +39,18 @@ export function listRuleRuns(
   const where: string[] = [];
   const params: string[] = [];
   if (filter.rule !== undefined) {
-    where.push("rule = ?");
+    where.push("r.rule = ?");
     params.push(filter.rule);
   }
   if (filter.status !== undefined) {
-    where.push("status = ?");
+    where.push("r.status = ?");
     params.push(filter.status);
   }
   return listings.page({
-    select: "SELECT * FROM rule_run",
+    select: rows.RULE_RUN_SELECT,
     where,
     params,
-    cursorColumn: "id",
+    cursorColumn: "r.id",
     page,
     defaultOrder: "descending",
     map: rows.rowToRuleRun,
@@ -60,6 +67,17 @@ export function takeExpiredRuleRuns(
     req.leaseUntil,
     req.now,
     req.limit,
-  ) as rows.RuleRunRow[];
+  ) as rows.RuleRunEventRow[];
   return taken.map(rows.rowToRuleRun).sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+
+/** See `Store.deleteRuleRunsBefore`: the runs first, then the events they alone pointed at. */
+export function deleteRuleRunsBefore({ s }: SqliteContext, before: number, limit: number): number {
+  const gone = s.deleteRuleRunsBefore.all(idFloor("rrun", before), limit) as Array<{
+    event_id: string;
+  }>;
+  for (const eventId of new Set(gone.map((r) => r.event_id))) {
+    s.deleteUnusedRuleEvent.run(eventId, eventId);
+  }
+  return gone.length;
 }

@@ -9,10 +9,10 @@ import type {
   SourceId,
 } from "../../model.js";
 import * as deliveryRows from "../rows/delivery-rows.js";
-import * as ruleRunRows from "../rows/rule-run-rows.js";
 import * as rows from "../rows/source-rows.js";
 import type { Page, PageRequest } from "../store.js";
 import { conflictOn } from "./sqlite-driver.js";
+import { insertRuleRuns } from "./rule-run-ops.js";
 import type { SqliteContext } from "./statements.js";
 
 /** Inbound sources and their ingest tokens. Synchronous; writes run inside a group commit. */
@@ -71,12 +71,13 @@ export function deleteSource({ s }: SqliteContext, id: SourceId): void {
 
 /** See `Store.insertInboundRequest`: one writer at a time, so the check and the insert are atomic. */
 export function insertInboundRequest(
-  { s }: SqliteContext,
+  ctx: SqliteContext,
   request: InboundRequest,
   dedupSince: number,
   forward?: { message: Message; deliveries: Delivery[] },
   ruleRuns?: readonly RuleRun[],
 ): InboundRequest {
+  const { s } = ctx;
   let stored = request;
   if (request.status === "accepted" && request.dedupKey !== null) {
     const first = s.findAcceptedByDedupKey.get(request.sourceId, request.dedupKey, dedupSince) as
@@ -92,7 +93,7 @@ export function insertInboundRequest(
     for (const d of forward.deliveries) s.insertDelivery.run(...deliveryRows.deliveryParams(d));
   }
   if (stored.status === "accepted" && ruleRuns !== undefined && ruleRuns.length > 0) {
-    for (const run of ruleRuns) s.insertRuleRun.run(ruleRunRows.ruleRunToRow(run));
+    insertRuleRuns(ctx, ruleRuns);
   }
   return stored;
 }

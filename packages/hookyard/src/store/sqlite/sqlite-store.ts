@@ -265,6 +265,10 @@ export class SqliteStore implements Store {
     return this.#write(() => ruleRuns.takeExpiredRuleRuns(this.#ctx, req));
   }
 
+  deleteRuleRunsBefore(before: number, limit: number): Promise<number> {
+    return this.#write(() => ruleRuns.deleteRuleRunsBefore(this.#ctx, before, limit));
+  }
+
   getInboundRequest(sourceId: SourceId, id: InboundRequestId): Promise<InboundRequest | null> {
     return this.#read(() => sources.getInboundRequest(this.#ctx, sourceId, id));
   }

@@ -1,6 +1,7 @@
 import type { ListingQueries } from "./listing-queries.js";
 import type { SqliteDatabase, SqliteStatement } from "./sqlite-driver.js";
 import { deliveryGuardSql } from "../rows/delivery-rows.js";
+import { FINISHED_RULE_RUN, RULE_RUN_RETURNING, RULE_RUN_SELECT } from "../rows/rule-run-rows.js";
 
 /**
  * Every fixed statement of the adapter, prepared once when the store opens. Statements whose
@@ -72,19 +73,27 @@ const SQL = {
       AND r.id < (SELECT id FROM inbound_request WHERE source_id = ? ORDER BY id DESC
         LIMIT 1 OFFSET ?))`,
 
-  insertRuleRun: `INSERT INTO rule_run (id, rule, status, event, actions, error, owner,
+  // A run's event is stored once, by the first batch of runs for it (rule-run-rows.ts).
+  insertRuleEvent: `INSERT INTO rule_event (id, event, created_at)
+    VALUES (@id, @event, @created_at) ON CONFLICT (id) DO NOTHING`,
+  insertRuleRun: `INSERT INTO rule_run (id, rule, status, event_id, actions, error, owner,
       lease_until, created_at, started_at, finished_at)
-    VALUES (@id, @rule, @status, @event, @actions, @error, @owner, @lease_until, @created_at,
+    VALUES (@id, @rule, @status, @event_id, @actions, @error, @owner, @lease_until, @created_at,
       @started_at, @finished_at)`,
   updateRuleRun: `UPDATE rule_run SET status = @status, actions = @actions, error = @error,
       owner = @owner, lease_until = @lease_until, started_at = @started_at,
       finished_at = @finished_at
     WHERE id = @id`,
-  getRuleRun: "SELECT * FROM rule_run WHERE id = ?",
+  getRuleRun: `${RULE_RUN_SELECT} WHERE r.id = ?`,
   takeExpiredRuleRuns: `UPDATE rule_run SET owner = ?, lease_until = ?
     WHERE id IN (SELECT id FROM rule_run WHERE status IN ('queued', 'running')
       AND lease_until < ? ORDER BY lease_until LIMIT ?)
-    RETURNING *`,
+    ${RULE_RUN_RETURNING}`,
+  deleteRuleRunsBefore: `DELETE FROM rule_run WHERE id IN (SELECT id FROM rule_run
+    WHERE id < ? AND ${FINISHED_RULE_RUN} ORDER BY id LIMIT ?)
+    RETURNING event_id`,
+  deleteUnusedRuleEvent: `DELETE FROM rule_event
+    WHERE id = ? AND NOT EXISTS (SELECT 1 FROM rule_run WHERE event_id = ?)`,
 
   insertEventType: `INSERT INTO event_type (name, description, schemas, archived, deprecated,
       feature_flag, group_name, created_at, updated_at)
