@@ -63,6 +63,8 @@ export interface StartOptions {
   cwd?: string;
   /** Address to listen on; false to skip `listen` (inject-only tests). */
   listen?: boolean;
+  /** Fills rulebooks' `${env:NAME}` (default: the process's environment). */
+  env?: Readonly<Record<string, string | undefined>>;
   /** Engine settings that are not user configuration (tests shorten the in-memory horizon). */
   engine?: Partial<Pick<DeliveryEngineConfig, "holdInMemoryMs" | "sweepIntervalMs">>;
 }
@@ -189,6 +191,7 @@ export async function startHookyard(
       clock,
       logger,
       cwd: opts.cwd ?? process.cwd(),
+      ...(opts.env !== undefined && { env: opts.env }),
     });
     cleanups.push(() => rules.close());
     messages.onCreated = (message, app) => {

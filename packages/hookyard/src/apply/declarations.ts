@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { LineCounter, parseDocument, type Document } from "yaml";
+import { envRefNames, fillEnvRefs } from "../rules/env-refs.js";
 import type { RulebookFile } from "../rules/rules-in-force.js";
 import { parseRulebookFiles, RulebookError, type RulebookProblem } from "../rules/rulebook.js";
 
@@ -98,7 +99,6 @@ function canonical(value: unknown): string {
 }
 
 type Path = Array<string | number>;
-const ENV_REF = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g;
 const RULEBOOK_KEYS = ["notifiers", "rules"];
 
 /** Reads and checks the files at `path` (a file or a directory). */
@@ -237,7 +237,7 @@ class DeclarationReader {
     if (RULEBOOK_KEYS.some((key) => key in root)) {
       this.hasRulebook = true;
       const text = JSON.stringify(RULEBOOK_KEYS.map((key) => root[key]));
-      this.rulebookEnvNames = [...text.matchAll(ENV_REF)].map((m) => m[1]!);
+      this.rulebookEnvNames = envRefNames(text);
     }
     for (const [i, item] of this.#list(["eventTypes"], root["eventTypes"]).entries()) {
       const decl = this.#eventType(["eventTypes", i], item);
@@ -440,15 +440,12 @@ class DeclarationReader {
   /** `${env:NAME}` in every text of `value`, from the environment; a missing one is a problem. */
   #fill(path: Path, value: unknown): unknown {
     if (typeof value === "string") {
-      return value.replace(ENV_REF, (_, name: string) => {
-        const filled = this.#env[name];
-        if (filled === undefined) {
-          this.#problem(path, `environment variable ${name} is not set`);
-          return "";
-        }
-        this.#secrets.set(name, filled);
-        return filled;
-      });
+      return fillEnvRefs(
+        value,
+        this.#env,
+        (name) => this.#problem(path, `environment variable ${name} is not set`),
+        (name, filled) => this.#secrets.set(name, filled),
+      );
     }
     if (Array.isArray(value)) return value.map((item, i) => this.#fill([...path, i], item));
     if (isMap(value)) {

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { DeclarationsError, readDeclarations, type Declarations } from "../apply/declarations.js";
 import { planApply, type ServerEndpoint, type ServerState, type Step } from "../apply/plan.js";
+import { maskEnvValues } from "../rules/env-refs.js";
 import { formatProblem } from "../rules/rulebook.js";
 import type { RulesOrigin } from "../rules/rules-in-force.js";
 import { ApiCallError, ApiClient } from "./api-client.js";
@@ -30,7 +31,7 @@ export async function runApply(req: {
     io.stderr.write(`${err.problems.length} problem(s); nothing was applied\n`);
     return 1;
   }
-  const hide = masker(declared.secrets);
+  const hide = maskEnvValues(declared.secrets);
   let steps: Step[];
   let api: ApiClient;
   try {
@@ -123,16 +124,4 @@ async function all<T>(api: ApiClient, path: string): Promise<T[]> {
     if (page.done || page.iterator === null || page.data.length === 0) return items;
     iterator = page.iterator;
   }
-}
-
-/** Replaces every value `${env:NAME}` filled by `${env:NAME}` again, so no output shows it. */
-function masker(secrets: Map<string, string>): (text: string) => string {
-  const values = [...secrets]
-    .filter(([, value]) => value.length >= 3)
-    .sort(([, a], [, b]) => b.length - a.length);
-  return (text) => {
-    let out = text;
-    for (const [name, value] of values) out = out.split(value).join(`\${env:${name}}`);
-    return out;
-  };
 }

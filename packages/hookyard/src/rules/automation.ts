@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { Cron } from "croner";
 import type { Logger } from "pino";
 import type { Clock, Timer } from "../clock.js";
@@ -50,7 +51,7 @@ const RUN_LEASE_MARGIN_MS = 5 * 60_000;
  */
 export class Automation {
   readonly #deps: AutomationDeps;
-  #book: Rulebook = { rules: [], files: [] };
+  #book: Rulebook = { rules: [], files: [], secrets: new Map() };
   #byName = new Map<string, Rule>();
   /** Rules by the inbound source key (uid or id) they listen to, indexed by their guards. */
   #inbound = new Map<string, RuleIndex>();
@@ -239,7 +240,7 @@ export class Automation {
         try {
           const would = await this.#perform(action, scope, null, index, rule, event);
           result.actions.push({ type: action.type, id: action.id, would });
-          if (action.id !== null) scope.steps[action.id] = would;
+          if (action.id !== null) scope.steps[action.id] = standIn(action, would);
         } catch (err) {
           result.error = `actions[${index}] (${action.type}): ${messageOf(err)}`;
           break;
@@ -501,7 +502,7 @@ export class Automation {
       case "run": {
         const spec = {
           argv: action.argv.map(text),
-          cwd: action.cwd === null ? null : text(action.cwd),
+          cwd: resolve(rule.dir ?? ".", action.cwd === null ? "." : text(action.cwd)),
           env: texts(action.env),
           timeoutMs: action.timeoutMs,
           maxOutputBytes: action.maxOutputBytes,
@@ -679,6 +680,25 @@ function outcomeOf(
     error,
     startedAt: began,
     durationMs: ended - began,
+  };
+}
+
+/**
+ * What a later action of a dry run sees of an earlier one: a command's result has the shape of
+ * a real one (placeholder output, exit 0), so templates such as `{{ steps.deploy.stdout }}` can
+ * be shown; other actions' results are what they would send.
+ */
+function standIn(action: Action, would: unknown): unknown {
+  if (action.type !== "run") return would;
+  return {
+    ...(would as object),
+    exitCode: 0,
+    signal: null,
+    timedOut: false,
+    stdout: "(the command's output)",
+    stderr: "",
+    truncated: false,
+    durationMs: 0,
   };
 }
 

@@ -34,7 +34,9 @@ export async function readRulebook(
   const files = await Promise.all(
     names.map(async (name) => ({ name, text: await readFile(name, "utf8") })),
   );
-  return parseRulebookFiles(files, env);
+  const book = parseRulebookFiles(files, env);
+  for (const rule of book.rules) rule.dir = dirname(rule.file);
+  return book;
 }
 
 /**

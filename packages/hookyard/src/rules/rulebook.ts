@@ -2,6 +2,7 @@ import { Cron } from "croner";
 import { LineCounter, parseDocument, type Document } from "yaml";
 import { fieldAt } from "../inbound/provider-facts.js";
 import { parseDuration } from "./durations.js";
+import { fillEnvRefs } from "./env-refs.js";
 import {
   compileCel,
   compileCondition,
@@ -97,6 +98,12 @@ export interface Rule {
   name: string;
   file: string;
   line: number;
+  /**
+   * Where a `run` action's relative cwd (and so a `./script` program) starts: the directory of
+   * the rule's file when it was read from disk; null (the server's working directory) for an
+   * uploaded rulebook.
+   */
+  dir: string | null;
   enabled: boolean;
   sources: RuleSource[];
   /** Null: every event of the rule's sources. */
@@ -113,6 +120,8 @@ export interface Rulebook {
   rules: Rule[];
   /** The files it was read from, for reloads and messages. */
   files: string[];
+  /** The values `${env:NAME}` filled, by name: what a dry run must not print. */
+  secrets: Map<string, string>;
 }
 
 export interface RulebookProblem {
@@ -181,7 +190,9 @@ export function parseRulebookFiles(
     }
   }
   if (problems.length > 0) throw new RulebookError(problems);
-  return { rules, files: files.map((f) => f.name) };
+  const secrets = new Map<string, string>();
+  for (const reader of parsed) for (const [name, value] of reader.secrets) secrets.set(name, value);
+  return { rules, files: files.map((f) => f.name), secrets };
 }
 
 /** Reads one file, recording each problem with its line instead of stopping at the first. */
@@ -192,6 +203,7 @@ class FileReader {
   readonly file: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly problems: RulebookProblem[];
+  readonly secrets = new Map<string, string>();
 
   constructor(
     file: string,
@@ -261,14 +273,12 @@ class FileReader {
   /** `${env:NAME}` in a string, filled from the environment; a missing variable is a problem. */
   #fill(path: Path, value: unknown): unknown {
     if (typeof value === "string") {
-      return value.replace(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
-        const filled = this.env[name];
-        if (filled === undefined) {
-          this.problem(path, `environment variable ${name} is not set`);
-          return "";
-        }
-        return filled;
-      });
+      return fillEnvRefs(
+        value,
+        this.env,
+        (name) => this.problem(path, `environment variable ${name} is not set`),
+        (name, filled) => this.secrets.set(name, filled),
+      );
     }
     if (Array.isArray(value)) return value.map((item, i) => this.#fill([...path, i], item));
     if (typeof value === "object" && value !== null) {
@@ -417,6 +427,7 @@ class FileReader {
       name: name as string,
       file: this.file,
       line: this.#lineOf(path),
+      dir: null,
       enabled: enabled as boolean,
       sources,
       condition,

@@ -27,6 +27,8 @@ export interface TestServer {
 export interface TestServerOptions {
   /** A rulebook file or directory (`rules.path`). */
   rulesPath?: string;
+  /** Fills the rulebook's `${env:NAME}` instead of the test process's environment. */
+  env?: Record<string, string>;
   clock?: Clock;
   random?: () => number;
   lookup?: LookupFn;
@@ -63,6 +65,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const hookyard = await startHookyard(config, {
     logger: pino({ level: process.env["HOOKYARD_TEST_LOG"] ?? "silent" }),
     ...(opts.clock !== undefined && { clock: opts.clock }),
+    ...(opts.env !== undefined && { env: opts.env }),
     ...(opts.random !== undefined && { random: opts.random }),
     ...(opts.lookup !== undefined && { lookup: opts.lookup }),
     ...(opts.engine !== undefined && { engine: opts.engine }),

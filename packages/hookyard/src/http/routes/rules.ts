@@ -8,6 +8,7 @@ import { mapPage, PAGE_QUERY, toPageRequest, type PageQuery } from "../paginatio
 import { ERROR_RESPONSES } from "../schemas/common.js";
 import { iso } from "../serializers.js";
 import { ValidationError } from "../../errors.js";
+import { maskEnvValues } from "../../rules/env-refs.js";
 
 const TAGS = ["Rules"];
 const MAX_RULEBOOK_BYTES = 1024 * 1024;
@@ -241,7 +242,12 @@ export function registerRuleRoutes(
     async (request) => {
       const event = eventFrom(request.body.event);
       const keys = request.body.keys ?? [event.source];
-      return { data: await automation.dryRun(automation.rulebook, event, keys) };
+      const book = automation.rulebook;
+      const results = await automation.dryRun(book, event, keys);
+      // Secrets filled from the environment (a Slack URL, a routing key) are not shown.
+      return {
+        data: JSON.parse(maskEnvValues(book.secrets)(JSON.stringify(results))) as unknown[],
+      };
     },
   );
 }
