@@ -175,20 +175,7 @@ export function parseRulebookFiles(
     }
   }
   const names = new Map<string, string>();
-  for (const reader of parsed) {
-    for (const rule of reader.rules(notifiers)) {
-      const seen = names.get(rule.name);
-      if (seen !== undefined) {
-        problems.push({
-          file: rule.file,
-          line: rule.line,
-          field: "name",
-          message: `rule "${rule.name}" is also declared in ${seen}`,
-        });
-      } else names.set(rule.name, `${rule.file}:${rule.line}`);
-      rules.push(rule);
-    }
-  }
+  for (const reader of parsed) rules.push(...reader.rules(notifiers, names));
   if (problems.length > 0) throw new RulebookError(problems);
   const secrets = new Map<string, string>();
   for (const reader of parsed) for (const [name, value] of reader.secrets) secrets.set(name, value);
@@ -243,13 +230,16 @@ class FileReader {
     }
   }
 
-  problem(path: Path, message: string): void {
-    this.problems.push({
-      file: this.file,
-      line: this.#lineOf(path),
-      field: fieldName(path),
-      message,
-    });
+  problem(path: Path, message: string, line = this.#lineOf(path)): void {
+    this.problems.push({ file: this.file, line, field: fieldName(path), message });
+  }
+
+  /** The line of the key `path` ends with (its value may start on the next line). */
+  #keyLine(path: Path): number {
+    const parent = this.#doc?.getIn(path.slice(0, -1), true) as
+      { items?: Array<{ key?: { value?: unknown; range?: [number, number] } }> } | undefined;
+    const key = parent?.items?.find((pair) => pair.key?.value === path.at(-1))?.key;
+    return key?.range === undefined ? this.#lineOf(path) : this.#lines.linePos(key.range[0]).line;
   }
 
   #lineOf(path: Path): number {
@@ -265,7 +255,11 @@ class FileReader {
   #keys(path: Path, value: Record<string, unknown>, allowed: readonly string[]): void {
     for (const key of Object.keys(value)) {
       if (!allowed.includes(key)) {
-        this.problem([...path, key], `unknown key; expected one of ${allowed.join(", ")}`);
+        this.problem(
+          [...path, key],
+          `unknown key; expected one of ${allowed.join(", ")}`,
+          this.#keyLine([...path, key]),
+        );
       }
     }
   }
@@ -369,7 +363,11 @@ class FileReader {
     return { type: type as NotifierType, url, routingKey };
   }
 
-  rules(notifiers: ReadonlyMap<string, { notifier: Notifier }>): Rule[] {
+  /** The file's rules; `names` (name → where) spans the files, for names declared twice. */
+  rules(
+    notifiers: ReadonlyMap<string, { notifier: Notifier }>,
+    names: Map<string, string>,
+  ): Rule[] {
     const section = this.#root["rules"];
     if (section === undefined) return [];
     if (!Array.isArray(section)) {
@@ -379,7 +377,12 @@ class FileReader {
     const rules: Rule[] = [];
     section.forEach((spec: unknown, i) => {
       const rule = this.#rule(["rules", i], spec, notifiers);
-      if (rule !== null) rules.push(rule);
+      if (rule === null) return;
+      const seen = names.get(rule.name);
+      if (seen !== undefined) {
+        this.problem(["rules", i, "name"], `rule "${rule.name}" is also declared in ${seen}`);
+      } else names.set(rule.name, `${rule.file}:${rule.line}`);
+      rules.push(rule);
     });
     return rules;
   }
@@ -533,9 +536,7 @@ class FileReader {
       const parts = list.map((item: unknown, i) => this.#condition([...path, kind, i], item));
       if (parts.some((p) => p === null)) return null;
       const checks = parts as Array<(scope: ExpressionScope) => boolean>;
-      return kind === "all"
-        ? (scope) => checks.every((check) => check(scope))
-        : (scope) => checks.some((check) => check(scope));
+      return kind === "all" ? settled(checks, false) : settled(checks, true);
     }
     return this.#match(path, spec);
   }
@@ -888,4 +889,27 @@ function guardsOf(spec: unknown, fill: (text: string) => string): Guard[] {
     return [{ path: ["headers", header.toLowerCase()], value: fill(equals) }];
   if (typeof field === "string") return [{ path: field.split("."), value: fill(equals) }];
   return [];
+}
+
+/**
+ * `all:` (stop = false) or `any:` (stop = true) with CEL's `&&` / `||` semantics: a part that
+ * gives `stop` decides, even when another part errs; an error counts only when nothing decided.
+ * This is what lets the rule index skip a rule by any guard of an `all:`.
+ */
+function settled(
+  checks: ReadonlyArray<(scope: ExpressionScope) => boolean>,
+  stop: boolean,
+): (scope: ExpressionScope) => boolean {
+  return (scope) => {
+    let failure: { err: unknown } | null = null;
+    for (const check of checks) {
+      try {
+        if (check(scope) === stop) return stop;
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+    if (failure !== null) throw failure.err;
+    return !stop;
+  };
 }

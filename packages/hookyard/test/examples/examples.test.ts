@@ -230,7 +230,7 @@ describe("examples/stripe-invoices: invoice.paid becomes a webhook to the custom
       server,
       "/api/v1/app/cus_NffrFeUfNV2Hib/endpoint/main/secret",
     );
-    const verified = new Webhook(key).verify(delivered!.body, delivered!.headers) as unknown;
+    const verified = new Webhook(key).verify(delivered!.body, delivered!.headers);
     expect(verified).toEqual({
       invoiceId: "in_1QxExampleInvoice01",
       number: "F3A7C2-0042",
