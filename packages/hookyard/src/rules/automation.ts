@@ -59,7 +59,9 @@ export class Automation {
   /** once_within: until when each (rule, group) is quiet. */
   readonly #quietUntil = new Map<string, number>();
   /** once_after: the latest event of each (rule, group) whose window is open. */
-  readonly #collecting = new Map<string, { event: RuleEvent; timer: Timer }>();
+  readonly #collecting = new Map<string, { rule: Rule; event: RuleEvent; timer: Timer }>();
+  /** Each rule's place in the rulebook: runs of one event are planned in this order. */
+  #order = new Map<Rule, number>();
   #schedules: Timer[] = [];
   readonly #active = new Set<Promise<void>>();
   #closed = false;
@@ -81,6 +83,14 @@ export class Automation {
   load(book: Rulebook): void {
     this.#book = book;
     this.#byName = new Map(book.rules.map((rule) => [rule.name, rule]));
+    this.#order = new Map(book.rules.map((rule, i) => [rule, i]));
+    // A once_after window of a rule that is gone (or changed) closes without a run.
+    for (const [key, open] of this.#collecting) {
+      if (this.#byName.get(key.slice(0, key.indexOf("\u0000"))) !== open.rule) {
+        open.timer.cancel();
+        this.#collecting.delete(key);
+      }
+    }
     const byKey = new Map<string, Rule[]>();
     for (const rule of book.rules) {
       if (!rule.enabled) continue;
@@ -270,7 +280,7 @@ export class Automation {
       if (indexes.length === 1) return indexes[0]!.candidates(event);
       const found = new Set<Rule>();
       for (const index of indexes) for (const rule of index.candidates(event)) found.add(rule);
-      return [...found];
+      return [...found].sort((a, b) => this.#order.get(a)! - this.#order.get(b)!);
     }
     return this.#book.rules.filter((rule) => rule.enabled && listens(rule, event, keys));
   }
@@ -329,7 +339,7 @@ export class Automation {
           ),
       );
     });
-    this.#collecting.set(key, { event, timer });
+    this.#collecting.set(key, { rule, event, timer });
     return false;
   }
 

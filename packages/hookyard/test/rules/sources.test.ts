@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { eventFrom } from "../../src/http/routes/rules.js";
-import { rulebook, settle, startAutomation } from "./automation-harness.js";
+import { rulebook, settle, startAutomation } from "../helpers/automation-harness.js";
 
 // Where rules listen besides inbound sources: cron schedules (on the fake clock), Hookyard's own
 // operational events, and messages published to applications (event type patterns).
@@ -326,5 +326,22 @@ describe("outbound sources", () => {
         eventId: `${run!.id}.1`,
       },
     ]);
+  });
+});
+
+describe("inbound sources named by uid and by id", () => {
+  it("plans an event's runs in rulebook order whichever key each rule uses", async () => {
+    const h = await startAutomation(
+      rulebook(
+        [
+          "rules:",
+          "  - { name: a, sources: [src_1], actions: [{ log: a }] }",
+          "  - { name: b, sources: [gh], actions: [{ log: b }] }",
+          "  - { name: c, sources: [src_1, gh], actions: [{ log: c }] }",
+        ].join("\n"),
+      ),
+    );
+    const event = eventFrom({ id: "req_order1", source: "gh" });
+    expect(h.automation.plan(event, ["gh", "src_1"]).map((r) => r.rule)).toEqual(["a", "b", "c"]);
   });
 });

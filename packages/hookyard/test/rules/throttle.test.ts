@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { eventFrom } from "../../src/http/routes/rules.js";
 import type { RuleEvent } from "../../src/model.js";
-import { rulebook, settle, startAutomation } from "./automation-harness.js";
+import { rulebook, settle, startAutomation } from "../helpers/automation-harness.js";
 
 // Throttles on the fake clock: once_within acts on a group's first event and then stays quiet
 // for the window; once_after waits for the window to close and acts once, on the latest event.
@@ -116,6 +116,17 @@ describe("once_within", () => {
 });
 
 describe("once_after", () => {
+  it("closes a window without a run when a reload drops its rule", async () => {
+    const h = await startAutomation(
+      throttled("{ once_after: 5m, group_by: [event.payload.alertname] }"),
+    );
+    expect(h.automation.plan(alert({ alertname: "DiskFull" }), ["alertmanager"])).toEqual([]);
+    h.automation.load(rulebook("rules: []\n"));
+    await h.clock.advance(10 * MINUTE);
+    await settle(h.clock);
+    expect(await h.runsOf("page"), "no run, not even a failed one").toEqual([]);
+  });
+
   it("collects a group's events and runs once, on the latest, when the window closes", async () => {
     const h = await startAutomation(
       throttled("{ once_after: 5m, group_by: [event.payload.alertname] }"),

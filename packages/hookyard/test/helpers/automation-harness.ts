@@ -6,8 +6,8 @@ import { Automation } from "../../src/rules/automation.js";
 import type { RuleEgress } from "../../src/rules/rule-targets.js";
 import { parseRulebookFiles, type Rulebook } from "../../src/rules/rulebook.js";
 import type { Store } from "../../src/store/store.js";
-import { FakeClock } from "../helpers/fake-clock.js";
-import { openTempSqliteStore } from "../helpers/temp-sqlite.js";
+import { FakeClock } from "./fake-clock.js";
+import { openTempSqliteStore } from "./temp-sqlite.js";
 
 /**
  * An Automation on real parts: a SQLite store in a temp file and the fake clock (which waits for
