@@ -101,6 +101,7 @@ export function renderRulesHelp(): string {
   return [
     "Usage: hookyard rules check <file or directory>",
     "       hookyard rules test <file or directory> --event <event.json>",
+    "       hookyard rules test <file or directory> --request <req_…> [--server <url>] [--api-key <key>]",
     "",
     "check reads a rulebook (a YAML file, or every *.yaml / *.yml of a directory) and reports",
     "every problem as file:line: field: why, exiting 1 if there is any; the server refuses the",
@@ -110,6 +111,10 @@ export function renderRulesHelp(): string {
     "what each action would do with its fields filled in, without doing any of it. The event file",
     'is JSON: {"kind": "inbound", "source": "<source uid>", "type": "push", "payload": {…},',
     '"headers": {…}}; missing fields get defaults. Exit 1 if a condition or an action failed.',
+    "With --request, the event is that of a request a source received, fetched from the server",
+    "(default $HOOKYARD_SERVER_URL or http://127.0.0.1:8080, key $HOOKYARD_API_KEY): try a change",
+    "to the rules on real traffic before it is loaded. Values filled from ${env:NAME} are shown",
+    "as ${env:NAME}.",
     "",
   ].join("\n");
 }

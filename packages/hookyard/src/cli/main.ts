@@ -97,10 +97,21 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     const [action, path, extra] = rest;
     if ((action !== "check" && action !== "test") || path === undefined) {
-      return usageError(io, 'rules needs "check <path>" or "test <path> --event <file>"', null);
+      return usageError(
+        io,
+        'rules needs "check <path>" or "test <path> --event <file> | --request <id>"',
+        null,
+      );
     }
     if (extra !== undefined) return usageError(io, `unexpected argument "${extra}"`, null);
-    return runRules({ action, path, eventFile: values["event"], io });
+    return runRules({
+      action,
+      path,
+      eventFile: values["event"],
+      requestId: values["request"],
+      ...apiTarget(values, io),
+      io,
+    });
   }
   if (command === "apply") {
     if (values["help"] === true) {

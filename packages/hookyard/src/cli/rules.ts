@@ -6,6 +6,7 @@ import { Automation } from "../rules/automation.js";
 import { maskEnvValues } from "../rules/env-refs.js";
 import { readRulebook } from "../rules/rulebook-files.js";
 import { formatProblem, RulebookError, type Rulebook } from "../rules/rulebook.js";
+import { ApiCallError, ApiClient } from "./api-client.js";
 import type { CliIo } from "./cli-io.js";
 import { SystemClock } from "../clock.js";
 import { TimeSortableIds } from "../ids.js";
@@ -20,6 +21,10 @@ export async function runRules(req: {
   action: "check" | "test";
   path: string;
   eventFile: string | undefined;
+  /** A received request (`req_…`) to dry-run against, fetched from `server`. */
+  requestId: string | undefined;
+  server: string;
+  apiKey: string | undefined;
   io: CliIo;
 }): Promise<number> {
   const { io } = req;
@@ -36,17 +41,35 @@ export async function runRules(req: {
     io.stdout.write(`${book.rules.length} rule(s) in ${book.files.length} file(s): ok\n`);
     return 0;
   }
-  if (req.eventFile === undefined) {
-    io.stderr.write("hookyard rules test: --event <file.json> is required\n");
+  if ((req.eventFile === undefined) === (req.requestId === undefined)) {
+    io.stderr.write(
+      "hookyard rules test: give --event <file.json> or --request <request id>, one of them\n",
+    );
     return 2;
   }
   let event: RuleEvent;
-  try {
-    const text = await readFile(resolve(io.cwd, req.eventFile), "utf8");
-    event = eventFrom(JSON.parse(text) as Partial<RuleEvent>);
-  } catch (err) {
-    io.stderr.write(`hookyard rules test: cannot read the event: ${(err as Error).message}\n`);
-    return 1;
+  let keys: string[];
+  if (req.requestId !== undefined) {
+    try {
+      const api = new ApiClient(req.server, req.apiKey);
+      ({ event, keys } = await api.json<{ event: RuleEvent; keys: string[] }>(
+        "GET",
+        `/api/v1/rule-event/${encodeURIComponent(req.requestId)}`,
+      ));
+    } catch (err) {
+      if (!(err instanceof ApiCallError)) throw err;
+      io.stderr.write(`hookyard rules test: ${err.message}\n`);
+      return 1;
+    }
+  } else {
+    try {
+      const text = await readFile(resolve(io.cwd, req.eventFile!), "utf8");
+      event = eventFrom(JSON.parse(text) as Partial<RuleEvent>);
+      keys = [event.source];
+    } catch (err) {
+      io.stderr.write(`hookyard rules test: cannot read the event: ${(err as Error).message}\n`);
+      return 1;
+    }
   }
   // A dry run does nothing: no store, no egress are ever called.
   const clock = new SystemClock();
@@ -58,7 +81,7 @@ export async function runRules(req: {
     owner: "dry-run",
     egress: undefined as never,
   });
-  const results = await automation.dryRun(book, event, [event.source]);
+  const results = await automation.dryRun(book, event, keys);
   io.stdout.write(`${maskEnvValues(book.secrets)(JSON.stringify(results, null, 2))}\n`);
   const matched = results.filter((r) => r.matched).map((r) => r.rule);
   io.stderr.write(

@@ -4,10 +4,17 @@ import type { Logger } from "pino";
 import type { Clock, Timer } from "../clock.js";
 import type { IdGenerator } from "../ids.js";
 import { NotFoundError } from "../errors.js";
-import type { ActionOutcome, RuleEvent, RuleRun, RuleRunId, RuleRunStatus } from "../model.js";
+import type {
+  ActionOutcome,
+  InboundRequestId,
+  RuleEvent,
+  RuleRun,
+  RuleRunId,
+  RuleRunStatus,
+} from "../model.js";
 import type { Page, PageRequest, Store } from "../store/store.js";
 import { runCommand } from "./command.js";
-import { ownEvent } from "./events.js";
+import { inboundEvent, ownEvent } from "./events.js";
 import { asText, type ExpressionScope } from "./expressions.js";
 import { notifyBody } from "./notify-payloads.js";
 import { RuleIndex } from "./rule-index.js";
@@ -221,6 +228,19 @@ export class Automation {
     const run = await this.#deps.store.getRuleRun(id as RuleRunId);
     if (run === null) throw new NotFoundError(`Rule run "${id}" not found`);
     return run;
+  }
+
+  /**
+   * The event a rule saw (or would see) for a request a source received, and the keys naming
+   * its source: what a dry run against a captured request evaluates.
+   */
+  async eventOfRequest(requestId: string): Promise<{ event: RuleEvent; keys: string[] }> {
+    const { store } = this.#deps;
+    const request = await store.getInboundRequestById(requestId as InboundRequestId);
+    if (request === null) throw new NotFoundError(`Request "${requestId}" not found`);
+    const source = await store.getSource(request.sourceId);
+    const keys = source?.uid == null ? [request.sourceId] : [source.uid, request.sourceId];
+    return { event: inboundEvent(request, keys[0]!), keys };
   }
 
   /** What the rules of `book` would do for `event`: conditions and action fields, no effects. */

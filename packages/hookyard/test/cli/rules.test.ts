@@ -85,3 +85,47 @@ describe("hookyard rules", () => {
     expect(io.stderr()).toContain("1 rule(s) listen to this event; 1 match: page-critical");
   });
 });
+
+describe("hookyard rules test --request", () => {
+  it("dry-runs a local rulebook against a request the server received", async () => {
+    const { startTestServer, TEST_API_KEY } = await import("../helpers/server.js");
+    const server = await startTestServer();
+    const created = await fetch(`${server.url}/ingest/api/v1/source`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "alerts", uid: "alertmanager", type: "generic-webhook" }),
+    });
+    const { ingestUrl } = (await created.json()) as { ingestUrl: string };
+    const sent = await fetch(ingestUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ commonLabels: { alertname: "DiskFull", severity: "critical" } }),
+    });
+    const { id } = (await sent.json()) as { id: string };
+    const dir = await dirWith({ "alerts.yaml": ALERTS });
+
+    const run = recordingIo();
+    run.io.env = { PD_KEY: "pd-routing-key-0001", HOOKYARD_API_KEY: TEST_API_KEY };
+    const code = await runCli(
+      ["rules", "test", dir, "--request", id, "--server", server.url],
+      run.io,
+    );
+    expect(code, run.stderr()).toBe(0);
+    expect(run.stderr()).toContain("1 match: page-critical");
+    const [result] = JSON.parse(run.stdout()) as Array<{
+      actions: Array<{ would: { body: { payload: { summary: string } } } }>;
+    }>;
+    expect(result!.actions[0]!.would.body.payload.summary).toBe("DiskFull is firing");
+    expect(run.stdout()).not.toContain("pd-routing-key-0001");
+
+    const missing = recordingIo();
+    missing.io.env = run.io.env;
+    expect(
+      await runCli(
+        ["rules", "test", dir, "--request", "req_nope", "--server", server.url],
+        missing.io,
+      ),
+    ).toBe(1);
+    expect(missing.stderr()).toContain('the server answered 404: Request "req_nope" not found');
+  });
+});

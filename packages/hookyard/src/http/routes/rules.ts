@@ -224,24 +224,59 @@ export function registerRuleRoutes(
     async (request) => runOut(await automation.getRun(request.params.run_id)),
   );
 
-  app.post<{ Body: { event: Partial<RuleEvent>; keys?: string[] } }>(
+  app.get<{ Params: { request_id: string } }>(
+    "/rule-event/:request_id",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "The event rules see for a received request",
+        description:
+          "The `event` (and the `keys` naming its source) that rules evaluate for a request a source received: what `hookyard rules test --request` dry-runs a rulebook against.",
+        params: Type.Object({ request_id: Type.String({ minLength: 1, maxLength: 64 }) }),
+        response: {
+          200: Type.Object({ event: Type.Unknown(), keys: Type.Array(Type.String()) }),
+          ...ERROR_RESPONSES,
+        },
+      },
+    },
+    async (request) => automation.eventOfRequest(request.params.request_id),
+  );
+
+  app.post<{ Body: { event?: Partial<RuleEvent>; requestId?: string; keys?: string[] } }>(
     "/rules/test",
     {
       schema: {
         tags: TAGS,
         summary: "Dry-run the rules in force on an event",
         description:
-          "Which rules listen to the event, whether each condition holds, and what each action would do (its fields evaluated), without doing anything. `keys` name the event's origin (a source's or application's uid or id); by default `event.source`.",
+          "Which rules listen to the event, whether each condition holds, and what each action would do (its fields evaluated), without doing anything. The event is `event` (missing fields defaulted) or the received request `requestId`. `keys` name the event's origin (a source's or application's uid or id); by default `event.source` (or the request's source).",
         body: Type.Object({
-          event: Type.Record(Type.String(), Type.Unknown()),
+          event: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+          requestId: Type.Optional(
+            Type.String({
+              maxLength: 64,
+              description: "A received request (`req_…`) to use as the event instead of `event`.",
+            }),
+          ),
           keys: Type.Optional(Type.Array(Type.String(), { maxItems: 16 })),
         }),
         response: { 200: Type.Object({ data: Type.Array(Type.Unknown()) }), ...ERROR_RESPONSES },
       },
     },
     async (request) => {
-      const event = eventFrom(request.body.event);
-      const keys = request.body.keys ?? [event.source];
+      const { requestId } = request.body;
+      if ((requestId === undefined) === (request.body.event === undefined)) {
+        throw new ValidationError([
+          {
+            loc: ["body", "event"],
+            msg: "give either event (an event, missing fields defaulted) or requestId (a received request)",
+            type: "value_error.missing",
+          },
+        ]);
+      }
+      const captured = requestId === undefined ? null : await automation.eventOfRequest(requestId);
+      const event = captured?.event ?? eventFrom(request.body.event!);
+      const keys = request.body.keys ?? captured?.keys ?? [event.source];
       const book = automation.rulebook;
       const results = await automation.dryRun(book, event, keys);
       // Secrets filled from the environment (a Slack URL, a routing key) are not shown.
