@@ -144,7 +144,10 @@ export class Automation {
         continue;
       }
       if (!matched || !this.#passesThrottle(rule, event, scope)) continue;
-      runs.push(this.#newRun(rule, event));
+      const run = this.#newRun(rule, event);
+      // Only set and log: nothing to wait for and nothing done outside, so the run is done here
+      // and stored finished with the event (one write instead of three).
+      runs.push(rule.actions.every(isLocal) ? this.#runLocally(rule, run, scope) : run);
     }
     return runs;
   }
@@ -153,6 +156,7 @@ export class Automation {
   start(runs: readonly RuleRun[]): void {
     for (const run of runs) {
       if (run.status === "queued") this.#enqueue(run);
+      else if (run.status === "failed") this.#failed(run);
     }
   }
 
@@ -502,13 +506,52 @@ export class Automation {
           ),
         ),
     );
-    if (error !== null) {
-      logger.warn({ rule: rule.name, run: run.id, error }, "rule run failed");
-      // Not for a run of a rule that listens to failures itself: no loop.
-      if (run.event.type !== "rule.failed") {
-        this.operational("rule.failed", { rule: rule.name, runId: run.id, error });
-      }
+    if (error !== null) this.#failed(run);
+  }
+
+  /** A failed run is logged and raises `rule.failed` (not for a run of such an event: no loop). */
+  #failed(run: RuleRun): void {
+    this.#deps.logger.warn({ rule: run.rule, run: run.id, error: run.error }, "rule run failed");
+    if (run.event.type !== "rule.failed") {
+      this.operational("rule.failed", { rule: run.rule, runId: run.id, error: run.error });
     }
+  }
+
+  /** Runs a rule of only `set` and `log` actions at once (see `plan`). */
+  #runLocally(rule: Rule, queued: RuleRun, scope: ExpressionScope): RuleRun {
+    const { clock, logger } = this.#deps;
+    const now = clock.now();
+    const outcomes: ActionOutcome[] = [];
+    let error: string | null = null;
+    for (const [index, action] of rule.actions.entries()) {
+      let output: unknown = null;
+      try {
+        if (action.type === "set") {
+          output = Object.fromEntries(Object.entries(action.vars).map(([k, v]) => [k, v(scope)]));
+          Object.assign(scope.vars, output);
+        } else if (action.type === "log") {
+          const message = asText(action.message(scope));
+          logger.info({ rule: rule.name, run: queued.id }, message);
+          output = { message };
+        }
+        outcomes.push(outcomeOf(action, index, "succeeded", output, null, now, now));
+      } catch (err) {
+        outcomes.push(outcomeOf(action, index, "failed", null, messageOf(err), now, now));
+        error = `actions[${index}] (${action.type}): ${messageOf(err)}`;
+        break;
+      }
+      if (action.id !== null) scope.steps[action.id] = output;
+    }
+    return {
+      ...queued,
+      status: error === null ? "succeeded" : "failed",
+      actions: outcomes,
+      error,
+      owner: null,
+      leaseUntil: null,
+      startedAt: now,
+      finishedAt: now,
+    };
   }
 
   /**
@@ -648,6 +691,10 @@ class ActionFailed extends Error {
     super(message);
     this.output = output;
   }
+}
+
+function isLocal(action: Action): boolean {
+  return action.type === "set" || action.type === "log";
 }
 
 /** Actions whose effects reach outside Hookyard's own records. */

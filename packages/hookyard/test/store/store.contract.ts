@@ -1,3 +1,4 @@
+import { inboundEvent } from "../../src/rules/events.js";
 import { describe, expect, it } from "vitest";
 import { ConflictError } from "../../src/errors.js";
 import { TimeSortableIds } from "../../src/ids.js";
@@ -262,10 +263,13 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
       await store.insertSource(source);
       const runs = new Runs();
       const request = seed.inboundRequest(source, { dedupKey: "d-1" });
-      const event = runs.event({ id: request.id });
+      // Their event is the request's (stored once, with the request): it reads back whole.
+      const event = inboundEvent(request, source.uid ?? source.id);
       const planned = [runs.run(event, "a"), runs.run(event, "b")];
       await store.insertInboundRequest(request, 0, undefined, planned);
       for (const run of planned) expect(await store.getRuleRun(run.id)).toEqual(run);
+      const listed = await store.listRuleRuns({}, { limit: 10, iterator: null });
+      expect(listed.data.map((r) => r.event)).toEqual([event, event]);
 
       const again = seed.inboundRequest(source, { dedupKey: "d-1" });
       const dropped = runs.run(runs.event({ id: again.id }), "a");
@@ -273,6 +277,16 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
         "duplicate",
       );
       expect(await store.getRuleRun(dropped.id)).toBeNull();
+
+      // A deleted request takes what it carried along; the runs keep what they were about.
+      await store.deleteInboundRequest(source.id, request.id);
+      expect((await store.getRuleRun(planned[0]!.id))?.event).toEqual({
+        ...event,
+        payload: null,
+        headers: {},
+        body: "",
+        query: {},
+      });
     });
 
     it("keeps a run's event through its updates", async () => {

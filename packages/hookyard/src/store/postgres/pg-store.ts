@@ -462,7 +462,7 @@ export class PgStore implements Store {
         }
       }
       if (stored.status === "accepted" && ruleRuns !== undefined) {
-        await insertRuleRuns(db, ruleRuns);
+        await insertRuleRuns(db, ruleRuns, stored);
       }
       return stored;
     });
@@ -1257,8 +1257,12 @@ export class PgStore implements Store {
  * Each distinct event of `runs` once (kept as stored if an earlier batch stored it), then the
  * runs pointing at it: rows/rule-run-rows.ts.
  */
-async function insertRuleRuns(db: Queryable, runs: readonly RuleRun[]): Promise<void> {
-  for (const event of runRows.ruleEventRows(runs)) {
+async function insertRuleRuns(
+  db: Queryable,
+  runs: readonly RuleRun[],
+  request: InboundRequest | null = null,
+): Promise<void> {
+  for (const event of runRows.ruleEventRows(runs, request)) {
     await db.query(
       insertSql("rule_event", runRows.RULE_EVENT_COLUMNS, " ON CONFLICT (id) DO NOTHING"),
       cfg.rowValues(event, runRows.RULE_EVENT_COLUMNS),

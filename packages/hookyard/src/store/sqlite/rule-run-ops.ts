@@ -1,5 +1,5 @@
 import { idFloor } from "../../ids.js";
-import type { RuleRun, RuleRunId, RuleRunStatus } from "../../model.js";
+import type { InboundRequest, RuleRun, RuleRunId, RuleRunStatus } from "../../model.js";
 import * as rows from "../rows/rule-run-rows.js";
 import type { Page, PageRequest } from "../store.js";
 import { conflictOn } from "./sqlite-driver.js";
@@ -11,8 +11,12 @@ import type { SqliteContext } from "./statements.js";
  */
 
 /** Also stores the runs of an accepted inbound request (source-ops.ts), in its transaction. */
-export function insertRuleRuns({ s }: SqliteContext, runs: readonly RuleRun[]): void {
-  for (const event of rows.ruleEventRows(runs)) s.insertRuleEvent.run(event);
+export function insertRuleRuns(
+  { s }: SqliteContext,
+  runs: readonly RuleRun[],
+  request: InboundRequest | null = null,
+): void {
+  for (const event of rows.ruleEventRows(runs, request)) s.insertRuleEvent.run(event);
   for (const run of runs) {
     conflictOn(
       () => s.insertRuleRun.run(rows.ruleRunToRow(run)),

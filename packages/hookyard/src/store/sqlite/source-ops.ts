@@ -93,7 +93,7 @@ export function insertInboundRequest(
     for (const d of forward.deliveries) s.insertDelivery.run(...deliveryRows.deliveryParams(d));
   }
   if (stored.status === "accepted" && ruleRuns !== undefined && ruleRuns.length > 0) {
-    insertRuleRuns(ctx, ruleRuns);
+    insertRuleRuns(ctx, ruleRuns, stored);
   }
   return stored;
 }
