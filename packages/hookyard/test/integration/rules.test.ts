@@ -1,8 +1,10 @@
-import { writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { startReceiver } from "../helpers/receiver.js";
 import { startTestServer, TEST_API_KEY, type TestServer } from "../helpers/server.js";
+import { TEST_STORE, testDatabaseUrl } from "../helpers/test-store.js";
 
 // Automate end to end: a rulebook, a real source, real commands, real receivers standing in for
 // Slack and a customer's endpoint, through the real server and database.
@@ -202,4 +204,43 @@ rules:
     const rules = await api<{ data: Array<{ name: string }> }>(server, "GET", "/api/v1/rules");
     expect(rules.json.data.map((r) => r.name)).toEqual(["ok"]);
   });
+});
+
+describe("uploaded rules", () => {
+  const BOOK = "rules:\n  - name: kept\n    sources: [hooks]\n    actions:\n      - log: hi\n";
+
+  it("are stored: a restart on the same database brings them back", async () => {
+    const first = await startTestServer();
+    expect((await api(first, "PUT", "/api/v1/rules", { rulebook: BOOK })).status).toBe(200);
+    await first.stop();
+    const again = await startTestServer({
+      dir: first.dir,
+      databaseUrl: first.config.database.url,
+    });
+    const rules = await api<{ data: Array<{ name: string }> }>(again, "GET", "/api/v1/rules");
+    expect(rules.json.data.map((r) => r.name)).toEqual(["kept"]);
+    const source = await api<{ origin: string }>(again, "GET", "/api/v1/rules/source");
+    expect(source.json.origin).toBe("api");
+  });
+
+  it.skipIf(TEST_STORE !== "postgres")(
+    "reach the other processes on one PostgreSQL database",
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), "hookyard-rules-nodes-"));
+      onTestFinished(() => rm(dir, { recursive: true, force: true }));
+      const databaseUrl = await testDatabaseUrl(dir);
+      const a = await startTestServer({ databaseUrl });
+      const b = await startTestServer({ databaseUrl });
+      expect((await api(a, "PUT", "/api/v1/rules", { rulebook: BOOK })).status).toBe(200);
+      await expect
+        .poll(
+          async () =>
+            (await api<{ data: Array<{ name: string }> }>(b, "GET", "/api/v1/rules")).json.data.map(
+              (r) => r.name,
+            ),
+          { timeout: 10_000, interval: 200 },
+        )
+        .toEqual(["kept"]);
+    },
+  );
 });
