@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Logger } from "pino";
-import type { Clock, Timer } from "../clock.js";
+import { SystemClock, type Clock, type Timer } from "../clock.js";
 import { ConflictError, ValidationError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import type { Automation } from "./automation.js";
@@ -140,14 +140,17 @@ export async function startRules(
     };
     await adopt();
     if (store.kind === "postgres") {
+      // Wall-clock housekeeping, not domain time: under a test's fake clock that skips days, a
+      // poll on the injected clock would run once per 2 s skipped.
+      const wall = new SystemClock();
       const tick = (): void => {
         adopt()
           .catch((err: unknown) => logger.warn({ err }, "rules: looking for an upload failed"))
           .finally(() => {
-            if (!closed) poll = clock.setTimer(POLL_MS, tick);
+            if (!closed) poll = wall.setTimer(POLL_MS, tick);
           });
       };
-      poll = clock.setTimer(POLL_MS, tick);
+      poll = wall.setTimer(POLL_MS, tick);
     }
   }
 
