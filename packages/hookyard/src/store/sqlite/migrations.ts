@@ -202,7 +202,9 @@ CREATE INDEX rule_run_open ON rule_run (lease_until) WHERE status IN ('queued', 
 /**
  * v4: a run's event is stored once (`rule_event`, keyed by the event's id) and runs point at it,
  * instead of a copy in every run rewritten by every update of it. Existing runs keep their event
- * under the run's own id. The table is rebuilt, since ALTER TABLE cannot add a NOT NULL reference.
+ * under the run's own id. The table is rebuilt (ALTER TABLE cannot drop a column into a NOT NULL
+ * one), now WITHOUT ROWID: runs are found by their id, so one B-tree fewer per insert. The event
+ * of a run is written before it in the same transaction; no foreign key checks it on each insert.
  */
 const V4_RULE_EVENTS = `
 CREATE TABLE rule_event (
@@ -216,7 +218,7 @@ CREATE TABLE rule_run_v4 (
   id TEXT PRIMARY KEY,
   rule TEXT NOT NULL,
   status TEXT NOT NULL,
-  event_id TEXT NOT NULL REFERENCES rule_event (id),
+  event_id TEXT NOT NULL,
   actions TEXT NOT NULL,
   error TEXT,
   owner TEXT,
@@ -224,7 +226,7 @@ CREATE TABLE rule_run_v4 (
   created_at INTEGER NOT NULL,
   started_at INTEGER,
   finished_at INTEGER
-);
+) WITHOUT ROWID;
 INSERT INTO rule_run_v4 (id, rule, status, event_id, actions, error, owner, lease_until,
     created_at, started_at, finished_at)
   SELECT id, rule, status, id, actions, error, owner, lease_until, created_at, started_at,
@@ -234,9 +236,11 @@ DROP TABLE rule_run;
 ALTER TABLE rule_run_v4 RENAME TO rule_run;
 
 CREATE INDEX rule_run_rule ON rule_run (rule, id);
-CREATE INDEX rule_run_status ON rule_run (status, id);
+-- Lists runs by status. Succeeded runs, nearly all of them, are left out: each insert would
+-- pay for it, and a listing of succeeded runs finds them scanning newest first.
+CREATE INDEX rule_run_status ON rule_run (status, id) WHERE status <> 'succeeded';
 CREATE INDEX rule_run_open ON rule_run (lease_until) WHERE status IN ('queued', 'running');
--- Finds the runs still pointing at an event when runs are deleted (retention, foreign key).
+-- Finds the runs still pointing at an event when runs are deleted (retention).
 CREATE INDEX rule_run_event ON rule_run (event_id);
 `;
 

@@ -1,5 +1,6 @@
 import { idFloor } from "../../ids.js";
 import type { InboundRequest, RuleRun, RuleRunId, RuleRunStatus } from "../../model.js";
+import { rowValues } from "../rows/config-rows.js";
 import * as rows from "../rows/rule-run-rows.js";
 import type { Page, PageRequest } from "../store.js";
 import { conflictOn } from "./sqlite-driver.js";
@@ -19,7 +20,7 @@ export function insertRuleRuns(
   for (const event of rows.ruleEventRows(runs, request)) s.insertRuleEvent.run(event);
   for (const run of runs) {
     conflictOn(
-      () => s.insertRuleRun.run(rows.ruleRunToRow(run)),
+      () => s.insertRuleRun.run(...rowValues(rows.ruleRunToRow(run), rows.RULE_RUN_COLUMNS)),
       () => `rule run ${run.id} already exists`,
     );
   }
@@ -49,6 +50,8 @@ export function listRuleRuns(
   if (filter.status !== undefined) {
     where.push("r.status = ?");
     params.push(filter.status);
+    // Repeats the partial index's condition, so SQLite sees that the index applies.
+    if (filter.status !== "succeeded") where.push("r.status <> 'succeeded'");
   }
   return listings.page({
     select: rows.RULE_RUN_SELECT,

@@ -78,8 +78,7 @@ const SQL = {
     VALUES (@id, @event, @created_at) ON CONFLICT (id) DO NOTHING`,
   insertRuleRun: `INSERT INTO rule_run (id, rule, status, event_id, actions, error, owner,
       lease_until, created_at, started_at, finished_at)
-    VALUES (@id, @rule, @status, @event_id, @actions, @error, @owner, @lease_until, @created_at,
-      @started_at, @finished_at)`,
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   updateRuleRun: `UPDATE rule_run SET status = @status, actions = @actions, error = @error,
       owner = @owner, lease_until = @lease_until, started_at = @started_at,
       finished_at = @finished_at
