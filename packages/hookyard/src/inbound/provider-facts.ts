@@ -6,21 +6,33 @@
 
 type Headers = Readonly<Record<string, string | undefined>>;
 
+/**
+ * Bodies parsed so far: a request's body is read as JSON when it is received (its facts) and
+ * again for the event its rules see; the second time is free. Callers only read the result.
+ */
+const parsed = new WeakMap<Buffer, { type: string; value: Record<string, unknown> | null }>();
+
 /** The body as JSON, or null if it is not a JSON object (a form, XML, …). */
 export function jsonBody(
   body: Buffer,
   contentType: string | undefined,
 ): Record<string, unknown> | null {
   const type = contentType?.toLowerCase() ?? "";
-  if (!type.includes("json") && !(type === "" && body[0] === 0x7b)) return null;
-  try {
-    const value: unknown = JSON.parse(body.toString("utf8"));
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : null;
-  } catch {
-    return null;
+  const seen = parsed.get(body);
+  if (seen?.type === type) return seen.value;
+  let value: Record<string, unknown> | null = null;
+  if (type.includes("json") || (type === "" && body[0] === 0x7b)) {
+    try {
+      const json: unknown = JSON.parse(body.toString("utf8"));
+      if (typeof json === "object" && json !== null && !Array.isArray(json)) {
+        value = json as Record<string, unknown>;
+      }
+    } catch {
+      value = null;
+    }
   }
+  parsed.set(body, { type, value });
+  return value;
 }
 
 const text = (value: unknown): string | null =>

@@ -17,7 +17,7 @@ import { runCommand } from "./command.js";
 import { inboundEvent, ownEvent } from "./events.js";
 import { asText, type ExpressionScope } from "./expressions.js";
 import { notifyBody } from "./notify-payloads.js";
-import { RuleIndex } from "./rule-index.js";
+import { guardsDecide, RuleIndex } from "./rule-index.js";
 import type { RuleEgress } from "./rule-targets.js";
 import type { Action, Rule, Rulebook } from "./rulebook.js";
 
@@ -130,7 +130,10 @@ export class Automation {
       const scope: ExpressionScope = { event, vars: {}, steps: {} };
       let matched: boolean;
       try {
-        matched = rule.condition === null || rule.condition(scope);
+        matched =
+          rule.condition === null ||
+          ((rule.decidedByGuards ? guardsDecide(rule.guards, event) : null) ??
+            rule.condition(scope));
       } catch (err) {
         const run = this.#newRun(rule, event);
         runs.push({

@@ -68,27 +68,42 @@ export interface Guard {
  * errs), so a rule whose guard fails can be skipped without a change in outcome.
  */
 export function celGuards(source: string): Guard[] {
+  return celConjuncts(source).guards;
+}
+
+/**
+ * The guards of a CEL condition, and whether they are all of it (`complete`): then, when each
+ * guarded value is a text, the guards alone give the condition's result.
+ */
+export function celConjuncts(source: string): { guards: Guard[]; complete: boolean } {
   let ast: CelNode;
   try {
     ast = env.parse(source).ast;
   } catch {
-    return [];
+    return { guards: [], complete: false };
   }
   const guards: Guard[] = [];
+  let complete = true;
   const visit = (node: CelNode): void => {
     if (node.op === "&&") {
       for (const arg of node.args as CelNode[]) visit(arg);
       return;
     }
-    if (node.op !== "==") return;
-    const [left, right] = node.args as [CelNode, CelNode];
-    const [field, literal] = left.op === "value" ? [right, left] : [left, right];
-    if (literal.op !== "value" || typeof literal.args !== "string") return;
-    const path = eventPath(field);
-    if (path !== null && path.length > 0) guards.push({ path, value: literal.args });
+    const guard = guardOf(node);
+    if (guard === null) complete = false;
+    else guards.push(guard);
   };
   visit(ast);
-  return guards;
+  return { guards, complete: complete && guards.length > 0 };
+}
+
+function guardOf(node: CelNode): Guard | null {
+  if (node.op !== "==") return null;
+  const [left, right] = node.args as [CelNode, CelNode];
+  const [field, literal] = left.op === "value" ? [right, left] : [left, right];
+  if (literal.op !== "value" || typeof literal.args !== "string") return null;
+  const path = eventPath(field);
+  return path !== null && path.length > 0 ? { path, value: literal.args } : null;
 }
 
 interface CelNode {

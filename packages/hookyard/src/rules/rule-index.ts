@@ -66,6 +66,22 @@ function guardKey(guard: Guard): string {
   return JSON.stringify([guard.path, guard.value]);
 }
 
+/**
+ * What a rule decided only by its guards gives for `event` without evaluating its condition:
+ * false when a guarded value is a text other than the guard's (CEL's `&&` is then false, whatever
+ * the rest gives), true when every one is the guard's, null when some value is not a text (the
+ * condition itself then says, or errs).
+ */
+export function guardsDecide(guards: readonly Guard[], event: unknown): boolean | null {
+  let decided = true;
+  for (const guard of guards) {
+    const value = valueAt(event, guard.path);
+    if (typeof value !== "string") decided = false;
+    else if (value !== guard.value) return false;
+  }
+  return decided ? true : null;
+}
+
 function valueAt(value: unknown, path: readonly string[]): unknown {
   let at = value;
   for (const key of path) {

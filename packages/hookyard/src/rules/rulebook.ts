@@ -9,7 +9,7 @@ import {
   compileJsonata,
   compileTemplate,
   compileValue,
-  celGuards,
+  celConjuncts,
   ExpressionError,
   type Compiled,
   type Guard,
@@ -110,6 +110,8 @@ export interface Rule {
   condition: ((scope: ExpressionScope) => boolean) | null;
   /** Parts of the condition an index can test without evaluating it (see RuleIndex). */
   guards: Guard[];
+  /** The guards are the whole condition: when their values are texts, they decide it. */
+  decidedByGuards: boolean;
   throttle: Throttle | null;
   /** Runs of this rule at the same time; the rest wait in the rule's queue. */
   concurrency: number;
@@ -434,7 +436,7 @@ class FileReader {
       enabled: enabled as boolean,
       sources,
       condition,
-      guards: guardsOf(spec["condition"], (text) => this.#fill(path, text) as string),
+      ...guardsOf(spec["condition"], (text) => this.#fill(path, text) as string),
       throttle,
       concurrency: concurrency as number,
       actions,
@@ -876,19 +878,41 @@ function fieldName(path: Path): string {
     .join("");
 }
 
-/** The guards of a condition that checked (see Guard): `all:` has those of each part. */
-function guardsOf(spec: unknown, fill: (text: string) => string): Guard[] {
-  if (typeof spec === "string") return celGuards(fill(spec));
-  if (!isMap(spec)) return [];
+/**
+ * The guards of a condition that checked (see Guard): `all:` has those of each part; and whether
+ * they are the whole condition (`decidedByGuards`).
+ */
+function guardsOf(
+  spec: unknown,
+  fill: (text: string) => string,
+): { guards: Guard[]; decidedByGuards: boolean } {
+  const none = { guards: [], decidedByGuards: false };
+  if (typeof spec === "string") {
+    const { guards, complete } = celConjuncts(fill(spec));
+    return { guards, decidedByGuards: complete };
+  }
+  if (!isMap(spec)) return none;
   const all = spec["all"];
-  if (Array.isArray(all)) return all.flatMap((item: unknown) => guardsOf(item, fill));
+  if (Array.isArray(all)) {
+    const parts = all.map((item: unknown) => guardsOf(item, fill));
+    return {
+      guards: parts.flatMap((p) => p.guards),
+      decidedByGuards: parts.every((p) => p.decidedByGuards),
+    };
+  }
   const equals = spec["equals"];
-  if (typeof equals !== "string") return [];
+  if (typeof equals !== "string") return none;
   const { header, field } = spec;
-  if (typeof header === "string")
-    return [{ path: ["headers", header.toLowerCase()], value: fill(equals) }];
-  if (typeof field === "string") return [{ path: field.split("."), value: fill(equals) }];
-  return [];
+  if (typeof header === "string") {
+    return {
+      guards: [{ path: ["headers", header.toLowerCase()], value: fill(equals) }],
+      decidedByGuards: true,
+    };
+  }
+  if (typeof field === "string") {
+    return { guards: [{ path: field.split("."), value: fill(equals) }], decidedByGuards: true };
+  }
+  return none;
 }
 
 /**

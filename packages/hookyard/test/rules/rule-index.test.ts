@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { eventFrom } from "../../src/http/routes/rules.js";
 import type { RuleEvent } from "../../src/model.js";
-import { RuleIndex } from "../../src/rules/rule-index.js";
+import { guardsDecide, RuleIndex } from "../../src/rules/rule-index.js";
 import { parseRulebookFiles, type Rule } from "../../src/rules/rulebook.js";
 
 // The rule index may skip a rule only when the rule's condition is false anyway: these tests pin
@@ -259,6 +259,28 @@ describe("rule index property", () => {
         rulebookOf(["cel"]),
         fc.array(event, { minLength: 1, maxLength: 5 }),
         (book, events) => neverSkips(book, events, (outcome) => outcome !== "false"),
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("decides a rule by its guards alone only as its condition would", () => {
+    fc.assert(
+      fc.property(
+        rulebookOf(["cel", "all"]),
+        fc.array(event, { minLength: 1, maxLength: 5 }),
+        (book, events) => {
+          for (const rule of book) {
+            if (!rule.decidedByGuards) continue;
+            for (const e of events) {
+              const decided = guardsDecide(rule.guards, e);
+              if (decided === null) continue;
+              expect(String(decided), `${rule.name} on ${JSON.stringify(e.payload)}`).toBe(
+                outcomeOf(rule, e),
+              );
+            }
+          }
+        },
       ),
       { numRuns: 300 },
     );
