@@ -1,10 +1,9 @@
-import { createHash } from "node:crypto";
-import { ConflictError, NotFoundError } from "../errors.js";
 import type { AppId, Endpoint, InboundRequestId } from "../model.js";
 import type { Applications } from "../outbound/applications.js";
 import type { EndpointCache } from "../outbound/endpoint-cache.js";
 import type { Endpoints } from "../outbound/endpoints.js";
 import type { Messages } from "../outbound/messages.js";
+import { targetEndpoint } from "../outbound/target-endpoints.js";
 
 /** What the rules' actions send through: messages, so the one delivery engine sends them. */
 export interface RuleEgress {
@@ -108,30 +107,17 @@ export class MessageEgress implements RuleEgress {
   }
 
   async #target(appId: AppId, url: string, headers: Record<string, string>): Promise<Endpoint> {
-    const key = createHash("sha256")
-      .update(JSON.stringify([url, Object.entries(headers).sort()]))
-      .digest("hex")
-      .slice(0, 32);
-    const uid = `target-${key}`;
-    const cached = [...(await this.#deps.cache.forApp(appId)).values()].find((e) => e.uid === uid);
-    if (cached !== undefined) return cached;
-    try {
-      return await this.#deps.endpoints.get(appId, uid);
-    } catch (err) {
-      if (!(err instanceof NotFoundError)) throw err;
-    }
-    try {
-      return await this.#deps.endpoints.create(appId, {
-        uid,
+    return targetEndpoint(
+      this.#deps.endpoints,
+      appId,
+      {
+        kind: "target",
         url,
         headers,
-        channels: [uid],
+        channels: (uid) => [uid],
         description: "a rule's forward or notify target",
-      });
-    } catch (err) {
-      // Another run made it meanwhile.
-      if (err instanceof ConflictError) return this.#deps.endpoints.get(appId, uid);
-      throw err;
-    }
+      },
+      await this.#deps.cache.forApp(appId),
+    );
   }
 }

@@ -3,6 +3,7 @@ import { ValidationError } from "../../errors.js";
 import type { Receiver } from "../../inbound/receiver.js";
 import type { AppId } from "../../model.js";
 import type { EndpointService } from "../../outbound/services.js";
+import { targetEndpoint } from "../../outbound/target-endpoints.js";
 import type { PageRequest } from "../../store/store.js";
 import { currentToken, publicConfig, type Sources } from "../../inbound/sources.js";
 import { isUtf8 } from "node:buffer";
@@ -40,7 +41,10 @@ const TAGS = ["Ingest source"];
 /** The channel of destinations made for replays to a URL: no forward carries it. */
 const REPLAY_CHANNEL = "hookyard.replay";
 
-/** The id of the source application's destination for `url`, made (replays only) if none has it. */
+/**
+ * The id of the source application's destination for `url`: one that already sends there, or
+ * one made for replays (its channel is one no forward carries, so it gets replays only).
+ */
 async function replayTarget(
   endpoints: EndpointService,
   appId: AppId,
@@ -53,12 +57,13 @@ async function replayTarget(
     if (listed.done || listed.iterator === null) break;
     page = { limit: 250, iterator: listed.iterator };
   }
-  const created = await endpoints.create(appId, {
+  const made = await targetEndpoint(endpoints, appId, {
+    kind: "replay",
     url,
+    channels: () => [REPLAY_CHANNEL],
     description: "replay target",
-    channels: [REPLAY_CHANNEL],
   });
-  return created.id;
+  return made.id;
 }
 
 export function registerSourceRoutes(
