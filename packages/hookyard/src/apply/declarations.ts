@@ -1,10 +1,14 @@
 import { createHash } from "node:crypto";
-import { readdir, readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
-import { LineCounter, parseDocument, type Document } from "yaml";
 import { envRefNames, fillEnvRefs } from "../rules/env-refs.js";
 import type { RulebookFile } from "../rules/rules-in-force.js";
 import { parseRulebookFiles, RulebookError, type RulebookProblem } from "../rules/rulebook.js";
+import {
+  fieldName,
+  readYamlFiles,
+  YamlReadError,
+  YamlText,
+  type YamlPath,
+} from "../rules/yaml-files.js";
 
 /**
  * What `hookyard apply` files declare: event types, applications with their endpoints, inbound
@@ -98,7 +102,7 @@ function canonical(value: unknown): string {
   return JSON.stringify(value) ?? "null";
 }
 
-type Path = Array<string | number>;
+type Path = YamlPath;
 const RULEBOOK_KEYS = ["notifiers", "rules"];
 
 /** Reads and checks the files at `path` (a file or a directory). */
@@ -106,28 +110,13 @@ export async function readDeclarations(
   path: string,
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<Declarations> {
-  let names: string[];
+  let files: RulebookFile[];
   try {
-    const info = await stat(path);
-    names = info.isDirectory()
-      ? (await readdir(path))
-          .filter((name) => /\.ya?ml$/.test(name) && !name.startsWith("."))
-          .sort()
-          .map((name) => join(path, name))
-      : [path];
+    files = await readYamlFiles(path);
   } catch (err) {
-    throw new DeclarationsError([
-      {
-        file: path,
-        line: 1,
-        field: "",
-        message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      },
-    ]);
+    if (!(err instanceof YamlReadError)) throw err;
+    throw new DeclarationsError([{ file: err.path, line: 1, field: "", message: err.message }]);
   }
-  const files = await Promise.all(
-    names.map(async (name) => ({ name, text: await readFile(name, "utf8") })),
-  );
   return parseDeclarations(files, env);
 }
 
@@ -195,8 +184,7 @@ class DeclarationReader {
   readonly #env: Readonly<Record<string, string | undefined>>;
   readonly #problems: RulebookProblem[];
   readonly #secrets: Map<string, string>;
-  readonly #lines = new LineCounter();
-  #doc: Document | null = null;
+  #yaml: YamlText | null = null;
   hasRulebook = false;
   rulebookEnvNames: string[] = [];
 
@@ -213,21 +201,12 @@ class DeclarationReader {
   }
 
   read(out: Declarations): void {
-    const doc = parseDocument(this.#file.text, { lineCounter: this.#lines, prettyErrors: false });
-    if (doc.errors.length > 0) {
-      // The first syntax error; the ones after it are mostly its echoes.
-      for (const err of doc.errors.slice(0, 1)) {
-        this.#problems.push({
-          file: this.#file.name,
-          line: this.#lines.linePos(err.pos[0]).line,
-          field: "",
-          message: err.message.split("\n")[0]!,
-        });
-      }
+    this.#yaml = new YamlText(this.#file.text);
+    const { syntaxError, value: root } = this.#yaml;
+    if (syntaxError !== null) {
+      this.#problems.push({ file: this.#file.name, ...syntaxError, field: "" });
       return;
     }
-    this.#doc = doc;
-    const root: unknown = doc.toJS({ maxAliasCount: 100 });
     if (root === null || root === undefined) return;
     if (!isMap(root)) {
       this.#problem([], "a file is a map of eventTypes, applications, sources, notifiers, rules");
@@ -459,34 +438,21 @@ class DeclarationReader {
   #keys(path: Path, value: Record<string, unknown>, allowed: readonly string[]): void {
     for (const key of Object.keys(value)) {
       if (!allowed.includes(key)) {
-        this.#problem([...path, key], `unknown key (expected one of: ${allowed.join(", ")})`);
+        this.#problem(
+          [...path, key],
+          `unknown key (expected one of: ${allowed.join(", ")})`,
+          this.#yaml?.keyLineOf([...path, key]),
+        );
       }
     }
   }
 
   #at(path: Path): Located {
-    return { file: this.#file.name, line: this.#lineOf(path) };
+    return { file: this.#file.name, line: this.#yaml?.lineOf(path) ?? 1 };
   }
 
-  #lineOf(path: Path): number {
-    if (this.#doc === null) return 1;
-    for (let n = path.length; n >= 0; n--) {
-      const node = this.#doc.getIn(path.slice(0, n), true) as { range?: [number, number] } | null;
-      if (node?.range !== undefined) return this.#lines.linePos(node.range[0]).line;
-    }
-    return 1;
-  }
-
-  #problem(path: Path, message: string): void {
-    this.#problems.push({
-      file: this.#file.name,
-      line: this.#lineOf(path),
-      field: path
-        .map((p) => (typeof p === "number" ? `[${p}]` : `.${p}`))
-        .join("")
-        .replace(/^\./, ""),
-      message,
-    });
+  #problem(path: Path, message: string, line = this.#yaml?.lineOf(path) ?? 1): void {
+    this.#problems.push({ file: this.#file.name, line, field: fieldName(path), message });
   }
 }
 

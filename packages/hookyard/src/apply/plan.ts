@@ -106,27 +106,14 @@ export function planApply(
 }
 
 function eventTypeStep(decl: EventTypeDecl, server: ServerState): Step {
-  const subject = `event type ${decl.name}`;
   const current = server.eventTypes.find((t) => t.name === decl.name);
   const body = { name: decl.name, ...decl.fields };
-  if (current === undefined) {
-    return {
-      verb: "+",
-      subject,
-      changes: [],
-      requests: [{ method: "POST", path: "/api/v1/event-type", body }],
-    };
-  }
-  const changes = changedFields(decl.fields, current);
-  return {
-    verb: changes.length === 0 ? "=" : "~",
-    subject,
-    changes,
-    requests:
-      changes.length === 0
-        ? []
-        : [{ method: "PUT", path: `/api/v1/event-type/${encodeURIComponent(decl.name)}`, body }],
-  };
+  return upsertStep(
+    `event type ${decl.name}`,
+    { method: "POST", path: "/api/v1/event-type", body },
+    { method: "PUT", path: `/api/v1/event-type/${encodeURIComponent(decl.name)}`, body },
+    current === undefined ? null : changedFields(decl.fields, current),
+  );
 }
 
 function applicationSteps(
@@ -134,68 +121,47 @@ function applicationSteps(
   server: ServerState,
   opts: { prune: boolean },
 ): Step[] {
-  const subject = `application ${decl.uid}`;
   const current = server.applications.find((a) => a.uid === decl.uid);
   const metadata = { ...decl.fields.metadata, [APPLY_MARK]: fingerprint({}) };
   const body = { uid: decl.uid, ...decl.fields, metadata };
-  const appPath = `/api/v1/app/${encodeURIComponent(decl.uid)}`;
-  const steps: Step[] = [];
-  if (current === undefined) {
-    steps.push({
-      verb: "+",
-      subject,
-      changes: [],
-      requests: [{ method: "POST", path: "/api/v1/app", body }],
-    });
-  } else {
-    const changes = changedFields({ ...decl.fields, metadata }, current);
-    steps.push({
-      verb: changes.length === 0 ? "=" : "~",
-      subject,
-      changes,
-      requests: changes.length === 0 ? [] : [{ method: "PUT", path: appPath, body }],
-    });
-  }
-  steps.push(
+  const path = `/api/v1/app/${encodeURIComponent(decl.uid)}`;
+  return [
+    upsertStep(
+      `application ${decl.uid}`,
+      { method: "POST", path: "/api/v1/app", body },
+      { method: "PUT", path, body },
+      current === undefined ? null : changedFields({ ...decl.fields, metadata }, current),
+    ),
     ...endpointSteps(
       decl.endpoints,
       current?.endpoints ?? [],
-      `${appPath}/endpoint`,
+      `${path}/endpoint`,
       `endpoint ${decl.uid}/`,
       opts,
     ),
-  );
-  return steps;
+  ];
 }
 
 function sourceSteps(decl: SourceDecl, server: ServerState, opts: { prune: boolean }): Step[] {
-  const subject = `source ${decl.uid}`;
   const current = server.sources.find((s) => s.uid === decl.uid);
   const metadata = { ...decl.fields.metadata, [APPLY_MARK]: fingerprint(decl.config) };
   const body = { uid: decl.uid, ...decl.fields, config: decl.config, metadata };
   const path = `/ingest/api/v1/source/${encodeURIComponent(decl.uid)}`;
-  const steps: Step[] = [];
-  if (current === undefined) {
-    steps.push({
-      verb: "+",
-      subject,
-      changes: [],
-      requests: [{ method: "POST", path: "/ingest/api/v1/source", body }],
-    });
-  } else {
-    const changes = changedFields({ ...decl.fields, metadata }, current).map((field) =>
-      field.startsWith(`metadata`) && metadataOnlyMark(decl.fields.metadata, current.metadata)
-        ? "config (its secrets are not shown, so it is compared by fingerprint)"
-        : field,
-    );
-    steps.push({
-      verb: changes.length === 0 ? "=" : "~",
-      subject,
+  const changes =
+    current === undefined
+      ? null
+      : changedFields({ ...decl.fields, metadata }, current).map((field) =>
+          field.startsWith("metadata") && metadataOnlyMark(decl.fields.metadata, current.metadata)
+            ? "config (its secrets are not shown, so it is compared by fingerprint)"
+            : field,
+        );
+  return [
+    upsertStep(
+      `source ${decl.uid}`,
+      { method: "POST", path: "/ingest/api/v1/source", body },
+      { method: "PUT", path, body },
       changes,
-      requests: changes.length === 0 ? [] : [{ method: "PUT", path, body }],
-    });
-  }
-  steps.push(
+    ),
     ...endpointSteps(
       decl.destinations,
       current?.destinations ?? [],
@@ -203,8 +169,26 @@ function sourceSteps(decl: SourceDecl, server: ServerState, opts: { prune: boole
       `destination ${decl.uid}/`,
       opts,
     ),
-  );
-  return steps;
+  ];
+}
+
+/**
+ * `+` (create) when the server lacks the object (`changes` null), else `~` (update) when some
+ * field differs, else `=`.
+ */
+function upsertStep(
+  subject: string,
+  create: ApiRequest,
+  update: ApiRequest,
+  changes: string[] | null,
+): Step {
+  if (changes === null) return { verb: "+", subject, changes: [], requests: [create] };
+  return {
+    verb: changes.length === 0 ? "=" : "~",
+    subject,
+    changes,
+    requests: changes.length === 0 ? [] : [update],
+  };
 }
 
 /** An application's endpoints or a source's destinations (the same API under `base`). */

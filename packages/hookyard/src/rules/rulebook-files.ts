@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from "node:fs";
-import { readdir, readFile, stat } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname } from "node:path";
 import { parseRulebookFiles, RulebookError, type Rulebook } from "./rulebook.js";
+import { readYamlFiles, YamlReadError } from "./yaml-files.js";
 
 /**
  * Reads a rulebook from a file or from every *.yaml / *.yml file of a directory (sorted by
@@ -12,28 +12,13 @@ export async function readRulebook(
   path: string,
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<Rulebook> {
-  let names: string[];
+  let files: Array<{ name: string; text: string }>;
   try {
-    const info = await stat(path);
-    names = info.isDirectory()
-      ? (await readdir(path))
-          .filter((name) => /\.ya?ml$/.test(name) && !name.startsWith("."))
-          .sort()
-          .map((name) => join(path, name))
-      : [path];
+    files = await readYamlFiles(path);
   } catch (err) {
-    throw new RulebookError([
-      {
-        file: path,
-        line: 1,
-        field: "",
-        message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      },
-    ]);
+    if (!(err instanceof YamlReadError)) throw err;
+    throw new RulebookError([{ file: err.path, line: 1, field: "", message: err.message }]);
   }
-  const files = await Promise.all(
-    names.map(async (name) => ({ name, text: await readFile(name, "utf8") })),
-  );
   const book = parseRulebookFiles(files, env);
   for (const rule of book.rules) rule.dir = dirname(rule.file);
   return book;

@@ -1,8 +1,8 @@
 import { Cron } from "croner";
-import { LineCounter, parseDocument, type Document } from "yaml";
 import { fieldAt } from "../inbound/provider-facts.js";
 import { parseDuration } from "./durations.js";
 import { fillEnvRefs } from "./env-refs.js";
+import { fieldName, YamlText, type YamlPath } from "./yaml-files.js";
 import {
   compileCel,
   compileCondition,
@@ -156,7 +156,7 @@ const MAX_CONCURRENCY = 64;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 export const PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue";
 
-type Path = Array<string | number>;
+type Path = YamlPath;
 
 /** One file's text, parsed and checked; `env` fills `${env:NAME}` (secrets stay out of files). */
 export function parseRulebookFiles(
@@ -186,8 +186,7 @@ export function parseRulebookFiles(
 
 /** Reads one file, recording each problem with its line instead of stopping at the first. */
 class FileReader {
-  readonly #doc: Document | null;
-  readonly #lines = new LineCounter();
+  readonly #yaml: YamlText;
   readonly #root: Record<string, unknown>;
   readonly file: string;
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -203,24 +202,12 @@ class FileReader {
     this.file = file;
     this.env = env;
     this.problems = problems;
-    const doc = parseDocument(text, { lineCounter: this.#lines, prettyErrors: false });
-    if (doc.errors.length > 0) {
-      // The first syntax error; the ones after it are mostly its echoes.
-      for (const err of doc.errors.slice(0, 1)) {
-        problems.push({
-          file,
-          line: this.#lines.linePos(err.pos[0]).line,
-          field: "",
-          message: err.message.split("\n")[0]!,
-        });
-      }
-      this.#doc = null;
+    this.#yaml = new YamlText(text);
+    const { syntaxError, value: root } = this.#yaml;
+    if (syntaxError !== null) {
+      problems.push({ file, line: syntaxError.line, field: "", message: syntaxError.message });
       this.#root = {};
-      return;
-    }
-    this.#doc = doc;
-    const root: unknown = doc.toJS({ maxAliasCount: 100 });
-    if (root === null || root === undefined) {
+    } else if (root === null || root === undefined) {
       this.#root = {};
     } else if (typeof root !== "object" || Array.isArray(root)) {
       this.problem([], "a rulebook is a map with `rules` (and optionally `notifiers`)");
@@ -236,21 +223,8 @@ class FileReader {
     this.problems.push({ file: this.file, line, field: fieldName(path), message });
   }
 
-  /** The line of the key `path` ends with (its value may start on the next line). */
-  #keyLine(path: Path): number {
-    const parent = this.#doc?.getIn(path.slice(0, -1), true) as
-      { items?: Array<{ key?: { value?: unknown; range?: [number, number] } }> } | undefined;
-    const key = parent?.items?.find((pair) => pair.key?.value === path.at(-1))?.key;
-    return key?.range === undefined ? this.#lineOf(path) : this.#lines.linePos(key.range[0]).line;
-  }
-
   #lineOf(path: Path): number {
-    if (this.#doc === null) return 1;
-    for (let n = path.length; n >= 0; n--) {
-      const node = this.#doc.getIn(path.slice(0, n), true) as { range?: [number, number] } | null;
-      if (node?.range !== undefined) return this.#lines.linePos(node.range[0]).line;
-    }
-    return 1;
+    return this.#yaml.lineOf(path);
   }
 
   /** Unknown keys are typos more often than not: each is a problem. */
@@ -260,7 +234,7 @@ class FileReader {
         this.problem(
           [...path, key],
           `unknown key; expected one of ${allowed.join(", ")}`,
-          this.#keyLine([...path, key]),
+          this.#yaml.keyLineOf([...path, key]),
         );
       }
     }
@@ -870,12 +844,6 @@ const NOTIFY_FIELDS: Record<NotifierType, readonly string[]> = {
 
 function isMap(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function fieldName(path: Path): string {
-  return path
-    .map((part, i) => (typeof part === "number" ? `[${part}]` : i === 0 ? part : `.${part}`))
-    .join("");
 }
 
 /**
