@@ -194,15 +194,13 @@ export async function startHookyard(
       ...(opts.env !== undefined && { env: opts.env }),
     });
     cleanups.push(() => rules.close());
-    messages.onCreated = (message, app) => {
-      automation
-        .dispatch(
+    messages.rules = {
+      plan: (message, app) =>
+        automation.plan(
           outboundEvent(message, app.uid ?? app.id),
           app.uid === null ? [app.id] : [app.id, app.uid],
-        )
-        .catch((err: unknown) =>
-          logger.error({ err, msg: message.id }, "rules: a message's runs could not be stored"),
-        );
+        ),
+      start: (runs) => automation.start(runs),
     };
     cache.onDisabled = (endpoint, reason) =>
       automation.operational("endpoint.disabled", {

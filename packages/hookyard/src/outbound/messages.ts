@@ -10,6 +10,7 @@ import type {
   InboundRequestId,
   Message,
   MessageId,
+  RuleRun,
 } from "../model.js";
 import type { Page, PageRequest, Store } from "../store/store.js";
 import type { Applications } from "./applications.js";
@@ -65,13 +66,26 @@ export class Messages implements MessageService {
       if (endpointAccepts(endpoint, { eventType: input.eventType, channels }))
         targets.push(endpoint);
     }
-    const published = await this.publish(app.id, input, targets);
-    if (published.created) this.onCreated?.(published.message, app);
+    const rules = this.rules;
+    let runs: readonly RuleRun[] = [];
+    const published = await this.publish(
+      app.id,
+      input,
+      targets,
+      rules === null ? undefined : (message) => (runs = rules.plan(message, app)),
+    );
+    if (published.created && runs.length > 0) rules?.start(runs);
     return published;
   }
 
-  /** Told of each message created through the API (outbound events for the rules). */
-  onCreated: ((message: Message, app: Application) => void) | null = null;
+  /**
+   * The rules that listen to messages created through the API: their runs are planned before the
+   * message is stored, stored with it, and started once it is committed.
+   */
+  rules: {
+    plan(message: Message, app: Application): readonly RuleRun[];
+    start(runs: readonly RuleRun[]): void;
+  } | null = null;
 
   /**
    * Stores the message with one delivery per target endpoint, commits, then hands the deliveries
@@ -84,6 +98,8 @@ export class Messages implements MessageService {
       inboundRequestId?: InboundRequestId;
     },
     targets: readonly Endpoint[],
+    /** The rule runs the message starts, stored with it (see `rules`). */
+    planRuns?: (message: Message) => readonly RuleRun[],
   ): Promise<{ message: Message; created: boolean }> {
     const { store, clock, ids, engine, maxPayloadBytes, leaseMs } = this.#deps;
     const payload = serializePayload(input.payload);
@@ -114,6 +130,7 @@ export class Messages implements MessageService {
       message,
       deliveries,
       eventIdSince: now - EVENT_ID_WINDOW_MS,
+      ...(planRuns !== undefined && { ruleRuns: planRuns(message) }),
     });
     if (!result.created) return { message: result.message, created: false };
     if (deliveries.length > 0)

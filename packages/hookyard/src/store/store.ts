@@ -108,6 +108,11 @@ export interface CreateMessageRequest {
    * eventId created at or after this time wins: nothing is written and it is returned instead.
    */
   eventIdSince: number;
+  /**
+   * Rule runs the message starts (rules listening to its event type), stored in the same
+   * transaction when, and only when, the message is created.
+   */
+  ruleRuns?: readonly RuleRun[];
 }
 
 export type CreateMessageResult =

@@ -244,3 +244,32 @@ describe("uploaded rules", () => {
     },
   );
 });
+
+describe("rules on published messages", () => {
+  it("runs the rules of a message's event type, once, whatever repeats it", async () => {
+    const server = await startTestServer();
+    const put = await api(server, "PUT", "/api/v1/rules", {
+      rulebook: [
+        "rules:",
+        "  - name: audit-invoices",
+        "    sources: [{ outbound: invoice.*, app: acme }]",
+        "    actions:",
+        '      - log: "{{ event.type }} {{ event.payload.invoiceId }}"',
+      ].join("\n"),
+    });
+    expect(put.status).toBe(200);
+    await api(server, "POST", "/api/v1/app", { name: "Acme", uid: "acme" });
+    const publish = (eventType: string, eventId: string) =>
+      api(server, "POST", "/api/v1/app/acme/msg", {
+        eventType,
+        eventId,
+        payload: { invoiceId: "in_1" },
+      });
+    expect((await publish("invoice.paid", "e1")).status).toBe(202);
+    expect((await publish("invoice.paid", "e1")).status, "the same eventId again").toBe(200);
+    expect((await publish("user.created", "e2")).status).toBe(202);
+    const runs = await finished(server, "audit-invoices");
+    expect(runs).toHaveLength(1);
+    expect(runs[0]!.actions[0]!.output).toEqual({ message: "invoice.paid in_1" });
+  });
+});

@@ -681,6 +681,27 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
       expect(await store.getMessage(seed.application().id, message.id), "other app").toBeNull();
     });
 
+    it("writes the rule runs a message starts with it, and none for a repeated eventId", async () => {
+      const { store, seed, app } = await world();
+      const runs = new Runs();
+      const message = seed.message(app, { eventId: "evt_runs" });
+      const event = runs.event({ kind: "outbound", id: message.id, source: app.id });
+      const run = runs.run(event, "on-message");
+      await store.createMessage({ message, deliveries: [], eventIdSince: 0, ruleRuns: [run] });
+      expect(await store.getRuleRun(run.id)).toEqual(run);
+
+      const again = seed.message(app, { eventId: "evt_runs" });
+      const dropped = runs.run(runs.event({ kind: "outbound", id: again.id }), "on-message");
+      const result = await store.createMessage({
+        message: again,
+        deliveries: [],
+        eventIdSince: 0,
+        ruleRuns: [dropped],
+      });
+      expect(result.created).toBe(false);
+      expect(await store.getRuleRun(dropped.id), "the repeat's runs are not stored").toBeNull();
+    });
+
     it("writes a message and its deliveries all or nothing", async () => {
       const { store, seed, app, ep } = await world();
       const message = seed.message(app);

@@ -806,7 +806,11 @@ export class PgStore implements Store {
   // --- messages and deliveries ---
 
   async createMessage(req: CreateMessageRequest): Promise<CreateMessageResult> {
-    if (req.message.eventId !== null) return this.#createMessageAlone(req);
+    // A message with an eventId checks for an earlier one, and one with rule runs writes them:
+    // both alone, not in a coalesced multi-row insert.
+    if (req.message.eventId !== null || (req.ruleRuns?.length ?? 0) > 0) {
+      return this.#createMessageAlone(req);
+    }
     await this.#newMessages.add(req);
     return { created: true, message: req.message };
   }
@@ -832,6 +836,9 @@ export class PgStore implements Store {
       await conflictOn(db.query(named("insertMessage", rows.messageParams(message))), conflict);
       for (const d of deliveries) {
         await conflictOn(db.query(named("insertDelivery", rows.deliveryParams(d))), conflict);
+      }
+      if (req.ruleRuns !== undefined && req.ruleRuns.length > 0) {
+        await insertRuleRuns(db, req.ruleRuns);
       }
       return { created: true, message };
     });

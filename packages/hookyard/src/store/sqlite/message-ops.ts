@@ -20,6 +20,7 @@ import type {
 import { endpointMessageFilterTerms, messageFilterTerms } from "./listing-filters.js";
 import * as rows from "../rows/delivery-rows.js";
 import { conflictOn } from "./sqlite-driver.js";
+import { insertRuleRuns } from "./rule-run-ops.js";
 import { DELIVERY_MESSAGE_SELECT, type SqliteContext } from "./statements.js";
 
 /**
@@ -28,10 +29,8 @@ import { DELIVERY_MESSAGE_SELECT, type SqliteContext } from "./statements.js";
  */
 
 /** Writes the message and its deliveries unless a message with its eventId is in the window. */
-export function createMessage(
-  { s }: SqliteContext,
-  req: CreateMessageRequest,
-): CreateMessageResult {
+export function createMessage(ctx: SqliteContext, req: CreateMessageRequest): CreateMessageResult {
+  const { s } = ctx;
   const { message, deliveries, eventIdSince } = req;
   if (message.eventId !== null) {
     // Runs inside the group-commit transaction, so an earlier write of the same batch counts.
@@ -46,6 +45,7 @@ export function createMessage(
     },
     () => `message ${message.id} or one of its deliveries already exists`,
   );
+  if (req.ruleRuns !== undefined && req.ruleRuns.length > 0) insertRuleRuns(ctx, req.ruleRuns);
   return { created: true, message };
 }
 
