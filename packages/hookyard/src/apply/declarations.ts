@@ -1,4 +1,5 @@
-import { createHash } from "node:crypto";
+import { createHmac } from "node:crypto";
+import { dirname, relative } from "node:path";
 import { envRefNames, fillEnvRefs } from "../rules/env-refs.js";
 import type { RulebookFile } from "../rules/rules-in-force.js";
 import { parseRulebookFiles, RulebookError, type RulebookProblem } from "../rules/rulebook.js";
@@ -88,9 +89,13 @@ export class DeclarationsError extends Error {
   }
 }
 
-/** The fingerprint of what the server cannot show back; kept in the object's metadata. */
-export function fingerprint(hidden: unknown): string {
-  return createHash("sha256").update(canonical(hidden)).digest("hex");
+/**
+ * Fingerprints of what the server cannot show back, kept in objects' metadata: HMAC-SHA256 keyed
+ * with the API key, so that whoever reads the metadata without the key cannot test guesses of a
+ * secret against it.
+ */
+export function keyedFingerprint(key: string): (value: unknown) => string {
+  return (value) => createHmac("sha256", key).update(canonical(value)).digest("hex");
 }
 
 function canonical(value: unknown): string {
@@ -117,13 +122,17 @@ export async function readDeclarations(
     if (!(err instanceof YamlReadError)) throw err;
     throw new DeclarationsError([{ file: err.path, line: 1, field: "", message: err.message }]);
   }
-  return parseDeclarations(files, env);
+  // Uploaded rulebook files are named from the folder given (or the file's own folder), so the
+  // same files applied from another checkout are the same upload.
+  const base = files.length === 1 && files[0]!.name === path ? dirname(path) : path;
+  return parseDeclarations(files, env, (name) => relative(base, name));
 }
 
 /** Checks declarations given as texts; throws DeclarationsError listing every problem. */
 export function parseDeclarations(
   files: readonly RulebookFile[],
   env: Readonly<Record<string, string | undefined>>,
+  uploadName: (name: string) => string = (name) => name,
 ): Declarations {
   const problems: RulebookProblem[] = [];
   const secrets = new Map<string, string>();
@@ -137,7 +146,9 @@ export function parseDeclarations(
       ruleFiles.push(file);
       for (const name of reader.rulebookEnvNames) {
         const value = env[name];
-        if (value !== undefined) ruleEnv[name] = value;
+        if (value === undefined) continue;
+        ruleEnv[name] = value;
+        secrets.set(name, value);
       }
     }
   }
@@ -149,7 +160,10 @@ export function parseDeclarations(
       if (!(err instanceof RulebookError)) throw err;
       problems.push(...err.problems);
     }
-    out.rules = { files: ruleFiles, env: ruleEnv };
+    out.rules = {
+      files: ruleFiles.map((f) => ({ name: uploadName(f.name), text: f.text })),
+      env: ruleEnv,
+    };
   }
   unique(problems, out.eventTypes, (d) => d.name, "event type");
   unique(problems, out.applications, (d) => d.uid, "application");
@@ -404,7 +418,8 @@ class DeclarationReader {
       this.#problem([...path, key], "must be a list of texts");
       return null;
     }
-    return value as string[];
+    // The server keeps an empty list as none (null): the same here, or every apply would differ.
+    return value.length === 0 ? null : (value as string[]);
   }
 
   #strings(path: Path, m: Record<string, unknown>, key: string): Record<string, string> {

@@ -1,7 +1,5 @@
 import type { RulesOrigin } from "../rules/rules-in-force.js";
-import { rulebookDigest } from "../rules/rules-in-force.js";
 import {
-  fingerprint,
   type ApplicationDecl,
   type Declarations,
   type EndpointDecl,
@@ -15,8 +13,20 @@ import {
  * that do it. Pure: `hookyard apply --dry-run` prints the steps, `apply` also sends them.
  */
 
-/** The metadata key marking what apply made; its value fingerprints what the API hides. */
+/**
+ * The metadata key apply writes on what it manages. Its value is a fingerprint (keyed with the
+ * API key) of what the API does not show back (secrets, headers, a source's config), so a change
+ * to them is seen; `adopted ` before it marks an object apply found made by other hands, which
+ * `--prune` never deletes.
+ */
 export const APPLY_MARK = "hookyard.apply";
+const ADOPTED = "adopted ";
+
+export interface PlanOptions {
+  prune: boolean;
+  /** A keyed fingerprint (HMAC) of a value: what apply compares hidden parts by. */
+  fingerprint: (value: unknown) => string;
+}
 
 export interface ApiRequest {
   method: "POST" | "PUT" | "DELETE";
@@ -69,11 +79,7 @@ export interface ServerEndpoint {
   metadata: Record<string, string>;
 }
 
-export function planApply(
-  declared: Declarations,
-  server: ServerState,
-  opts: { prune: boolean },
-): Step[] {
+export function planApply(declared: Declarations, server: ServerState, opts: PlanOptions): Step[] {
   const steps: Step[] = [];
   for (const decl of declared.eventTypes) steps.push(eventTypeStep(decl, server));
   for (const decl of declared.applications) steps.push(...applicationSteps(decl, server, opts));
@@ -84,7 +90,7 @@ export function planApply(
     // What apply made earlier (marked) and the files no longer declare. Event types are never
     // deleted: an event type is archived by declaring `archived: true`.
     for (const src of server.sources) {
-      if (!marked(src.metadata) || declared.sources.some((d) => d.uid === src.uid)) continue;
+      if (!madeByApply(src.metadata) || declared.sources.some((d) => d.uid === src.uid)) continue;
       steps.push({
         verb: "-",
         subject: `source ${src.uid ?? src.id}`,
@@ -93,7 +99,8 @@ export function planApply(
       });
     }
     for (const app of server.applications) {
-      if (!marked(app.metadata) || declared.applications.some((d) => d.uid === app.uid)) continue;
+      if (!madeByApply(app.metadata) || declared.applications.some((d) => d.uid === app.uid))
+        continue;
       steps.push({
         verb: "-",
         subject: `application ${app.uid ?? app.id}`,
@@ -116,13 +123,12 @@ function eventTypeStep(decl: EventTypeDecl, server: ServerState): Step {
   );
 }
 
-function applicationSteps(
-  decl: ApplicationDecl,
-  server: ServerState,
-  opts: { prune: boolean },
-): Step[] {
+function applicationSteps(decl: ApplicationDecl, server: ServerState, opts: PlanOptions): Step[] {
   const current = server.applications.find((a) => a.uid === decl.uid);
-  const metadata = { ...decl.fields.metadata, [APPLY_MARK]: fingerprint({}) };
+  const metadata = {
+    ...decl.fields.metadata,
+    [APPLY_MARK]: markFor(opts.fingerprint({}), current),
+  };
   const body = { uid: decl.uid, ...decl.fields, metadata };
   const path = `/api/v1/app/${encodeURIComponent(decl.uid)}`;
   return [
@@ -142,9 +148,12 @@ function applicationSteps(
   ];
 }
 
-function sourceSteps(decl: SourceDecl, server: ServerState, opts: { prune: boolean }): Step[] {
+function sourceSteps(decl: SourceDecl, server: ServerState, opts: PlanOptions): Step[] {
   const current = server.sources.find((s) => s.uid === decl.uid);
-  const metadata = { ...decl.fields.metadata, [APPLY_MARK]: fingerprint(decl.config) };
+  const metadata = {
+    ...decl.fields.metadata,
+    [APPLY_MARK]: markFor(opts.fingerprint(decl.config), current),
+  };
   const body = { uid: decl.uid, ...decl.fields, config: decl.config, metadata };
   const path = `/ingest/api/v1/source/${encodeURIComponent(decl.uid)}`;
   const changes =
@@ -197,7 +206,7 @@ function endpointSteps(
   current: readonly ServerEndpoint[],
   base: string,
   label: string,
-  opts: { prune: boolean },
+  opts: PlanOptions,
 ): Step[] {
   const steps: Step[] = [];
   const matched = new Set<ServerEndpoint>();
@@ -205,7 +214,7 @@ function endpointSteps(
     const found = current.find((e) =>
       decl.uid !== null ? e.uid === decl.uid : e.uid === null && e.url === decl.fields.url,
     );
-    const mark = fingerprint(decl.hidden);
+    const mark = markFor(opts.fingerprint(decl.hidden), found);
     const metadata = { ...decl.fields.metadata, [APPLY_MARK]: mark };
     const fields = { ...decl.fields, metadata };
     const subject = `${label}${decl.key}`;
@@ -237,9 +246,6 @@ function endpointSteps(
         !(field.startsWith("metadata") && metadataOnlyMark(decl.fields.metadata, found.metadata)),
     );
     const requests: ApiRequest[] = [];
-    if (changes.length > 0 || hiddenChanged) {
-      requests.push({ method: "PUT", path, body: { ...fields, uid: decl.uid } });
-    }
     if (hiddenChanged) {
       changes.push("headers or secret (not shown by the server, so compared by fingerprint)");
       requests.push({
@@ -255,14 +261,20 @@ function endpointSteps(
         });
       }
     }
+    // Last, as it carries the new fingerprint: if a request before it fails, the next apply
+    // still sees the change and sends it again.
+    if (changes.length > 0 || hiddenChanged) {
+      requests.push({ method: "PUT", path, body: { ...fields, uid: decl.uid } });
+    }
     steps.push({ verb: requests.length === 0 ? "=" : "~", subject, changes, requests });
   }
   if (opts.prune) {
     for (const endpoint of current) {
-      if (matched.has(endpoint) || !marked(endpoint.metadata)) continue;
+      if (matched.has(endpoint) || !madeByApply(endpoint.metadata)) continue;
       steps.push({
         verb: "-",
-        subject: `${label}${endpoint.uid ?? endpoint.url}`,
+        // Not its URL: a URL may carry a token.
+        subject: `${label}${endpoint.uid ?? endpoint.id}`,
         changes: ["no longer declared"],
         requests: [{ method: "DELETE", path: `${base}/${endpoint.id}` }],
       });
@@ -271,13 +283,13 @@ function endpointSteps(
   return steps;
 }
 
-function rulesStep(
-  declared: Declarations,
-  server: RulesOrigin,
-  opts: { prune: boolean },
-): Step | null {
+function rulesStep(declared: Declarations, server: RulesOrigin, opts: PlanOptions): Step | null {
+  // --prune empties only an upload apply made (one with its fingerprint).
   const rules =
-    declared.rules ?? (opts.prune && server.origin === "api" ? { files: [], env: {} } : null);
+    declared.rules ??
+    (opts.prune && server.origin === "api" && server.fingerprint !== null
+      ? { files: [], env: {} }
+      : null);
   if (rules === null) return null;
   const subject = `rules (${rules.files.length} file(s))`;
   if (server.origin === "files") {
@@ -289,21 +301,26 @@ function rulesStep(
       problem: `the server reads its rules from files (${server.path}): start it without --rules to apply rules, or leave them out of these files`,
     };
   }
-  const digest = rulebookDigest(rules.files, rules.env);
-  if (server.digest === digest) return { verb: "=", subject, changes: [], requests: [] };
+  const fingerprint = opts.fingerprint({ files: rules.files, env: rules.env });
+  if (server.fingerprint === fingerprint) return { verb: "=", subject, changes: [], requests: [] };
   const before = new Map(server.files.map((f) => [f.name, f.text]));
   const changes = rules.files.flatMap((f) =>
     !before.has(f.name) ? [`+ ${f.name}`] : before.get(f.name) !== f.text ? [`~ ${f.name}`] : [],
   );
-  for (const name of before.keys())
+  for (const name of before.keys()) {
     if (!rules.files.some((f) => f.name === name)) changes.push(`- ${name}`);
+  }
   if (changes.length === 0) changes.push("the values of ${env:…} variables");
   return {
     verb: server.origin === "none" ? "+" : "~",
     subject,
     changes,
     requests: [
-      { method: "PUT", path: "/api/v1/rules", body: { files: rules.files, env: rules.env } },
+      {
+        method: "PUT",
+        path: "/api/v1/rules",
+        body: { files: rules.files, env: rules.env, fingerprint },
+      },
     ],
   };
 }
@@ -314,9 +331,9 @@ function changedFields(declared: object, current: object): string[] {
   for (const [field, want] of Object.entries(declared)) {
     const have: unknown = (current as Record<string, unknown>)[field] ?? null;
     if (same(want, have)) continue;
-    const plain = (v: unknown) => v === null || ["string", "number", "boolean"].includes(typeof v);
+    // Values only of fields that never hold a secret (a URL may carry a token).
     changes.push(
-      plain(want) && plain(have) && field !== "secret"
+      SHOWN_FIELDS.has(field)
         ? `${field}: ${JSON.stringify(have)} → ${JSON.stringify(want)}`
         : field,
     );
@@ -345,8 +362,30 @@ function metadataOnlyMark(
   return same(declared, rest);
 }
 
-function marked(metadata: Record<string, string>): boolean {
-  return APPLY_MARK in metadata;
+/** Fields whose old and new values a plan shows. */
+const SHOWN_FIELDS = new Set([
+  "name",
+  "description",
+  "disabled",
+  "rateLimit",
+  "archived",
+  "deprecated",
+  "featureFlag",
+  "groupName",
+  "type",
+]);
+
+/** The mark for an object apply manages: adopted when apply found it unmarked or adopted. */
+function markFor(fingerprint: string, current: { metadata: Record<string, string> } | undefined) {
+  const had = current?.metadata[APPLY_MARK];
+  const adopted = current !== undefined && (had === undefined || had.startsWith(ADOPTED));
+  return adopted ? `${ADOPTED}${fingerprint}` : fingerprint;
+}
+
+/** Made by apply (not adopted): what --prune may delete. */
+function madeByApply(metadata: Record<string, string>): boolean {
+  const mark = metadata[APPLY_MARK];
+  return mark !== undefined && !mark.startsWith(ADOPTED);
 }
 
 function isMap(value: unknown): value is Record<string, unknown> {

@@ -1,5 +1,10 @@
 import { resolve } from "node:path";
-import { DeclarationsError, readDeclarations, type Declarations } from "../apply/declarations.js";
+import {
+  DeclarationsError,
+  keyedFingerprint,
+  readDeclarations,
+  type Declarations,
+} from "../apply/declarations.js";
 import { planApply, type ServerEndpoint, type ServerState, type Step } from "../apply/plan.js";
 import { maskEnvValues } from "../rules/env-refs.js";
 import { formatProblem } from "../rules/rulebook.js";
@@ -36,7 +41,11 @@ export async function runApply(req: {
   let api: ApiClient;
   try {
     api = new ApiClient(req.server, req.apiKey);
-    steps = planApply(declared, await serverState(api), { prune: req.prune });
+    steps = planApply(declared, await serverState(api), {
+      prune: req.prune,
+      // Keyed with the API key (ApiClient has refused a missing one above).
+      fingerprint: keyedFingerprint(req.apiKey!),
+    });
   } catch (err) {
     if (!(err instanceof ApiCallError)) throw err;
     io.stderr.write(`hookyard apply: ${hide(err.message)}\n`);

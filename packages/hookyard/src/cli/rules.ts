@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { eventFrom } from "../http/routes/rules.js";
 import type { RuleEvent } from "../model.js";
 import { Automation } from "../rules/automation.js";
-import { maskEnvValues } from "../rules/env-refs.js";
+import { maskDeep, maskEnvValues } from "../rules/env-refs.js";
 import { readRulebook } from "../rules/rulebook-files.js";
 import { formatProblem, RulebookError, type Rulebook } from "../rules/rulebook.js";
 import { ApiCallError, ApiClient } from "./api-client.js";
@@ -82,7 +82,8 @@ export async function runRules(req: {
     egress: undefined as never,
   });
   const results = await automation.dryRun(book, event, keys);
-  io.stdout.write(`${maskEnvValues(book.secrets)(JSON.stringify(results, null, 2))}\n`);
+  const masked = maskDeep(results, maskEnvValues(book.secrets));
+  io.stdout.write(`${JSON.stringify(masked, null, 2)}\n`);
   const matched = results.filter((r) => r.matched).map((r) => r.rule);
   io.stderr.write(
     `${results.length} rule(s) listen to this event; ${matched.length} match${matched.length === 0 ? "" : `: ${matched.join(", ")}`}\n`,

@@ -91,9 +91,11 @@ export class Automation {
     this.#book = book;
     this.#byName = new Map(book.rules.map((rule) => [rule.name, rule]));
     this.#order = new Map(book.rules.map((rule, i) => [rule, i]));
-    // A once_after window of a rule that is gone (or changed) closes without a run.
+    // A once_after window stays open while its rule (by name) still throttles once_after; one of
+    // a rule that is gone, or no longer throttled so, closes without a run.
     for (const [key, open] of this.#collecting) {
-      if (this.#byName.get(key.slice(0, key.indexOf("\u0000"))) !== open.rule) {
+      const rule = this.#byName.get(key.slice(0, key.indexOf("\u0000")));
+      if (rule?.throttle?.mode !== "once_after") {
         open.timer.cancel();
         this.#collecting.delete(key);
       }
@@ -158,8 +160,18 @@ export class Automation {
   /** Runs stored `queued` by this process: each goes to its rule's queue. */
   start(runs: readonly RuleRun[]): void {
     for (const run of runs) {
-      if (run.status === "queued") this.#enqueue(run);
-      else if (run.status === "failed") this.#failed(run);
+      if (run.status === "queued") {
+        this.#enqueue(run);
+        continue;
+      }
+      // Done while planned (set/log only): its log lines are written now that it is stored.
+      for (const outcome of run.actions) {
+        if (outcome.type === "log" && outcome.status === "succeeded") {
+          const { message } = outcome.output as { message: string };
+          this.#deps.logger.info({ rule: run.rule, run: run.id }, message);
+        }
+      }
+      if (run.status === "failed") this.#failed(run);
     }
   }
 
@@ -522,7 +534,7 @@ export class Automation {
 
   /** Runs a rule of only `set` and `log` actions at once (see `plan`). */
   #runLocally(rule: Rule, queued: RuleRun, scope: ExpressionScope): RuleRun {
-    const { clock, logger } = this.#deps;
+    const { clock } = this.#deps;
     const now = clock.now();
     const outcomes: ActionOutcome[] = [];
     let error: string | null = null;
@@ -533,9 +545,9 @@ export class Automation {
           output = Object.fromEntries(Object.entries(action.vars).map(([k, v]) => [k, v(scope)]));
           Object.assign(scope.vars, output);
         } else if (action.type === "log") {
-          const message = asText(action.message(scope));
-          logger.info({ rule: rule.name, run: queued.id }, message);
-          output = { message };
+          // Written to the log when the run starts (see start): a duplicate request plans runs
+          // that are never stored, and must not leave log lines either.
+          output = { message: asText(action.message(scope)) };
         }
         outcomes.push(outcomeOf(action, index, "succeeded", output, null, now, now));
       } catch (err) {

@@ -47,3 +47,15 @@ export function maskEnvValues(secrets: ReadonlyMap<string, string>): (text: stri
     return out;
   };
 }
+
+/** `value` with every text in it masked (see maskEnvValues), before it is serialised. */
+export function maskDeep(value: unknown, mask: (text: string) => string): unknown {
+  if (typeof value === "string") return mask(value);
+  if (Array.isArray(value)) return value.map((item) => maskDeep(item, mask));
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, maskDeep(v, mask)] as const),
+    );
+  }
+  return value;
+}

@@ -1,7 +1,7 @@
 import { Cron } from "croner";
 import { fieldAt } from "../inbound/provider-facts.js";
 import { parseDuration } from "./durations.js";
-import { fillEnvRefs } from "./env-refs.js";
+import { fillEnvRefs, maskEnvValues } from "./env-refs.js";
 import { fieldName, YamlText, type YamlPath } from "./yaml-files.js";
 import {
   compileCel,
@@ -178,9 +178,13 @@ export function parseRulebookFiles(
   }
   const names = new Map<string, string>();
   for (const reader of parsed) rules.push(...reader.rules(notifiers, names));
-  if (problems.length > 0) throw new RulebookError(problems);
   const secrets = new Map<string, string>();
   for (const reader of parsed) for (const [name, value] of reader.secrets) secrets.set(name, value);
+  if (problems.length > 0) {
+    // A problem may quote an expression with a secret filled in: it says ${env:NAME} instead.
+    const mask = maskEnvValues(secrets);
+    throw new RulebookError(problems.map((p) => ({ ...p, message: mask(p.message) })));
+  }
   return { rules, files: files.map((f) => f.name), secrets };
 }
 

@@ -22,38 +22,44 @@ export interface RulesOrigin {
   path: string | null;
   /** The uploaded files (api only). */
   files: RulebookFile[];
-  /** `rulebookDigest` of the upload (api only): lets `hookyard apply` see whether it changed. */
-  digest: string | null;
+  /** The uploader's fingerprint of the upload (api only): lets `hookyard apply` see a change. */
+  fingerprint: string | null;
 }
 
 export interface RulesInForce {
   /**
    * Replaces the rules with uploaded files (the API's PUT). `env` fills their `${env:NAME}`
-   * before the server's own environment does. An invalid rulebook is a ValidationError listing
+   * (the server's own environment does not). An invalid rulebook is a ValidationError listing
    * every problem; the rules in force stay. The upload is stored, so it outlives a restart and
    * reaches every process on the database. Refused (409) when the rules come from files.
    */
-  replace(files: RulebookFile[], env: Record<string, string>): Promise<Rulebook>;
+  replace(
+    files: RulebookFile[],
+    env: Record<string, string>,
+    fingerprint?: string | null,
+  ): Promise<Rulebook>;
   origin(): RulesOrigin;
   close(): Promise<void>;
 }
 
-/** The settings keys of the uploaded rulebook (JSON of StoredRulebook) and of its digest. */
+/**
+ * The settings key of the uploaded rulebook (JSON of StoredRulebook): one write, so a reader
+ * never sees files of one upload with the digest of another.
+ */
 const STORED_KEY = "rules.uploaded";
-const DIGEST_KEY = "rules.uploaded.digest";
 /** How often a process on a shared database looks for another process's upload. */
 const POLL_MS = 2_000;
 
 interface StoredRulebook {
   files: RulebookFile[];
   env: Record<string, string>;
+  /** rulebookDigest of files and env: internal, never shown (it covers the env's values). */
   digest: string;
+  /** What the uploader said identifies this upload (`hookyard apply`'s keyed fingerprint). */
+  fingerprint: string | null;
 }
 
-/**
- * The digest of an upload: the same files and variables give the same text, whoever computes
- * it (the server on upload, `hookyard apply` to decide whether there is anything to send).
- */
+/** The digest of an upload (files and variables): how processes see a new one. Never shown. */
 export function rulebookDigest(
   files: readonly RulebookFile[],
   env: Record<string, string>,
@@ -91,8 +97,9 @@ export async function startRules(
   let poll: Timer | null = null;
   let closed = false;
 
-  const parse = (stored: StoredRulebook): Rulebook =>
-    parseRulebookFiles(stored.files, { ...serverEnv, ...stored.env });
+  // An upload fills ${env:NAME} from the env it came with, never from the server's own
+  // environment: the API must not be a way to read the server's variables.
+  const parse = (stored: StoredRulebook): Rulebook => parseRulebookFiles(stored.files, stored.env);
 
   if (full !== null) {
     const book = await readRulebook(full, serverEnv);
@@ -122,11 +129,10 @@ export async function startRules(
     );
   } else {
     const adopt = async (): Promise<void> => {
-      const digest = await store.getSetting(DIGEST_KEY);
-      if (digest === null || digest === uploaded?.digest) return;
       const text = await store.getSetting(STORED_KEY);
       if (text === null) return;
       const stored = JSON.parse(text) as StoredRulebook;
+      if (stored.digest === uploaded?.digest) return;
       try {
         automation.load(parse(stored));
         logger.info({ rules: automation.rulebook.rules.length }, "uploaded rules loaded");
@@ -155,13 +161,18 @@ export async function startRules(
   }
 
   return {
-    async replace(files, env) {
+    async replace(files, env, fingerprint = null) {
       if (full !== null) {
         throw new ConflictError(
           `the rules come from files (${full}); change those files, or start the server without a rules path to manage rules through the API`,
         );
       }
-      const stored: StoredRulebook = { files, env, digest: rulebookDigest(files, env) };
+      const stored: StoredRulebook = {
+        files,
+        env,
+        digest: rulebookDigest(files, env),
+        fingerprint,
+      };
       let book: Rulebook;
       try {
         book = parse(stored);
@@ -178,16 +189,20 @@ export async function startRules(
       }
       // Stored before it is in force: a rulebook in force is one a restart brings back.
       await store.setSetting(STORED_KEY, JSON.stringify(stored));
-      await store.setSetting(DIGEST_KEY, stored.digest);
       uploaded = stored;
       automation.load(book);
       logger.info({ rules: book.rules.length }, "rules replaced through the API");
       return book;
     },
     origin() {
-      if (full !== null) return { origin: "files", path: full, files: [], digest: null };
-      if (uploaded === null) return { origin: "none", path: null, files: [], digest: null };
-      return { origin: "api", path: null, files: uploaded.files, digest: uploaded.digest };
+      if (full !== null) return { origin: "files", path: full, files: [], fingerprint: null };
+      if (uploaded === null) return { origin: "none", path: null, files: [], fingerprint: null };
+      return {
+        origin: "api",
+        path: null,
+        files: uploaded.files,
+        fingerprint: uploaded.fingerprint ?? null,
+      };
     },
     async close() {
       closed = true;

@@ -28,9 +28,19 @@ export class YamlText {
       this.value = undefined;
       return;
     }
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    } catch (err) {
+      // Too many aliases (a "billion laughs" document) and the like: a problem, not a crash.
+      this.syntaxError = { line: 1, message: (err as Error).message.split("\n")[0]! };
+      this.#doc = null;
+      this.value = undefined;
+      return;
+    }
     this.syntaxError = null;
     this.#doc = doc;
-    this.value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    this.value = value;
   }
 
   /** The line `path`'s value starts on (or its nearest ancestor's); 1 when nothing is known. */

@@ -205,6 +205,17 @@ describe("examples/stripe-invoices: invoice.paid becomes a webhook to the custom
       STRIPE_WEBHOOK_SECRET: secret,
       CUSTOMER_ENDPOINT_URL: `${customer.url}webhooks`,
     });
+    const again = await apply(server, file, {
+      STRIPE_WEBHOOK_SECRET: secret,
+      CUSTOMER_ENDPOINT_URL: `${customer.url}webhooks`,
+    });
+    expect(
+      again
+        .split("\n")
+        .filter(Boolean)
+        .every((line) => line.startsWith("= ")),
+      `applying again changes nothing:\n${again}`,
+    ).toBe(true);
     const { ingestUrl } = await get<{ ingestUrl: string }>(server, "/ingest/api/v1/source/stripe");
     const event = await readFile(join(EXAMPLES, "stripe-invoices", "invoice-paid.json"), "utf8");
     const send = async (body: string) => {
@@ -216,14 +227,13 @@ describe("examples/stripe-invoices: invoice.paid becomes a webhook to the custom
         },
         body,
       });
-      await res.body?.cancel();
-      return res.status;
+      return { http: res.status, ...((await res.json()) as { status?: string }) };
     };
     const created = event
       .replace('"invoice.paid"', '"invoice.created"')
       .replace("evt_1QxExample00000001", "evt_1QxExample00000000");
-    expect(await send(created)).toBe(200);
-    expect(await send(event)).toBe(200);
+    expect(await send(created)).toMatchObject({ http: 200, status: "accepted" });
+    expect(await send(event)).toMatchObject({ http: 200, status: "accepted" });
 
     const [delivered] = await customer.waitForCount(1, { timeoutMs: 15_000 });
     const { key } = await get<{ key: string }>(
@@ -240,7 +250,9 @@ describe("examples/stripe-invoices: invoice.paid becomes a webhook to the custom
     });
     expect(delivered!.url).toBe("/webhooks");
     // Stripe retries an event it thinks failed: the same event id is one message, not two.
-    expect(await send(event)).toBe(200);
+    expect(await send(event), "a repeat of a Stripe event id").toMatchObject({
+      status: "duplicate",
+    });
     const messages = await get<{ data: Array<{ eventType: string }> }>(
       server,
       "/api/v1/app/cus_NffrFeUfNV2Hib/msg",

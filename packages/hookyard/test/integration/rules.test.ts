@@ -223,6 +223,18 @@ describe("uploaded rules", () => {
     expect(source.json.origin).toBe("api");
   });
 
+  it("fill ${env:NAME} from the env they come with, never from the server's environment", async () => {
+    const server = await startTestServer();
+    const book = `rules:\n  - name: leak\n    sources: [hooks]\n    actions:\n      - log: "\${env:PATH}"\n`;
+    const refused = await api<{ detail: Array<{ msg: string }> }>(server, "PUT", "/api/v1/rules", {
+      rulebook: book,
+    });
+    expect(refused.status).toBe(422);
+    expect(refused.json.detail[0]!.msg).toContain("environment variable PATH is not set");
+    const given = await api(server, "PUT", "/api/v1/rules", { rulebook: book, env: { PATH: "x" } });
+    expect(given.status).toBe(200);
+  });
+
   it.skipIf(TEST_STORE !== "postgres")(
     "reach the other processes on one PostgreSQL database",
     async () => {

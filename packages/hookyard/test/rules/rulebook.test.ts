@@ -882,3 +882,23 @@ describe("rulebook conditions", () => {
     expect(guardsOf(["{ field: payload.n, equals: 3 }"]), "a number is no text guard").toEqual([]);
   });
 });
+
+describe("hostile YAML", () => {
+  it("reports a document that expands too many aliases as a problem, not a crash", () => {
+    const lines = ['a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]'];
+    for (let i = 0; i < 8; i++) {
+      const prev = String.fromCharCode(97 + i);
+      const next = String.fromCharCode(98 + i);
+      lines.push(`${next}: &${next} [${Array(10).fill(`*${prev}`).join(", ")}]`);
+    }
+    lines.push("rules: []");
+    let error: unknown;
+    try {
+      parseRulebookFiles([{ name: "bomb.yaml", text: lines.join("\n") }], {});
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(RulebookError);
+    expect((error as RulebookError).problems[0]).toMatchObject({ file: "bomb.yaml", line: 1 });
+  });
+});

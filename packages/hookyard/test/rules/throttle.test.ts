@@ -116,6 +116,17 @@ describe("once_within", () => {
 });
 
 describe("once_after", () => {
+  it("keeps a window open through a reload that keeps its rule", async () => {
+    const book = () => throttled("{ once_after: 5m, group_by: [event.payload.alertname] }");
+    const h = await startAutomation(book());
+    const event = alert({ alertname: "DiskFull" });
+    expect(h.automation.plan(event, ["alertmanager"])).toEqual([]);
+    h.automation.load(book()); // the same rules, parsed anew (a file saved, an upload adopted)
+    await h.clock.advance(5 * MINUTE);
+    const [run] = await h.finished("page", 1);
+    expect(run!.event.id).toBe(event.id);
+  });
+
   it("closes a window without a run when a reload drops its rule", async () => {
     const h = await startAutomation(
       throttled("{ once_after: 5m, group_by: [event.payload.alertname] }"),

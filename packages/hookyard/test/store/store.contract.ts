@@ -265,7 +265,9 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
       const request = seed.inboundRequest(source, { dedupKey: "d-1" });
       // Their event is the request's (stored once, with the request): it reads back whole.
       const event = inboundEvent(request, source.uid ?? source.id);
-      const planned = [runs.run(event, "a"), runs.run(event, "b")];
+      // Done while planned (set/log only): the event is kept in the request row alone.
+      const done = { status: "succeeded" as const, owner: null, leaseUntil: null };
+      const planned = [runs.run(event, "a", done), runs.run(event, "b", done)];
       await store.insertInboundRequest(request, 0, undefined, planned);
       for (const run of planned) expect(await store.getRuleRun(run.id)).toEqual(run);
       const listed = await store.listRuleRuns({}, { limit: 10, iterator: null });
@@ -278,7 +280,15 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
       );
       expect(await store.getRuleRun(dropped.id)).toBeNull();
 
-      // A deleted request takes what it carried along; the runs keep what they were about.
+      // A run still to run keeps its whole event: it runs on it even if the request goes first.
+      const later = seed.inboundRequest(source, { dedupKey: "d-2" });
+      const laterEvent = inboundEvent(later, source.uid ?? source.id);
+      const queued = runs.run(laterEvent, "slow");
+      await store.insertInboundRequest(later, 0, undefined, [queued]);
+      await store.deleteInboundRequest(source.id, later.id);
+      expect((await store.getRuleRun(queued.id))?.event).toEqual(laterEvent);
+
+      // A deleted request takes what it carried along; finished runs keep what they were about.
       await store.deleteInboundRequest(source.id, request.id);
       expect((await store.getRuleRun(planned[0]!.id))?.event).toEqual({
         ...event,

@@ -8,7 +8,7 @@ import { mapPage, PAGE_QUERY, toPageRequest, type PageQuery } from "../paginatio
 import { ERROR_RESPONSES } from "../schemas/common.js";
 import { iso } from "../serializers.js";
 import { ValidationError } from "../../errors.js";
-import { maskEnvValues } from "../../rules/env-refs.js";
+import { maskDeep, maskEnvValues } from "../../rules/env-refs.js";
 
 const TAGS = ["Rules"];
 const MAX_RULEBOOK_BYTES = 1024 * 1024;
@@ -17,6 +17,7 @@ interface RulebookUpload {
   rulebook?: string;
   files?: Array<{ name: string; text: string }>;
   env?: Record<string, string>;
+  fingerprint?: string;
 }
 const RUN_STATUSES = ["queued", "running", "succeeded", "failed", "interrupted"] as const;
 
@@ -109,7 +110,7 @@ export function registerRuleRoutes(
         tags: TAGS,
         summary: "Replace the rules in force",
         description:
-          "Either `rulebook`, one rulebook's YAML text, or `files`, several (as a directory's files: rule names unique across them, notifiers shared). `env` fills `${env:NAME}` in them before the server's environment does; its values are stored with the rulebook and never shown. The rulebook is checked whole: any problem gives 422 listing each with its file, line and field, and the rules in force stay. An accepted upload is stored in the database: it comes back after a restart and reaches every process on the database. 409 when the server reads its rules from files (`--rules`).",
+          "Either `rulebook`, one rulebook's YAML text, or `files`, several (as a directory's files: rule names unique across them, notifiers shared). `env` fills `${env:NAME}` in them (an upload never reads the server's own environment); its values are stored with the rulebook and never shown, also not in problems. The rulebook is checked whole: any problem gives 422 listing each with its file, line and field, and the rules in force stay. An accepted upload is stored in the database: it comes back after a restart and reaches every process on the database. 409 when the server reads its rules from files (`--rules`).",
         body: Type.Object(
           {
             rulebook: Type.Optional(Type.String({ maxLength: MAX_RULEBOOK_BYTES })),
@@ -130,6 +131,13 @@ export function registerRuleRoutes(
                 maxProperties: 256,
               }),
             ),
+            fingerprint: Type.Optional(
+              Type.String({
+                maxLength: 128,
+                description:
+                  "Opaque; kept with the upload and shown by GET /rules/source (hookyard apply keys it with its API key to see whether anything changed).",
+              }),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -140,7 +148,7 @@ export function registerRuleRoutes(
       },
     },
     async (request) => {
-      const { rulebook, files, env } = request.body;
+      const { rulebook, files, env, fingerprint } = request.body;
       if ((rulebook === undefined) === (files === undefined)) {
         throw new ValidationError([
           {
@@ -151,7 +159,7 @@ export function registerRuleRoutes(
         ]);
       }
       const upload = files ?? [{ name: "(api)", text: rulebook! }];
-      const book = await rules.replace(upload, env ?? {});
+      const book = await rules.replace(upload, env ?? {}, fingerprint ?? null);
       return { data: book.rules.map(ruleOut) };
     },
   );
@@ -163,13 +171,13 @@ export function registerRuleRoutes(
         tags: TAGS,
         summary: "Where the rules come from",
         description:
-          "`origin`: `files` (the server's rules path, which it watches), `api` (the last upload, stored; `files` and `digest` describe it, never the values of its `env`), or `none`.",
+          "`origin`: `files` (the server's rules path, which it watches), `api` (the last upload, stored; `files` and the uploader's `fingerprint` describe it, never its `env`), or `none`.",
         response: {
           200: Type.Object({
             origin: Type.Union([Type.Literal("files"), Type.Literal("api"), Type.Literal("none")]),
             path: Type.Union([Type.Null(), Type.String()]),
             files: Type.Array(Type.Object({ name: Type.String(), text: Type.String() })),
-            digest: Type.Union([Type.Null(), Type.String()]),
+            fingerprint: Type.Union([Type.Null(), Type.String()]),
           }),
           ...ERROR_RESPONSES,
         },
@@ -281,7 +289,7 @@ export function registerRuleRoutes(
       const results = await automation.dryRun(book, event, keys);
       // Secrets filled from the environment (a Slack URL, a routing key) are not shown.
       return {
-        data: JSON.parse(maskEnvValues(book.secrets)(JSON.stringify(results))) as unknown[],
+        data: maskDeep(results, maskEnvValues(book.secrets)) as unknown[],
       };
     },
   );

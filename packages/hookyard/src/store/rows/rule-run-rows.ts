@@ -109,7 +109,10 @@ export function ruleEventRows(
     byId.set(run.event.id, {
       id: run.event.id,
       event: JSON.stringify(
-        request !== null && run.event.kind === "inbound" && run.event.id === request.id
+        request !== null &&
+          run.event.kind === "inbound" &&
+          run.event.id === request.id &&
+          runs.every((r) => r.event.id !== run.event.id || isFinished(r))
           ? requestEvent(run.event)
           : run.event,
       ),
@@ -120,10 +123,16 @@ export function ruleEventRows(
 }
 
 /**
- * The runs of an accepted request are stored with it (insertInboundRequest): their event keeps
- * only what the request row lacks, and is rebuilt from the request when read. The headers and
- * body, often kilobytes, are then written once per request, not once more for its runs.
+ * The runs of an accepted request are stored with it (insertInboundRequest). When all of them
+ * are already done (rules of only set/log), their event keeps only what the request row lacks
+ * and is rebuilt from the request when read: the headers and body, often kilobytes, are then
+ * written once per request, not once more for its runs. A run still to run keeps the whole
+ * event: it must run on it even if the request is deleted first (a bin's cap, DELETE, retention).
  */
+function isFinished(run: RuleRun): boolean {
+  return run.status !== "queued" && run.status !== "running";
+}
+
 interface RequestEvent {
   fromRequest: true;
   kind: "inbound";
