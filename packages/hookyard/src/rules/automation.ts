@@ -541,14 +541,10 @@ export class Automation {
     for (const [index, action] of rule.actions.entries()) {
       let output: unknown = null;
       try {
-        if (action.type === "set") {
-          output = Object.fromEntries(Object.entries(action.vars).map(([k, v]) => [k, v(scope)]));
-          Object.assign(scope.vars, output);
-        } else if (action.type === "log") {
-          // Written to the log when the run starts (see start): a duplicate request plans runs
-          // that are never stored, and must not leave log lines either.
-          output = { message: asText(action.message(scope)) };
-        }
+        // A log line is written when the run starts (see start): a duplicate request plans
+        // runs that are never stored, and must not leave log lines either.
+        if (action.type === "set") output = setVars(action, scope);
+        else if (action.type === "log") output = { message: asText(action.message(scope)) };
         outcomes.push(outcomeOf(action, index, "succeeded", output, null, now, now));
       } catch (err) {
         outcomes.push(outcomeOf(action, index, "failed", null, messageOf(err), now, now));
@@ -677,13 +673,8 @@ export class Automation {
         scope.event = { ...(scope.event as RuleEvent), payload: payload ?? null };
         return payload ?? null;
       }
-      case "set": {
-        const values = Object.fromEntries(
-          Object.entries(action.vars).map(([k, v]) => [k, v(scope)]),
-        );
-        Object.assign(scope.vars, values);
-        return values;
-      }
+      case "set":
+        return setVars(action, scope);
       case "log": {
         const message = text(action.message);
         if (run !== null) logger.info({ rule: rule.name, run: run.id }, message);
@@ -706,6 +697,16 @@ class ActionFailed extends Error {
     super(message);
     this.output = output;
   }
+}
+
+/** A `set`: its values, evaluated and added to `vars`. */
+function setVars(
+  action: Extract<Action, { type: "set" }>,
+  scope: ExpressionScope,
+): Record<string, unknown> {
+  const values = Object.fromEntries(Object.entries(action.vars).map(([k, v]) => [k, v(scope)]));
+  Object.assign(scope.vars, values);
+  return values;
 }
 
 function isLocal(action: Action): boolean {
