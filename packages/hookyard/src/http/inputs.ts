@@ -17,16 +17,50 @@ import type { MessageInBody } from "./schemas/message.js";
  * Hookyard accepts but ignores need work here.
  */
 
-interface RateLimitFields {
-  rateLimit?: number | null;
-  throttleRate?: number | null;
+/**
+ * One field under two names (Svix renamed them in SDK 2 and its server accepts both): the value
+ * under whichever name the caller used. Both given with different values is refused (422 naming
+ * both), since silently picking one would drop the other.
+ */
+function aliased<T>(
+  fields: object,
+  names: readonly [current: string, old: string],
+): { given: false } | { given: true; value: T } {
+  const body = fields as Record<string, unknown>;
+  const [current, old] = names;
+  const hasCurrent = body[current] !== undefined;
+  const hasOld = body[old] !== undefined;
+  if (hasCurrent && hasOld && JSON.stringify(body[current]) !== JSON.stringify(body[old])) {
+    throw new ValidationError(
+      names.map((name) => ({
+        loc: ["body", name],
+        msg: `${current} and ${old} are two names of one field: give one, or the same value for both`,
+        type: "value_error.conflict",
+      })),
+    );
+  }
+  if (hasCurrent) return { given: true, value: body[current] as T };
+  if (hasOld) return { given: true, value: body[old] as T };
+  return { given: false };
 }
 
-/** `rateLimit` wins; the deprecated `throttleRate` is used only when `rateLimit` is absent. */
-function rateLimitOf(body: RateLimitFields): { rateLimit?: number | null } {
-  if (body.rateLimit !== undefined) return { rateLimit: body.rateLimit };
-  if (body.throttleRate !== undefined) return { rateLimit: body.throttleRate };
-  return {};
+interface AliasedEndpointFields {
+  rateLimit?: number | null;
+  throttleRate?: number | null;
+  filterTypes?: string[] | null;
+  eventTypes?: string[] | null;
+}
+
+/** `throttleRate` (SDK 2) or `rateLimit` (SDK 1) → the service's `rateLimit`, only when given. */
+function rateLimitOf(body: AliasedEndpointFields): { rateLimit?: number | null } {
+  const rate = aliased<number | null>(body, ["throttleRate", "rateLimit"]);
+  return rate.given ? { rateLimit: rate.value } : {};
+}
+
+/** `eventTypes` (SDK 2) or `filterTypes` (SDK 1) → the service's `filterTypes`, only when given. */
+function filterTypesOf(body: AliasedEndpointFields): { filterTypes?: string[] | null } {
+  const types = aliased<string[] | null>(body, ["eventTypes", "filterTypes"]);
+  return types.given ? { filterTypes: types.value } : {};
 }
 
 export function applicationInput(body: ApplicationInBody): ApplicationInput {
@@ -39,19 +73,33 @@ export function applicationPatch(body: ApplicationPatchBody): ApplicationPatch {
   return { ...rest, ...rateLimitOf(body) };
 }
 
+/** An endpoint body with both spellings of its renamed fields folded into one each. */
+function endpointFields<B extends AliasedEndpointFields>(
+  body: B,
+): Omit<B, keyof AliasedEndpointFields> & {
+  rateLimit?: number | null;
+  filterTypes?: string[] | null;
+} {
+  const {
+    throttleRate: _throttleRate,
+    rateLimit: _rateLimit,
+    eventTypes: _eventTypes,
+    filterTypes: _filterTypes,
+    ...rest
+  } = body;
+  return { ...rest, ...rateLimitOf(body), ...filterTypesOf(body) };
+}
+
 export function endpointInput(body: EndpointInBody): EndpointInput {
-  const { throttleRate: _alias, rateLimit: _rateLimit, ...rest } = body;
-  return { ...rest, ...rateLimitOf(body) };
+  return endpointFields(body);
 }
 
 export function endpointUpdateInput(body: EndpointUpdateBody): EndpointUpdateInput {
-  const { throttleRate: _alias, rateLimit: _rateLimit, ...rest } = body;
-  return { ...rest, ...rateLimitOf(body) };
+  return endpointFields(body);
 }
 
 export function endpointPatch(body: EndpointPatchBody): EndpointPatch {
-  const { throttleRate: _alias, rateLimit: _rateLimit, ...rest } = body;
-  return { ...rest, ...rateLimitOf(body) };
+  return endpointFields(body);
 }
 
 /**

@@ -1,7 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { scopedIdempotencyKey } from "../../src/http/idempotency.js";
-import { applicationInput, endpointPatch, messageInput } from "../../src/http/inputs.js";
+import {
+  applicationInput,
+  endpointInput,
+  endpointPatch,
+  endpointUpdateInput,
+  messageInput,
+} from "../../src/http/inputs.js";
 import { toPageRequest } from "../../src/http/pagination.js";
 import { commaListOf } from "../../src/http/query-filters.js";
 import {
@@ -167,14 +173,43 @@ describe("Svix statuses", () => {
 });
 
 describe("request bodies to service inputs", () => {
-  it("takes the deprecated throttleRate as rateLimit only when rateLimit is absent", () => {
+  it("takes throttleRate (SDK 2) or rateLimit (SDK 1) and refuses the two disagreeing", () => {
     expect(applicationInput({ name: "A", throttleRate: 5 })).toEqual({ name: "A", rateLimit: 5 });
-    expect(applicationInput({ name: "A", rateLimit: 7, throttleRate: 5 })).toEqual({
+    expect(applicationInput({ name: "A", rateLimit: 7 })).toEqual({ name: "A", rateLimit: 7 });
+    expect(applicationInput({ name: "A", rateLimit: 7, throttleRate: 7 })).toEqual({
       name: "A",
       rateLimit: 7,
     });
+    expect(() => applicationInput({ name: "A", rateLimit: 7, throttleRate: 5 })).toThrow(
+      /throttleRate and rateLimit/,
+    );
     expect(applicationInput({ name: "A" })).toEqual({ name: "A" });
     expect(endpointPatch({ throttleRate: null })).toEqual({ rateLimit: null });
+  });
+
+  it("takes eventTypes (SDK 2) or filterTypes (SDK 1) as the endpoint's event-type filter", () => {
+    expect(endpointInput({ url: "https://x", eventTypes: ["a"] })).toEqual({
+      url: "https://x",
+      filterTypes: ["a"],
+    });
+    expect(endpointInput({ url: "https://x", filterTypes: ["b"] })).toEqual({
+      url: "https://x",
+      filterTypes: ["b"],
+    });
+    expect(endpointPatch({ eventTypes: null }), "null clears the filter").toEqual({
+      filterTypes: null,
+    });
+    expect(endpointPatch({}), "absent leaves it as it is").toEqual({});
+    let problems: unknown;
+    try {
+      endpointUpdateInput({ url: "https://x", eventTypes: ["a"], filterTypes: ["b"] });
+    } catch (err) {
+      problems = (err as ValidationError).problems;
+    }
+    expect(problems, "both names, two values: each is named").toMatchObject([
+      { loc: ["body", "eventTypes"] },
+      { loc: ["body", "filterTypes"] },
+    ]);
   });
 
   it("drops ignored message fields and maps an inline application", () => {

@@ -262,7 +262,9 @@ describe("bad input through the real server", () => {
     // Nothing accepted before is affected, and the server still works.
     const delivered = await receiver.waitForCount(2, { timeoutMs: 5_000 });
     expect(delivered.map((r) => r.headers["webhook-id"])).toContain(accepted.id);
-    expect((await svix.message.get(app.id, accepted.id)).payload).toEqual({ keep: true });
+    expect((await svix.message.get(app.id, accepted.id, { withContent: true })).payload).toEqual({
+      keep: true,
+    });
     const after = await svix.message.create("acme", { eventType: "after.bad", payload: { ok: 1 } });
     await expect
       .poll(() => receiver.requests.some((r) => r.headers["webhook-id"] === after.id), {

@@ -37,7 +37,7 @@ describe.skipIf(TEST_STORE !== "postgres")("several nodes on one PostgreSQL data
     const first = await b.svix.message.create(app.id, { eventType: "a.b", payload: { n: 1 } });
     expect((await r1.nextRequest()).headers["webhook-id"]).toBe(first.id);
 
-    await a.svix.endpoint.update(app.id, ep.id, { url: r2.url });
+    await a.svix.endpoint.upsert(app.id, ep.id, { url: r2.url });
     // Node b hears of the change over LISTEN/NOTIFY within milliseconds; publish until it shows.
     await expect
       .poll(
@@ -103,7 +103,7 @@ describe.skipIf(TEST_STORE !== "postgres")("several nodes on one PostgreSQL data
     const [a, b] = await twoNodes();
     const r = await receiver();
     const app = await a.svix.application.create({ name: "shared" });
-    await a.svix.endpoint.create(app.id, { url: r.url, rateLimit: 5 });
+    await a.svix.endpoint.create(app.id, { url: r.url, throttleRate: 5 });
     // 10 publishes on each node: 5 may go at once (one second's burst), the other 15 at 5/s.
     await Promise.all(
       [a, b].flatMap((node) =>
@@ -194,7 +194,7 @@ describe.skipIf(TEST_STORE !== "postgres")("several nodes on one PostgreSQL data
         })
       ).status;
     expect(await send("old secret")).toBe(200); // b caches the source
-    await a.svix.ingest.source.update(created.id, {
+    await a.svix.ingest.source.upsert(created.id, {
       name: "GitHub",
       type: "github",
       config: { secret: "new secret" },

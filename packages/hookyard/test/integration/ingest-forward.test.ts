@@ -88,7 +88,7 @@ describe("forwarding received requests to a source's destinations", () => {
       headers: { authorization: `Bearer ${TEST_API_KEY}` },
     });
     const { appId } = (await raw.json()) as { appId: string };
-    const [forward] = (await svix.message.list(appId)).data;
+    const [forward] = (await svix.message.list(appId, { withContent: true })).data;
     expect(JSON.parse(JSON.stringify(forward!.payload))).toEqual(JSON.parse(body));
     await svix.messageAttempt.resend(appId, forward!.id, good.id);
     const [, resent] = await ok.waitForCount(2);

@@ -251,7 +251,7 @@ describe("a source's changes reach the receive pipeline at once", () => {
         })
       ).status;
     expect(await send("old secret")).toBe(200); // the source is now cached
-    await server.svix.ingest.source.update(gh.id, {
+    await server.svix.ingest.source.upsert(gh.id, {
       name: "github",
       type: "github",
       config: { secret: "new secret" },

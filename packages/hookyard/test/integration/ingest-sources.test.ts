@@ -33,7 +33,7 @@ describe("ingest sources through the svix SDK", () => {
     const rest = await svix.ingest.source.list({ limit: 1, iterator: listed.iterator });
     expect(rest.data.map((s) => s.id)).toEqual([other.id]);
 
-    const updated = await svix.ingest.source.update(created.id, {
+    const updated = await svix.ingest.source.upsert(created.id, {
       name: "GitHub (renamed)",
       uid: "gh-main",
       type: "github",

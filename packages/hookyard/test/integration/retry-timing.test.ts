@@ -182,8 +182,8 @@ describe("retry timing with an injected clock", () => {
       retentionDays: 0.01,
     });
     const app = await svix.application.create({ name: "A" });
-    const good = await svix.endpoint.create(app.id, { url: ok.url, filterTypes: ["done.event"] });
-    await svix.endpoint.create(app.id, { url: failing.url, filterTypes: ["stuck.event"] });
+    const good = await svix.endpoint.create(app.id, { url: ok.url, eventTypes: ["done.event"] });
+    await svix.endpoint.create(app.id, { url: failing.url, eventTypes: ["stuck.event"] });
     let attempted = nextAttempt(hookyard.engine);
     const done = await svix.message.create(app.id, { eventType: "done.event", payload: {} });
     await attempted;

@@ -28,12 +28,12 @@ describe("Svix SDK against Hookyard: applications", () => {
     expect((await svix.application.get("acme")).id).toBe(app.id);
     expect((await svix.application.get(app.id)).uid).toBe("acme");
 
-    const updated = await svix.application.update("acme", {
+    const updated = await svix.application.upsert("acme", {
       name: "Acme Inc",
       uid: "acme",
-      rateLimit: 10,
+      throttleRate: 10,
     });
-    expect(updated).toMatchObject({ id: app.id, name: "Acme Inc", rateLimit: 10 });
+    expect(updated).toMatchObject({ id: app.id, name: "Acme Inc", throttleRate: 10 });
     const patched = await svix.application.patch(app.id, { metadata: { plan: "free" } });
     expect(patched).toMatchObject({ name: "Acme Inc", metadata: { plan: "free" } });
 
@@ -82,7 +82,7 @@ describe("Svix SDK against Hookyard: event types", () => {
       description: "An invoice was paid",
       deprecated: false,
     });
-    await svix.eventType.update("invoice.paid", { description: "Paid", deprecated: true });
+    await svix.eventType.upsert("invoice.paid", { description: "Paid", deprecated: true });
     expect(await svix.eventType.get("invoice.paid")).toMatchObject({
       description: "Paid",
       deprecated: true,
@@ -142,30 +142,29 @@ describe("Svix SDK against Hookyard: endpoints", () => {
     const ep = await svix.endpoint.create(app.id, {
       url: "https://example.com/hook",
       uid: "main",
-      filterTypes: ["invoice.paid"],
+      eventTypes: ["invoice.paid"],
       channels: ["eu"],
-      rateLimit: 5,
+      throttleRate: 5,
       metadata: { team: "billing" },
       description: "Billing hook",
     });
     expect(ep).toMatchObject({
       url: "https://example.com/hook",
       uid: "main",
-      filterTypes: ["invoice.paid"],
+      eventTypes: ["invoice.paid"],
       channels: ["eu"],
-      rateLimit: 5,
+      throttleRate: 5,
       metadata: { team: "billing" },
-      version: 1,
       disabled: false,
     });
     expect((await svix.endpoint.get(app.id, "main")).id).toBe(ep.id);
-    const updated = await svix.endpoint.update(app.id, ep.id, {
+    const updated = await svix.endpoint.upsert(app.id, ep.id, {
       url: "https://example.com/v2",
       disabled: true,
     });
     expect(updated).toMatchObject({ url: "https://example.com/v2", disabled: true });
     expect(
-      updated.filterTypes ?? null,
+      updated.eventTypes ?? null,
       "a full update clears filters it does not repeat",
     ).toBeNull();
     const patched = await svix.endpoint.patch(app.id, ep.id, {
@@ -200,7 +199,7 @@ describe("Svix SDK against Hookyard: endpoints", () => {
     const rotated = (await svix.endpoint.getSecret(app.id, ep.id)).key;
     expect(rotated).toMatch(/^whsec_/);
     expect(rotated).not.toBe(key);
-    await svix.endpoint.updateHeaders(app.id, ep.id, {
+    await svix.endpoint.setHeaders(app.id, ep.id, {
       headers: { "X-Tenant": "t1", Authorization: "Bearer s" },
     });
     expect(await svix.endpoint.getHeaders(app.id, ep.id)).toMatchObject({
@@ -213,7 +212,7 @@ describe("Svix SDK against Hookyard: endpoints", () => {
     });
     expect((await svix.endpoint.getHeaders(app.id, ep.id)).headers).toEqual({ "x-other": "o" });
     const bad = await apiError(
-      svix.endpoint.updateHeaders(app.id, ep.id, { headers: { "User-Agent": "x" } }),
+      svix.endpoint.setHeaders(app.id, ep.id, { headers: { "User-Agent": "x" } }),
     );
     expect(bad.code).toBe(422);
   });
@@ -225,21 +224,22 @@ describe("Svix SDK against Hookyard: messages and attempts", () => {
     const { svix } = await startTestServer();
     const app = await svix.application.create({ name: "A" });
     await svix.endpoint.create(app.id, { url: receiver.url });
-    const m1 = await svix.message.create(app.id, {
-      eventType: "a.b",
-      payload: { n: 1 },
-      eventId: "evt-1",
-      channels: ["eu"],
-    });
+    const m1 = await svix.message.create(
+      app.id,
+      { eventType: "a.b", payload: { n: 1 }, eventId: "evt-1", channels: ["eu"] },
+      { withContent: true },
+    );
     const m2 = await svix.message.create(app.id, { eventType: "c.d", payload: { n: 2 } });
+    expect(m2.payload, "SDK 2 asks for no content by default, as Svix answers then").toEqual({});
     const again = await svix.message.create(app.id, {
       eventType: "a.b",
       payload: { n: 99 },
       eventId: "evt-1",
     });
     expect(again.id, "the same eventId returns the first message").toBe(m1.id);
-    // The SDK echoes the payload it sent, so read the stored message back.
-    expect((await svix.message.get(app.id, again.id)).payload).toEqual({ n: 1 });
+    expect((await svix.message.get(app.id, again.id, { withContent: true })).payload).toEqual({
+      n: 1,
+    });
     expect(m1).toMatchObject({
       eventType: "a.b",
       eventId: "evt-1",
@@ -254,7 +254,9 @@ describe("Svix SDK against Hookyard: messages and attempts", () => {
     expect((await svix.message.list(app.id, { channel: "eu" })).data.map((m) => m.id)).toEqual([
       m1.id,
     ]);
-    expect((await svix.message.get(app.id, m2.id)).payload).toEqual({ n: 2 });
+    expect((await svix.message.get(app.id, m2.id, { withContent: true })).payload).toEqual({
+      n: 2,
+    });
     await receiver.waitForCount(2, { timeoutMs: 5_000 });
   });
 
@@ -272,7 +274,9 @@ describe("Svix SDK against Hookyard: messages and attempts", () => {
       { idempotencyKey: "k1" },
     );
     expect(second.id).toBe(first.id);
-    expect((await svix.message.get(app.id, second.id)).payload).toEqual({ a: 1 });
+    expect((await svix.message.get(app.id, second.id, { withContent: true })).payload).toEqual({
+      a: 1,
+    });
     expect((await svix.message.list(app.id)).data).toHaveLength(1);
   });
 

@@ -9,7 +9,6 @@ import {
   ListResponse,
   Metadata,
   Nullable,
-  RateLimit,
   StringMap,
   Uid,
 } from "./common.js";
@@ -22,10 +21,12 @@ const Secret = Type.String({
   description: "Signing secret (`whsec_…`); generated when absent.",
 });
 
-const FilterTypes = Type.Array(Type.String({ pattern: ID_PATTERN, maxLength: 256 }), {
-  minItems: 1,
-  description: "Event types this endpoint receives; null = all.",
-});
+function EventTypeList(description: string) {
+  return Type.Array(Type.String({ pattern: ID_PATTERN, maxLength: 256 }), {
+    minItems: 1,
+    description,
+  });
+}
 
 const Channels = Type.Array(Type.String({ pattern: CHANNEL_PATTERN, maxLength: 128 }), {
   minItems: 1,
@@ -44,11 +45,25 @@ const UpdateFields = {
   uid: Type.Optional(Nullable(Uid)),
   version: Type.Optional(Nullable(Type.Integer({ minimum: 1, description: "Deprecated." }))),
   disabled: Type.Optional(Type.Boolean({ description: "Disabled endpoints receive nothing." })),
-  filterTypes: Type.Optional(Nullable(FilterTypes)),
+  eventTypes: Type.Optional(
+    Nullable(EventTypeList("Event types this endpoint receives; null = all (svix SDK 2.x name).")),
+  ),
+  filterTypes: Type.Optional(
+    Nullable(EventTypeList("Deprecated name of `eventTypes` (svix SDK 1.x); either is accepted.")),
+  ),
   channels: Type.Optional(Nullable(Channels)),
-  rateLimit: Type.Optional(Nullable(RateLimit)),
   throttleRate: Type.Optional(
-    Nullable(Type.Integer({ minimum: 1, description: "Deprecated alias of `rateLimit`." })),
+    Nullable(
+      Type.Integer({ minimum: 1, description: "Maximum deliveries per second; null = unlimited." }),
+    ),
+  ),
+  rateLimit: Type.Optional(
+    Nullable(
+      Type.Integer({
+        minimum: 1,
+        description: "Deprecated name of `throttleRate` (svix SDK 1.x); either is accepted.",
+      }),
+    ),
   ),
   metadata: Type.Optional(Metadata),
   accept302: Type.Optional(Accept302),
@@ -85,10 +100,13 @@ export const ENDPOINT_OUT_FIELDS = {
   description: Type.String(),
   version: Type.Integer(),
   disabled: Type.Boolean(),
-  filterTypes: Nullable(Type.Array(Type.String())),
+  eventTypes: Nullable(Type.Array(Type.String(), { description: "null = every event type." })),
+  filterTypes: Nullable(
+    Type.Array(Type.String(), { description: "Deprecated: the same as `eventTypes`." }),
+  ),
   channels: Nullable(Type.Array(Type.String())),
-  rateLimit: Nullable(Type.Integer()),
-  throttleRate: Nullable(Type.Integer({ description: "Deprecated: same as `rateLimit`." })),
+  throttleRate: Nullable(Type.Integer({ description: "Deliveries per second; null = unlimited." })),
+  rateLimit: Nullable(Type.Integer({ description: "Deprecated: the same as `throttleRate`." })),
   metadata: Metadata,
   accept302: Accept302,
   createdAt: Type.String({ format: "date-time" }),
