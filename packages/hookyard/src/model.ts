@@ -122,6 +122,11 @@ export interface Endpoint {
   secret: string;
   /** Rotated-out secrets that still sign (both signatures are sent) until they expire. */
   previousSecrets: EndpointSecretVersion[];
+  /**
+   * A CEL condition over the message (`eventType`, `payload`, `channels`, `tags`); only messages
+   * for which it holds are delivered. null = no payload filter.
+   */
+  payloadFilter: string | null;
   /** Some receivers acknowledge with 302; when true it counts as success. */
   accept302: boolean;
   /** Start of the current run of failures; null while the endpoint succeeds. */
@@ -144,6 +149,8 @@ export interface Message {
    * are what is delivered then (the payload holds its text for listings).
    */
   inboundRequestId: InboundRequestId | null;
+  /** Scheduled delivery (Svix `deliverAt`): no attempt before this time; null = at once. */
+  deliverAt: number | null;
   createdAt: number;
 }
 
@@ -201,6 +208,31 @@ export interface Attempt {
   errorMessage: string | null;
   trigger: AttemptTrigger;
   createdAt: number;
+}
+
+export type BackgroundTaskId = `qtask_${string}`;
+
+/** Svix's background task kinds Hookyard runs. */
+export type BackgroundTaskKind =
+  | "endpoint.recover"
+  | "endpoint.replay"
+  | "endpoint.bulk-replay"
+  | "application.stats"
+  | "event-type.aggregate";
+
+export type BackgroundTaskStatus = "running" | "finished" | "failed";
+
+/**
+ * Work an API call starts and a caller polls (`GET /api/v1/background-task/{id}`): recovering or
+ * replaying an endpoint's messages, aggregating statistics. `data` is the task's result.
+ */
+export interface BackgroundTask {
+  id: BackgroundTaskId;
+  task: BackgroundTaskKind;
+  status: BackgroundTaskStatus;
+  data: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
 }
 
 /** Counts of deliveries of one endpoint by Svix status. */

@@ -284,6 +284,7 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
       tags,
       payload: displayPayload(request, json),
       inboundRequestId: request.id,
+      deliverAt: null,
       createdAt: now,
     };
     const endpoints = (await this.#endpoints.forApp(source.appId)).values();

@@ -74,6 +74,7 @@ export class Endpoints implements EndpointService {
       headers: normalizeHeaders(input.headers ?? {}, ["body", "headers"]),
       secret: input.secret ?? generateSecret(),
       previousSecrets: [],
+      payloadFilter: input.payloadFilter ?? null,
       accept302: input.accept302 ?? false,
       failingSince: null,
       createdAt: now,
@@ -237,7 +238,7 @@ export class Endpoints implements EndpointService {
       if (message !== null) leased.push({ delivery: { ...delivery, ...updates[i]! }, message });
     }
     engine.enqueue(leased);
-    return { id: ids.next("rtsk"), status: "finished", task: "endpoint.recover", updatedAt: now };
+    return { id: ids.next("qtask"), status: "finished", task: "endpoint.recover", updatedAt: now };
   }
 
   async sendExample(

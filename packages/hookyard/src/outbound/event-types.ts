@@ -1,14 +1,21 @@
 import type { Clock } from "../clock.js";
-import { ConflictError, NotFoundError } from "../errors.js";
+import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import type { EventType } from "../model.js";
 import type { Page, PageRequest, Store } from "../store/store.js";
+import { matchesStored, parseOpenApiSource, webhookEventTypes } from "./openapi-import.js";
+import type { ImportedEventType, ImportedWebhook } from "./openapi-import.js";
 import type { PayloadSchemas } from "./payload-schemas.js";
 import type {
+  EventTypeImportInput,
+  EventTypeImportResult,
   EventTypeInput,
   EventTypePatch,
   EventTypeService,
   EventTypeUpdateInput,
 } from "./services.js";
+
+/** Page size when `replaceAll` walks the whole catalog. */
+const CATALOG_PAGE_SIZE = 250;
 
 export class EventTypes implements EventTypeService {
   readonly #store: Store;
@@ -98,6 +105,84 @@ export class EventTypes implements EventTypeService {
     // Svix's delete archives: the type leaves the catalog listing, but messages of it stay valid.
     const existing = await this.get(name);
     await this.#save({ ...existing, archived: true, updatedAt: this.#clock.now() });
+  }
+
+  async importOpenApi(input: EventTypeImportInput): Promise<EventTypeImportResult> {
+    const webhooks = webhookEventTypes(parseOpenApiSource(input));
+    // Everything is checked before anything is written, so a refused document changes nothing.
+    for (const webhook of webhooks) this.#checkImportedSchemas(webhook);
+    const pending: Array<{ imported: ImportedEventType; stored: EventType | null }> = [];
+    for (const { eventType: imported } of webhooks) {
+      // The store, not the cache: another process may have changed the catalog.
+      const stored = await this.#store.getEventType(imported.name);
+      if (stored === null || !matchesStored(stored, imported)) pending.push({ imported, stored });
+    }
+    const named = new Set(webhooks.map((w) => w.eventType.name));
+    const unlisted = input.replaceAll ? await this.#listedExcept(named) : [];
+    if (input.dryRun) return { modified: [], toModify: pending.map((p) => p.imported) };
+
+    const now = this.#clock.now();
+    for (const { imported, stored } of pending) await this.#writeImported(imported, stored, now);
+    for (const eventType of unlisted) {
+      await this.#save({ ...eventType, archived: true, updatedAt: now });
+    }
+    return {
+      modified: [...pending.map((p) => p.imported.name), ...unlisted.map((e) => e.name)],
+      toModify: null,
+    };
+  }
+
+  /** The PayloadSchemas check of `create`, its problem renamed after the webhook. */
+  #checkImportedSchemas({ eventType, loc }: ImportedWebhook): void {
+    try {
+      this.#schemas.checkSchemas(eventType.schemas);
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      const problems = err.problems.map((p) => ({ ...p, loc, msg: `its schema ${p.msg}` }));
+      throw new ValidationError(problems, { cause: err });
+    }
+  }
+
+  /** Every non-archived event type whose name is not in `names`. */
+  async #listedExcept(names: ReadonlySet<string>): Promise<EventType[]> {
+    const out: EventType[] = [];
+    let iterator: string | null = null;
+    for (;;) {
+      const page: Page<EventType> = await this.#store.listEventTypes({
+        page: { limit: CATALOG_PAGE_SIZE, iterator },
+        includeArchived: false,
+      });
+      out.push(...page.data.filter((e) => !e.archived && !names.has(e.name)));
+      if (page.done || page.iterator === null) return out;
+      iterator = page.iterator;
+    }
+  }
+
+  async #writeImported(
+    imported: ImportedEventType,
+    stored: EventType | null,
+    now: number,
+  ): Promise<void> {
+    const eventType: EventType = {
+      name: imported.name,
+      description: imported.description,
+      schemas: imported.schemas,
+      archived: false,
+      deprecated: imported.deprecated,
+      featureFlag: stored?.featureFlag ?? null,
+      groupName: imported.groupName,
+      createdAt: stored?.createdAt ?? now,
+      updatedAt: now,
+    };
+    if (stored !== null) return this.#save(eventType);
+    try {
+      await this.#store.insertEventType(eventType);
+      this.#cache.set(eventType.name, eventType);
+    } catch (err) {
+      // Created meanwhile by another request: the import's version wins, as an upsert's would.
+      if (!(err instanceof ConflictError)) throw err;
+      await this.#save(eventType);
+    }
   }
 
   async #save(eventType: EventType): Promise<void> {

@@ -94,6 +94,8 @@ export class Messages implements MessageService {
   async publish(
     appId: AppId,
     input: Pick<MessageInput, "eventType" | "payload" | "eventId" | "channels" | "tags"> & {
+      /** Scheduled delivery: the deliveries wait in the store, unleased, until this time. */
+      deliverAt?: number | null;
       /** The message forwards this received request's bytes (a rule's forward of it). */
       inboundRequestId?: InboundRequestId;
     },
@@ -116,6 +118,7 @@ export class Messages implements MessageService {
       tags: input.tags ?? null,
       payload,
       inboundRequestId: input.inboundRequestId ?? null,
+      deliverAt: input.deliverAt ?? null,
       createdAt: now,
     };
     const deliveries = newLeasedDeliveries({

@@ -8,6 +8,7 @@ import type {
   Message,
 } from "../model.js";
 import type { EndpointMessage, IdempotencyRecord, Page, PageRequest } from "../store/store.js";
+import type { ImportedEventType, OpenApiSource } from "./openapi-import.js";
 
 /**
  * What the HTTP layer may ask of the outbound domain. Inputs are already shape-checked by the
@@ -51,6 +52,20 @@ export interface EventTypeInput {
 export type EventTypeUpdateInput = Omit<EventTypeInput, "name">;
 export type EventTypePatch = Partial<EventTypeUpdateInput>;
 
+export interface EventTypeImportInput extends OpenApiSource {
+  /** Report what would change, write nothing. */
+  dryRun: boolean;
+  /** Also archive every non-archived event type the document does not name. */
+  replaceAll: boolean;
+}
+
+export interface EventTypeImportResult {
+  /** Names written: created, updated or unarchived, then those archived by `replaceAll`. */
+  modified: string[];
+  /** With `dryRun`, the document's event types that an import would write; otherwise null. */
+  toModify: ImportedEventType[] | null;
+}
+
 export interface EventTypeService {
   list(req: { page: PageRequest; includeArchived: boolean }): Promise<Page<EventType>>;
   /** @throws ConflictError when the name exists; ValidationError when a schema is not valid JSON Schema. */
@@ -64,6 +79,13 @@ export interface EventTypeService {
   patch(name: string, patch: EventTypePatch): Promise<EventType>;
   /** Archives (Svix's delete); with `expunge` the row is removed. */
   delete(name: string, opts: { expunge: boolean }): Promise<void>;
+  /**
+   * Creates or updates (and unarchives) the event types of an OpenAPI document's webhooks
+   * (Svix's import). Event types the store already holds as imported are left alone.
+   * @throws ValidationError for an unreadable document, a bad name, `$ref` or JSON Schema; then
+   *   nothing is written.
+   */
+  importOpenApi(input: EventTypeImportInput): Promise<EventTypeImportResult>;
 }
 
 export interface EndpointInput {
@@ -79,6 +101,8 @@ export interface EndpointInput {
   headers?: Record<string, string> | null;
   /** `whsec_…`; generated when absent. */
   secret?: string | null;
+  /** A CEL condition over the message; null = none. */
+  payloadFilter?: string | null;
   accept302?: boolean;
 }
 export type EndpointUpdateInput = Omit<EndpointInput, "secret" | "headers">;

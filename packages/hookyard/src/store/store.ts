@@ -1,6 +1,10 @@
 import type {
   AppId,
   Application,
+  BackgroundTask,
+  BackgroundTaskId,
+  BackgroundTaskKind,
+  BackgroundTaskStatus,
   Attempt,
   AttemptId,
   Delivery,
@@ -52,9 +56,17 @@ export interface Page<T> {
   done: boolean;
 }
 
+/**
+ * Svix's `status_code_class`: 0 = no response (status 0..99), 100..500 = that hundred of HTTP
+ * statuses.
+ */
+export type StatusCodeClass = 0 | 100 | 200 | 300 | 400 | 500;
+
 export interface MessageFilter {
   eventTypes?: string[];
   channel?: string;
+  /** Only messages carrying this tag. */
+  tag?: string;
   /** Only the messages that forward this received request. */
   inboundRequestId?: InboundRequestId;
   /** Only messages created strictly before / after these times. */
@@ -66,8 +78,31 @@ export interface AttemptFilter {
   endpointId?: EndpointId;
   /** Only attempts whose `succeeded` equals this. */
   succeeded?: boolean;
+  statusCodeClass?: StatusCodeClass;
+  /** Only attempts of messages with this channel, tag, or one of these event types. */
+  channel?: string;
+  tag?: string;
+  eventTypes?: string[];
   before?: number;
   after?: number;
+}
+
+/** Filters of an endpoint's messages (delivery ⋈ message); times are the message's. */
+export interface EndpointMessageFilter {
+  status?: DeliveryStatus;
+  channel?: string;
+  tag?: string;
+  eventTypes?: string[];
+  /** Only messages with an attempt to this endpoint in this class. */
+  statusCodeClass?: StatusCodeClass;
+  before?: number;
+  after?: number;
+}
+
+/** Messages of one application sent (as deliveries) in a time window, for usage statistics. */
+export interface AppDeliveryCount {
+  appId: AppId;
+  deliveries: number;
 }
 
 /** A leased delivery together with the message it carries, as the engine needs both. */
@@ -306,9 +341,31 @@ export interface Store {
   listDeliveriesOfMessage(msgId: MessageId): Promise<Delivery[]>;
   listEndpointMessages(
     endpointId: EndpointId,
-    filter: { status?: DeliveryStatus; before?: number; after?: number },
+    filter: EndpointMessageFilter,
     page: PageRequest,
   ): Promise<Page<EndpointMessage>>;
+  /**
+   * Messages of the application created in [since, until) that have no delivery to the endpoint
+   * (it did not exist, was disabled or filtered them out), oldest first, at most `limit`.
+   */
+  listMessagesWithoutDelivery(req: {
+    appId: AppId;
+    endpointId: EndpointId;
+    since: number;
+    until: number;
+    limit: number;
+  }): Promise<Message[]>;
+  /**
+   * Removes the message's payload for good (it is stored empty; readers show it as expunged)
+   * and cancels its open deliveries. Resolves false when there is no such message.
+   */
+  expungeMessageContent(appId: AppId, msgId: MessageId, now: number): Promise<boolean>;
+  /** Deliveries per application created in [since, until), of `appIds` (null = every one). */
+  countDeliveriesByApp(req: {
+    since: number;
+    until: number;
+    appIds: AppId[] | null;
+  }): Promise<AppDeliveryCount[]>;
   /**
    * Messages whose delivery to this endpoint ended `failed`, created in [since, until),
    * oldest first (for `recover`).
@@ -357,6 +414,11 @@ export interface Store {
 
   // --- attempts ---
   getAttempt(appId: AppId, attemptId: AttemptId): Promise<Attempt | null>;
+  /**
+   * Replaces the attempt's response body with `EXPUNGED` (Svix's marker) and drops its response
+   * headers; the record stays. Resolves false when there is no such attempt.
+   */
+  expungeAttemptContent(appId: AppId, attemptId: AttemptId): Promise<boolean>;
   listAttemptsByMessage(
     appId: AppId,
     msgId: MessageId,
@@ -387,6 +449,22 @@ export interface Store {
    * steps, so no lock is held long; call again while it deletes `limit` of anything.
    */
   pruneBefore(req: { before: number; limit: number }): Promise<PruneResult>;
+
+  // --- background tasks ---
+  insertBackgroundTask(task: BackgroundTask): Promise<void>;
+  /** Writes status, data and updatedAt. */
+  updateBackgroundTask(task: BackgroundTask): Promise<void>;
+  getBackgroundTask(id: BackgroundTaskId): Promise<BackgroundTask | null>;
+  /** Newest first by default. */
+  listBackgroundTasks(
+    filter: { status?: BackgroundTaskStatus; task?: BackgroundTaskKind },
+    page: PageRequest,
+  ): Promise<Page<BackgroundTask>>;
+  /**
+   * Marks every running task failed (`data.error` says why): for a single-process store at
+   * start-up, where a running task was interrupted by the previous run's end.
+   */
+  failRunningBackgroundTasks(now: number, error: string): Promise<number>;
 
   // --- idempotency keys ---
   getIdempotencyRecord(key: string): Promise<IdempotencyRecord | null>;

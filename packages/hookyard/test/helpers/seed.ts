@@ -129,6 +129,7 @@ export class Seed {
       headers: {},
       secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
       previousSecrets: [],
+      payloadFilter: null,
       accept302: false,
       failingSince: null,
       createdAt: at,
@@ -148,6 +149,7 @@ export class Seed {
       tags: null,
       payload: JSON.stringify({ invoice: `in_${at}` }),
       inboundRequestId: null,
+      deliverAt: null,
       createdAt: at,
       ...overrides,
     };

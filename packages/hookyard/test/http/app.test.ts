@@ -265,6 +265,7 @@ describe("HTTP app: OpenAPI and docs", () => {
     ["delete", "/api/v1/app/{app_id}"],
     ["get", "/api/v1/event-type"],
     ["post", "/api/v1/event-type"],
+    ["post", "/api/v1/event-type/import/openapi"],
     ["get", "/api/v1/event-type/{event_type_name}"],
     ["put", "/api/v1/event-type/{event_type_name}"],
     ["patch", "/api/v1/event-type/{event_type_name}"],

@@ -29,6 +29,7 @@ const MESSAGE: Message = {
   eventType: "invoice.paid",
   eventId: "evt-1",
   inboundRequestId: null,
+  deliverAt: null,
   channels: ["eu"],
   tags: null,
   payload: '{"amount":100,"nested":{"ok":true},"text":"caf\\u00e9 \\"q\\""}',

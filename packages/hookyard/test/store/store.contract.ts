@@ -4,6 +4,7 @@ import { ConflictError } from "../../src/errors.js";
 import { TimeSortableIds } from "../../src/ids.js";
 import type {
   Application,
+  BackgroundTask,
   Delivery,
   DeliveryId,
   DeliveryStatus,
@@ -22,6 +23,9 @@ import { Seed, seedAppWithEndpoint, seedDelivery } from "../helpers/seed.js";
  *
  * One suite on purpose (STYLE 3 "contract tests"), so it runs past the usual file size.
  */
+/** A scheduled delivery time far after every seeded object. */
+const SCHEDULED = Date.UTC(2025, 6, 1);
+
 export function describeStoreContract(adapter: string, openStore: () => Promise<Store>): void {
   const ids = <T extends { id: string }>(page: Page<T> | T[]): string[] =>
     (Array.isArray(page) ? page : page.data).map((x) => x.id);
@@ -1385,6 +1389,215 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
       expect(await store.getRuleRun(sharing.id), "still used: kept").toEqual({
         ...sharing,
         event: shared,
+      });
+    });
+  });
+
+  describe(`${adapter} store: svix 2.x additions`, () => {
+    it("keeps an endpoint's payload filter and a message's scheduled time", async () => {
+      const { store, seed, app } = await world();
+      const ep = seed.endpoint(app, { payloadFilter: "payload.amount > 1000" });
+      await store.insertEndpoint(ep);
+      expect((await store.getEndpoint(app.id, ep.id))?.payloadFilter).toBe("payload.amount > 1000");
+      await store.updateEndpoint({ ...ep, payloadFilter: null });
+      expect((await store.getEndpoint(app.id, ep.id))?.payloadFilter).toBeNull();
+      const { message, deliveries } = await publish(store, seed, app, [ep], {
+        message: { deliverAt: SCHEDULED },
+        delivery: { nextAttemptAt: SCHEDULED },
+      });
+      expect(await store.getMessage(app.id, message.id)).toEqual(message);
+      const due = await store.leaseDueDeliveries({
+        now: SCHEDULED,
+        limit: 10,
+        leaseMs: 1_000,
+        owner: "w1",
+      });
+      expect(due.map((d) => [d.delivery.id, d.message.deliverAt])).toEqual([
+        [deliveries[0]!.id, SCHEDULED],
+      ]);
+    });
+
+    it("filters messages by tag", async () => {
+      const { store, seed, app } = await world();
+      const { message: tagged } = await publish(store, seed, app, [], {
+        message: { tags: ["vip", "eu"] },
+      });
+      await publish(store, seed, app, [], { message: { tags: ["eu"] } });
+      await publish(store, seed, app, []);
+      const page = { limit: 10, iterator: null };
+      expect(ids(await store.listMessages(app.id, { tag: "vip" }, page))).toEqual([tagged.id]);
+      expect((await store.listMessages(app.id, { tag: "eu" }, page)).data).toHaveLength(2);
+    });
+
+    it("filters attempts and an endpoint's messages by status code class and message fields", async () => {
+      const { store, seed, app, ep } = await world();
+      const a = await publish(store, seed, app, [ep], {
+        message: { eventType: "a.x", channels: ["eu"], tags: ["t1"] },
+      });
+      const b = await publish(store, seed, app, [ep], { message: { eventType: "b.x" } });
+      const attempts = [
+        seed.attempt(a.deliveries[0]!, { succeeded: false, responseStatusCode: 503 }),
+        seed.attempt(b.deliveries[0]!, { succeeded: false, responseStatusCode: 0 }),
+        seed.attempt(b.deliveries[0]!, { responseStatusCode: 204 }),
+      ];
+      for (const attempt of attempts) {
+        await store.recordAttempt(attempt, {
+          id: attempt.deliveryId,
+          status: "retrying",
+          attempts: 1,
+          nextAttemptAt: 60_000,
+          leaseOwner: null,
+          leaseUntil: null,
+          updatedAt: attempt.createdAt,
+        });
+      }
+      const [a503, b0, b204] = attempts.map((x) => x.id);
+      const page = { limit: 10, iterator: null };
+      const byEp = async (filter: Parameters<Store["listAttemptsByEndpoint"]>[2]) =>
+        ids(await store.listAttemptsByEndpoint(app.id, ep.id, filter, page));
+      expect(await byEp({ statusCodeClass: 500 })).toEqual([a503]);
+      expect(await byEp({ statusCodeClass: 0 }), "0 = no response").toEqual([b0]);
+      expect(await byEp({ statusCodeClass: 200 })).toEqual([b204]);
+      expect(await byEp({ eventTypes: ["b.x"] })).toEqual([b204, b0]);
+      expect(await byEp({ channel: "eu" })).toEqual([a503]);
+      expect(await byEp({ tag: "t1" })).toEqual([a503]);
+      expect(await byEp({ tag: "t1", statusCodeClass: 200 })).toEqual([]);
+      const byMsg = await store.listAttemptsByMessage(
+        app.id,
+        b.message.id,
+        { statusCodeClass: 0 },
+        page,
+      );
+      expect(ids(byMsg)).toEqual([b0]);
+
+      const epMessages = async (filter: Parameters<Store["listEndpointMessages"]>[1]) =>
+        (await store.listEndpointMessages(ep.id, filter, page)).data.map((m) => m.message.id);
+      expect(await epMessages({ statusCodeClass: 500 })).toEqual([a.message.id]);
+      expect(await epMessages({ statusCodeClass: 200 })).toEqual([b.message.id]);
+      expect(await epMessages({ eventTypes: ["a.x"] })).toEqual([a.message.id]);
+      expect(await epMessages({ channel: "eu", tag: "t1" })).toEqual([a.message.id]);
+      expect(await epMessages({ tag: "nope" })).toEqual([]);
+    });
+
+    it("lists the messages of a window an endpoint has no delivery of, oldest first", async () => {
+      const { store, seed, app, ep } = await world();
+      const early = await publish(store, seed, app, []);
+      const got = await publish(store, seed, app, [ep]);
+      const missed1 = await publish(store, seed, app, []);
+      const missed2 = await publish(store, seed, app, []);
+      const late = await publish(store, seed, app, []);
+      const other = seed.application();
+      await store.insertApplication(other);
+      await publish(store, seed, other, []);
+      const window = {
+        appId: app.id,
+        endpointId: ep.id,
+        since: got.message.createdAt,
+        until: late.message.createdAt,
+      };
+      expect(ids(await store.listMessagesWithoutDelivery({ ...window, limit: 10 }))).toEqual([
+        missed1.message.id,
+        missed2.message.id,
+      ]);
+      expect(ids(await store.listMessagesWithoutDelivery({ ...window, limit: 1 }))).toEqual([
+        missed1.message.id,
+      ]);
+      expect(early.message.createdAt).toBeLessThan(window.since);
+    });
+
+    it("expunges a message's payload and cancels its open deliveries, and an attempt's response", async () => {
+      const { store, seed, app, ep } = await world();
+      const { message, deliveries } = await publish(store, seed, app, [ep]);
+      const attempt = seed.attempt(deliveries[0]!, { responseBody: "secret" });
+      await store.recordAttempt(attempt, {
+        id: attempt.deliveryId,
+        status: "retrying",
+        attempts: 1,
+        nextAttemptAt: 60_000,
+        leaseOwner: null,
+        leaseUntil: null,
+        updatedAt: attempt.createdAt,
+      });
+      expect(await store.expungeMessageContent(app.id, message.id, 99)).toBe(true);
+      expect(await store.getMessage(app.id, message.id)).toEqual({ ...message, payload: "" });
+      expect(await store.listDeliveriesOfMessage(message.id)).toMatchObject([
+        { status: "cancelled", nextAttemptAt: null, updatedAt: 99 },
+      ]);
+      expect(await store.expungeAttemptContent(app.id, attempt.id)).toBe(true);
+      expect(await store.getAttempt(app.id, attempt.id)).toEqual({
+        ...attempt,
+        responseBody: "EXPUNGED",
+        responseHeaders: null,
+      });
+      const elsewhere = seed.application().id;
+      expect(await store.expungeMessageContent(elsewhere, message.id, 99)).toBe(false);
+      expect(await store.expungeAttemptContent(elsewhere, attempt.id)).toBe(false);
+    });
+
+    it("counts deliveries per application in a window", async () => {
+      const { store, seed, app, ep } = await world();
+      const other = seed.application();
+      await store.insertApplication(other);
+      const otherEp = seed.endpoint(other);
+      await store.insertEndpoint(otherEp);
+      const first = await publish(store, seed, app, [ep]);
+      await publish(store, seed, app, [ep]);
+      await publish(store, seed, other, [otherEp]);
+      const since = first.deliveries[0]!.createdAt;
+      const all = await store.countDeliveriesByApp({ since, until: since + 1_000, appIds: null });
+      expect(all.sort((x, y) => (x.appId < y.appId ? -1 : 1))).toEqual(
+        [
+          { appId: app.id, deliveries: 2 },
+          { appId: other.id, deliveries: 1 },
+        ].sort((x, y) => (x.appId < y.appId ? -1 : 1)),
+      );
+      expect(
+        await store.countDeliveriesByApp({ since, until: since + 1_000, appIds: [other.id] }),
+      ).toEqual([{ appId: other.id, deliveries: 1 }]);
+      expect(await store.countDeliveriesByApp({ since: 0, until: since, appIds: null })).toEqual(
+        [],
+      );
+    });
+
+    it("stores, updates, lists and fails running background tasks", async () => {
+      const store = await openStore();
+      const seed = new Seed();
+      const task = (kind: BackgroundTask["task"], status: BackgroundTask["status"]) => {
+        const id = seed.id("qtask");
+        return { id, task: kind, status, data: {}, createdAt: 1_000, updatedAt: 1_000 };
+      };
+      const recover = task("endpoint.recover", "running");
+      const stats = task("application.stats", "finished");
+      const replay = task("endpoint.replay", "running");
+      for (const t of [recover, stats, replay]) await store.insertBackgroundTask(t);
+      await expect(store.insertBackgroundTask(recover)).rejects.toBeInstanceOf(ConflictError);
+      const done = {
+        ...recover,
+        status: "finished" as const,
+        data: { messagesSent: 3 },
+        updatedAt: 2_000,
+      };
+      await store.updateBackgroundTask(done);
+      expect(await store.getBackgroundTask(recover.id)).toEqual(done);
+      const page = { limit: 10, iterator: null };
+      expect(ids(await store.listBackgroundTasks({}, page))).toEqual([
+        replay.id,
+        stats.id,
+        recover.id,
+      ]);
+      expect(ids(await store.listBackgroundTasks({ status: "finished" }, page))).toEqual([
+        stats.id,
+        recover.id,
+      ]);
+      expect(ids(await store.listBackgroundTasks({ task: "endpoint.replay" }, page))).toEqual([
+        replay.id,
+      ]);
+      expect(await store.failRunningBackgroundTasks(3_000, "interrupted")).toBe(1);
+      expect(await store.getBackgroundTask(replay.id)).toEqual({
+        ...replay,
+        status: "failed",
+        data: { error: "interrupted" },
+        updatedAt: 3_000,
       });
     });
   });

@@ -5,6 +5,8 @@ import type { OutboundServices } from "../../outbound/services.js";
 import { mapPage, PAGE_QUERY, toPageRequest } from "../pagination.js";
 import { ERROR_RESPONSES, NoContent } from "../schemas/common.js";
 import {
+  EventTypeImportOpenApiIn,
+  EventTypeImportOpenApiOut,
   EventTypeIn,
   EventTypeOut,
   EventTypeParams,
@@ -13,6 +15,7 @@ import {
   ListEventTypeOut,
 } from "../schemas/event-type.js";
 import type {
+  EventTypeImportOpenApiBody,
   EventTypeInBody,
   EventTypeParamsValue,
   EventTypePatchBody,
@@ -78,6 +81,31 @@ export function registerEventTypeRoutes(app: FastifyInstance, services: Outbound
       const created = await eventTypes.create(request.body);
       reply.code(201);
       return eventTypeOut(created);
+    },
+  );
+
+  app.post<{ Body: EventTypeImportOpenApiBody }>(
+    "/event-type/import/openapi",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Import event types from an OpenAPI document",
+        description: [
+          "Creates or updates (and unarchives) one event type per webhook of the document's",
+          "`webhooks` (OpenAPI 3.1) or `x-webhooks` (3.0): the key is the name, the operation gives",
+          "the description, `deprecated`, the group (first tag) and the schema (its JSON request",
+          "body's, local `$ref`s inlined). Event types that already match are left alone.",
+          "`dryRun` only reports; `replaceAll` also archives the event types the document does not",
+          "name. A bad document, name, `$ref` (cycles included) or schema is a 422 and writes nothing.",
+        ].join(" "),
+        body: EventTypeImportOpenApiIn,
+        response: { 200: EventTypeImportOpenApiOut, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const { dryRun = false, replaceAll = false, ...source } = request.body;
+      const result = await eventTypes.importOpenApi({ ...source, dryRun, replaceAll });
+      return { data: { modified: result.modified, to_modify: result.toModify } };
     },
   );
 

@@ -1,5 +1,6 @@
 import { Type } from "@sinclair/typebox";
 import type { Static } from "@sinclair/typebox";
+import { MAX_SPEC_RAW_CHARS } from "../../outbound/openapi-import.js";
 import { AnyObject, ID_PATTERN, INPUT_OBJECT, ListResponse, Nullable } from "./common.js";
 
 const EventTypeName = Type.String({
@@ -72,3 +73,69 @@ export const EventTypeParams = Type.Object({
   }),
 });
 export type EventTypeParamsValue = Static<typeof EventTypeParams>;
+
+export const EventTypeImportOpenApiIn = Type.Object(
+  {
+    spec: Type.Optional(
+      Nullable(AnyObject({ description: "The OpenAPI document as a JSON object." })),
+    ),
+    specRaw: Type.Optional(
+      Nullable(
+        Type.String({
+          maxLength: MAX_SPEC_RAW_CHARS,
+          description: "The OpenAPI document as JSON or YAML text.",
+        }),
+      ),
+    ),
+    dryRun: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: "Report in `to_modify` what would change, without writing anything.",
+      }),
+    ),
+    replaceAll: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: "Also archive every event type the document does not name.",
+      }),
+    ),
+  },
+  {
+    ...INPUT_OBJECT,
+    title: "EventTypeImportOpenApiIn",
+    description: "Give exactly one of `spec` and `specRaw`.",
+  },
+);
+export type EventTypeImportOpenApiBody = Static<typeof EventTypeImportOpenApiIn>;
+
+const EventTypeFromOpenApi = Type.Object(
+  {
+    name: Type.String(),
+    description: Type.String(),
+    schemas: Nullable(AnyObject()),
+    deprecated: Type.Boolean(),
+    groupName: Nullable(Type.String()),
+    featureFlags: Nullable(Type.Array(Type.String())),
+  },
+  { title: "EventTypeFromOpenApi" },
+);
+
+export const EventTypeImportOpenApiOut = Type.Object(
+  {
+    data: Type.Object(
+      {
+        modified: Type.Array(Type.String(), {
+          description: "Event types written (created, updated, unarchived or archived).",
+        }),
+        // snake_case on the wire, as in Svix: the SDKs read `to_modify`.
+        to_modify: Nullable(
+          Type.Array(EventTypeFromOpenApi, {
+            description: "With `dryRun`, the event types an import would write; else null.",
+          }),
+        ),
+      },
+      { title: "EventTypeImportOpenApiOutData" },
+    ),
+  },
+  { title: "EventTypeImportOpenApiOut" },
+);

@@ -235,12 +235,28 @@ CREATE INDEX rule_run_status ON rule_run (status, id) WHERE status <> 'succeeded
 CREATE INDEX rule_run_event ON rule_run (event_id);
 `;
 
+/** v6: as SQLite's v5 (payload filters, scheduled messages, background tasks). */
+const V6_SDK2 = `
+ALTER TABLE endpoint ADD COLUMN payload_filter TEXT;
+ALTER TABLE message ADD COLUMN deliver_at BIGINT;
+
+CREATE TABLE background_task (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  task TEXT NOT NULL,
+  status TEXT NOT NULL,
+  data TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+`;
+
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 1, name: "initial outbound schema", sql: V1_INITIAL },
   { version: 2, name: "cluster-wide endpoint rate limits", sql: V2_RATE_LIMIT },
   { version: 3, name: "inbound sources", sql: V3_SOURCES },
   { version: 4, name: "rule runs", sql: V4_RULE_RUNS },
   { version: 5, name: "rule events stored once", sql: V5_RULE_EVENTS },
+  { version: 6, name: "payload filters, scheduled messages, background tasks", sql: V6_SDK2 },
 ];
 
 /** An arbitrary constant: the advisory lock every Hookyard migrating this schema takes. */

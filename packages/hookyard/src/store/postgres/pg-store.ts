@@ -3,9 +3,12 @@ import type {
   Application,
   Attempt,
   AttemptId,
+  BackgroundTask,
+  BackgroundTaskId,
+  BackgroundTaskKind,
+  BackgroundTaskStatus,
   Delivery,
   DeliveryId,
-  DeliveryStatus,
   Endpoint,
   EndpointId,
   EndpointStats,
@@ -24,13 +27,16 @@ import type {
 import { ServiceUnavailableError } from "../../errors.js";
 import { idFloor } from "../../ids.js";
 import * as cfg from "../rows/config-rows.js";
+import * as taskRows from "../rows/background-task-rows.js";
 import * as rows from "../rows/delivery-rows.js";
 import * as runRows from "../rows/rule-run-rows.js";
 import * as src from "../rows/source-rows.js";
 import { toEndpointStats } from "../rows/endpoint-stats.js";
 import { STATS_TABLES } from "../rows/tables.js";
 import type {
+  AppDeliveryCount,
   AttemptFilter,
+  EndpointMessageFilter,
   CreateMessageRequest,
   CreateMessageResult,
   DeliveryUpdate,
@@ -97,6 +103,7 @@ const ENDPOINT_COLUMNS = [
   "headers",
   "secret",
   "previous_secrets",
+  "payload_filter",
   "accept_302",
   "failing_since",
   "created_at",
@@ -134,7 +141,7 @@ const SQL = {
   insertEndpoint: insertSql("endpoint", ENDPOINT_COLUMNS),
   updateEndpoint: updateSql("endpoint", ENDPOINT_COLUMNS, ["id", "app_id"]),
   insertMessage: `INSERT INTO message (id, app_id, event_type, event_id, channels, tags, payload,
-    inbound_request_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    inbound_request_id, deliver_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
   insertDelivery: `INSERT INTO delivery (id, msg_id, endpoint_id, app_id, status, attempts,
     next_attempt_at, lease_owner, lease_until, created_at, updated_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
@@ -146,11 +153,12 @@ const SQL = {
     error_message, trigger, created_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
   insertMessages: `INSERT INTO message (id, app_id, event_type, event_id, channels, tags, payload,
-      inbound_request_id, created_at)
+      inbound_request_id, deliver_at, created_at)
     SELECT id, app_id, event_type, event_id, channels, tags, payload, inbound_request_id,
-      created_at
+      deliver_at, created_at
     FROM jsonb_to_recordset($1::jsonb) AS x(id text, app_id text, event_type text, event_id text,
-      channels text, tags text, payload text, inbound_request_id text, created_at bigint)`,
+      channels text, tags text, payload text, inbound_request_id text, deliver_at bigint,
+      created_at bigint)`,
   insertDeliveries: `INSERT INTO delivery (id, msg_id, endpoint_id, app_id, status, attempts,
       next_attempt_at, lease_owner, lease_until, created_at, updated_at)
     SELECT id, msg_id, endpoint_id, app_id, status, attempts, next_attempt_at, lease_owner,
@@ -182,6 +190,7 @@ const SQL = {
   deliveryMessageSelect:
     "SELECT d.*, m.event_type AS m_event_type, m.event_id AS m_event_id, m.channels AS m_channels, " +
     "m.tags AS m_tags, m.payload AS m_payload, m.inbound_request_id AS m_inbound_request_id, " +
+    "m.deliver_at AS m_deliver_at, " +
     "m.created_at AS m_created_at " +
     "FROM delivery d JOIN message m ON m.id = d.msg_id",
 } as const;
@@ -855,16 +864,7 @@ export class PgStore implements Store {
   listMessages(appId: AppId, filter: MessageFilter, page: PageRequest): Promise<Page<Message>> {
     const terms = pgTerms();
     addTerm(terms, "app_id = $?", appId);
-    if (filter.eventTypes !== undefined && filter.eventTypes.length > 0) {
-      addTerm(
-        terms,
-        "event_type IN (SELECT jsonb_array_elements_text($?::jsonb))",
-        JSON.stringify(filter.eventTypes),
-      );
-    }
-    if (filter.channel !== undefined) {
-      addTerm(terms, "channels::jsonb @> jsonb_build_array($?::text)", filter.channel);
-    }
+    messageFieldTerms(terms, "message", filter);
     if (filter.inboundRequestId !== undefined) {
       addTerm(terms, "inbound_request_id = $?", filter.inboundRequestId);
     }
@@ -909,12 +909,22 @@ export class PgStore implements Store {
 
   listEndpointMessages(
     endpointId: EndpointId,
-    filter: { status?: DeliveryStatus; before?: number; after?: number },
+    filter: EndpointMessageFilter,
     page: PageRequest,
   ): Promise<Page<EndpointMessage>> {
     const terms = pgTerms();
     addTerm(terms, "d.endpoint_id = $?", endpointId);
     if (filter.status !== undefined) addTerm(terms, "d.status = $?", filter.status);
+    messageFieldTerms(terms, "m", filter);
+    if (filter.statusCodeClass !== undefined) {
+      const code = filter.statusCodeClass;
+      addTerm(
+        terms,
+        `EXISTS (SELECT 1 FROM attempt a WHERE a.msg_id = d.msg_id AND a.endpoint_id = d.endpoint_id AND ${taskRows.statusCodeClassSql("a.response_status_code", "$?::int")})`,
+        code,
+        code,
+      );
+    }
     timeTerms(terms, "m.created_at", filter);
     return this.#page({
       select: SQL.deliveryMessageSelect,
@@ -925,6 +935,65 @@ export class PgStore implements Store {
       map: rows.rowToDeliveryMessage,
       cursorOf: (item) => item.message.id,
     });
+  }
+
+  async listMessagesWithoutDelivery(req: {
+    appId: AppId;
+    endpointId: EndpointId;
+    since: number;
+    until: number;
+    limit: number;
+  }): Promise<Message[]> {
+    // Ids are time-sortable (ids.ts): the window is an id range of the message_app index.
+    const found = await this.#rows<rows.MessageRow>(
+      `SELECT * FROM message m
+       WHERE m.app_id = $1 AND m.id >= $2 AND m.id < $3 AND m.created_at >= $4
+         AND m.created_at < $5
+         AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.msg_id = m.id AND d.endpoint_id = $6)
+       ORDER BY m.id LIMIT $7`,
+      [
+        req.appId,
+        idFloor("msg", req.since),
+        idFloor("msg", req.until + 1),
+        req.since,
+        req.until,
+        req.endpointId,
+        req.limit,
+      ],
+    );
+    return found.map(rows.rowToMessage);
+  }
+
+  expungeMessageContent(appId: AppId, msgId: MessageId, now: number): Promise<boolean> {
+    return this.#write(async (db) => {
+      const { rowCount } = await db.query(
+        "UPDATE message SET payload = '' WHERE id = $1 AND app_id = $2",
+        [msgId, appId],
+      );
+      if (rowCount === 0) return false;
+      await db.query(
+        `UPDATE delivery SET status = 'cancelled', next_attempt_at = NULL, lease_owner = NULL,
+           lease_until = NULL, updated_at = $1
+         WHERE msg_id = $2 AND ${OPEN}`,
+        [now, msgId],
+      );
+      return true;
+    });
+  }
+
+  async countDeliveriesByApp(req: {
+    since: number;
+    until: number;
+    appIds: AppId[] | null;
+  }): Promise<AppDeliveryCount[]> {
+    const counts = await this.#rows<{ app_id: string; n: string }>(
+      `SELECT app_id, count(*) AS n FROM delivery
+       WHERE created_at >= $1 AND created_at < $2
+         AND ($3::jsonb IS NULL OR app_id IN (SELECT jsonb_array_elements_text($3::jsonb)))
+       GROUP BY app_id ORDER BY app_id`,
+      [req.since, req.until, req.appIds === null ? null : JSON.stringify(req.appIds)],
+    );
+    return counts.map((c) => ({ appId: c.app_id as AppId, deliveries: Number(c.n) }));
   }
 
   async listFailedDeliveries(
@@ -967,7 +1036,8 @@ export class PgStore implements Store {
            WHERE d.id = due.id RETURNING d.*)
          SELECT leased.*, m.event_type AS m_event_type, m.event_id AS m_event_id,
            m.channels AS m_channels, m.tags AS m_tags, m.payload AS m_payload,
-           m.inbound_request_id AS m_inbound_request_id, m.created_at AS m_created_at
+           m.inbound_request_id AS m_inbound_request_id, m.deliver_at AS m_deliver_at,
+           m.created_at AS m_created_at
          FROM leased JOIN message m ON m.id = leased.msg_id
          ORDER BY leased.next_attempt_at, leased.id`,
         [now, req.limit, owner, now + req.leaseMs],
@@ -1091,6 +1161,17 @@ export class PgStore implements Store {
     return this.#attemptPage(terms, filter, page);
   }
 
+  expungeAttemptContent(appId: AppId, attemptId: AttemptId): Promise<boolean> {
+    return this.#write(async (db) => {
+      const { rowCount } = await db.query(
+        `UPDATE attempt SET response_body = $1, response_headers = NULL
+         WHERE id = $2 AND app_id = $3`,
+        [taskRows.EXPUNGED_RESPONSE, attemptId, appId],
+      );
+      return rowCount > 0;
+    });
+  }
+
   async endpointStats(
     endpointId: EndpointId,
     since: number | null,
@@ -1165,6 +1246,65 @@ export class PgStore implements Store {
     });
   }
 
+  // --- background tasks ---
+
+  insertBackgroundTask(task: BackgroundTask): Promise<void> {
+    return this.#write(async (db) => {
+      const row = taskRows.backgroundTaskToRow(task);
+      await conflictOn(
+        db.query(insertSql("background_task", TASK_COLUMNS), cfg.rowValues(row, TASK_COLUMNS)),
+        () => `background task ${task.id} already exists`,
+      );
+    });
+  }
+
+  updateBackgroundTask(task: BackgroundTask): Promise<void> {
+    return this.#write(async (db) => {
+      await db.query(
+        "UPDATE background_task SET status = $1, data = $2, updated_at = $3 WHERE id = $4",
+        [task.status, JSON.stringify(task.data), task.updatedAt, task.id],
+      );
+    });
+  }
+
+  async getBackgroundTask(id: BackgroundTaskId): Promise<BackgroundTask | null> {
+    const [row] = await this.#rows<taskRows.BackgroundTaskRow>(
+      "SELECT * FROM background_task WHERE id = $1",
+      [id],
+    );
+    return row === undefined ? null : taskRows.rowToBackgroundTask(row);
+  }
+
+  listBackgroundTasks(
+    filter: { status?: BackgroundTaskStatus; task?: BackgroundTaskKind },
+    page: PageRequest,
+  ): Promise<Page<BackgroundTask>> {
+    const terms = pgTerms();
+    if (filter.status !== undefined) addTerm(terms, "status = $?", filter.status);
+    if (filter.task !== undefined) addTerm(terms, "task = $?", filter.task);
+    return this.#page({
+      select: "SELECT * FROM background_task",
+      terms,
+      cursorColumn: "id",
+      page,
+      defaultOrder: "descending",
+      map: taskRows.rowToBackgroundTask,
+      cursorOf: (task) => task.id,
+    });
+  }
+
+  failRunningBackgroundTasks(now: number, error: string): Promise<number> {
+    return this.#write(async (db) => {
+      const { rowCount } = await db.query(
+        `UPDATE background_task SET status = 'failed', updated_at = $1,
+           data = (data::jsonb || jsonb_build_object('error', $2::text))::text
+         WHERE status = 'running'`,
+        [now, error],
+      );
+      return rowCount;
+    });
+  }
+
   // --- idempotency keys ---
 
   async getIdempotencyRecord(key: string): Promise<IdempotencyRecord | null> {
@@ -1196,6 +1336,19 @@ export class PgStore implements Store {
   #attemptPage(terms: PgTerms, filter: AttemptFilter, page: PageRequest): Promise<Page<Attempt>> {
     if (filter.endpointId !== undefined) addTerm(terms, "endpoint_id = $?", filter.endpointId);
     if (filter.succeeded !== undefined) addTerm(terms, "succeeded = $?", filter.succeeded ? 1 : 0);
+    if (filter.statusCodeClass !== undefined) {
+      const code = filter.statusCodeClass;
+      addTerm(terms, taskRows.statusCodeClassSql("response_status_code", "$?::int"), code, code);
+    }
+    const onMessage = pgTerms();
+    messageFieldTerms(onMessage, "m", filter);
+    if (onMessage.where.length > 0) {
+      addTerm(
+        terms,
+        `EXISTS (SELECT 1 FROM message m WHERE m.id = attempt.msg_id AND ${onMessage.where.join(" AND ")})`,
+        ...onMessage.params,
+      );
+    }
     timeTerms(terms, "created_at", filter);
     return this.#page({
       select: "SELECT * FROM attempt",
@@ -1358,5 +1511,28 @@ async function insertMessages(db: Queryable, reqs: readonly CreateMessageRequest
         ),
       ]),
     );
+  }
+}
+
+const TASK_COLUMNS = ["id", "task", "status", "data", "created_at", "updated_at"];
+
+/** The message-side filters (event types, channel, tag) on the message table aliased `m`. */
+function messageFieldTerms(
+  terms: PgTerms,
+  m: string,
+  filter: { eventTypes?: string[]; channel?: string; tag?: string },
+): void {
+  if (filter.eventTypes !== undefined && filter.eventTypes.length > 0) {
+    addTerm(
+      terms,
+      `${m}.event_type IN (SELECT jsonb_array_elements_text($?::jsonb))`,
+      JSON.stringify(filter.eventTypes),
+    );
+  }
+  if (filter.channel !== undefined) {
+    addTerm(terms, `${m}.channels::jsonb @> jsonb_build_array($?::text)`, filter.channel);
+  }
+  if (filter.tag !== undefined) {
+    addTerm(terms, `${m}.tags::jsonb @> jsonb_build_array($?::text)`, filter.tag);
   }
 }

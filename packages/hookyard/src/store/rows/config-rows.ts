@@ -122,6 +122,7 @@ export interface EndpointRow extends Row {
   headers: string;
   secret: string;
   previous_secrets: string;
+  payload_filter: string | null;
   accept_302: number;
   failing_since: number | null;
   created_at: number;
@@ -144,6 +145,7 @@ export function endpointToRow(ep: Endpoint): EndpointRow {
     headers: JSON.stringify(ep.headers),
     secret: ep.secret,
     previous_secrets: JSON.stringify(ep.previousSecrets),
+    payload_filter: ep.payloadFilter,
     accept_302: ep.accept302 ? 1 : 0,
     failing_since: ep.failingSince,
     created_at: ep.createdAt,
@@ -167,6 +169,7 @@ export function rowToEndpoint(row: EndpointRow): Endpoint {
     headers: JSON.parse(row.headers) as Record<string, string>,
     secret: row.secret,
     previousSecrets: JSON.parse(row.previous_secrets) as EndpointSecretVersion[],
+    payloadFilter: row.payload_filter,
     accept302: row.accept_302 === 1,
     failingSince: row.failing_since,
     createdAt: row.created_at,

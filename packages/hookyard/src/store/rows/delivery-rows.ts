@@ -30,12 +30,13 @@ export interface MessageRow extends Row {
   tags: string | null;
   payload: string;
   inbound_request_id: string | null;
+  deliver_at: number | null;
   created_at: number;
 }
 
 /**
  * `insertMessage`'s parameters: id, app_id, event_type, event_id, channels, tags, payload,
- * inbound_request_id, created_at.
+ * inbound_request_id, deliver_at, created_at.
  */
 export function messageParams(msg: Message): SqlParam[] {
   return [
@@ -47,6 +48,7 @@ export function messageParams(msg: Message): SqlParam[] {
     json(msg.tags),
     msg.payload,
     msg.inboundRequestId,
+    msg.deliverAt,
     msg.createdAt,
   ];
 }
@@ -61,6 +63,7 @@ export function rowToMessage(row: MessageRow): Message {
     tags: parseJson<string[]>(row.tags),
     payload: row.payload,
     inboundRequestId: row.inbound_request_id as InboundRequestId | null,
+    deliverAt: row.deliver_at,
     createdAt: row.created_at,
   };
 }
@@ -123,6 +126,7 @@ export interface DeliveryMessageRow extends DeliveryRow {
   m_tags: string | null;
   m_payload: string;
   m_inbound_request_id: string | null;
+  m_deliver_at: number | null;
   m_created_at: number;
 }
 
@@ -141,6 +145,7 @@ export function rowToDeliveryMessage(row: DeliveryMessageRow): {
       tags: parseJson<string[]>(row.m_tags),
       payload: row.m_payload,
       inboundRequestId: row.m_inbound_request_id as InboundRequestId | null,
+      deliverAt: row.m_deliver_at,
       createdAt: row.m_created_at,
     },
   };
@@ -251,6 +256,7 @@ export const MESSAGE_COLUMNS = [
   "tags",
   "payload",
   "inbound_request_id",
+  "deliver_at",
   "created_at",
 ] as const;
 export const DELIVERY_COLUMNS = [

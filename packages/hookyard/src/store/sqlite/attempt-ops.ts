@@ -17,6 +17,7 @@ import type {
 import { idFloor } from "../../ids.js";
 import { toEndpointStats } from "../rows/endpoint-stats.js";
 import { attemptFilterTerms } from "./listing-filters.js";
+import { EXPUNGED_RESPONSE } from "../rows/background-task-rows.js";
 import * as rows from "../rows/delivery-rows.js";
 import { idempotencyToRow, rowToIdempotency, type IdempotencyRow } from "../rows/config-rows.js";
 import { conflictOn } from "./sqlite-driver.js";
@@ -47,6 +48,14 @@ export function getAttempt(
 ): Attempt | null {
   const row = s.getAttempt.get(attemptId, appId) as rows.AttemptRow | undefined;
   return row === undefined ? null : rows.rowToAttempt(row);
+}
+
+export function expungeAttemptContent(
+  { s }: SqliteContext,
+  appId: AppId,
+  attemptId: AttemptId,
+): boolean {
+  return s.expungeAttempt.run(EXPUNGED_RESPONSE, attemptId, appId).changes > 0;
 }
 
 export function listAttemptsByMessage(

@@ -1,17 +1,12 @@
+import { idFloor } from "../../ids.js";
+import type { AppId, Delivery, DeliveryId, EndpointId, Message, MessageId } from "../../model.js";
 import type {
-  AppId,
-  Delivery,
-  DeliveryId,
-  DeliveryStatus,
-  EndpointId,
-  Message,
-  MessageId,
-} from "../../model.js";
-import type {
+  AppDeliveryCount,
   CreateMessageRequest,
   CreateMessageResult,
   DeliveryUpdate,
   EndpointMessage,
+  EndpointMessageFilter,
   LeasedDelivery,
   MessageFilter,
   Page,
@@ -99,7 +94,7 @@ export function listDeliveriesOfMessage({ s }: SqliteContext, msgId: MessageId):
 export function listEndpointMessages(
   { listings }: SqliteContext,
   endpointId: EndpointId,
-  filter: { status?: DeliveryStatus; before?: number; after?: number },
+  filter: EndpointMessageFilter,
   page: PageRequest,
 ): Page<EndpointMessage> {
   const f = endpointMessageFilterTerms(filter);
@@ -113,6 +108,47 @@ export function listEndpointMessages(
     map: rows.rowToDeliveryMessage,
     cursorOf: (item) => item.message.id,
   });
+}
+
+export function listMessagesWithoutDelivery(
+  { s }: SqliteContext,
+  req: { appId: AppId; endpointId: EndpointId; since: number; until: number; limit: number },
+): Message[] {
+  const found = s.listMessagesWithoutDelivery.all(
+    req.appId,
+    idFloor("msg", req.since),
+    idFloor("msg", req.until + 1),
+    req.since,
+    req.until,
+    req.endpointId,
+    req.limit,
+  ) as rows.MessageRow[];
+  return found.map(rows.rowToMessage);
+}
+
+export function expungeMessageContent(
+  { s }: SqliteContext,
+  appId: AppId,
+  msgId: MessageId,
+  now: number,
+): boolean {
+  if (s.expungeMessage.run(msgId, appId).changes === 0) return false;
+  s.cancelOpenDeliveriesOfMessage.run(now, msgId);
+  return true;
+}
+
+export function countDeliveriesByApp(
+  { s }: SqliteContext,
+  req: { since: number; until: number; appIds: AppId[] | null },
+): AppDeliveryCount[] {
+  const counts = s.countDeliveriesByApp.all(req.since, req.until) as Array<{
+    app_id: string;
+    n: number;
+  }>;
+  const wanted = req.appIds === null ? null : new Set<string>(req.appIds);
+  return counts
+    .filter((c) => wanted === null || wanted.has(c.app_id))
+    .map((c) => ({ appId: c.app_id as AppId, deliveries: c.n }));
 }
 
 export function listFailedDeliveries(

@@ -244,11 +244,31 @@ CREATE INDEX rule_run_open ON rule_run (lease_until) WHERE status IN ('queued', 
 CREATE INDEX rule_run_event ON rule_run (event_id);
 `;
 
+/**
+ * v5 (svix SDK 2.x calls): an endpoint's payload filter (a CEL condition), a message's scheduled
+ * delivery time, and background tasks (recover, replays, statistics) that callers poll.
+ * An expunged message keeps its row with an empty payload (never valid JSON, so never a real one).
+ */
+const V5_SDK2 = `
+ALTER TABLE endpoint ADD COLUMN payload_filter TEXT;
+ALTER TABLE message ADD COLUMN deliver_at INTEGER;
+
+CREATE TABLE background_task (
+  id TEXT PRIMARY KEY,
+  task TEXT NOT NULL,
+  status TEXT NOT NULL,
+  data TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial outbound schema", sql: V1_INITIAL },
   { version: 2, name: "inbound sources", sql: V2_SOURCES },
   { version: 3, name: "rule runs", sql: V3_RULE_RUNS },
   { version: 4, name: "rule events stored once", sql: V4_RULE_EVENTS },
+  { version: 5, name: "payload filters, scheduled messages, background tasks", sql: V5_SDK2 },
 ];
 
 /**

@@ -4,9 +4,12 @@ import type {
   Application,
   Attempt,
   AttemptId,
+  BackgroundTask,
+  BackgroundTaskId,
+  BackgroundTaskKind,
+  BackgroundTaskStatus,
   Delivery,
   DeliveryId,
-  DeliveryStatus,
   Endpoint,
   EndpointId,
   EndpointStats,
@@ -23,11 +26,13 @@ import type {
   SourceId,
 } from "../../model.js";
 import type {
+  AppDeliveryCount,
   AttemptFilter,
   CreateMessageRequest,
   CreateMessageResult,
   DeliveryUpdate,
   EndpointMessage,
+  EndpointMessageFilter,
   IdempotencyRecord,
   LeasedDelivery,
   MessageFilter,
@@ -38,6 +43,7 @@ import type {
   Store,
 } from "../store.js";
 import * as attempts from "./attempt-ops.js";
+import * as tasks from "./background-task-ops.js";
 import * as catalog from "./catalog-ops.js";
 import { ListingQueries } from "./listing-queries.js";
 import * as messages from "./message-ops.js";
@@ -359,10 +365,32 @@ export class SqliteStore implements Store {
 
   listEndpointMessages(
     endpointId: EndpointId,
-    filter: { status?: DeliveryStatus; before?: number; after?: number },
+    filter: EndpointMessageFilter,
     page: PageRequest,
   ): Promise<Page<EndpointMessage>> {
     return this.#read(() => messages.listEndpointMessages(this.#ctx, endpointId, filter, page));
+  }
+
+  listMessagesWithoutDelivery(req: {
+    appId: AppId;
+    endpointId: EndpointId;
+    since: number;
+    until: number;
+    limit: number;
+  }): Promise<Message[]> {
+    return this.#read(() => messages.listMessagesWithoutDelivery(this.#ctx, req));
+  }
+
+  expungeMessageContent(appId: AppId, msgId: MessageId, now: number): Promise<boolean> {
+    return this.#write(() => messages.expungeMessageContent(this.#ctx, appId, msgId, now));
+  }
+
+  countDeliveriesByApp(req: {
+    since: number;
+    until: number;
+    appIds: AppId[] | null;
+  }): Promise<AppDeliveryCount[]> {
+    return this.#read(() => messages.countDeliveriesByApp(this.#ctx, req));
   }
 
   listFailedDeliveries(endpointId: EndpointId, since: number, until: number): Promise<Delivery[]> {
@@ -411,6 +439,33 @@ export class SqliteStore implements Store {
 
   getAttempt(appId: AppId, attemptId: AttemptId): Promise<Attempt | null> {
     return this.#read(() => attempts.getAttempt(this.#ctx, appId, attemptId));
+  }
+
+  expungeAttemptContent(appId: AppId, attemptId: AttemptId): Promise<boolean> {
+    return this.#write(() => attempts.expungeAttemptContent(this.#ctx, appId, attemptId));
+  }
+
+  insertBackgroundTask(task: BackgroundTask): Promise<void> {
+    return this.#write(() => tasks.insertBackgroundTask(this.#ctx, task));
+  }
+
+  updateBackgroundTask(task: BackgroundTask): Promise<void> {
+    return this.#write(() => tasks.updateBackgroundTask(this.#ctx, task));
+  }
+
+  getBackgroundTask(id: BackgroundTaskId): Promise<BackgroundTask | null> {
+    return this.#read(() => tasks.getBackgroundTask(this.#ctx, id));
+  }
+
+  listBackgroundTasks(
+    filter: { status?: BackgroundTaskStatus; task?: BackgroundTaskKind },
+    page: PageRequest,
+  ): Promise<Page<BackgroundTask>> {
+    return this.#read(() => tasks.listBackgroundTasks(this.#ctx, filter, page));
+  }
+
+  failRunningBackgroundTasks(now: number, error: string): Promise<number> {
+    return this.#write(() => tasks.failRunningBackgroundTasks(this.#ctx, now, error));
   }
 
   listAttemptsByMessage(

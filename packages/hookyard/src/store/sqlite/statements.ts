@@ -19,7 +19,7 @@ const DELIVERY_COLUMNS =
 export const DELIVERY_MESSAGE_SELECT =
   `SELECT ${DELIVERY_COLUMNS}, m.event_type AS m_event_type, m.event_id AS m_event_id, ` +
   "m.channels AS m_channels, m.tags AS m_tags, m.payload AS m_payload, " +
-  "m.inbound_request_id AS m_inbound_request_id, " +
+  "m.inbound_request_id AS m_inbound_request_id, m.deliver_at AS m_deliver_at, " +
   "m.created_at AS m_created_at FROM delivery d JOIN message m ON m.id = d.msg_id";
 
 const SQL = {
@@ -104,18 +104,19 @@ const SQL = {
     group_name = @group_name, updated_at = @updated_at WHERE name = @name`,
 
   insertEndpoint: `INSERT INTO endpoint (id, app_id, uid, url, description, version, disabled,
-      filter_types, channels, rate_limit, metadata, headers, secret, previous_secrets, accept_302,
-      failing_since, created_at, updated_at)
+      filter_types, channels, rate_limit, metadata, headers, secret, previous_secrets,
+      payload_filter, accept_302, failing_since, created_at, updated_at)
     VALUES (@id, @app_id, @uid, @url, @description, @version, @disabled, @filter_types, @channels,
-      @rate_limit, @metadata, @headers, @secret, @previous_secrets, @accept_302, @failing_since,
-      @created_at, @updated_at)`,
+      @rate_limit, @metadata, @headers, @secret, @previous_secrets, @payload_filter, @accept_302,
+      @failing_since, @created_at, @updated_at)`,
   getEndpointById: "SELECT * FROM endpoint WHERE app_id = ? AND id = ?",
   getEndpointByUid: "SELECT * FROM endpoint WHERE app_id = ? AND uid = ?",
   listAllEndpoints: "SELECT * FROM endpoint WHERE app_id = ? ORDER BY id",
   updateEndpoint: `UPDATE endpoint SET uid = @uid, url = @url, description = @description,
     version = @version, disabled = @disabled, filter_types = @filter_types, channels = @channels,
     rate_limit = @rate_limit, metadata = @metadata, headers = @headers, secret = @secret,
-    previous_secrets = @previous_secrets, accept_302 = @accept_302,
+    previous_secrets = @previous_secrets, payload_filter = @payload_filter,
+    accept_302 = @accept_302,
     failing_since = @failing_since, updated_at = @updated_at
     WHERE id = @id AND app_id = @app_id`,
   deleteEndpoint: "DELETE FROM endpoint WHERE app_id = ? AND id = ?",
@@ -127,9 +128,28 @@ const SQL = {
   // binding an object makes the driver look every named parameter up by name, about twice the
   // cost of the statement's own work for a 15-column insert.
   insertMessage: `INSERT INTO message (id, app_id, event_type, event_id, channels, tags, payload,
-      inbound_request_id, created_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      inbound_request_id, deliver_at, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   getMessage: "SELECT * FROM message WHERE id = ? AND app_id = ?",
+  // Ids are time-sortable (ids.ts): the window is an id range of the message_app index.
+  listMessagesWithoutDelivery: `SELECT * FROM message m
+    WHERE m.app_id = ? AND m.id >= ? AND m.id < ? AND m.created_at >= ? AND m.created_at < ?
+      AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.msg_id = m.id AND d.endpoint_id = ?)
+    ORDER BY m.id LIMIT ?`,
+  expungeMessage: "UPDATE message SET payload = '' WHERE id = ? AND app_id = ?",
+  cancelOpenDeliveriesOfMessage: `UPDATE delivery SET status = 'cancelled',
+    next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL, updated_at = ?
+    WHERE msg_id = ? AND ${OPEN_DELIVERY}`,
+  countDeliveriesByApp: `SELECT app_id, count(*) AS n FROM delivery
+    WHERE created_at >= ? AND created_at < ? GROUP BY app_id ORDER BY app_id`,
+  expungeAttempt: `UPDATE attempt SET response_body = ?, response_headers = NULL
+    WHERE id = ? AND app_id = ?`,
+  insertBackgroundTask: `INSERT INTO background_task (id, task, status, data, created_at, updated_at)
+    VALUES (@id, @task, @status, @data, @created_at, @updated_at)`,
+  updateBackgroundTask: `UPDATE background_task SET status = @status, data = @data,
+    updated_at = @updated_at WHERE id = @id`,
+  getBackgroundTask: "SELECT * FROM background_task WHERE id = ?",
+  runningBackgroundTasks: "SELECT * FROM background_task WHERE status = 'running'",
   findMessageByEventId: `SELECT * FROM message
     WHERE app_id = ? AND event_id = ? AND created_at >= ? ORDER BY created_at LIMIT 1`,
 
