@@ -40,6 +40,8 @@ const USAGE = `usage: node bench/run.mjs [options]
                         to one destination (issue 5's receive path)
   --rules               also run phase (g): phase (f) with 100 rules on the source, 3 of which
                         match each request (issue 6's rules path; implies --inbound)
+  --payload-filter      also run phase (h): phase (b) with a CEL payload filter on the endpoint
+                        that every message passes (the filter's cost per message)
   --postgres            also run phase (e): Hookyard on PostgreSQL, 1 process and 2 processes
                         (with --floor also the floor server on PostgreSQL)
   --pg-url URL          PostgreSQL for (e) (default $HOOKYARD_TEST_PG_URL or postgres://postgres@127.0.0.1:5432/test)
@@ -67,6 +69,7 @@ function parseOptions(argv) {
       postgres: { type: "boolean", default: false },
       inbound: { type: "boolean", default: false },
       rules: { type: "boolean", default: false },
+      "payload-filter": { type: "boolean", default: false },
       "pg-url": {
         type: "string",
         default: process.env.HOOKYARD_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test",
@@ -110,6 +113,7 @@ function parseOptions(argv) {
     // Phase (g)'s ratio is to phase (f) of the same round.
     inbound: values.inbound || values.rules,
     rules: values.rules,
+    payloadFilter: values["payload-filter"],
     pgUrl: values["pg-url"],
     skipBuild: values["skip-build"],
     redisHost,
@@ -130,6 +134,11 @@ const BOUNDS = {
   drainMs: 120_000, // phase (g): rule runs still open after the last delivery
 };
 const CEILING_DEADLINE_MS = 60_000; // both ceiling variants together, warm-up excluded
+/**
+ * Phase (h)'s filter: it reads two payload fields and every bench message passes it, so (b) and
+ * (h) deliver the same messages and differ only by the filter's evaluation.
+ */
+const BENCH_PAYLOAD_FILTER = 'payload.kind == "bench" && payload.seq >= 0';
 
 function log(line) {
   console.log(line);
@@ -239,6 +248,16 @@ async function runRound(index, opts, plan, registry) {
     );
   }
 
+  if (opts.payloadFilter) {
+    await phase(
+      "payloadFilter",
+      "(h) Hookyard, phase (b) with a payload filter on the endpoint (every message passes it)",
+      "payload filter",
+      () => hookyard({ payloadFilter: BENCH_PAYLOAD_FILTER }),
+    );
+    logPayloadFilterCost(round);
+  }
+
   if (plan.bullmqSkip) round.skipped.bullmq = plan.bullmqSkip;
   else {
     await phase(
@@ -307,6 +326,16 @@ async function runRound(index, opts, plan, registry) {
   return round;
 }
 
+/** Phase (h) against phase (b) of the same round: the payload filter's cost. */
+function logPayloadFilterCost(round) {
+  const [plain, filtered] = [round.hookyard?.load, round.payloadFilter?.load];
+  if (!plain || !filtered) return;
+  log(
+    `  payload filter vs (b), same round: delivered/s ×${formatNumber(filtered.deliveredPerSec / plain.deliveredPerSec, 3)}, ` +
+      `server CPU ${formatNumber(filtered.cpuMicrosPerMsg)} vs ${formatNumber(plain.cpuMicrosPerMsg)} µs/msg`,
+  );
+}
+
 function printResults(rounds, plan) {
   const summary = summarize(rounds);
   const multi = rounds.length > 1;
@@ -344,6 +373,7 @@ function printResults(rounds, plan) {
       ["floor", round.floor],
       ["inbound", round.inbound],
       ["rules", round.rules],
+      ["payload filter", round.payloadFilter],
       ["PostgreSQL 1 process", round.pg1],
       ["PostgreSQL 2 processes", round.pg2],
       ["PostgreSQL floor", round.pgFloor],

@@ -34,6 +34,8 @@ export async function runHookyard({
   scenario = "outbound",
   // Phase (g), `--rules`: phase (f) with this rulebook (YAML text) loaded at start.
   rulebook = null,
+  // Phase (h), `--payload-filter`: phase (b) with this CEL payload filter on the endpoint.
+  payloadFilter = null,
 }) {
   const dir = mkdtempSync(join(tmpdir(), "hookyard-bench-"));
   if (!keepTemp) registry.trackDir(dir);
@@ -102,7 +104,7 @@ export async function runHookyard({
     const publish =
       scenario === "inbound"
         ? await inboundSender({ call, pools, receiverUrl: receiver.url })
-        : await outboundPublisher({ call, pools, receiverUrl: receiver.url });
+        : await outboundPublisher({ call, pools, receiverUrl: receiver.url, payloadFilter });
     // On PostgreSQL the database server's CPU is part of the system under test, as Redis's is
     // for BullMQ (the bench runs against a local server; every postgres process is counted).
     const cpuSeconds = async () => ({
@@ -239,9 +241,12 @@ function readTail(path, lines = 8) {
  * Phases (b), (d), (e): one application with one endpoint; messages published through the
  * Svix-compatible API, as the official svix SDK does it (no payload echoed back).
  */
-async function outboundPublisher({ call, pools, receiverUrl }) {
+async function outboundPublisher({ call, pools, receiverUrl, payloadFilter = null }) {
   const app = await call("POST", "/api/v1/app", { name: "bench" });
-  await call("POST", `/api/v1/app/${app.id}/endpoint`, { url: `${receiverUrl}/` });
+  await call("POST", `/api/v1/app/${app.id}/endpoint`, {
+    url: `${receiverUrl}/`,
+    ...(payloadFilter !== null && { payloadFilter }),
+  });
   const msgPath = `/api/v1/app/${app.id}/msg?with_content=false`;
   return async (seq, payload) => {
     const via = pools[seq % pools.length];

@@ -59,6 +59,22 @@ export function roundRows(round) {
     if (!hookyard.c1.skipped)
       add("hookyardC1", "Hookyard c1 latency", hookyard.c1.msgsPerSec, hookyard.c1.latency);
   }
+  if (round.payloadFilter) {
+    add(
+      "payloadFilter",
+      "Hookyard delivered, endpoint with a payload filter",
+      round.payloadFilter.load.deliveredPerSec,
+      round.payloadFilter.load.latency,
+      round.payloadFilter.load.cpuMicrosPerMsg,
+    );
+    if (!round.payloadFilter.c1.skipped)
+      add(
+        "payloadFilterC1",
+        "Hookyard c1 latency, payload filter",
+        round.payloadFilter.c1.msgsPerSec,
+        round.payloadFilter.c1.latency,
+      );
+  }
   if (bullmq) {
     add(
       "bullmqEnqueued",

@@ -8,6 +8,7 @@ export type ErrorCode =
   | "conflict"
   | "validation"
   | "bad_request"
+  | "missing_payload"
   | "authentication_failed"
   | "payload_too_large"
   | "unsupported_media_type"
@@ -32,6 +33,11 @@ export class ConflictError extends HookyardError {
 
 export class BadRequestError extends HookyardError {
   readonly code = "bad_request";
+}
+
+/** The message's payload was expunged: it cannot be sent again (Svix's code). */
+export class MissingPayloadError extends HookyardError {
+  readonly code = "missing_payload";
 }
 
 export class AuthenticationError extends HookyardError {

@@ -22,13 +22,17 @@ import { startRules } from "./rules/rules-in-force.js";
 import { ApiKeyAuth } from "./outbound/api-key.js";
 import { Applications } from "./outbound/applications.js";
 import { Attempts } from "./outbound/attempts.js";
+import { BackgroundTasks } from "./outbound/background-tasks.js";
 import { EndpointCache } from "./outbound/endpoint-cache.js";
+import { EndpointReplays } from "./outbound/endpoint-replays.js";
 import { Endpoints } from "./outbound/endpoints.js";
 import { EventTypes } from "./outbound/event-types.js";
 import { Idempotency } from "./outbound/idempotency.js";
 import { Messages } from "./outbound/messages.js";
+import { PayloadFilters } from "./outbound/payload-filter.js";
 import { PayloadSchemas } from "./outbound/payload-schemas.js";
 import { pruneExpired } from "./outbound/retention.js";
+import { Statistics } from "./outbound/statistics.js";
 import type { OutboundServices } from "./outbound/services.js";
 import { acquireProcessLock } from "./store/process-lock.js";
 import { PgStore } from "./store/postgres/pg-store.js";
@@ -144,6 +148,9 @@ export async function startHookyard(
     const applications = new Applications({ store, clock, ids, endpoints: cache });
     const eventTypes = new EventTypes({ store, clock, schemas });
     const leaseMs = config.delivery.leaseMs;
+    const payloadFilters = new PayloadFilters({
+      logger: logger.child({ component: "payload-filter" }),
+    });
     const messages = new Messages({
       store,
       clock,
@@ -152,6 +159,7 @@ export async function startHookyard(
       eventTypes,
       schemas,
       endpoints: cache,
+      payloadFilters,
       engine,
       maxPayloadBytes: config.server.bodyLimitBytes,
       leaseMs,
@@ -178,6 +186,32 @@ export async function startHookyard(
       leaseMs,
     });
     const idempotency = new Idempotency({ store, clock });
+    const tasks = new BackgroundTasks({
+      store,
+      clock,
+      ids,
+      log: logger.child({ component: "background-tasks" }),
+    });
+    // Registered after the engine's close, so it runs first: tasks finish handing work over.
+    cleanups.push(() => tasks.whenIdle());
+    const replays = new EndpointReplays({
+      store,
+      clock,
+      ids,
+      endpoints,
+      engine,
+      tasks,
+      leaseMs,
+      payloadAccepts: (endpoint, message) =>
+        endpoint.payloadFilter === null ||
+        payloadFilters.matches(endpoint, {
+          eventType: message.eventType,
+          payload: JSON.parse(message.payload) as unknown,
+          channels: message.channels ?? [],
+          tags: message.tags ?? [],
+        }),
+    });
+    const statistics = new Statistics({ store, tasks });
     const automation = new Automation({
       store,
       clock,
@@ -214,6 +248,7 @@ export async function startHookyard(
       clock,
       ids,
       endpoints: cache,
+      payloadFilters,
       engine,
       leaseMs: config.delivery.leaseMs,
       ...config.inbound,
@@ -254,6 +289,7 @@ export async function startHookyard(
       applications,
       eventTypes,
       endpoints,
+      replays,
       messages,
       attempts,
       idempotency,
@@ -262,6 +298,7 @@ export async function startHookyard(
 
     const http = await buildHttpApp({
       services,
+      tasks: { tasks, statistics },
       rules: { automation, rules },
       inbound: {
         sources,
@@ -278,6 +315,14 @@ export async function startHookyard(
     // One SQLite process per file: leases of a previous (crashed) run can be taken at once. On
     // PostgreSQL other processes hold live leases; expired ones are swept like any due work.
     await engine.start({ takeOverLeases: store.kind === "sqlite" });
+    if (store.kind === "sqlite") {
+      // One process per file: a task still running in it was cut short by the previous run.
+      const interrupted = await store.failRunningBackgroundTasks(
+        clock.now(),
+        "interrupted: the server stopped before the task finished",
+      );
+      if (interrupted > 0) logger.warn({ interrupted }, "marked interrupted background tasks");
+    }
     // Runs a previous process left: on one SQLite file every open one is ours to take now.
     await automation.recover({ all: store.kind === "sqlite" });
     const maintenance = () => {

@@ -12,6 +12,7 @@ import type {
   EndpointId,
   InboundRequest,
   Message,
+  MessageId,
 } from "../model.js";
 import { signatureHeader, SigningKeys } from "../signing/standard-webhooks.js";
 import type { DeliveryUpdate, LeasedDelivery, Store } from "../store/store.js";
@@ -164,6 +165,16 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
    */
   wake(at: number): void {
     this.#armSweep(at);
+  }
+
+  /**
+   * The message's payload was expunged (its open deliveries are cancelled in the store): the
+   * copies this process holds must not send it either, so they are dropped when their turn comes.
+   */
+  expunged(msgId: MessageId): void {
+    for (const item of this.#held.values()) {
+      if (item.message.id === msgId) item.message = { ...item.message, payload: "" };
+    }
   }
 
   /** Number of deliveries this process holds (ready, in flight or waiting for a retry). */
@@ -357,6 +368,11 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     const { clock, endpoints, rateLimiter, sender, ids, config } = this.#deps;
     const { delivery, message } = item;
     if (item.lost === true) return;
+    if (message.payload === "") {
+      // Expunged (Store.expungeMessageContent): nothing left to send.
+      await this.#finishWithoutAttempt(item, "cancelled");
+      return;
+    }
     const endpoint = await endpoints.get(delivery.appId, delivery.endpointId);
     if (endpoint === null || endpoint.disabled) {
       await this.#finishWithoutAttempt(item, "cancelled");

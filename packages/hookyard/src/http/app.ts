@@ -23,6 +23,9 @@ import { registerEndpointActionRoutes } from "./routes/endpoint-actions.js";
 import { registerEndpointRoutes } from "./routes/endpoints.js";
 import { registerEventTypeRoutes } from "./routes/event-types.js";
 import { registerHealthRoutes } from "./routes/health.js";
+import { registerBackgroundTaskRoutes } from "./routes/background-tasks.js";
+import type { BackgroundTasks } from "../outbound/background-tasks.js";
+import type { Statistics } from "../outbound/statistics.js";
 import { registerMessageRoutes } from "./routes/messages.js";
 import { registerSourceRoutes } from "./routes/sources.js";
 import { registerRuleRoutes } from "./routes/rules.js";
@@ -34,6 +37,8 @@ import { createValidatorCompiler } from "./schema-validation.js";
 
 export interface HttpAppDeps {
   services: OutboundServices;
+  /** Background tasks and statistics (absent: no such routes). */
+  tasks?: { tasks: BackgroundTasks; statistics: Statistics };
   /** Automate: the rules in force and their runs (absent: no rules routes). */
   rules?: { automation: Automation; rules: Pick<RulesInForce, "replace" | "origin"> };
   /** Inbound: the Svix Ingest source API under `/ingest/api/v1`. */
@@ -125,6 +130,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
       registerEndpointActionRoutes(api, deps.services);
       registerMessageRoutes(api, deps.services);
       registerAttemptRoutes(api, deps.services);
+      if (deps.tasks !== undefined) registerBackgroundTaskRoutes(api, deps.tasks);
       if (deps.rules !== undefined) registerRuleRoutes(api, deps.rules);
       done();
     },

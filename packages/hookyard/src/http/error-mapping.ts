@@ -20,6 +20,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   conflict: 409,
   validation: 422,
   bad_request: 400,
+  missing_payload: 400,
   authentication_failed: 401,
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -1,4 +1,5 @@
 import { ValidationError } from "../errors.js";
+import { epochMsOf } from "./schema-validation.js";
 import type {
   ApplicationInput,
   ApplicationPatch,
@@ -103,9 +104,8 @@ export function endpointPatch(body: EndpointPatchBody): EndpointPatch {
 }
 
 /**
- * @throws ValidationError naming `deliverAt` or `transformationsParams` when a scheduled
- * delivery or a transformation (raw payload) is asked for: Hookyard cannot honour either, and
- * silently sending something else would be worse than refusing.
+ * @throws ValidationError naming `transformationsParams` when a transformation (raw payload) is
+ * asked for: Hookyard cannot honour it, and silently sending something else would be worse.
  */
 export function messageInput(body: MessageInBody): MessageInput {
   const {
@@ -116,12 +116,6 @@ export function messageInput(body: MessageInBody): MessageInput {
     application,
     ...rest
   } = body;
-  if (deliverAt !== undefined && deliverAt !== null) {
-    throw ValidationError.field(
-      ["body", "deliverAt"],
-      "deliverAt: scheduled delivery is not supported",
-    );
-  }
   if (transformationsParams !== undefined && transformationsParams !== null) {
     throw ValidationError.field(
       ["body", "transformationsParams"],
@@ -129,6 +123,7 @@ export function messageInput(body: MessageInBody): MessageInput {
     );
   }
   const input: MessageInput = rest;
+  if (deliverAt != null) input.deliverAt = epochMsOf(deliverAt);
   if (application !== undefined && application !== null) {
     input.application = applicationInput(application);
   }

@@ -1,24 +1,7 @@
-import { ValidationError } from "../errors.js";
 import { epochMsOf } from "./schema-validation.js";
 
 /** The content type of every JSON answer rendered to text by a route itself. */
 export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
-
-/**
- * Refuses Svix filters Hookyard does not implement. Ignoring them would return unfiltered
- * results that look filtered; a 422 naming the parameter is honest.
- */
-export function rejectUnsupportedFilters(query: object, names: readonly string[]): void {
-  const given = names.filter((name) => Object.hasOwn(query, name));
-  if (given.length === 0) return;
-  throw new ValidationError(
-    given.map((name) => ({
-      loc: ["query", name],
-      msg: `${name}: this filter is not supported by Hookyard`,
-      type: "value_error",
-    })),
-  );
-}
 
 /** `before`/`after` query strings → epoch ms, only the ones given. */
 export function timeRangeOf(query: { before?: string; after?: string }): {

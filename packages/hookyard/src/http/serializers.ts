@@ -2,6 +2,7 @@ import type { Static } from "@sinclair/typebox";
 import type {
   Application,
   Attempt,
+  BackgroundTask,
   Delivery,
   DeliveryStatus,
   Endpoint,
@@ -10,11 +11,12 @@ import type {
 } from "../model.js";
 import { REPLAY_TAG } from "../inbound/receiver.js";
 import type { RequestForward } from "../inbound/sources.js";
-import type { Destination, RecoverTask } from "../outbound/services.js";
+import type { Destination } from "../outbound/services.js";
 import type { EndpointMessage, Page } from "../store/store.js";
 import type { ApplicationOut } from "./schemas/application.js";
 import type { MessageAttemptOut, MessageEndpointOut } from "./schemas/attempt.js";
-import type { EndpointOut, RecoverOut } from "./schemas/endpoint.js";
+import type { BackgroundTaskOut, TaskStartedOut } from "./schemas/background-task.js";
+import type { EndpointOut } from "./schemas/endpoint.js";
 import type { EventTypeOut } from "./schemas/event-type.js";
 import type { RequestForwardOut } from "./schemas/source.js";
 
@@ -69,6 +71,7 @@ export function endpointOut(endpoint: Endpoint): Static<typeof EndpointOut> {
     throttleRate: endpoint.rateLimit,
     rateLimit: endpoint.rateLimit,
     metadata: endpoint.metadata,
+    payloadFilter: endpoint.payloadFilter,
     accept302: endpoint.accept302,
     createdAt: iso(endpoint.createdAt),
     updatedAt: iso(endpoint.updatedAt),
@@ -125,13 +128,14 @@ function deliveryStateOut(delivery: Delivery): SvixStatus & { nextAttempt: strin
   };
 }
 
-export function attemptOut(attempt: Attempt): Static<typeof MessageAttemptOut> {
+/** With `withContent` false the response body is left out as Svix does it (`"{}"`). */
+export function attemptOut(attempt: Attempt, withContent = true): Static<typeof MessageAttemptOut> {
   return {
     id: attempt.id,
     msgId: attempt.msgId,
     endpointId: attempt.endpointId,
     url: attempt.url,
-    response: attempt.responseBody,
+    response: withContent ? attempt.responseBody : "{}",
     responseStatusCode: attempt.responseStatusCode,
     responseDurationMs: Math.round(attempt.durationMs),
     status: attempt.succeeded ? 0 : 2,
@@ -157,7 +161,7 @@ export function requestForwardOut(forward: RequestForward): Static<typeof Reques
       attempts: d.attempts,
       ...deliveryStateOut(d),
     })),
-    attempts: attempts.map(attemptOut),
+    attempts: attempts.map((attempt) => attemptOut(attempt)),
   };
 }
 
@@ -165,8 +169,19 @@ export function messageEndpointOut(destination: Destination): Static<typeof Mess
   return { ...endpointOut(destination.endpoint), ...deliveryStateOut(destination.delivery) };
 }
 
-export function recoverOut(task: RecoverTask): Static<typeof RecoverOut> {
+export function taskStartedOut(task: BackgroundTask): Static<typeof TaskStartedOut> {
   return { id: task.id, status: task.status, task: task.task, updatedAt: iso(task.updatedAt) };
+}
+
+export function backgroundTaskOut(task: BackgroundTask): Static<typeof BackgroundTaskOut> {
+  return { ...taskStartedOut(task), data: task.data };
+}
+
+/** Svix's stand-in for a payload that was expunged (stored empty). */
+const EXPIRED_PAYLOAD = '{"expired":true}';
+
+function payloadJson(message: Message): string {
+  return message.payload === "" ? EXPIRED_PAYLOAD : message.payload;
 }
 
 function messageFieldsJson(message: Message, withContent: boolean): string {
@@ -176,7 +191,8 @@ function messageFieldsJson(message: Message, withContent: boolean): string {
     `,"eventId":${JSON.stringify(message.eventId)}` +
     `,"channels":${JSON.stringify(message.channels)}` +
     `,"tags":${JSON.stringify(message.tags)}` +
-    `,"payload":${withContent ? message.payload : "{}"}` +
+    `,"payload":${withContent ? payloadJson(message) : "{}"}` +
+    `,"deliverAt":${message.deliverAt === null ? "null" : `"${iso(message.deliverAt)}"`}` +
     `,"timestamp":"${iso(message.createdAt)}"`
   );
 }

@@ -8,6 +8,7 @@ import { newLeasedDeliveries } from "../delivery/new-deliveries.js";
 import type { Delivery, Endpoint, InboundRequest, Message, Source } from "../model.js";
 import type { EndpointCache } from "../outbound/endpoint-cache.js";
 import { endpointAccepts } from "../outbound/endpoint-filter.js";
+import type { PayloadFilters } from "../outbound/payload-filter.js";
 import { verifyInbound, type SourceScheme } from "../signing/provider-schemes.js";
 import { inCidrList } from "../delivery/ssrf-guard.js";
 import type { Store } from "../store/store.js";
@@ -58,6 +59,7 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
   readonly #clock: Clock;
   readonly #ids: IdGenerator;
   readonly #endpoints: EndpointCache;
+  readonly #payloadFilters: PayloadFilters;
   readonly #engine: Pick<DeliveryEngine, "owner" | "enqueue">;
   readonly #leaseMs: number;
   readonly #automation: Pick<Automation, "listensToInbound" | "plan" | "start"> | null;
@@ -76,6 +78,8 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
     ids: IdGenerator;
     /** The destinations: endpoints of each source's application. */
     endpoints: EndpointCache;
+    /** The destinations' payload filters (over the JSON body; null when it is not JSON). */
+    payloadFilters: PayloadFilters;
     engine: Pick<DeliveryEngine, "owner" | "enqueue">;
     leaseMs: number;
     dedupWindowSeconds: number;
@@ -89,6 +93,7 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
     this.#clock = deps.clock;
     this.#ids = deps.ids;
     this.#endpoints = deps.endpoints;
+    this.#payloadFilters = deps.payloadFilters;
     this.#engine = deps.engine;
     this.#leaseMs = deps.leaseMs;
     this.#automation = deps.automation ?? null;
@@ -164,13 +169,18 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
     // A handshake (Slack's url_verification) is answered, not forwarded.
     const challenge = source.type === "slack" && json?.type === "url_verification";
     // Nothing to forward without a destination that takes it: no message then.
+    const eventType = request.eventType ?? UNTYPED_EVENT;
+    const filterScope = { eventType, payload: json, channels: [], tags: [] };
     const planned = challenge
       ? undefined
-      : await this.#forward(source, request, json, now, (endpoint) =>
-          endpointAccepts(endpoint, {
-            eventType: request.eventType ?? UNTYPED_EVENT,
-            channels: null,
-          }),
+      : await this.#forward(
+          source,
+          request,
+          json,
+          now,
+          (endpoint) =>
+            endpointAccepts(endpoint, { eventType, channels: null }) &&
+            this.#payloadFilters.matches(endpoint, filterScope),
         );
     const forward = planned !== undefined && planned.deliveries.length > 0 ? planned : undefined;
     const keys = source.uid === null ? [source.id] : [source.id, source.uid];

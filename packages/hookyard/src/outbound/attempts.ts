@@ -1,9 +1,16 @@
 import type { Clock } from "../clock.js";
 import type { DeliveryEngine } from "../delivery/engine.js";
-import { NotFoundError } from "../errors.js";
+import { MissingPayloadError, NotFoundError } from "../errors.js";
 import type { IdGenerator } from "../ids.js";
-import type { Attempt, AttemptId, Delivery, EndpointId } from "../model.js";
-import type { EndpointMessage, Page, PageRequest, Store } from "../store/store.js";
+import type { Attempt, AttemptId, EndpointId } from "../model.js";
+import type {
+  AttemptFilter,
+  EndpointMessage,
+  EndpointMessageFilter,
+  Page,
+  PageRequest,
+  Store,
+} from "../store/store.js";
 import type { Applications } from "./applications.js";
 import type { Endpoints } from "./endpoints.js";
 import type { Messages } from "./messages.js";
@@ -42,7 +49,7 @@ export class Attempts implements AttemptService {
   async listByMessage(
     appIdOrUid: string,
     msgId: string,
-    filter: { endpointId?: string; succeeded?: boolean; before?: number; after?: number },
+    filter: Omit<AttemptFilter, "endpointId"> & { endpointId?: string },
     page: PageRequest,
   ): Promise<Page<Attempt>> {
     const message = await this.#messages.get(appIdOrUid, msgId);
@@ -62,7 +69,7 @@ export class Attempts implements AttemptService {
   async listByEndpoint(
     appIdOrUid: string,
     endpointIdOrUid: string,
-    filter: { succeeded?: boolean; before?: number; after?: number },
+    filter: Omit<AttemptFilter, "endpointId">,
     page: PageRequest,
   ): Promise<Page<Attempt>> {
     const endpoint = await this.#endpoints.get(appIdOrUid, endpointIdOrUid);
@@ -108,15 +115,27 @@ export class Attempts implements AttemptService {
   async listEndpointMessages(
     appIdOrUid: string,
     endpointIdOrUid: string,
-    filter: { status?: Delivery["status"]; before?: number; after?: number },
+    filter: EndpointMessageFilter,
     page: PageRequest,
   ): Promise<Page<EndpointMessage>> {
     const endpoint = await this.#endpoints.get(appIdOrUid, endpointIdOrUid);
     return this.#store.listEndpointMessages(endpoint.id, filter, page);
   }
 
+  async expungeContent(appIdOrUid: string, msgId: string, attemptId: string): Promise<void> {
+    const attempt = await this.get(appIdOrUid, msgId, attemptId);
+    if (!(await this.#store.expungeAttemptContent(attempt.appId, attempt.id))) {
+      throw new NotFoundError(`Attempt "${attemptId}" not found`);
+    }
+  }
+
   async resend(appIdOrUid: string, msgId: string, endpointIdOrUid: string): Promise<void> {
     const message = await this.#messages.get(appIdOrUid, msgId);
+    if (message.payload === "") {
+      throw new MissingPayloadError(
+        `Message "${message.id}" cannot be resent: its payload was expunged`,
+      );
+    }
     const endpoint = await this.#endpoints.get(message.appId, endpointIdOrUid);
     const now = this.#clock.now();
     let delivery = await this.#store.getDelivery(message.id, endpoint.id);

@@ -5,12 +5,13 @@ import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import type { IdGenerator } from "../ids.js";
 import type { Endpoint, EndpointStats, Message } from "../model.js";
 import { generateSecret, isValidSecret } from "../signing/standard-webhooks.js";
-import type { DeliveryUpdate, Page, PageRequest, Store } from "../store/store.js";
+import type { Page, PageRequest, Store } from "../store/store.js";
 import type { Applications } from "./applications.js";
 import { cancelOpenDeliveries, type EndpointCache } from "./endpoint-cache.js";
 import { normalizeHeaders, splitSensitive } from "./endpoint-headers.js";
 import type { EventTypes } from "./event-types.js";
 import type { Messages } from "./messages.js";
+import { normalizePayloadFilter } from "./payload-filter.js";
 import { latestSchema } from "./payload-schemas.js";
 import type {
   EndpointHeaders,
@@ -18,7 +19,6 @@ import type {
   EndpointPatch,
   EndpointService,
   EndpointUpdateInput,
-  RecoverTask,
 } from "./services.js";
 
 /** Svix keeps a rotated-out secret valid for 24 h by default. */
@@ -74,7 +74,7 @@ export class Endpoints implements EndpointService {
       headers: normalizeHeaders(input.headers ?? {}, ["body", "headers"]),
       secret: input.secret ?? generateSecret(),
       previousSecrets: [],
-      payloadFilter: input.payloadFilter ?? null,
+      payloadFilter: normalizePayloadFilter(input.payloadFilter, ["body", "payloadFilter"]),
       accept302: input.accept302 ?? false,
       failingSince: null,
       createdAt: now,
@@ -108,6 +108,8 @@ export class Endpoints implements EndpointService {
       return { endpoint: await this.create(app.id, { ...input, uid }), created: true };
     }
     checkEndpointUrl(input.url);
+    // A full replace, as for every other field: no payloadFilter in the body = none.
+    const payloadFilter = normalizePayloadFilter(input.payloadFilter, ["body", "payloadFilter"]);
     return {
       endpoint: await this.#save(existing, {
         url: input.url,
@@ -119,6 +121,7 @@ export class Endpoints implements EndpointService {
         channels: emptyToNull(input.channels),
         rateLimit: input.rateLimit ?? null,
         metadata: input.metadata ?? {},
+        payloadFilter,
         accept302: input.accept302 ?? false,
       }),
       created: false,
@@ -132,6 +135,10 @@ export class Endpoints implements EndpointService {
   ): Promise<Endpoint> {
     const existing = await this.get(appIdOrUid, endpointIdOrUid);
     if (patch.url !== undefined) checkEndpointUrl(patch.url);
+    const payloadFilter =
+      patch.payloadFilter === undefined
+        ? undefined
+        : normalizePayloadFilter(patch.payloadFilter, ["body", "payloadFilter"]);
     if (patch.secret != null && !isValidSecret(patch.secret)) {
       throw ValidationError.field(
         ["body", "secret"],
@@ -148,6 +155,7 @@ export class Endpoints implements EndpointService {
       ...(patch.channels !== undefined && { channels: emptyToNull(patch.channels) }),
       ...(patch.rateLimit !== undefined && { rateLimit: patch.rateLimit }),
       ...(patch.metadata !== undefined && { metadata: patch.metadata }),
+      ...(payloadFilter !== undefined && { payloadFilter }),
       ...(patch.accept302 !== undefined && { accept302: patch.accept302 }),
     };
     if (patch.secret != null)
@@ -207,38 +215,6 @@ export class Endpoints implements EndpointService {
     };
     for (const name of input.deleteHeaders ?? []) delete headers[name.toLowerCase()];
     await this.#save(existing, { headers });
-  }
-
-  async recover(
-    appIdOrUid: string,
-    endpointIdOrUid: string,
-    input: { since: number; until?: number | null },
-  ): Promise<RecoverTask> {
-    const endpoint = await this.get(appIdOrUid, endpointIdOrUid);
-    const { store, clock, engine, ids, leaseMs } = this.#deps;
-    const now = clock.now();
-    const until = input.until ?? now;
-    if (until < input.since)
-      throw ValidationError.field(["body", "until"], "must not be before since");
-    const failed = await store.listFailedDeliveries(endpoint.id, input.since, until);
-    const updates: DeliveryUpdate[] = failed.map((d) => ({
-      id: d.id,
-      status: "pending",
-      // The retry schedule starts over for a recovered delivery, as for a new one.
-      attempts: 0,
-      nextAttemptAt: now,
-      leaseOwner: engine.owner,
-      leaseUntil: now + leaseMs,
-      updatedAt: now,
-    }));
-    if (updates.length > 0) await store.updateDeliveries(updates);
-    const leased = [];
-    for (const [i, delivery] of failed.entries()) {
-      const message = await store.getMessage(delivery.appId, delivery.msgId);
-      if (message !== null) leased.push({ delivery: { ...delivery, ...updates[i]! }, message });
-    }
-    engine.enqueue(leased);
-    return { id: ids.next("qtask"), status: "finished", task: "endpoint.recover", updatedAt: now };
   }
 
   async sendExample(

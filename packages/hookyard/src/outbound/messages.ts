@@ -12,16 +12,19 @@ import type {
   MessageId,
   RuleRun,
 } from "../model.js";
-import type { Page, PageRequest, Store } from "../store/store.js";
+import type { MessageFilter, Page, PageRequest, Store } from "../store/store.js";
 import type { Applications } from "./applications.js";
 import type { EndpointCache } from "./endpoint-cache.js";
 import { endpointAccepts } from "./endpoint-filter.js";
 import type { EventTypes } from "./event-types.js";
+import type { PayloadFilters, PayloadFilterScope } from "./payload-filter.js";
 import type { PayloadSchemas } from "./payload-schemas.js";
 import type { MessageInput, MessageService } from "./services.js";
 
 /** Svix: the same eventId within this window returns the first message instead of a new one. */
 export const EVENT_ID_WINDOW_MS = 24 * 60 * 60 * 1000;
+/** Svix: a scheduled message (`deliverAt`) is delivered at most this far ahead. */
+export const MAX_DELIVER_AHEAD_MS = 24 * 60 * 60 * 1000;
 
 export interface MessagesDeps {
   store: Store;
@@ -31,6 +34,8 @@ export interface MessagesDeps {
   eventTypes: EventTypes;
   schemas: PayloadSchemas;
   endpoints: EndpointCache;
+  /** Endpoints' payload filters, compiled once per distinct text. */
+  payloadFilters: PayloadFilters;
   engine: DeliveryEngine;
   maxPayloadBytes: number;
   leaseMs: number;
@@ -57,14 +62,34 @@ export class Messages implements MessageService {
               { getIfExists: true },
             )
           ).app;
+    if (
+      input.deliverAt != null &&
+      input.deliverAt > this.#deps.clock.now() + MAX_DELIVER_AHEAD_MS
+    ) {
+      throw ValidationError.field(
+        ["body", "deliverAt"],
+        "must be at most 24 hours ahead (Svix's limit); an earlier or past time delivers at once",
+      );
+    }
     const eventType = await eventTypes.find(input.eventType);
     if (eventType !== null) schemas.validate(eventType, input.payload);
     const all = await endpoints.forApp(app.id);
     const channels = input.channels ?? null;
     const targets: Endpoint[] = [];
+    // Made for the first endpoint with a payload filter, then shared: most messages need none.
+    let filterScope: PayloadFilterScope | undefined;
     for (const endpoint of all.values()) {
-      if (endpointAccepts(endpoint, { eventType: input.eventType, channels }))
-        targets.push(endpoint);
+      if (!endpointAccepts(endpoint, { eventType: input.eventType, channels })) continue;
+      if (endpoint.payloadFilter !== null) {
+        filterScope ??= {
+          eventType: input.eventType,
+          payload: input.payload,
+          channels: channels ?? [],
+          tags: input.tags ?? [],
+        };
+        if (!this.#deps.payloadFilters.matches(endpoint, filterScope)) continue;
+      }
+      targets.push(endpoint);
     }
     const rules = this.rules;
     let runs: readonly RuleRun[] = [];
@@ -121,6 +146,7 @@ export class Messages implements MessageService {
       deliverAt: input.deliverAt ?? null,
       createdAt: now,
     };
+    const scheduled = message.deliverAt !== null && message.deliverAt > now;
     const deliveries = newLeasedDeliveries({
       message,
       targets,
@@ -129,6 +155,14 @@ export class Messages implements MessageService {
       now,
       leaseMs,
     });
+    if (scheduled) {
+      // Left in the store, unleased, until they are due: any process's sweep takes them then.
+      for (const d of deliveries) {
+        d.nextAttemptAt = message.deliverAt;
+        d.leaseOwner = null;
+        d.leaseUntil = null;
+      }
+    }
     const result = await store.createMessage({
       message,
       deliveries,
@@ -136,18 +170,47 @@ export class Messages implements MessageService {
       ...(planRuns !== undefined && { ruleRuns: planRuns(message) }),
     });
     if (!result.created) return { message: result.message, created: false };
-    if (deliveries.length > 0)
-      engine.enqueue(deliveries.map((delivery) => ({ delivery, message })));
+    if (deliveries.length > 0) {
+      if (scheduled) engine.wake(message.deliverAt!);
+      else engine.enqueue(deliveries.map((delivery) => ({ delivery, message })));
+    }
     return { message, created: true };
   }
 
   async list(
     appIdOrUid: string,
-    filter: { eventTypes?: string[]; channel?: string; before?: number; after?: number },
+    filter: Omit<MessageFilter, "inboundRequestId">,
     page: PageRequest,
   ): Promise<Page<Message>> {
     const app = await this.#deps.applications.get(appIdOrUid);
     return this.#deps.store.listMessages(app.id, filter, page);
+  }
+
+  /** Whether a message of this type and channels would go to any endpoint (Svix's precheck). */
+  async precheck(
+    appIdOrUid: string,
+    input: { eventType: string; channels?: string[] | null },
+  ): Promise<boolean> {
+    const app = await this.#deps.applications.get(appIdOrUid);
+    const message = { eventType: input.eventType, channels: input.channels ?? null };
+    // A payload filter cannot be judged without a payload: such an endpoint may take it.
+    for (const endpoint of (await this.#deps.endpoints.forApp(app.id)).values()) {
+      if (endpointAccepts(endpoint, message)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Removes the message's payload for good; its open deliveries are cancelled (the copies this
+   * process holds too), and it can no longer be resent, recovered or replayed.
+   */
+  async expungeContent(appIdOrUid: string, msgId: string): Promise<void> {
+    const message = await this.get(appIdOrUid, msgId);
+    const { store, clock, engine } = this.#deps;
+    if (!(await store.expungeMessageContent(message.appId, message.id, clock.now()))) {
+      throw new NotFoundError(`Message "${msgId}" not found`);
+    }
+    engine.expunged(message.id);
   }
 
   async get(appIdOrUid: string, msgId: string): Promise<Message> {

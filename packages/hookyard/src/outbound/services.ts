@@ -1,13 +1,22 @@
 import type {
   Application,
   Attempt,
+  BackgroundTask,
   Delivery,
   Endpoint,
   EndpointStats,
   EventType,
   Message,
 } from "../model.js";
-import type { EndpointMessage, IdempotencyRecord, Page, PageRequest } from "../store/store.js";
+import type {
+  AttemptFilter,
+  EndpointMessage,
+  EndpointMessageFilter,
+  IdempotencyRecord,
+  MessageFilter,
+  Page,
+  PageRequest,
+} from "../store/store.js";
 import type { ImportedEventType, OpenApiSource } from "./openapi-import.js";
 
 /**
@@ -114,13 +123,6 @@ export interface EndpointHeaders {
   sensitive: string[];
 }
 
-export interface RecoverTask {
-  id: string;
-  status: "running" | "finished" | "failed";
-  task: "endpoint.recover";
-  updatedAt: number;
-}
-
 export interface EndpointService {
   list(appIdOrUid: string, page: PageRequest): Promise<Page<Endpoint>>;
   /** @throws ValidationError naming `url` when the URL is not http(s) or is refused by the egress guard. */
@@ -151,12 +153,6 @@ export interface EndpointService {
     endpointIdOrUid: string,
     input: { headers: Record<string, string>; deleteHeaders?: string[] },
   ): Promise<void>;
-  /** Re-sends every failed message of the endpoint created in [since, until ?? now). */
-  recover(
-    appIdOrUid: string,
-    endpointIdOrUid: string,
-    input: { since: number; until?: number | null },
-  ): Promise<RecoverTask>;
   /** Publishes an example message of the event type (from its schema's `examples`) to this endpoint only. */
   sendExample(
     appIdOrUid: string,
@@ -177,6 +173,8 @@ export interface MessageInput {
   eventId?: string | null;
   channels?: string[] | null;
   tags?: string[] | null;
+  /** Scheduled delivery (epoch ms, at most 24 h ahead); null or past = at once. */
+  deliverAt?: number | null;
   /** Svix lets `message.create` create the application on the fly. */
   application?: ApplicationInput | null;
 }
@@ -189,10 +187,17 @@ export interface MessageService {
   create(appIdOrUid: string, input: MessageInput): Promise<{ message: Message; created: boolean }>;
   list(
     appIdOrUid: string,
-    filter: { eventTypes?: string[]; channel?: string; before?: number; after?: number },
+    filter: Omit<MessageFilter, "inboundRequestId">,
     page: PageRequest,
   ): Promise<Page<Message>>;
   get(appIdOrUid: string, msgId: string): Promise<Message>;
+  /** Whether any enabled endpoint takes a message of this type and channels. */
+  precheck(
+    appIdOrUid: string,
+    input: { eventType: string; channels?: string[] | null },
+  ): Promise<boolean>;
+  /** Removes the payload for good; the message stays, its open deliveries are cancelled. */
+  expungeContent(appIdOrUid: string, msgId: string): Promise<void>;
 }
 
 /** A message's delivery to one endpoint, for "attempted destinations". */
@@ -205,13 +210,13 @@ export interface AttemptService {
   listByMessage(
     appIdOrUid: string,
     msgId: string,
-    filter: { endpointId?: string; succeeded?: boolean; before?: number; after?: number },
+    filter: Omit<AttemptFilter, "endpointId"> & { endpointId?: string },
     page: PageRequest,
   ): Promise<Page<Attempt>>;
   listByEndpoint(
     appIdOrUid: string,
     endpointIdOrUid: string,
-    filter: { succeeded?: boolean; before?: number; after?: number },
+    filter: Omit<AttemptFilter, "endpointId">,
     page: PageRequest,
   ): Promise<Page<Attempt>>;
   get(appIdOrUid: string, msgId: string, attemptId: string): Promise<Attempt>;
@@ -223,11 +228,16 @@ export interface AttemptService {
   listEndpointMessages(
     appIdOrUid: string,
     endpointIdOrUid: string,
-    filter: { status?: Delivery["status"]; before?: number; after?: number },
+    filter: EndpointMessageFilter,
     page: PageRequest,
   ): Promise<Page<EndpointMessage>>;
-  /** One manual attempt of the message to the endpoint, never rescheduled. */
+  /**
+   * One manual attempt of the message to the endpoint, never rescheduled.
+   * @throws MissingPayloadError when the message's payload was expunged.
+   */
   resend(appIdOrUid: string, msgId: string, endpointIdOrUid: string): Promise<void>;
+  /** Replaces the attempt's response body with `EXPUNGED`; the attempt stays. */
+  expungeContent(appIdOrUid: string, msgId: string, attemptId: string): Promise<void>;
 }
 
 export interface IdempotencyService {
@@ -240,11 +250,43 @@ export interface AuthService {
   verify(token: string): boolean;
 }
 
+/** A time window: [since, until ?? now). */
+export interface TimeWindow {
+  since: number;
+  until?: number | null;
+}
+
+/** What `endpoint.bulk-replay` replays: the endpoint's messages of a window, filtered. */
+export type BulkReplayInput = TimeWindow &
+  Pick<EndpointMessageFilter, "eventTypes" | "channel" | "tag" | "status" | "statusCodeClass">;
+
+/**
+ * Sending an endpoint's messages again, as background tasks (Svix's recover, replay-missing and
+ * bulk-replay): the endpoint and window are checked at once (404, 422), the work runs after.
+ */
+export interface EndpointReplayService {
+  /** Re-sends every message whose delivery to the endpoint failed in the window. */
+  recover(appIdOrUid: string, endpointIdOrUid: string, input: TimeWindow): Promise<BackgroundTask>;
+  /** Sends the endpoint the messages of the window it never got and its filters take. */
+  replayMissing(
+    appIdOrUid: string,
+    endpointIdOrUid: string,
+    input: TimeWindow,
+  ): Promise<BackgroundTask>;
+  /** One manual attempt of each message of the window sent to the endpoint, filtered. */
+  bulkReplay(
+    appIdOrUid: string,
+    endpointIdOrUid: string,
+    input: BulkReplayInput,
+  ): Promise<BackgroundTask>;
+}
+
 /** Everything the HTTP layer is given by the composition root. */
 export interface OutboundServices {
   applications: ApplicationService;
   eventTypes: EventTypeService;
   endpoints: EndpointService;
+  replays: EndpointReplayService;
   messages: MessageService;
   attempts: AttemptService;
   idempotency: IdempotencyService;

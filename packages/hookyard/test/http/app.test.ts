@@ -207,15 +207,22 @@ describe("HTTP app: validation", () => {
     });
   });
 
-  it("refuses an unsupported filter instead of ignoring it", async () => {
+  it("refuses a filter value outside Svix's, naming the parameter", async () => {
     const app = await buildStubApp();
-    const res = await app.inject({
+    const tag = await app.inject({
       method: "GET",
-      url: "/api/v1/app/app_1/msg?tag=x",
+      url: "/api/v1/app/app_1/msg?tag=not%20a%20tag",
       headers: AUTH,
     });
-    expect(res.statusCode).toBe(422);
-    expect(res.json()).toMatchObject({ detail: [{ loc: ["query", "tag"] }] });
+    expect(tag.statusCode).toBe(422);
+    expect(tag.json()).toMatchObject({ detail: [{ loc: ["query", "tag"] }] });
+    const codeClass = await app.inject({
+      method: "GET",
+      url: "/api/v1/app/app_1/attempt/endpoint/ep_1?status_code_class=250",
+      headers: AUTH,
+    });
+    expect(codeClass.statusCode).toBe(422);
+    expect(codeClass.json()).toMatchObject({ detail: [{ loc: ["query", "status_code_class"] }] });
   });
 });
 
@@ -257,6 +264,12 @@ describe("HTTP app: idempotency", () => {
 describe("HTTP app: OpenAPI and docs", () => {
   const ROUTES: [string, string][] = [
     ["get", "/api/v1/health"],
+    ["get", "/api/v1/health/ping"],
+    ["head", "/api/v1/health/ping"],
+    ["get", "/api/v1/background-task"],
+    ["get", "/api/v1/background-task/{task_id}"],
+    ["post", "/api/v1/stats/usage/app"],
+    ["put", "/api/v1/stats/usage/event-types"],
     ["get", "/api/v1/app"],
     ["post", "/api/v1/app"],
     ["get", "/api/v1/app/{app_id}"],
@@ -282,12 +295,17 @@ describe("HTTP app: OpenAPI and docs", () => {
     ["put", "/api/v1/app/{app_id}/endpoint/{endpoint_id}/headers"],
     ["patch", "/api/v1/app/{app_id}/endpoint/{endpoint_id}/headers"],
     ["post", "/api/v1/app/{app_id}/endpoint/{endpoint_id}/recover"],
+    ["post", "/api/v1/app/{app_id}/endpoint/{endpoint_id}/replay-missing"],
+    ["post", "/api/v1/app/{app_id}/endpoint/{endpoint_id}/bulk-replay"],
     ["post", "/api/v1/app/{app_id}/endpoint/{endpoint_id}/send-example"],
     ["get", "/api/v1/app/{app_id}/endpoint/{endpoint_id}/stats"],
     ["get", "/api/v1/app/{app_id}/endpoint/{endpoint_id}/msg"],
     ["get", "/api/v1/app/{app_id}/msg"],
     ["post", "/api/v1/app/{app_id}/msg"],
     ["get", "/api/v1/app/{app_id}/msg/{msg_id}"],
+    ["post", "/api/v1/app/{app_id}/msg/precheck/active"],
+    ["delete", "/api/v1/app/{app_id}/msg/{msg_id}/content"],
+    ["delete", "/api/v1/app/{app_id}/msg/{msg_id}/attempt/{attempt_id}/content"],
     ["get", "/api/v1/app/{app_id}/attempt/msg/{msg_id}"],
     ["get", "/api/v1/app/{app_id}/attempt/endpoint/{endpoint_id}"],
     ["get", "/api/v1/app/{app_id}/msg/{msg_id}/attempt/{attempt_id}"],

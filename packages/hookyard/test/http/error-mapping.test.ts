@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   AuthenticationError,
   BadRequestError,
+  MissingPayloadError,
   ConflictError,
   MethodNotAllowedError,
   NotFoundError,
@@ -24,6 +25,7 @@ const EVERY_ERROR: HookyardError[] = [
   new ConflictError("uid taken"),
   ValidationError.field(["body", "url"], "url: must be http(s)"),
   new BadRequestError("bad"),
+  new MissingPayloadError("expunged"),
   new AuthenticationError("no key"),
   new PayloadTooLargeError("too big"),
   new UnsupportedMediaTypeError("not json"),

@@ -18,7 +18,7 @@ import {
   pageJson,
   svixStatusOf,
 } from "../../src/http/serializers.js";
-import { ValidationError } from "../../src/errors.js";
+import type { ValidationError } from "../../src/errors.js";
 import type { Attempt, Delivery, DeliveryStatus, Message } from "../../src/model.js";
 
 const T0 = Date.UTC(2025, 0, 1);
@@ -60,9 +60,19 @@ describe("Svix JSON for messages", () => {
       channels: ["eu"],
       tags: null,
       payload: JSON.parse(MESSAGE.payload),
+      deliverAt: null,
       timestamp: "2025-01-01T00:00:00.000Z",
     });
     expect(messageOutJson(MESSAGE, true)).toContain(`"payload":${MESSAGE.payload}`);
+  });
+
+  it('renders an expunged payload as {"expired": true}, and a scheduled time', () => {
+    const expunged = { ...MESSAGE, payload: "", deliverAt: Date.UTC(2025, 0, 2) };
+    expect(JSON.parse(messageOutJson(expunged, true))).toMatchObject({
+      payload: { expired: true },
+      deliverAt: "2025-01-02T00:00:00.000Z",
+    });
+    expect(JSON.parse(messageOutJson(expunged, false))).toMatchObject({ payload: {} });
   });
 
   it("renders payload {} without content", () => {
@@ -230,10 +240,10 @@ describe("request bodies to service inputs", () => {
     ).toThrow(/transformationsParams/);
   });
 
-  it("refuses a scheduled delivery naming deliverAt", () => {
-    expect(() =>
+  it("takes a scheduled delivery time as epoch ms", () => {
+    expect(
       messageInput({ eventType: "a.b", payload: {}, deliverAt: "2030-01-01T00:00:00Z" }),
-    ).toThrow(ValidationError);
+    ).toEqual({ eventType: "a.b", payload: {}, deliverAt: Date.UTC(2030, 0, 1) });
     expect(messageInput({ eventType: "a.b", payload: {}, deliverAt: null })).toEqual({
       eventType: "a.b",
       payload: {},

@@ -27,6 +27,7 @@ export function stubServices(opts: { recorded?: IdempotencyRecord[] } = {}): Out
     applications: unusedService(),
     eventTypes: unusedService(),
     endpoints: unusedService(),
+    replays: unusedService(),
     messages: unusedService(),
     attempts: unusedService(),
     idempotency: {
@@ -43,6 +44,7 @@ export async function buildStubApp(
 ): Promise<FastifyInstance> {
   const app = await buildHttpApp({
     services: opts.services ?? stubServices(),
+    tasks: { tasks: unusedService(), statistics: unusedService() },
     inbound: {
       sources: unusedService(),
       receiver: unusedService(),

@@ -41,7 +41,7 @@ describe.skipIf(TEST_STORE !== "postgres")("PostgreSQL going away while serving"
 
     await proxy.restore();
     await expect.poll(async () => (await publish()).status, { timeout: 10_000 }).toBe(202);
-    const messages = await svix.message.list(app.id);
+    const messages = await svix.message.list(app.id, { withContent: true });
     expect(
       messages.data.filter((m) => (m.payload as { n: number }).n === 2),
       "exactly the publish answered 202 after the outage; the refused one left nothing",

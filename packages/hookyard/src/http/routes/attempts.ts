@@ -1,8 +1,8 @@
 import type { FastifyInstance } from "fastify";
-import type { DeliveryStatus } from "../../model.js";
 import type { OutboundServices } from "../../outbound/services.js";
 import { emptyPage, mapPage, toPageRequest } from "../pagination.js";
-import { JSON_CONTENT_TYPE, rejectUnsupportedFilters, timeRangeOf } from "../query-filters.js";
+import type { AttemptFilter, EndpointMessageFilter, StatusCodeClass } from "../../store/store.js";
+import { commaListOf, JSON_CONTENT_TYPE, timeRangeOf } from "../query-filters.js";
 import {
   AttemptByEndpointQuery,
   AttemptByMessageQuery,
@@ -22,7 +22,7 @@ import type {
   EndpointMessagesQueryValue,
   ResendParamsValue,
 } from "../schemas/attempt.js";
-import { EmptyObject, ERROR_RESPONSES } from "../schemas/common.js";
+import { EmptyObject, ERROR_RESPONSES, NoContent } from "../schemas/common.js";
 import { EndpointParams } from "../schemas/endpoint.js";
 import type { EndpointParamsValue } from "../schemas/endpoint.js";
 import { ListEndpointMessageOut, MessageParams } from "../schemas/message.js";
@@ -36,7 +36,6 @@ import {
 } from "../serializers.js";
 
 const TAGS = ["Message Attempt"];
-const UNSUPPORTED_ATTEMPT_FILTERS = ["status_code_class", "channel", "tag", "event_types"];
 
 /**
  * Svix attempt status filter → `succeeded`; undefined = no filter; null = matches nothing
@@ -49,18 +48,44 @@ function succeededFilterOf(status: number | undefined): boolean | undefined | nu
   return null;
 }
 
+interface MessageFieldQuery {
+  channel?: string;
+  tag?: string;
+  event_types?: string[];
+  before?: string;
+  after?: string;
+}
+
+/** The message-side filters (channel, tag, event types) and the time range of a list query. */
+function messageFieldFilterOf(query: MessageFieldQuery): {
+  channel?: string;
+  tag?: string;
+  eventTypes?: string[];
+  before?: number;
+  after?: number;
+} {
+  const filter: { channel?: string; tag?: string; eventTypes?: string[] } = {};
+  if (query.channel !== undefined) filter.channel = query.channel;
+  if (query.tag !== undefined) filter.tag = query.tag;
+  if (query.event_types !== undefined) filter.eventTypes = commaListOf(query.event_types);
+  return { ...filter, ...timeRangeOf(query) };
+}
+
 /**
  * The filter both attempt listings share, from their query; null when the status filter matches
- * nothing. Unsupported Svix filters are refused here (422 naming the parameter).
+ * nothing.
  */
 function attemptFilterOf(
-  query: Record<string, unknown> & { status?: number; before?: string; after?: string },
-): { succeeded?: boolean; before?: number; after?: number } | null {
-  rejectUnsupportedFilters(query, UNSUPPORTED_ATTEMPT_FILTERS);
+  query: MessageFieldQuery & { status?: number; status_code_class?: number },
+): Omit<AttemptFilter, "endpointId"> | null {
   const succeeded = succeededFilterOf(query.status);
   if (succeeded === null) return null;
-  const filter: { succeeded?: boolean; before?: number; after?: number } = timeRangeOf(query);
+  const filter: Omit<AttemptFilter, "endpointId"> = messageFieldFilterOf(query);
   if (succeeded !== undefined) filter.succeeded = succeeded;
+  if (query.status_code_class !== undefined) {
+    // The schema's enum admits only Svix's classes.
+    filter.statusCodeClass = query.status_code_class as StatusCodeClass;
+  }
   return filter;
 }
 
@@ -83,12 +108,11 @@ export function registerAttemptRoutes(app: FastifyInstance, services: OutboundSe
       const { query } = request;
       const shared = attemptFilterOf(query);
       if (shared === null) return emptyPage();
-      const filter: { endpointId?: string; succeeded?: boolean; before?: number; after?: number } =
-        shared;
+      const filter: Omit<AttemptFilter, "endpointId"> & { endpointId?: string } = shared;
       if (query.endpoint_id !== undefined) filter.endpointId = query.endpoint_id;
       const { app_id: appId, msg_id: msgId } = request.params;
       const page = await attempts.listByMessage(appId, msgId, filter, toPageRequest(query));
-      return mapPage(page, attemptOut);
+      return mapPage(page, (attempt) => attemptOut(attempt, query.with_content));
     },
   );
 
@@ -114,7 +138,7 @@ export function registerAttemptRoutes(app: FastifyInstance, services: OutboundSe
         filter,
         toPageRequest(request.query),
       );
-      return mapPage(page, attemptOut);
+      return mapPage(page, (attempt) => attemptOut(attempt, request.query.with_content));
     },
   );
 
@@ -167,9 +191,7 @@ export function registerAttemptRoutes(app: FastifyInstance, services: OutboundSe
     },
     async (request, reply) => {
       const { query } = request;
-      rejectUnsupportedFilters(query, ["channel", "tag", "event_types"]);
-      const filter: { status?: DeliveryStatus; before?: number; after?: number } =
-        timeRangeOf(query);
+      const filter: EndpointMessageFilter = messageFieldFilterOf(query);
       if (query.status !== undefined) {
         const status = deliveryStatusOf(query.status);
         if (status === null) return emptyPage();
@@ -205,6 +227,25 @@ export function registerAttemptRoutes(app: FastifyInstance, services: OutboundSe
       await attempts.resend(appId, msgId, endpointId);
       reply.code(202);
       return {};
+    },
+  );
+
+  app.delete<{ Params: AttemptParamsValue }>(
+    "/app/:app_id/msg/:msg_id/attempt/:attempt_id/content",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Expunge an attempt's response",
+        description:
+          "Replaces the response body the endpoint answered with `EXPUNGED` and drops its response headers (e.g. the endpoint echoed a secret); the attempt stays.",
+        params: AttemptParams,
+        response: { 204: NoContent, ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const { app_id: appId, msg_id: msgId, attempt_id: attemptId } = request.params;
+      await attempts.expungeContent(appId, msgId, attemptId);
+      return reply.code(204).send();
     },
   );
 }

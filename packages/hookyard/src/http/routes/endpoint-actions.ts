@@ -13,8 +13,11 @@ import {
   EndpointStatsQuery,
   EventExampleIn,
   RecoverIn,
-  RecoverOut,
 } from "../schemas/endpoint.js";
+import { BulkReplayIn, ReplayIn, TaskStartedOut } from "../schemas/background-task.js";
+import type { BulkReplayInBody, ReplayInBody } from "../schemas/background-task.js";
+import type { BulkReplayInput, TimeWindow } from "../../outbound/services.js";
+import type { StatusCodeClass } from "../../store/store.js";
 import type {
   EndpointHeadersInBody,
   EndpointHeadersPatchInBody,
@@ -26,7 +29,7 @@ import type {
 } from "../schemas/endpoint.js";
 import { MessageOut } from "../schemas/message.js";
 import { epochMsOf } from "../schema-validation.js";
-import { messageOutJson, recoverOut } from "../serializers.js";
+import { deliveryStatusOf, messageOutJson, taskStartedOut } from "../serializers.js";
 
 const TAGS = ["Endpoint"];
 const BASE = "/app/:app_id/endpoint/:endpoint_id";
@@ -36,7 +39,7 @@ export function registerEndpointActionRoutes(
   app: FastifyInstance,
   services: OutboundServices,
 ): void {
-  const endpoints = services.endpoints;
+  const { endpoints, replays } = services;
 
   app.get<{ Params: EndpointParamsValue }>(
     `${BASE}/secret`,
@@ -130,20 +133,72 @@ export function registerEndpointActionRoutes(
         tags: TAGS,
         summary: "Re-send failed messages",
         description:
-          "Re-sends every message whose delivery to this endpoint failed in [since, until).",
+          "Re-sends every message whose delivery to this endpoint failed in [since, until), at most 10,000, as a background task: poll `GET /api/v1/background-task/{id}` for `{messagesSent}`. Messages whose payload was expunged are skipped.",
         params: EndpointParams,
         body: RecoverIn,
-        response: { 202: RecoverOut, ...ERROR_RESPONSES },
+        response: { 202: TaskStartedOut, ...ERROR_RESPONSES },
       },
     },
     async (request, reply) => {
       const { app_id: appId, endpoint_id: endpointId } = request.params;
-      const { since, until } = request.body;
-      const range: { since: number; until?: number | null } = { since: epochMsOf(since) };
-      if (until !== undefined) range.until = until === null ? null : epochMsOf(until);
-      const task = await endpoints.recover(appId, endpointId, range);
+      const task = await replays.recover(appId, endpointId, windowOf(request.body));
       reply.code(202);
-      return recoverOut(task);
+      return taskStartedOut(task);
+    },
+  );
+
+  app.post<{ Params: EndpointParamsValue; Body: ReplayInBody }>(
+    `${BASE}/replay-missing`,
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Send the messages this endpoint missed",
+        description:
+          "Sends the endpoint every message of its application created in [since, until) that it has no delivery of (it did not exist yet, was disabled, or filtered them out then) and that its filters (event types, channels, payload filter) take now; at most 10,000 per call. A background task: poll it for `{messagesSent}`.",
+        params: EndpointParams,
+        body: ReplayIn,
+        response: { 202: TaskStartedOut, ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const { app_id: appId, endpoint_id: endpointId } = request.params;
+      const task = await replays.replayMissing(appId, endpointId, windowOf(request.body));
+      reply.code(202);
+      return taskStartedOut(task);
+    },
+  );
+
+  app.post<{ Params: EndpointParamsValue; Body: BulkReplayInBody }>(
+    `${BASE}/bulk-replay`,
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Replay the endpoint's messages",
+        description:
+          "One manual attempt of each message created in [since, until) that was sent to this endpoint (successful or not), optionally only those of `eventTypes`, a `channel`, a `tag`, a delivery `status` or an attempt `statusCodeClass`; at most 10,000 per call. A background task: poll it for `{messagesSent}`.",
+        params: EndpointParams,
+        body: BulkReplayIn,
+        response: { 202: TaskStartedOut, ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const { app_id: appId, endpoint_id: endpointId } = request.params;
+      const { body } = request;
+      const input: BulkReplayInput = windowOf(body);
+      if (body.eventTypes != null && body.eventTypes.length > 0) input.eventTypes = body.eventTypes;
+      if (body.channel != null) input.channel = body.channel;
+      if (body.tag != null) input.tag = body.tag;
+      if (body.statusCodeClass != null) {
+        // The schema's enum admits only Svix's classes.
+        input.statusCodeClass = body.statusCodeClass as StatusCodeClass;
+      }
+      if (body.status != null) {
+        // Svix's "sending" (3): attempted, its next attempt due; Hookyard's retrying.
+        input.status = deliveryStatusOf(body.status) ?? "retrying";
+      }
+      const task = await replays.bulkReplay(appId, endpointId, input);
+      reply.code(202);
+      return taskStartedOut(task);
     },
   );
 
@@ -184,4 +239,11 @@ export function registerEndpointActionRoutes(
       return endpoints.stats(request.params.app_id, request.params.endpoint_id, range);
     },
   );
+}
+
+/** `since`/`until` of a body → the services' window (until null or absent = now). */
+function windowOf(body: { since: string; until?: string | null }): TimeWindow {
+  const window: TimeWindow = { since: epochMsOf(body.since) };
+  if (body.until != null) window.until = epochMsOf(body.until);
+  return window;
 }

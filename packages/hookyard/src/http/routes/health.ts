@@ -16,4 +16,17 @@ export function registerHealthRoutes(app: FastifyInstance, apiPrefix: string): v
     },
     async (_request, reply) => reply.code(204).send(),
   );
+  // Svix's liveness probe: answers while the process serves requests, without touching anything.
+  app.route({
+    method: ["GET", "HEAD"],
+    url: `${apiPrefix}/health/ping`,
+    schema: {
+      tags: ["Health"],
+      summary: "Ping",
+      description: "204 while the process serves requests (a liveness probe). Needs no API key.",
+      security: [],
+      response: { 204: NoContent },
+    },
+    handler: async (_request, reply) => reply.code(204).send(),
+  });
 }

@@ -2,15 +2,11 @@ import type { FastifyInstance } from "fastify";
 import type { OutboundServices } from "../../outbound/services.js";
 import { messageInput } from "../inputs.js";
 import { toPageRequest } from "../pagination.js";
-import {
-  commaListOf,
-  JSON_CONTENT_TYPE,
-  rejectUnsupportedFilters,
-  timeRangeOf,
-} from "../query-filters.js";
+import type { MessageFilter } from "../../store/store.js";
+import { commaListOf, JSON_CONTENT_TYPE, timeRangeOf } from "../query-filters.js";
 import { AppParams } from "../schemas/application.js";
 import type { AppParamsValue } from "../schemas/application.js";
-import { ERROR_RESPONSES } from "../schemas/common.js";
+import { ERROR_RESPONSES, NoContent } from "../schemas/common.js";
 import {
   ListMessageOut,
   MessageCreateQuery,
@@ -19,6 +15,8 @@ import {
   MessageListQuery,
   MessageOut,
   MessageParams,
+  MessagePrecheckIn,
+  MessagePrecheckOut,
 } from "../schemas/message.js";
 import type {
   MessageCreateQueryValue,
@@ -26,6 +24,7 @@ import type {
   MessageInBody,
   MessageListQueryValue,
   MessageParamsValue,
+  MessagePrecheckInBody,
 } from "../schemas/message.js";
 import { messageOutJson, pageJson } from "../serializers.js";
 
@@ -48,10 +47,9 @@ export function registerMessageRoutes(app: FastifyInstance, services: OutboundSe
     },
     async (request, reply) => {
       const { query } = request;
-      rejectUnsupportedFilters(query, ["tag"]);
-      const filter: { eventTypes?: string[]; channel?: string; before?: number; after?: number } =
-        timeRangeOf(query);
+      const filter: Omit<MessageFilter, "inboundRequestId"> = timeRangeOf(query);
       if (query.channel !== undefined) filter.channel = query.channel;
+      if (query.tag !== undefined) filter.tag = query.tag;
       if (query.event_types !== undefined) filter.eventTypes = commaListOf(query.event_types);
       const page = await messages.list(request.params.app_id, filter, toPageRequest(query));
       const withContent = query.with_content;
@@ -103,6 +101,42 @@ export function registerMessageRoutes(app: FastifyInstance, services: OutboundSe
       return reply
         .type(JSON_CONTENT_TYPE)
         .send(messageOutJson(message, request.query.with_content));
+    },
+  );
+
+  app.post<{ Params: AppParamsValue; Body: MessagePrecheckInBody }>(
+    "/app/:app_id/msg/precheck/active",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Would a message be delivered?",
+        description:
+          "Whether an enabled endpoint's event-type and channel filters take a message of this type and channels (an endpoint with a payload filter counts: there is no payload to judge). Stores nothing.",
+        params: AppParams,
+        body: MessagePrecheckIn,
+        response: { 200: MessagePrecheckOut, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => ({
+      active: await messages.precheck(request.params.app_id, request.body),
+    }),
+  );
+
+  app.delete<{ Params: MessageParamsValue }>(
+    "/app/:app_id/msg/:msg_id/content",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Expunge a message's payload",
+        description:
+          'Removes the payload for good (e.g. sensitive data sent by mistake); the message and its attempts stay, read back with `payload: {"expired": true}`. Its open deliveries are cancelled, and it can no longer be resent (400 `missing_payload`), recovered or replayed.',
+        params: MessageParams,
+        response: { 204: NoContent, ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      await messages.expungeContent(request.params.app_id, request.params.msg_id);
+      return reply.code(204).send();
     },
   );
 }

@@ -1,7 +1,14 @@
 import { Type } from "@sinclair/typebox";
 import type { Static } from "@sinclair/typebox";
 import { PAGE_QUERY } from "../pagination.js";
-import { DateTime, ListResponse, Nullable, StringMap } from "./common.js";
+import {
+  CHANNEL_PATTERN,
+  DateTime,
+  ListResponse,
+  Nullable,
+  StringMap,
+  TAG_PATTERN,
+} from "./common.js";
 import { ENDPOINT_OUT_FIELDS, EndpointParams } from "./endpoint.js";
 import { DELIVERY_STATE_FIELDS, MessageParams } from "./message.js";
 
@@ -50,22 +57,44 @@ const StatusFilter = Type.Integer({
   description: "Svix status: 0 success, 1 pending, 2 fail, 3 sending, 4 canceled.",
 });
 
-/** Svix filters Hookyard does not implement: given, they are refused with a 422. */
-const UNSUPPORTED_FILTER = "Not supported: rejected with 422.";
+const StatusCodeClassFilter = Type.Integer({
+  enum: [0, 100, 200, 300, 400, 500],
+  description:
+    "Only attempts whose response status is in this class: 0 = no response (timeout, refused, …), 100 = 1xx, 200 = 2xx, … 500 = 5xx.",
+});
+
+/** Filters on the message an attempt (or a delivery) belongs to. */
+const MESSAGE_FIELD_FILTERS = {
+  channel: Type.Optional(
+    Type.String({ pattern: CHANNEL_PATTERN, description: "Only messages with this channel." }),
+  ),
+  tag: Type.Optional(
+    Type.String({
+      pattern: TAG_PATTERN,
+      maxLength: 128,
+      description: "Only messages with this tag.",
+    }),
+  ),
+  event_types: Type.Optional(
+    Type.Array(Type.String({ maxLength: 256 }), {
+      maxItems: 100,
+      description: "Only messages of these event types (comma-separated or repeated).",
+    }),
+  ),
+};
 
 const AttemptListFields = {
   ...PAGE_QUERY,
   status: Type.Optional(StatusFilter),
+  status_code_class: Type.Optional(StatusCodeClassFilter),
+  ...MESSAGE_FIELD_FILTERS,
   before: Type.Optional(DateTime({ description: "Only attempts made before this time." })),
   after: Type.Optional(DateTime({ description: "Only attempts made after this time." })),
-  with_content: Type.Optional(
-    Type.Boolean({ description: "Accepted; attempts carry no payload." }),
-  ),
+  with_content: Type.Boolean({
+    default: true,
+    description: 'Include the response body (false answers `response: "{}"`, as Svix does).',
+  }),
   expanded_statuses: Type.Optional(Type.Boolean({ description: "Accepted; ignored." })),
-  status_code_class: Type.Optional(Type.Integer({ description: UNSUPPORTED_FILTER })),
-  channel: Type.Optional(Type.String({ description: UNSUPPORTED_FILTER })),
-  tag: Type.Optional(Type.String({ description: UNSUPPORTED_FILTER })),
-  event_types: Type.Optional(Type.Array(Type.String(), { description: UNSUPPORTED_FILTER })),
 };
 
 export const AttemptByMessageQuery = Type.Object({
@@ -87,9 +116,7 @@ export const EndpointMessagesQuery = Type.Object({
   after: Type.Optional(DateTime({ description: "Only messages created after this time." })),
   with_content: Type.Boolean({ default: true, description: "Include the payload." }),
   expanded_statuses: Type.Optional(Type.Boolean({ description: "Accepted; ignored." })),
-  channel: Type.Optional(Type.String({ description: UNSUPPORTED_FILTER })),
-  tag: Type.Optional(Type.String({ description: UNSUPPORTED_FILTER })),
-  event_types: Type.Optional(Type.Array(Type.String(), { description: UNSUPPORTED_FILTER })),
+  ...MESSAGE_FIELD_FILTERS,
 });
 export type EndpointMessagesQueryValue = Static<typeof EndpointMessagesQuery>;
 

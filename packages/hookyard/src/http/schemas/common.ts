@@ -10,6 +10,8 @@ import type { Static, TSchema, TUnsafe } from "@sinclair/typebox";
 
 /** Svix's id/uid/name pattern. */
 export const ID_PATTERN = "^[a-zA-Z0-9\\-_.]{1,256}$";
+/** Svix's message tag pattern. */
+export const TAG_PATTERN = "^[a-zA-Z0-9\\-_.]+$";
 /** Svix's channel pattern (colons allowed). */
 export const CHANNEL_PATTERN = "^[a-zA-Z0-9\\-_.:]{1,128}$";
 

@@ -1,5 +1,6 @@
 import { Type } from "@sinclair/typebox";
 import type { Static } from "@sinclair/typebox";
+import { MAX_PAYLOAD_FILTER_LENGTH } from "../../outbound/payload-filter.js";
 import { AppParams } from "./application.js";
 import {
   CHANNEL_PATTERN,
@@ -39,6 +40,26 @@ const Accept302 = Type.Boolean({
     "Hookyard extension: count a 302 response as success (some receivers acknowledge so).",
 });
 
+const PAYLOAD_FILTER_DESCRIPTION =
+  "Hookyard extension: a CEL condition over each message; the endpoint receives only messages " +
+  "for which it is `true` (checked after `eventTypes` and `channels`). Variables: `eventType` " +
+  "(string), `payload` (the message's JSON payload), `channels` and `tags` (lists of strings, " +
+  "`[]` when the message has none). Example: `payload.amount > 1000 && payload.currency == " +
+  '"EUR"`. JSON numbers are CEL doubles: compare them with any number, but write doubles in ' +
+  "arithmetic (`payload.amount * 1.2`). A filter that fails on a message (a field the payload " +
+  "lacks, a type mismatch) or gives anything but a boolean does not match: the message is not " +
+  "delivered to this endpoint; guard optional fields with `has(payload.x) && …`. Evaluated " +
+  "once when the message is created: changing it does not affect messages already created, " +
+  "and resends and examples sent to the endpoint ignore it. A filter that does not compile " +
+  "(syntax, unknown variable, a type that is never a boolean) is a 422. null or an empty " +
+  "string = no filter.";
+
+const PayloadFilter = Type.String({
+  maxLength: MAX_PAYLOAD_FILTER_LENGTH,
+  description: PAYLOAD_FILTER_DESCRIPTION,
+  examples: ["payload.amount > 1000"],
+});
+
 const UpdateFields = {
   url: Type.String({ minLength: 1, maxLength: 65536, description: "http(s) URL to deliver to." }),
   description: Type.Optional(Type.String({ maxLength: 4096 })),
@@ -66,6 +87,7 @@ const UpdateFields = {
     ),
   ),
   metadata: Type.Optional(Metadata),
+  payloadFilter: Type.Optional(Nullable(PayloadFilter)),
   accept302: Type.Optional(Accept302),
 };
 
@@ -108,6 +130,9 @@ export const ENDPOINT_OUT_FIELDS = {
   throttleRate: Nullable(Type.Integer({ description: "Deliveries per second; null = unlimited." })),
   rateLimit: Nullable(Type.Integer({ description: "Deprecated: the same as `throttleRate`." })),
   metadata: Metadata,
+  payloadFilter: Nullable(
+    Type.String({ description: "The endpoint's payload filter (CEL); null = none." }),
+  ),
   accept302: Accept302,
   createdAt: Type.String({ format: "date-time" }),
   updatedAt: Type.String({ format: "date-time" }),
@@ -187,16 +212,6 @@ export const RecoverIn = Type.Object(
   { ...INPUT_OBJECT, title: "RecoverIn" },
 );
 export type RecoverInBody = Static<typeof RecoverIn>;
-
-export const RecoverOut = Type.Object(
-  {
-    id: Type.String(),
-    status: Type.String({ enum: ["running", "finished", "failed"] }),
-    task: Type.String({ enum: ["endpoint.recover"] }),
-    updatedAt: Type.String({ format: "date-time" }),
-  },
-  { title: "RecoverOut" },
-);
 
 export const EventExampleIn = Type.Object(
   {

@@ -10,6 +10,7 @@ import {
   INPUT_OBJECT,
   ListResponse,
   Nullable,
+  TAG_PATTERN,
 } from "./common.js";
 
 export const MessageIn = Type.Object(
@@ -43,9 +44,10 @@ export const MessageIn = Type.Object(
     ),
     tags: Type.Optional(
       Nullable(
-        Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
+        Type.Array(Type.String({ pattern: TAG_PATTERN, minLength: 1, maxLength: 128 }), {
           maxItems: 5,
-          description: "Labels for searching messages.",
+          uniqueItems: true,
+          description: "Labels to find the message by (the `tag` list filters); up to 5, unique.",
         }),
       ),
     ),
@@ -62,7 +64,12 @@ export const MessageIn = Type.Object(
       Nullable(Type.Integer({ description: "Accepted for Svix compatibility; ignored." })),
     ),
     deliverAt: Type.Optional(
-      Nullable(DateTime({ description: "Scheduled delivery is not supported: must be null." })),
+      Nullable(
+        DateTime({
+          description:
+            "Scheduled delivery: no attempt before this time (at most 24 h ahead; a past time delivers at once).",
+        }),
+      ),
     ),
     transformationsParams: Type.Optional(
       Nullable(AnyObject({ description: "Transformations are not supported: must be null." })),
@@ -78,7 +85,13 @@ const MESSAGE_OUT_FIELDS = {
   eventId: Nullable(Type.String()),
   channels: Nullable(Type.Array(Type.String())),
   tags: Nullable(Type.Array(Type.String())),
-  payload: AnyObject({ description: "The payload; `{}` when `with_content=false`." }),
+  payload: AnyObject({
+    description:
+      'The payload; `{}` when `with_content=false`, `{"expired": true}` once it was expunged.',
+  }),
+  deliverAt: Nullable(
+    Type.String({ format: "date-time", description: "When it is delivered, if scheduled." }),
+  ),
   timestamp: Type.String({ format: "date-time" }),
 };
 
@@ -128,7 +141,13 @@ export const MessageListQuery = Type.Object({
   event_types: Type.Optional(
     Type.Array(Type.String(), { description: "Only these event types (comma-separated)." }),
   ),
-  tag: Type.Optional(Type.String({ description: "Not supported: rejected with 422." })),
+  tag: Type.Optional(
+    Type.String({
+      pattern: TAG_PATTERN,
+      maxLength: 128,
+      description: "Only messages with this tag.",
+    }),
+  ),
 });
 export type MessageListQueryValue = Static<typeof MessageListQuery>;
 
@@ -137,3 +156,25 @@ export const MessageParams = Type.Object({
   msg_id: Type.String({ minLength: 1, maxLength: 256, description: "The message's id (`msg_…`)." }),
 });
 export type MessageParamsValue = Static<typeof MessageParams>;
+
+export const MessagePrecheckIn = Type.Object(
+  {
+    eventType: Type.String({ pattern: ID_PATTERN, maxLength: 256 }),
+    channels: Type.Optional(
+      Nullable(
+        Type.Array(Type.String({ pattern: CHANNEL_PATTERN, maxLength: 128 }), { maxItems: 5 }),
+      ),
+    ),
+  },
+  { ...INPUT_OBJECT, title: "MessagePrecheckIn" },
+);
+export type MessagePrecheckInBody = Static<typeof MessagePrecheckIn>;
+
+export const MessagePrecheckOut = Type.Object(
+  {
+    active: Type.Boolean({
+      description: "Whether an enabled endpoint would take a message of this type and channels.",
+    }),
+  },
+  { title: "MessagePrecheckOut" },
+);
