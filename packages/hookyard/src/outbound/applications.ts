@@ -2,7 +2,7 @@ import type { Clock } from "../clock.js";
 import { ConflictError, NotFoundError } from "../errors.js";
 import type { IdGenerator } from "../ids.js";
 import type { AppId, Application } from "../model.js";
-import type { Page, PageRequest, Store } from "../store/store.js";
+import type { ApplicationFilter, Page, PageRequest, Store } from "../store/store.js";
 import type { EndpointCache } from "./endpoint-cache.js";
 import type { ApplicationInput, ApplicationPatch, ApplicationService } from "./services.js";
 
@@ -24,8 +24,8 @@ export class Applications implements ApplicationService {
     this.#endpoints = deps.endpoints;
   }
 
-  list(page: PageRequest): Promise<Page<Application>> {
-    return this.#store.listApplications(page);
+  list(page: PageRequest, filter: ApplicationFilter = {}): Promise<Page<Application>> {
+    return this.#store.listApplications(page, filter);
   }
 
   async create(

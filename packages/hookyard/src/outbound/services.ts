@@ -9,6 +9,7 @@ import type {
   Message,
 } from "../model.js";
 import type {
+  ApplicationFilter,
   AttemptFilter,
   EndpointMessage,
   EndpointMessageFilter,
@@ -35,7 +36,7 @@ export interface ApplicationInput {
 export type ApplicationPatch = Partial<ApplicationInput>;
 
 export interface ApplicationService {
-  list(page: PageRequest): Promise<Page<Application>>;
+  list(page: PageRequest, filter?: ApplicationFilter): Promise<Page<Application>>;
   /** With `getIfExists`, an existing application with the same uid is returned (created: false). */
   create(
     input: ApplicationInput,

@@ -99,6 +99,14 @@ export interface EndpointMessageFilter {
   after?: number;
 }
 
+/** Svix's application list filters. */
+export interface ApplicationFilter {
+  /** Leave out applications without an endpoint. */
+  withEndpoints?: boolean;
+  /** Leave out applications with a disabled endpoint. */
+  withoutDisabledEndpoints?: boolean;
+}
+
 /** Messages of one application sent (as deliveries) in a time window, for usage statistics. */
 export interface AppDeliveryCount {
   appId: AppId;
@@ -226,7 +234,7 @@ export interface Store {
   insertApplication(app: Application): Promise<void>;
   /** Looks up by id (`app_…`) first, then by uid. */
   getApplication(idOrUid: string): Promise<Application | null>;
-  listApplications(page: PageRequest): Promise<Page<Application>>;
+  listApplications(page: PageRequest, filter?: ApplicationFilter): Promise<Page<Application>>;
   /** Replaces every field but id and createdAt. @throws ConflictError when `uid` is taken. */
   updateApplication(app: Application): Promise<void>;
   /** Deletes the application, its endpoints and messages; its open deliveries end cancelled. */

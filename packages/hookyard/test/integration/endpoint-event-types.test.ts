@@ -176,3 +176,47 @@ describe("endpoint event-type filter under both SDK names", () => {
     expect(await routedTypes(svix, app.id, ep.id)).toEqual(["b"]);
   });
 });
+
+describe("svix 2.x calls the README lists, not covered elsewhere", () => {
+  it("lists applications without endpoints or with disabled ones left out", async () => {
+    const { svix } = await startTestServer();
+    const withEndpoint = await svix.application.create({ name: "with" });
+    await svix.application.create({ name: "bare" });
+    const disabled = await svix.application.create({ name: "disabled" });
+    await svix.endpoint.create(withEndpoint.id, { url: "https://example.com/a" });
+    await svix.endpoint.create(disabled.id, { url: "https://example.com/b", disabled: true });
+    const names = async (opts: Parameters<Svix["application"]["list"]>[0]) =>
+      (await svix.application.list(opts)).data.map((a) => a.name);
+    expect(await names({ excludeAppsWithNoEndpoints: true })).toEqual(["with", "disabled"]);
+    expect(await names({ excludeAppsWithDisabledEndpoints: true })).toEqual(["with", "bare"]);
+    expect(await names({ excludeAppsWithSvixPlayEndpoints: true })).toHaveLength(3);
+    const again = await svix.application.getOrCreate({ name: "x", uid: "u1" });
+    expect((await svix.application.getOrCreate({ name: "y", uid: "u1" })).id).toBe(again.id);
+  });
+
+  it("manages ingest destinations: upsert, secret rotation, headers, delete", async () => {
+    const { svix } = await startTestServer();
+    const source = await svix.ingest.source.create({ name: "gh", type: "generic-webhook" });
+    const created = await svix.ingest.endpoint.upsert(source.id, "deploy", {
+      url: "https://example.com/deploy",
+      throttleRate: 3,
+    });
+    expect(created).toMatchObject({ uid: "deploy", throttleRate: 3 });
+    const updated = await svix.ingest.endpoint.upsert(source.id, "deploy", {
+      url: "https://example.com/v2",
+    });
+    expect(updated).toMatchObject({ id: created.id, url: "https://example.com/v2" });
+    const { key } = await svix.ingest.endpoint.getSecret(source.id, created.id);
+    await svix.ingest.endpoint.rotateSecret(source.id, created.id, {});
+    expect((await svix.ingest.endpoint.getSecret(source.id, created.id)).key).not.toBe(key);
+    await svix.ingest.endpoint.setHeaders(source.id, created.id, { headers: { "X-Team": "ops" } });
+    expect((await svix.ingest.endpoint.getHeaders(source.id, created.id)).headers).toEqual({
+      "x-team": "ops",
+    });
+    expect((await svix.ingest.endpoint.list(source.id)).data.map((e) => e.id)).toEqual([
+      created.id,
+    ]);
+    await svix.ingest.endpoint.delete(source.id, created.id);
+    expect((await apiError(svix.ingest.endpoint.get(source.id, created.id))).code).toBe(404);
+  });
+});

@@ -493,6 +493,24 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
       expect(p2.done, "a full last page is known to be the last").toBe(true);
     });
 
+    it("lists only applications with endpoints, or without disabled ones, when asked", async () => {
+      const { store, seed, app, ep } = await world();
+      const bare = seed.application();
+      const withDisabled = seed.application();
+      for (const a of [bare, withDisabled]) await store.insertApplication(a);
+      await store.insertEndpoint(seed.endpoint(withDisabled, { disabled: true }));
+      const page = { limit: 10, iterator: null };
+      expect(ids(await store.listApplications(page, { withEndpoints: true }))).toEqual([
+        app.id,
+        withDisabled.id,
+      ]);
+      expect(ids(await store.listApplications(page, { withoutDisabledEndpoints: true }))).toEqual([
+        app.id,
+        bare.id,
+      ]);
+      expect(ep.appId).toBe(app.id);
+    });
+
     it("returns an empty done page with a null iterator when there is nothing", async () => {
       const store = await openStore();
       expect(await store.listApplications({ limit: 10, iterator: null })).toMatchObject({

@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { OutboundServices } from "../../outbound/services.js";
 import { applicationInput, applicationPatch } from "../inputs.js";
 import { mapPage, PAGE_QUERY, toPageRequest } from "../pagination.js";
-import type { PageQuery } from "../pagination.js";
+import type { Static } from "@sinclair/typebox";
 import {
   ApplicationIn,
   ApplicationOut,
@@ -24,15 +24,18 @@ const TAGS = ["Application"];
 const ListQuery = Type.Object({
   ...PAGE_QUERY,
   exclude_apps_with_no_endpoints: Type.Optional(
-    Type.Boolean({ description: "Accepted; ignored." }),
+    Type.Boolean({ description: "Leave out applications without an endpoint." }),
   ),
   exclude_apps_with_disabled_endpoints: Type.Optional(
-    Type.Boolean({ description: "Accepted; ignored." }),
+    Type.Boolean({ description: "Leave out applications with a disabled endpoint." }),
   ),
   exclude_apps_with_svix_play_endpoints: Type.Optional(
-    Type.Boolean({ description: "Accepted; ignored." }),
+    Type.Boolean({
+      description: "Accepted: Hookyard has no Svix Play endpoints, so this leaves out nothing.",
+    }),
   ),
 });
+type ListQueryValue = Static<typeof ListQuery>;
 
 const CreateQuery = Type.Object({
   get_if_exists: Type.Boolean({
@@ -44,7 +47,7 @@ const CreateQuery = Type.Object({
 export function registerApplicationRoutes(app: FastifyInstance, services: OutboundServices): void {
   const applications = services.applications;
 
-  app.get<{ Querystring: PageQuery }>(
+  app.get<{ Querystring: ListQueryValue }>(
     "/app",
     {
       schema: {
@@ -54,8 +57,16 @@ export function registerApplicationRoutes(app: FastifyInstance, services: Outbou
         response: { 200: ListApplicationOut, ...ERROR_RESPONSES },
       },
     },
-    async (request) =>
-      mapPage(await applications.list(toPageRequest(request.query)), applicationOut),
+    async (request) => {
+      const { query } = request;
+      const filter = {
+        ...(query.exclude_apps_with_no_endpoints === true && { withEndpoints: true }),
+        ...(query.exclude_apps_with_disabled_endpoints === true && {
+          withoutDisabledEndpoints: true,
+        }),
+      };
+      return mapPage(await applications.list(toPageRequest(query), filter), applicationOut);
+    },
   );
 
   app.post<{ Body: ApplicationInBody; Querystring: { get_if_exists: boolean } }>(

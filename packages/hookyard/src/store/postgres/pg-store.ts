@@ -35,6 +35,7 @@ import { toEndpointStats } from "../rows/endpoint-stats.js";
 import { STATS_TABLES } from "../rows/tables.js";
 import type {
   AppDeliveryCount,
+  ApplicationFilter,
   AttemptFilter,
   EndpointMessageFilter,
   CreateMessageRequest,
@@ -652,10 +653,12 @@ export class PgStore implements Store {
     return row === undefined ? null : cfg.rowToApplication(row);
   }
 
-  listApplications(page: PageRequest): Promise<Page<Application>> {
+  listApplications(page: PageRequest, filter: ApplicationFilter = {}): Promise<Page<Application>> {
+    const terms = pgTerms();
+    for (const term of cfg.applicationFilterTerms(filter)) addTerm(terms, term);
     return this.#page({
       select: "SELECT * FROM application",
-      terms: pgTerms(),
+      terms,
       cursorColumn: "id",
       page,
       defaultOrder: "ascending",

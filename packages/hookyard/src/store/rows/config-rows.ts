@@ -6,7 +6,7 @@ import type {
   EndpointSecretVersion,
   EventType,
 } from "../../model.js";
-import type { IdempotencyRecord } from "../store.js";
+import type { ApplicationFilter, IdempotencyRecord } from "../store.js";
 /** A value either adapter binds to a statement parameter. */
 export type SqlParam = string | number | bigint | Buffer | null;
 
@@ -190,4 +190,18 @@ export function idempotencyToRow(r: IdempotencyRecord): IdempotencyRow {
 
 export function rowToIdempotency(row: IdempotencyRow): IdempotencyRecord {
   return { key: row.key, statusCode: row.status_code, body: row.body, createdAt: row.created_at };
+}
+
+/** SQL terms of an application filter (both adapters: they have no parameters). */
+export function applicationFilterTerms(filter: ApplicationFilter): string[] {
+  const where: string[] = [];
+  if (filter.withEndpoints === true) {
+    where.push("EXISTS (SELECT 1 FROM endpoint e WHERE e.app_id = application.id)");
+  }
+  if (filter.withoutDisabledEndpoints === true) {
+    where.push(
+      "NOT EXISTS (SELECT 1 FROM endpoint e WHERE e.app_id = application.id AND e.disabled = 1)",
+    );
+  }
+  return where;
 }

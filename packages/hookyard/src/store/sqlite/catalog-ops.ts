@@ -1,5 +1,5 @@
 import type { AppId, Application, Endpoint, EndpointId, EventType } from "../../model.js";
-import type { Page, PageRequest } from "../store.js";
+import type { ApplicationFilter, Page, PageRequest } from "../store.js";
 import * as rows from "../rows/config-rows.js";
 import { conflictOn } from "./sqlite-driver.js";
 import type { SqliteContext } from "./statements.js";
@@ -34,10 +34,11 @@ export function getApplication({ s }: SqliteContext, idOrUid: string): Applicati
 export function listApplications(
   { listings }: SqliteContext,
   page: PageRequest,
+  filter: ApplicationFilter = {},
 ): Page<Application> {
   return listings.page({
     select: "SELECT * FROM application",
-    where: [],
+    where: rows.applicationFilterTerms(filter),
     params: [],
     cursorColumn: "id",
     page,

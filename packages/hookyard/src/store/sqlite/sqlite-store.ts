@@ -27,6 +27,7 @@ import type {
 } from "../../model.js";
 import type {
   AppDeliveryCount,
+  ApplicationFilter,
   AttemptFilter,
   CreateMessageRequest,
   CreateMessageResult,
@@ -196,8 +197,8 @@ export class SqliteStore implements Store {
     return this.#read(() => catalog.getApplication(this.#ctx, idOrUid));
   }
 
-  listApplications(page: PageRequest): Promise<Page<Application>> {
-    return this.#read(() => catalog.listApplications(this.#ctx, page));
+  listApplications(page: PageRequest, filter: ApplicationFilter = {}): Promise<Page<Application>> {
+    return this.#read(() => catalog.listApplications(this.#ctx, page, filter));
   }
 
   updateApplication(app: Application): Promise<void> {
