@@ -273,6 +273,9 @@ export async function startHookyard(
         case "due":
           engine.wake(change.at);
           break;
+        case "message-expunged":
+          engine.expunged(change.msgId);
+          break;
         case "sources":
           receiver.forgetSources();
           break;

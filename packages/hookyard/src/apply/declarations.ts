@@ -306,14 +306,18 @@ class DeclarationReader {
       "url",
       "description",
       "disabled",
+      "eventTypes",
       "filterTypes",
       "channels",
+      "throttleRate",
       "rateLimit",
       "metadata",
       "headers",
       "secret",
     ]);
     if (m === null) return null;
+    this.#oneName(path, m, "eventTypes", "filterTypes");
+    this.#oneName(path, m, "throttleRate", "rateLimit");
     const url = this.#text(path, m, "url", true);
     const uid = this.#text(path, m, "uid", false);
     if (url === null) return null;
@@ -325,9 +329,9 @@ class DeclarationReader {
         url,
         description: this.#text(path, m, "description", false) ?? "",
         disabled: this.#bool(path, m, "disabled", false),
-        filterTypes: this.#textList(path, m, "filterTypes"),
+        filterTypes: this.#textList(path, m, "eventTypes" in m ? "eventTypes" : "filterTypes"),
         channels: this.#textList(path, m, "channels"),
-        rateLimit: this.#int(path, m, "rateLimit"),
+        rateLimit: this.#int(path, m, "throttleRate" in m ? "throttleRate" : "rateLimit"),
         metadata: this.#strings(path, m, "metadata"),
       },
       hidden: {
@@ -409,6 +413,13 @@ class DeclarationReader {
       return null;
     }
     return value;
+  }
+
+  /** svix SDK 2 renamed a few endpoint fields; a declaration may use either name, not both. */
+  #oneName(path: Path, m: Record<string, unknown>, current: string, old: string): void {
+    if (current in m && old in m) {
+      this.#problem([...path, old], `the same as ${current}: give one of the two`);
+    }
   }
 
   #textList(path: Path, m: Record<string, unknown>, key: string): string[] | null {

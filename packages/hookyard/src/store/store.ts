@@ -204,6 +204,8 @@ export type StoreChange =
   | { kind: "sources" }
   /** Deliveries nobody holds fall due at `at` (handed back at shutdown, a retry left to the store). */
   | { kind: "due"; at: number }
+  /** A message's payload was expunged: copies of it held in memory must not be sent. */
+  | { kind: "message-expunged"; msgId: MessageId }
   | { kind: "resync" };
 
 export interface Store {

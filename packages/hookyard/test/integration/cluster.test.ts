@@ -29,6 +29,30 @@ async function receiver(): Promise<Receiver> {
 
 // Several processes share a database only on PostgreSQL (SQLite is one process per file).
 describe.skipIf(TEST_STORE !== "postgres")("several nodes on one PostgreSQL database", () => {
+  it("never sends again a message another node expunged while this one held its retry", async () => {
+    const [a, b] = await twoNodes({ delivery: { retrySchedule: [2] } });
+    const r = await startReceiver({ defaultReply: 503 });
+    onTestFinished(() => r.close());
+    const app = await a.svix.application.create({ name: "shared" });
+    await a.svix.endpoint.create(app.id, { url: r.url });
+    // Node a accepted it, so node a sends it and holds its retry (due in 2 s) in memory.
+    const msg = await a.svix.message.create(app.id, { eventType: "a.b", payload: { pin: 1234 } });
+    await r.nextRequest({ timeoutMs: 5_000 });
+    await b.svix.message.expungeContent(app.id, msg.id);
+    await expect
+      .poll(
+        async () =>
+          (await b.svix.messageAttempt.listAttemptedDestinations(app.id, msg.id)).data[0]
+            ?.statusText,
+        { timeout: 8_000 },
+      )
+      .toBe("canceled");
+    // Node a lets go of the delivery only when its retry falls due (2 s): dropped, not sent.
+    await expect.poll(() => a.hookyard.engine.heldCount, { timeout: 8_000 }).toBe(0);
+    expect((await a.svix.messageAttempt.listByMsg(app.id, msg.id)).data).toHaveLength(1);
+    expect(r.requests, "the expunged payload went out once, before the expunge").toHaveLength(1);
+  });
+
   it("delivers a message published on one node with the endpoint another node changed", async () => {
     const [a, b] = await twoNodes();
     const [r1, r2] = [await receiver(), await receiver()];

@@ -974,6 +974,7 @@ export class PgStore implements Store {
         [msgId, appId],
       );
       if (rowCount === 0) return false;
+      await this.#notify(db, { kind: "message-expunged", msgId });
       await db.query(
         `UPDATE delivery SET status = 'cancelled', next_attempt_at = NULL, lease_owner = NULL,
            lease_until = NULL, updated_at = $1
