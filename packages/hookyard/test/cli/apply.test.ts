@@ -219,6 +219,29 @@ describe("hookyard apply", () => {
     expect((await get<{ data: unknown[] }>(server, "/ingest/api/v1/source")).data).toEqual([]);
   });
 
+  it("takes the svix 2.x names eventTypes and throttleRate, but not both names of one field", async () => {
+    const server = await startTestServer();
+    const endpoint = (fields: string) =>
+      `applications:\n  - uid: app2\n    name: App 2\n    endpoints:\n      - uid: e1\n        url: http://127.0.0.1:9/e\n${fields}`;
+    const both = await declarations({
+      "a.yaml": endpoint("        eventTypes: [a.b]\n        filterTypes: [a.b]\n"),
+    });
+    const refused = await apply(server, both, {});
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/a\.yaml:\d+: .*filterTypes: the same as eventTypes/);
+    const dir = await declarations({
+      "a.yaml": endpoint("        eventTypes: [a.b]\n        throttleRate: 4\n"),
+    });
+    expect((await apply(server, dir, {})).code).toBe(0);
+    const ep = await get<{ eventTypes: string[]; throttleRate: number }>(
+      server,
+      "/api/v1/app/app2/endpoint/e1",
+    );
+    expect(ep).toMatchObject({ eventTypes: ["a.b"], throttleRate: 4 });
+    const again = await apply(server, dir, {});
+    expect(again.out, "applied again, nothing changes").not.toMatch(/^~/m);
+  });
+
   it("refuses to replace rules a server reads from files", async () => {
     const rulesDir = await declarations({ "r.yaml": "rules: []\n" });
     const server = await startTestServer({ rulesPath: join(rulesDir, "r.yaml") });
