@@ -29,7 +29,7 @@ import { Endpoints } from "./outbound/endpoints.js";
 import { EventTypes } from "./outbound/event-types.js";
 import { Idempotency } from "./outbound/idempotency.js";
 import { Messages } from "./outbound/messages.js";
-import { PayloadFilters } from "./outbound/payload-filter.js";
+import { PayloadFilters, scopeOfMessage } from "./outbound/payload-filter.js";
 import { PayloadSchemas } from "./outbound/payload-schemas.js";
 import { pruneExpired } from "./outbound/retention.js";
 import { Statistics } from "./outbound/statistics.js";
@@ -193,7 +193,7 @@ export async function startHookyard(
       log: logger.child({ component: "background-tasks" }),
     });
     // Registered after the engine's close, so it runs first: tasks finish handing work over.
-    cleanups.push(() => tasks.whenIdle());
+    cleanups.push(() => tasks.whenIdle(10_000));
     const replays = new EndpointReplays({
       store,
       clock,
@@ -204,12 +204,7 @@ export async function startHookyard(
       leaseMs,
       payloadAccepts: (endpoint, message) =>
         endpoint.payloadFilter === null ||
-        payloadFilters.matches(endpoint, {
-          eventType: message.eventType,
-          payload: JSON.parse(message.payload) as unknown,
-          channels: message.channels ?? [],
-          tags: message.tags ?? [],
-        }),
+        payloadFilters.matches(endpoint, scopeOfMessage(message)),
     });
     const statistics = new Statistics({ store, tasks });
     const automation = new Automation({

@@ -93,7 +93,12 @@ interface WorkItem {
   slotReserved?: boolean;
   /** Its lease went to another process while it waited here: never attempt it. */
   lost?: boolean;
+  /** A manual attempt that still waits for the endpoint's rate limit (a bulk replay's). */
+  throttled?: boolean;
 }
+
+/** Expunged message ids remembered, so a copy read before the expunge is never sent. */
+const EXPUNGED_IDS_KEPT = 10_000;
 
 /** Events, for tests and metrics. */
 export interface DeliveryEngineEvents {
@@ -118,6 +123,8 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
   readonly #held = new Map<DeliveryId, WorkItem>();
   /** Manual resends asked for while the delivery was ready or in flight. */
   readonly #resendAfter = new Set<DeliveryId>();
+  /** Recently expunged messages (insertion order, bounded): see `expunged`. */
+  readonly #expunged = new Set<MessageId>();
   readonly #retries: TimerQueue<WorkItem>;
   readonly #keys = new SigningKeys();
   #readyHead = 0;
@@ -172,6 +179,12 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
    * copies this process holds must not send it either, so they are dropped when their turn comes.
    */
   expunged(msgId: MessageId): void {
+    // Also remembered: a recover or replay may have read the message just before the expunge
+    // and hand it over just after.
+    this.#expunged.add(msgId);
+    if (this.#expunged.size > EXPUNGED_IDS_KEPT) {
+      this.#expunged.delete(this.#expunged.values().next().value!);
+    }
     for (const item of this.#held.values()) {
       if (item.message.id === msgId) item.message = { ...item.message, payload: "" };
     }
@@ -199,11 +212,16 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
    * One manual attempt (Svix "resend"), never rescheduled on failure. If the delivery waits for a
    * retry here it is attempted now; if it is ready or in flight, the manual attempt follows it.
    */
-  resend(delivery: Delivery, message: Message): void {
+  resend(delivery: Delivery, message: Message, opts: { throttled?: boolean } = {}): void {
     if (this.#closed) return;
     const held = this.#held.get(delivery.id);
     if (held === undefined) {
-      const item: WorkItem = { delivery, message, trigger: "manual" };
+      const item: WorkItem = {
+        delivery,
+        message,
+        trigger: "manual",
+        ...(opts.throttled === true && { throttled: true }),
+      };
       this.#held.set(delivery.id, item);
       this.#ready.push(item);
       this.#armRenewal();
@@ -368,7 +386,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     const { clock, endpoints, rateLimiter, sender, ids, config } = this.#deps;
     const { delivery, message } = item;
     if (item.lost === true) return;
-    if (message.payload === "") {
+    if (message.payload === "" || this.#expunged.has(message.id)) {
       // Expunged (Store.expungeMessageContent): nothing left to send.
       await this.#finishWithoutAttempt(item, "cancelled");
       return;
@@ -378,9 +396,12 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       await this.#finishWithoutAttempt(item, "cancelled");
       return;
     }
-    if (endpoint.rateLimit !== null && item.trigger === "scheduled" && item.slotReserved !== true) {
+    const limited = item.trigger === "scheduled" || item.throttled === true;
+    if (endpoint.rateLimit !== null && limited && item.slotReserved !== true) {
       const waitMs = await rateLimiter.reserve(endpoint.id, endpoint.rateLimit);
-      if (waitMs > config.holdInMemoryMs && !this.#resendAfter.has(delivery.id)) {
+      // A manual attempt's delivery has no due time of its own to wait in the store with.
+      const handBack = item.trigger === "scheduled" && !this.#resendAfter.has(delivery.id);
+      if (waitMs > config.holdInMemoryMs && handBack) {
         await rateLimiter.refund(endpoint.id, endpoint.rateLimit);
         await this.#release(item, clock.now() + waitMs);
         return;

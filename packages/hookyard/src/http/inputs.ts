@@ -31,7 +31,7 @@ function aliased<T>(
   const [current, old] = names;
   const hasCurrent = body[current] !== undefined;
   const hasOld = body[old] !== undefined;
-  if (hasCurrent && hasOld && JSON.stringify(body[current]) !== JSON.stringify(body[old])) {
+  if (hasCurrent && hasOld && !sameValue(body[current], body[old])) {
     throw new ValidationError(
       names.map((name) => ({
         loc: ["body", name],
@@ -43,6 +43,15 @@ function aliased<T>(
   if (hasCurrent) return { given: true, value: body[current] as T };
   if (hasOld) return { given: true, value: body[old] as T };
   return { given: false };
+}
+
+/** Equal values; lists (event types) compare as sets, since their order means nothing. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) {
+    const set = new Set(a);
+    return new Set(b).size === set.size && b.every((item) => set.has(item));
+  }
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 interface AliasedEndpointFields {

@@ -21,3 +21,27 @@ export function timeRangeOf(query: { before?: string; after?: string }): {
 export function commaListOf(values: readonly string[]): string[] {
   return values.flatMap((value) => value.split(",")).filter((value) => value.length > 0);
 }
+
+/** The query parameters of the filters on a message's own fields, and the time range. */
+export interface MessageFieldQuery {
+  channel?: string;
+  tag?: string;
+  event_types?: string[];
+  before?: string;
+  after?: string;
+}
+
+/** The message-side filters (channel, tag, event types) and the time range of a list query. */
+export function messageFieldFilterOf(query: MessageFieldQuery): {
+  channel?: string;
+  tag?: string;
+  eventTypes?: string[];
+  before?: number;
+  after?: number;
+} {
+  const filter: { channel?: string; tag?: string; eventTypes?: string[] } = {};
+  if (query.channel !== undefined) filter.channel = query.channel;
+  if (query.tag !== undefined) filter.tag = query.tag;
+  if (query.event_types !== undefined) filter.eventTypes = commaListOf(query.event_types);
+  return { ...filter, ...timeRangeOf(query) };
+}

@@ -102,20 +102,22 @@ export function svixStatusOf(status: DeliveryStatus): SvixStatus {
   }
 }
 
-/** Svix status filter → delivery status; null for "sending" (3), which no stored delivery has. */
-export function deliveryStatusOf(svixStatus: number): DeliveryStatus | null {
+/**
+ * Svix status filter → the delivery states it means (the inverse of `svixStatusOf`): "pending"
+ * (1) covers Hookyard's retrying too; "sending" (3) is no stored state, so it means none.
+ */
+export function deliveryStatusesOf(svixStatus: number): DeliveryStatus[] {
   switch (svixStatus) {
     case 0:
-      return "succeeded";
+      return ["succeeded"];
     case 1:
-      // Svix's "pending" also covers Hookyard's "retrying"; the service filter takes one status.
-      return "pending";
+      return ["pending", "retrying"];
     case 2:
-      return "failed";
+      return ["failed"];
     case 4:
-      return "cancelled";
+      return ["cancelled"];
     default:
-      return null;
+      return [];
   }
 }
 

@@ -1,5 +1,5 @@
-import type { Clock } from "../clock.js";
-import { NotFoundError } from "../errors.js";
+import type { Clock, Timer } from "../clock.js";
+import { HookyardError, NotFoundError } from "../errors.js";
 import type { IdGenerator } from "../ids.js";
 import type {
   BackgroundTask,
@@ -28,14 +28,10 @@ export class BackgroundTasks {
     this.#deps = deps;
   }
 
-  /**
-   * Stores a running task of `kind`, then runs `work` without waiting for it. `initial` is the
-   * data shown while it runs; `work`'s result replaces it.
-   */
+  /** Stores a running task of `kind` (data `{}`), then runs `work` without waiting for it. */
   async start(
     kind: BackgroundTaskKind,
     work: () => Promise<Record<string, unknown>>,
-    initial: Record<string, unknown> = {},
   ): Promise<BackgroundTask> {
     const { store, clock, ids } = this.#deps;
     const now = clock.now();
@@ -43,7 +39,7 @@ export class BackgroundTasks {
       id: ids.next("qtask"),
       task: kind,
       status: "running",
-      data: initial,
+      data: {},
       createdAt: now,
       updatedAt: now,
     };
@@ -69,9 +65,21 @@ export class BackgroundTasks {
     return this.#deps.store.listBackgroundTasks(filter, page);
   }
 
-  /** Resolves once every task started so far has written its outcome (shutdown, tests). */
-  async whenIdle(): Promise<void> {
-    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+  /**
+   * Resolves once every task started so far has written its outcome, or after `timeoutMs`
+   * (shutdown: a long replay must not hold the process; its task then stays running, and a
+   * single-process store marks it failed at the next start).
+   */
+  async whenIdle(timeoutMs: number): Promise<void> {
+    let timer: Timer | undefined;
+    const timedOut = new Promise<void>((resolve) => {
+      timer = this.#deps.clock.setTimer(timeoutMs, resolve);
+    });
+    const settled = (async () => {
+      while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+    })();
+    await Promise.race([settled, timedOut]);
+    timer?.cancel();
   }
 
   async #run(task: BackgroundTask, work: () => Promise<Record<string, unknown>>): Promise<void> {
@@ -82,7 +90,9 @@ export class BackgroundTasks {
       outcome = { ...task, status: "finished", data, updatedAt: clock.now() };
     } catch (err) {
       log.error({ err, taskId: task.id, task: task.task }, "background task failed");
-      const error = err instanceof Error ? err.message : String(err);
+      // Anyone with the key reads the task: only a refusal's own message, nothing internal.
+      const error =
+        err instanceof HookyardError ? err.message : "the task failed (see the server's log)";
       outcome = {
         ...task,
         status: "failed",

@@ -3,7 +3,7 @@ import type { DeliveryEngine } from "../delivery/engine.js";
 import { newLeasedDeliveries } from "../delivery/new-deliveries.js";
 import { ConflictError, ValidationError } from "../errors.js";
 import type { IdGenerator } from "../ids.js";
-import type { BackgroundTask, Endpoint, Message } from "../model.js";
+import type { BackgroundTask, Endpoint, Message, MessageId } from "../model.js";
 import type { DeliveryUpdate, EndpointMessageFilter, Store } from "../store/store.js";
 import type { BackgroundTasks } from "./background-tasks.js";
 import { endpointAccepts } from "./endpoint-filter.js";
@@ -87,40 +87,48 @@ export class EndpointReplays implements EndpointReplayService {
     const { since, until } = this.#window(input);
     return this.#deps.tasks.start("endpoint.replay", async () => {
       const { store, clock, ids, engine, leaseMs, payloadAccepts } = this.#deps;
-      const missing = await store.listMessagesWithoutDelivery({
-        appId: endpoint.appId,
-        endpointId: endpoint.id,
-        since,
-        until,
-        limit: MAX_REPLAYED_MESSAGES,
-      });
       let sent = 0;
       let skipped = 0;
-      for (const message of missing) {
-        // Only what the endpoint takes now: its event types, channels and payload filter.
-        if (!endpointAccepts(endpoint, message)) continue;
-        if (message.payload === "") {
-          skipped++;
-          continue;
-        }
-        if (!payloadAccepts(endpoint, message)) continue;
-        const deliveries = newLeasedDeliveries({
-          message,
-          targets: [endpoint],
-          ids,
-          owner: engine.owner,
-          now: clock.now(),
-          leaseMs,
+      let afterId: MessageId | null = null;
+      // Page by page: most messages without a delivery may be ones the filters leave out.
+      while (sent < MAX_REPLAYED_MESSAGES) {
+        const missing: Message[] = await store.listMessagesWithoutDelivery({
+          appId: endpoint.appId,
+          endpointId: endpoint.id,
+          since,
+          until,
+          afterId,
+          limit: PAGE,
         });
-        try {
-          await store.insertDeliveries(deliveries);
-        } catch (err) {
-          // Delivered meanwhile (a resend made its delivery): not missing any more.
-          if (err instanceof ConflictError) continue;
-          throw err;
+        for (const message of missing) {
+          if (sent >= MAX_REPLAYED_MESSAGES) break;
+          // Only what the endpoint takes now: its event types, channels and payload filter.
+          if (!endpointAccepts(endpoint, message)) continue;
+          if (message.payload === "") {
+            skipped++;
+            continue;
+          }
+          if (!payloadAccepts(endpoint, message)) continue;
+          const deliveries = newLeasedDeliveries({
+            message,
+            targets: [endpoint],
+            ids,
+            owner: engine.owner,
+            now: clock.now(),
+            leaseMs,
+          });
+          try {
+            await store.insertDeliveries(deliveries);
+          } catch (err) {
+            // Delivered meanwhile (a resend made its delivery): not missing any more.
+            if (err instanceof ConflictError) continue;
+            throw err;
+          }
+          engine.enqueue(deliveries.map((delivery) => ({ delivery, message })));
+          sent++;
         }
-        engine.enqueue(deliveries.map((delivery) => ({ delivery, message })));
-        sent++;
+        if (missing.length < PAGE) break;
+        afterId = missing.at(-1)!.id;
       }
       return { messagesSent: sent, messagesSkipped: skipped };
     });
@@ -152,7 +160,8 @@ export class EndpointReplays implements EndpointReplayService {
             skipped++;
             continue;
           }
-          engine.resend(delivery, message);
+          // Within the endpoint's throttleRate: a replay of thousands must not flood it.
+          engine.resend(delivery, message, { throttled: true });
           sent++;
         }
         if (page.done || page.iterator === null) break;

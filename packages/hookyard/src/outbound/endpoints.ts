@@ -108,8 +108,12 @@ export class Endpoints implements EndpointService {
       return { endpoint: await this.create(app.id, { ...input, uid }), created: true };
     }
     checkEndpointUrl(input.url);
-    // A full replace, as for every other field: no payloadFilter in the body = none.
-    const payloadFilter = normalizePayloadFilter(input.payloadFilter, ["body", "payloadFilter"]);
+    // A full replace of Svix's fields; Hookyard's own (payloadFilter, accept302) stay as they
+    // are when absent, since the svix SDK's typed upsert can never send them (null clears).
+    const payloadFilter =
+      input.payloadFilter === undefined
+        ? existing.payloadFilter
+        : normalizePayloadFilter(input.payloadFilter, ["body", "payloadFilter"]);
     return {
       endpoint: await this.#save(existing, {
         url: input.url,
@@ -122,7 +126,7 @@ export class Endpoints implements EndpointService {
         rateLimit: input.rateLimit ?? null,
         metadata: input.metadata ?? {},
         payloadFilter,
-        accept302: input.accept302 ?? false,
+        accept302: input.accept302 ?? existing.accept302,
       }),
       created: false,
     };

@@ -24,7 +24,7 @@ import type { MessageInput, MessageService } from "./services.js";
 /** Svix: the same eventId within this window returns the first message instead of a new one. */
 export const EVENT_ID_WINDOW_MS = 24 * 60 * 60 * 1000;
 /** Svix: a scheduled message (`deliverAt`) is delivered at most this far ahead. */
-export const MAX_DELIVER_AHEAD_MS = 24 * 60 * 60 * 1000;
+const MAX_DELIVER_AHEAD_MS = 24 * 60 * 60 * 1000;
 
 export interface MessagesDeps {
   store: Store;
@@ -53,15 +53,7 @@ export class Messages implements MessageService {
     input: MessageInput,
   ): Promise<{ message: Message; created: boolean }> {
     const { applications, eventTypes, schemas, endpoints } = this.#deps;
-    const app =
-      input.application == null
-        ? await applications.get(appIdOrUid)
-        : (
-            await applications.create(
-              { ...input.application, uid: input.application.uid ?? appIdOrUid },
-              { getIfExists: true },
-            )
-          ).app;
+    // Checked before anything is written (an inline application is created below).
     if (
       input.deliverAt != null &&
       input.deliverAt > this.#deps.clock.now() + MAX_DELIVER_AHEAD_MS
@@ -71,6 +63,15 @@ export class Messages implements MessageService {
         "must be at most 24 hours ahead (Svix's limit); an earlier or past time delivers at once",
       );
     }
+    const app =
+      input.application == null
+        ? await applications.get(appIdOrUid)
+        : (
+            await applications.create(
+              { ...input.application, uid: input.application.uid ?? appIdOrUid },
+              { getIfExists: true },
+            )
+          ).app;
     const eventType = await eventTypes.find(input.eventType);
     if (eventType !== null) schemas.validate(eventType, input.payload);
     const all = await endpoints.forApp(app.id);
@@ -146,7 +147,8 @@ export class Messages implements MessageService {
       deliverAt: input.deliverAt ?? null,
       createdAt: now,
     };
-    const scheduled = message.deliverAt !== null && message.deliverAt > now;
+    const deliverAt =
+      message.deliverAt !== null && message.deliverAt > now ? message.deliverAt : null;
     const deliveries = newLeasedDeliveries({
       message,
       targets,
@@ -155,10 +157,10 @@ export class Messages implements MessageService {
       now,
       leaseMs,
     });
-    if (scheduled) {
+    if (deliverAt !== null) {
       // Left in the store, unleased, until they are due: any process's sweep takes them then.
       for (const d of deliveries) {
-        d.nextAttemptAt = message.deliverAt;
+        d.nextAttemptAt = deliverAt;
         d.leaseOwner = null;
         d.leaseUntil = null;
       }
@@ -171,7 +173,7 @@ export class Messages implements MessageService {
     });
     if (!result.created) return { message: result.message, created: false };
     if (deliveries.length > 0) {
-      if (scheduled) engine.wake(message.deliverAt!);
+      if (deliverAt !== null) engine.wake(deliverAt);
       else engine.enqueue(deliveries.map((delivery) => ({ delivery, message })));
     }
     return { message, created: true };

@@ -1,7 +1,6 @@
 import { Environment } from "@marcbachmann/cel-js";
-import type { Logger } from "pino";
 import { ValidationError } from "../errors.js";
-import type { Endpoint } from "../model.js";
+import type { Endpoint, Message } from "../model.js";
 
 /**
  * An endpoint's payload filter: a CEL condition over a message, evaluated once per message at
@@ -11,6 +10,12 @@ import type { Endpoint } from "../model.js";
  * what the customer's own condition could not vouch for would break it. The API description of
  * `payloadFilter` (http/schemas/endpoint.ts) says the same to users.
  */
+
+/** The slice of a logger this module needs. */
+export interface FilterLogger {
+  debug(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+}
 
 /** The longest filter accepted (the API schema's `maxLength` too). */
 export const MAX_PAYLOAD_FILTER_LENGTH = 4096;
@@ -27,6 +32,18 @@ export interface PayloadFilterScope {
   channels: readonly string[];
   /** [] when the message has none. */
   tags: readonly string[];
+}
+
+/** The scope of a stored message (its payload is JSON text; replays judge it by this). */
+export function scopeOfMessage(
+  message: Pick<Message, "eventType" | "payload" | "channels" | "tags">,
+): PayloadFilterScope {
+  return {
+    eventType: message.eventType,
+    payload: JSON.parse(message.payload) as unknown,
+    channels: message.channels ?? [],
+    tags: message.tags ?? [],
+  };
 }
 
 /** The outcome for one message: `reason` says why a filter that did not match erred, else null. */
@@ -115,9 +132,9 @@ export function normalizePayloadFilter(
 export class PayloadFilters {
   readonly #compiled = new Map<string, CompiledPayloadFilter>();
   readonly #maxEntries: number;
-  readonly #log: Logger | null;
+  readonly #log: FilterLogger | null;
 
-  constructor(deps: { logger?: Logger; maxEntries?: number } = {}) {
+  constructor(deps: { logger?: FilterLogger; maxEntries?: number } = {}) {
     this.#maxEntries = Math.max(1, deps.maxEntries ?? DEFAULT_MAX_COMPILED_FILTERS);
     this.#log = deps.logger ?? null;
   }

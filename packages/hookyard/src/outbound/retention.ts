@@ -20,7 +20,13 @@ export async function pruneExpired(deps: {
   logger: Logger;
 }): Promise<PruneResult & { ruleRuns: number }> {
   const before = deps.clock.now() - deps.retentionDays * 86_400_000;
-  const total: PruneResult = { attempts: 0, deliveries: 0, messages: 0, inboundRequests: 0 };
+  const total: PruneResult = {
+    attempts: 0,
+    deliveries: 0,
+    messages: 0,
+    inboundRequests: 0,
+    backgroundTasks: 0,
+  };
   const kinds = Object.keys(total) as (keyof PruneResult)[];
   for (let step = 0; step < MAX_STEPS; step++) {
     const pruned = await deps.store.pruneBefore({ before, limit: STEP_ROWS });

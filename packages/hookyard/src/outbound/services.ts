@@ -259,7 +259,7 @@ export interface TimeWindow {
 
 /** What `endpoint.bulk-replay` replays: the endpoint's messages of a window, filtered. */
 export type BulkReplayInput = TimeWindow &
-  Pick<EndpointMessageFilter, "eventTypes" | "channel" | "tag" | "status" | "statusCodeClass">;
+  Pick<EndpointMessageFilter, "eventTypes" | "channel" | "tag" | "statuses" | "statusCodeClass">;
 
 /**
  * Sending an endpoint's messages again, as background tasks (Svix's recover, replay-missing and

@@ -89,7 +89,8 @@ export interface AttemptFilter {
 
 /** Filters of an endpoint's messages (delivery ⋈ message); times are the message's. */
 export interface EndpointMessageFilter {
-  status?: DeliveryStatus;
+  /** Only deliveries in one of these states. */
+  statuses?: readonly DeliveryStatus[];
   channel?: string;
   tag?: string;
   eventTypes?: string[];
@@ -98,6 +99,22 @@ export interface EndpointMessageFilter {
   before?: number;
   after?: number;
 }
+
+/** See `Store.listMessagesWithoutDelivery`. */
+export interface MissingDeliveryQuery {
+  appId: AppId;
+  endpointId: EndpointId;
+  since: number;
+  until: number;
+  afterId: MessageId | null;
+  limit: number;
+}
+
+/**
+ * How much later than its `createdAt` a message's id may carry its time (the receive pipeline
+ * takes its time before it makes the id): the slack of id-range bounds on time windows.
+ */
+export const ID_TIME_SLACK_MS = 60_000;
 
 /** Svix's application list filters. */
 export interface ApplicationFilter {
@@ -184,6 +201,8 @@ export interface PruneResult {
   messages: number;
   /** Requests received at ingest URLs (once their forward, if any, is gone). */
   inboundRequests: number;
+  /** Finished or failed background tasks. */
+  backgroundTasks: number;
 }
 
 /** One delivery with its message, for "messages of this endpoint" listings. */
@@ -356,15 +375,10 @@ export interface Store {
   ): Promise<Page<EndpointMessage>>;
   /**
    * Messages of the application created in [since, until) that have no delivery to the endpoint
-   * (it did not exist, was disabled or filtered them out), oldest first, at most `limit`.
+   * (it did not exist, was disabled or filtered them out), oldest first, at most `limit`, after
+   * the message `afterId` (a page's last) when given.
    */
-  listMessagesWithoutDelivery(req: {
-    appId: AppId;
-    endpointId: EndpointId;
-    since: number;
-    until: number;
-    limit: number;
-  }): Promise<Message[]>;
+  listMessagesWithoutDelivery(req: MissingDeliveryQuery): Promise<Message[]>;
   /**
    * Removes the message's payload for good (it is stored empty; readers show it as expunged)
    * and cancels its open deliveries. Resolves false when there is no such message.
@@ -455,17 +469,19 @@ export interface Store {
   // --- retention ---
   /**
    * Deletes at most `limit` rows of each kind created before `before`: attempts, finished
-   * deliveries, and messages none of whose deliveries is still open (pending or retrying). Small
+   * deliveries, messages none of whose deliveries is still open (pending or retrying), and
+   * background tasks no longer running. Small
    * steps, so no lock is held long; call again while it deletes `limit` of anything.
    */
   pruneBefore(req: { before: number; limit: number }): Promise<PruneResult>;
 
   // --- background tasks ---
+  /** Stores a task before its work starts, so a poll never misses it. @throws ConflictError on id. */
   insertBackgroundTask(task: BackgroundTask): Promise<void>;
-  /** Writes status, data and updatedAt. */
+  /** Writes status, data and updatedAt (its outcome); the rest never changes. */
   updateBackgroundTask(task: BackgroundTask): Promise<void>;
   getBackgroundTask(id: BackgroundTaskId): Promise<BackgroundTask | null>;
-  /** Newest first by default. */
+  /** Newest first by default, as Svix lists them. */
   listBackgroundTasks(
     filter: { status?: BackgroundTaskStatus; task?: BackgroundTaskKind },
     page: PageRequest,

@@ -12,7 +12,7 @@ import { toPageRequest } from "../../src/http/pagination.js";
 import { commaListOf } from "../../src/http/query-filters.js";
 import {
   attemptOut,
-  deliveryStatusOf,
+  deliveryStatusesOf,
   endpointMessageOutJson,
   messageOutJson,
   pageJson,
@@ -136,14 +136,17 @@ describe("Svix statuses", () => {
     ]);
   });
 
-  it("maps Svix status filters back, with nothing for sending", () => {
-    expect([0, 1, 2, 3, 4].map(deliveryStatusOf)).toEqual([
-      "succeeded",
-      "pending",
-      "failed",
-      null,
-      "cancelled",
+  it("maps Svix status filters back, pending with retrying, and nothing for sending", () => {
+    expect([0, 1, 2, 3, 4].map(deliveryStatusesOf)).toEqual([
+      ["succeeded"],
+      ["pending", "retrying"],
+      ["failed"],
+      [],
+      ["cancelled"],
     ]);
+    for (const status of ["pending", "retrying", "succeeded", "failed", "cancelled"] as const) {
+      expect(deliveryStatusesOf(svixStatusOf(status).status), status).toContain(status);
+    }
   });
 
   it("renders a failed manual attempt with Hookyard's extensions", () => {
@@ -211,6 +214,10 @@ describe("request bodies to service inputs", () => {
       filterTypes: null,
     });
     expect(endpointPatch({}), "absent leaves it as it is").toEqual({});
+    expect(
+      endpointPatch({ eventTypes: ["a", "b"], filterTypes: ["b", "a"] }),
+      "one set of types in two orders is one value",
+    ).toEqual({ filterTypes: ["a", "b"] });
     let problems: unknown;
     try {
       endpointUpdateInput({ url: "https://x", eventTypes: ["a"], filterTypes: ["b"] });

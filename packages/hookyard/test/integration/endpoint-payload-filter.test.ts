@@ -147,7 +147,7 @@ describe("endpoint payload filter", () => {
     expect(emptied.json, "an empty filter is no filter").toMatchObject({ payloadFilter: null });
   });
 
-  it("replaces the filter on upsert, where a body without it means none", async () => {
+  it("replaces the filter on upsert, and keeps it when the body does not name it", async () => {
     const { svix, url } = await startTestServer();
     const call = api(url);
     const app = await svix.application.create({ name: "A" });
@@ -158,11 +158,14 @@ describe("endpoint payload filter", () => {
     expect(created.json).toMatchObject({ payloadFilter: "payload.a == 1" });
     const replaced = await put({ url: "http://127.0.0.1:9/h", payloadFilter: "payload.b == 1" });
     expect(replaced.json).toMatchObject({ payloadFilter: "payload.b == 1" });
-    // The svix SDK's upsert sends no payloadFilter: a full replace clears it.
-    const viaSdk = await svix.endpoint.upsert(app.id, "by-uid", { url: "http://127.0.0.1:9/h" });
+    // The svix SDK's upsert cannot send payloadFilter: it must not wipe it.
+    const viaSdk = await svix.endpoint.upsert(app.id, "by-uid", { url: "http://127.0.0.1:9/v2" });
     expect((await call("GET", `/app/${app.id}/endpoint/${viaSdk.id}`)).json).toMatchObject({
-      payloadFilter: null,
+      url: "http://127.0.0.1:9/v2",
+      payloadFilter: "payload.b == 1",
     });
+    const cleared = await put({ url: "http://127.0.0.1:9/h", payloadFilter: null });
+    expect(cleared.json, "null clears it").toMatchObject({ payloadFilter: null });
   });
 
   it("refuses a filter that does not compile with a 422 naming payloadFilter, writing nothing", async () => {

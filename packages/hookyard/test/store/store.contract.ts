@@ -891,10 +891,16 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
       });
       const failed = await store.listEndpointMessages(
         ep.id,
-        { status: "failed" },
+        { statuses: ["failed"] },
         { limit: 10, iterator: null },
       );
       expect(msgIds(failed)).toEqual([sent[3]!.id, sent[1]!.id]);
+      const none = await store.listEndpointMessages(
+        ep.id,
+        { statuses: [] },
+        { limit: 10, iterator: null },
+      );
+      expect(none.data, "no state: nothing").toEqual([]);
       const window = await store.listEndpointMessages(
         ep.id,
         { after: sent[0]!.createdAt, before: sent[3]!.createdAt },
@@ -1349,18 +1355,21 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
         deliveries: 1,
         messages: 1,
         inboundRequests: 0,
+        backgroundTasks: 0,
       });
       expect(await store.pruneBefore({ before: cutoff, limit: 100 })).toEqual({
         attempts: 1,
         deliveries: 0,
         messages: 0,
         inboundRequests: 0,
+        backgroundTasks: 0,
       });
       expect(await store.pruneBefore({ before: cutoff, limit: 100 })).toEqual({
         attempts: 0,
         deliveries: 0,
         messages: 0,
         inboundRequests: 0,
+        backgroundTasks: 0,
       });
       expect(await store.getMessage(app.id, done.message.id), "old and finished: gone").toBeNull();
       expect(await store.listDeliveriesOfMessage(done.message.id)).toEqual([]);
@@ -1513,12 +1522,15 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
         since: got.message.createdAt,
         until: late.message.createdAt,
       };
-      expect(ids(await store.listMessagesWithoutDelivery({ ...window, limit: 10 }))).toEqual([
-        missed1.message.id,
+      const afterId = null;
+      expect(
+        ids(await store.listMessagesWithoutDelivery({ ...window, afterId, limit: 10 })),
+      ).toEqual([missed1.message.id, missed2.message.id]);
+      const first = await store.listMessagesWithoutDelivery({ ...window, afterId, limit: 1 });
+      expect(ids(first)).toEqual([missed1.message.id]);
+      const next = { ...window, afterId: first[0]!.id, limit: 1 };
+      expect(ids(await store.listMessagesWithoutDelivery(next)), "the next page").toEqual([
         missed2.message.id,
-      ]);
-      expect(ids(await store.listMessagesWithoutDelivery({ ...window, limit: 1 }))).toEqual([
-        missed1.message.id,
       ]);
       expect(early.message.createdAt).toBeLessThan(window.since);
     });
@@ -1610,6 +1622,10 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
       expect(ids(await store.listBackgroundTasks({ task: "endpoint.replay" }, page))).toEqual([
         replay.id,
       ]);
+      // Retention: by the id's time, finished and failed tasks only.
+      const later = Date.UTC(2030, 0, 1);
+      expect((await store.pruneBefore({ before: later, limit: 10 })).backgroundTasks).toBe(2);
+      expect(ids(await store.listBackgroundTasks({}, page))).toEqual([replay.id]);
       expect(await store.failRunningBackgroundTasks(3_000, "interrupted")).toBe(1);
       expect(await store.getBackgroundTask(replay.id)).toEqual({
         ...replay,

@@ -2,7 +2,11 @@ import type { FastifyInstance } from "fastify";
 import type { OutboundServices } from "../../outbound/services.js";
 import { emptyPage, mapPage, toPageRequest } from "../pagination.js";
 import type { AttemptFilter, EndpointMessageFilter, StatusCodeClass } from "../../store/store.js";
-import { commaListOf, JSON_CONTENT_TYPE, timeRangeOf } from "../query-filters.js";
+import {
+  JSON_CONTENT_TYPE,
+  messageFieldFilterOf,
+  type MessageFieldQuery,
+} from "../query-filters.js";
 import {
   AttemptByEndpointQuery,
   AttemptByMessageQuery,
@@ -29,7 +33,7 @@ import { ListEndpointMessageOut, MessageParams } from "../schemas/message.js";
 import type { MessageParamsValue } from "../schemas/message.js";
 import {
   attemptOut,
-  deliveryStatusOf,
+  deliveryStatusesOf,
   endpointMessageOutJson,
   messageEndpointOut,
   pageJson,
@@ -46,29 +50,6 @@ function succeededFilterOf(status: number | undefined): boolean | undefined | nu
   if (status === 0) return true;
   if (status === 2) return false;
   return null;
-}
-
-interface MessageFieldQuery {
-  channel?: string;
-  tag?: string;
-  event_types?: string[];
-  before?: string;
-  after?: string;
-}
-
-/** The message-side filters (channel, tag, event types) and the time range of a list query. */
-function messageFieldFilterOf(query: MessageFieldQuery): {
-  channel?: string;
-  tag?: string;
-  eventTypes?: string[];
-  before?: number;
-  after?: number;
-} {
-  const filter: { channel?: string; tag?: string; eventTypes?: string[] } = {};
-  if (query.channel !== undefined) filter.channel = query.channel;
-  if (query.tag !== undefined) filter.tag = query.tag;
-  if (query.event_types !== undefined) filter.eventTypes = commaListOf(query.event_types);
-  return { ...filter, ...timeRangeOf(query) };
 }
 
 /**
@@ -192,11 +173,7 @@ export function registerAttemptRoutes(app: FastifyInstance, services: OutboundSe
     async (request, reply) => {
       const { query } = request;
       const filter: EndpointMessageFilter = messageFieldFilterOf(query);
-      if (query.status !== undefined) {
-        const status = deliveryStatusOf(query.status);
-        if (status === null) return emptyPage();
-        filter.status = status;
-      }
+      if (query.status !== undefined) filter.statuses = deliveryStatusesOf(query.status);
       const { app_id: appId, endpoint_id: endpointId } = request.params;
       const page = await attempts.listEndpointMessages(
         appId,

@@ -29,7 +29,7 @@ import type {
 } from "../schemas/endpoint.js";
 import { MessageOut } from "../schemas/message.js";
 import { epochMsOf } from "../schema-validation.js";
-import { deliveryStatusOf, messageOutJson, taskStartedOut } from "../serializers.js";
+import { deliveryStatusesOf, messageOutJson, taskStartedOut } from "../serializers.js";
 
 const TAGS = ["Endpoint"];
 const BASE = "/app/:app_id/endpoint/:endpoint_id";
@@ -193,8 +193,7 @@ export function registerEndpointActionRoutes(
         input.statusCodeClass = body.statusCodeClass as StatusCodeClass;
       }
       if (body.status != null) {
-        // Svix's "sending" (3): attempted, its next attempt due; Hookyard's retrying.
-        input.status = deliveryStatusOf(body.status) ?? "retrying";
+        input.statuses = deliveryStatusesOf(body.status);
       }
       const task = await replays.bulkReplay(appId, endpointId, input);
       reply.code(202);

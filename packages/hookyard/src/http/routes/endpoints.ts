@@ -88,7 +88,7 @@ export function registerEndpointRoutes(app: FastifyInstance, services: OutboundS
         tags: TAGS,
         summary: "Update an endpoint",
         description:
-          "Replaces every field but the secret and headers; creates the endpoint (201) when it does not exist.",
+          "Replaces every Svix field but the secret and headers (Hookyard's own `payloadFilter` and `accept302` stay as they are unless given: the svix SDK cannot send them); creates the endpoint (201) when it does not exist.",
         params: EndpointParams,
         body: EndpointUpdate,
         response: { 200: EndpointOut, 201: EndpointOut, ...ERROR_RESPONSES },

@@ -3,7 +3,7 @@ import type { OutboundServices } from "../../outbound/services.js";
 import { messageInput } from "../inputs.js";
 import { toPageRequest } from "../pagination.js";
 import type { MessageFilter } from "../../store/store.js";
-import { commaListOf, JSON_CONTENT_TYPE, timeRangeOf } from "../query-filters.js";
+import { JSON_CONTENT_TYPE, messageFieldFilterOf } from "../query-filters.js";
 import { AppParams } from "../schemas/application.js";
 import type { AppParamsValue } from "../schemas/application.js";
 import { ERROR_RESPONSES, NoContent } from "../schemas/common.js";
@@ -47,10 +47,7 @@ export function registerMessageRoutes(app: FastifyInstance, services: OutboundSe
     },
     async (request, reply) => {
       const { query } = request;
-      const filter: Omit<MessageFilter, "inboundRequestId"> = timeRangeOf(query);
-      if (query.channel !== undefined) filter.channel = query.channel;
-      if (query.tag !== undefined) filter.tag = query.tag;
-      if (query.event_types !== undefined) filter.eventTypes = commaListOf(query.event_types);
+      const filter: Omit<MessageFilter, "inboundRequestId"> = messageFieldFilterOf(query);
       const page = await messages.list(request.params.app_id, filter, toPageRequest(query));
       const withContent = query.with_content;
       return reply

@@ -13,14 +13,14 @@ import {
   TAG_PATTERN,
 } from "./common.js";
 
-export const TASK_KINDS = [
+const TASK_KINDS = [
   "endpoint.recover",
   "endpoint.replay",
   "endpoint.bulk-replay",
   "application.stats",
   "event-type.aggregate",
 ] as const;
-export const TASK_STATUSES = ["running", "finished", "failed"] as const;
+const TASK_STATUSES = ["running", "finished", "failed"] as const;
 
 const TASK_FIELDS = {
   id: Type.String({ description: "The task's id (`qtask_…`): poll `GET /background-task/{id}`." }),

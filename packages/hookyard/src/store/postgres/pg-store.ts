@@ -28,6 +28,7 @@ import { ServiceUnavailableError } from "../../errors.js";
 import { idFloor } from "../../ids.js";
 import * as cfg from "../rows/config-rows.js";
 import * as taskRows from "../rows/background-task-rows.js";
+import * as listingSql from "../rows/listing-sql.js";
 import * as rows from "../rows/delivery-rows.js";
 import * as runRows from "../rows/rule-run-rows.js";
 import * as src from "../rows/source-rows.js";
@@ -36,6 +37,7 @@ import { STATS_TABLES } from "../rows/tables.js";
 import type {
   AppDeliveryCount,
   ApplicationFilter,
+  MissingDeliveryQuery,
   AttemptFilter,
   EndpointMessageFilter,
   CreateMessageRequest,
@@ -52,6 +54,7 @@ import type {
   TableStats,
   StoreChange,
 } from "../store.js";
+import { ID_TIME_SLACK_MS } from "../store.js";
 import { PgWriteBatcher } from "./pg-batcher.js";
 import { PgChangeFeed } from "./pg-change-feed.js";
 import { Coalescer } from "./pg-coalesce.js";
@@ -917,13 +920,19 @@ export class PgStore implements Store {
   ): Promise<Page<EndpointMessage>> {
     const terms = pgTerms();
     addTerm(terms, "d.endpoint_id = $?", endpointId);
-    if (filter.status !== undefined) addTerm(terms, "d.status = $?", filter.status);
+    if (filter.statuses !== undefined) {
+      addTerm(
+        terms,
+        "d.status IN (SELECT jsonb_array_elements_text($?::jsonb))",
+        JSON.stringify(filter.statuses),
+      );
+    }
     messageFieldTerms(terms, "m", filter);
     if (filter.statusCodeClass !== undefined) {
       const code = filter.statusCodeClass;
       addTerm(
         terms,
-        `EXISTS (SELECT 1 FROM attempt a WHERE a.msg_id = d.msg_id AND a.endpoint_id = d.endpoint_id AND ${taskRows.statusCodeClassSql("a.response_status_code", "$?::int")})`,
+        `EXISTS (SELECT 1 FROM attempt a WHERE a.msg_id = d.msg_id AND a.endpoint_id = d.endpoint_id AND ${listingSql.statusCodeClassSql("a.response_status_code", "$?::int")})`,
         code,
         code,
       );
@@ -940,24 +949,18 @@ export class PgStore implements Store {
     });
   }
 
-  async listMessagesWithoutDelivery(req: {
-    appId: AppId;
-    endpointId: EndpointId;
-    since: number;
-    until: number;
-    limit: number;
-  }): Promise<Message[]> {
+  async listMessagesWithoutDelivery(req: MissingDeliveryQuery): Promise<Message[]> {
     // Ids are time-sortable (ids.ts): the window is an id range of the message_app index.
     const found = await this.#rows<rows.MessageRow>(
       `SELECT * FROM message m
-       WHERE m.app_id = $1 AND m.id >= $2 AND m.id < $3 AND m.created_at >= $4
+       WHERE m.app_id = $1 AND m.id > $2 AND m.id < $3 AND m.created_at >= $4
          AND m.created_at < $5
          AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.msg_id = m.id AND d.endpoint_id = $6)
        ORDER BY m.id LIMIT $7`,
       [
         req.appId,
-        idFloor("msg", req.since),
-        idFloor("msg", req.until + 1),
+        req.afterId ?? idFloor("msg", req.since - 1),
+        idFloor("msg", req.until + ID_TIME_SLACK_MS),
         req.since,
         req.until,
         req.endpointId,
@@ -1170,7 +1173,7 @@ export class PgStore implements Store {
       const { rowCount } = await db.query(
         `UPDATE attempt SET response_body = $1, response_headers = NULL
          WHERE id = $2 AND app_id = $3`,
-        [taskRows.EXPUNGED_RESPONSE, attemptId, appId],
+        [listingSql.EXPUNGED_RESPONSE, attemptId, appId],
       );
       return rowCount > 0;
     });
@@ -1241,11 +1244,17 @@ export class PgStore implements Store {
          ORDER BY r.id LIMIT $2)`,
         [idFloor("req", before), limit],
       );
+      const backgroundTasks = await db.query(
+        `DELETE FROM background_task WHERE id IN (SELECT id FROM background_task
+         WHERE id < $1 AND status <> 'running' ORDER BY id LIMIT $2)`,
+        [idFloor("qtask", before), limit],
+      );
       return {
         attempts: attempts.rowCount,
         deliveries: deliveries.rowCount,
         messages: messages.rowCount,
         inboundRequests: inboundRequests.rowCount,
+        backgroundTasks: backgroundTasks.rowCount,
       };
     });
   }
@@ -1342,7 +1351,7 @@ export class PgStore implements Store {
     if (filter.succeeded !== undefined) addTerm(terms, "succeeded = $?", filter.succeeded ? 1 : 0);
     if (filter.statusCodeClass !== undefined) {
       const code = filter.statusCodeClass;
-      addTerm(terms, taskRows.statusCodeClassSql("response_status_code", "$?::int"), code, code);
+      addTerm(terms, listingSql.statusCodeClassSql("response_status_code", "$?::int"), code, code);
     }
     const onMessage = pgTerms();
     messageFieldTerms(onMessage, "m", filter);

@@ -17,7 +17,7 @@ import type {
 import { idFloor } from "../../ids.js";
 import { toEndpointStats } from "../rows/endpoint-stats.js";
 import { attemptFilterTerms } from "./listing-filters.js";
-import { EXPUNGED_RESPONSE } from "../rows/background-task-rows.js";
+import { EXPUNGED_RESPONSE } from "../rows/listing-sql.js";
 import * as rows from "../rows/delivery-rows.js";
 import { idempotencyToRow, rowToIdempotency, type IdempotencyRow } from "../rows/config-rows.js";
 import { conflictOn } from "./sqlite-driver.js";
@@ -138,5 +138,6 @@ export function pruneBefore(
     deliveries: s.pruneDeliveries.run(idFloor("dlv", before), limit).changes,
     messages: s.pruneMessages.run(idFloor("msg", before), limit).changes,
     inboundRequests: s.pruneInboundRequests.run(idFloor("req", before), limit).changes,
+    backgroundTasks: s.pruneBackgroundTasks.run(idFloor("qtask", before), limit).changes,
   };
 }

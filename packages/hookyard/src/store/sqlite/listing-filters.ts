@@ -1,4 +1,4 @@
-import { statusCodeClassSql } from "../rows/background-task-rows.js";
+import { statusCodeClassSql } from "../rows/listing-sql.js";
 import type { AttemptFilter, EndpointMessageFilter, MessageFilter } from "../store.js";
 import { sqlBool, type SqlParam } from "./sqlite-driver.js";
 
@@ -80,7 +80,9 @@ export function attemptFilterTerms(filter: AttemptFilter): FilterTerms {
 /** For the delivery ⋈ message select; times are the message's, as in Svix. */
 export function endpointMessageFilterTerms(filter: EndpointMessageFilter): FilterTerms {
   const t = terms();
-  if (filter.status !== undefined) add(t, "d.status = ?", filter.status);
+  if (filter.statuses !== undefined) {
+    add(t, "d.status IN (SELECT value FROM json_each(?))", JSON.stringify(filter.statuses));
+  }
   messageFieldTerms(t, "m", filter);
   if (filter.statusCodeClass !== undefined) {
     const code = filter.statusCodeClass;

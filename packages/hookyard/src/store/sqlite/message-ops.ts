@@ -9,9 +9,11 @@ import type {
   EndpointMessageFilter,
   LeasedDelivery,
   MessageFilter,
+  MissingDeliveryQuery,
   Page,
   PageRequest,
 } from "../store.js";
+import { ID_TIME_SLACK_MS } from "../store.js";
 import { endpointMessageFilterTerms, messageFilterTerms } from "./listing-filters.js";
 import * as rows from "../rows/delivery-rows.js";
 import { conflictOn } from "./sqlite-driver.js";
@@ -112,12 +114,12 @@ export function listEndpointMessages(
 
 export function listMessagesWithoutDelivery(
   { s }: SqliteContext,
-  req: { appId: AppId; endpointId: EndpointId; since: number; until: number; limit: number },
+  req: MissingDeliveryQuery,
 ): Message[] {
   const found = s.listMessagesWithoutDelivery.all(
     req.appId,
-    idFloor("msg", req.since),
-    idFloor("msg", req.until + 1),
+    req.afterId ?? idFloor("msg", req.since - 1),
+    idFloor("msg", req.until + ID_TIME_SLACK_MS),
     req.since,
     req.until,
     req.endpointId,

@@ -37,6 +37,7 @@ import type {
   IdempotencyRecord,
   LeasedDelivery,
   MessageFilter,
+  MissingDeliveryQuery,
   Page,
   PageRequest,
   PruneResult,
@@ -372,13 +373,7 @@ export class SqliteStore implements Store {
     return this.#read(() => messages.listEndpointMessages(this.#ctx, endpointId, filter, page));
   }
 
-  listMessagesWithoutDelivery(req: {
-    appId: AppId;
-    endpointId: EndpointId;
-    since: number;
-    until: number;
-    limit: number;
-  }): Promise<Message[]> {
+  listMessagesWithoutDelivery(req: MissingDeliveryQuery): Promise<Message[]> {
     return this.#read(() => messages.listMessagesWithoutDelivery(this.#ctx, req));
   }
 

@@ -133,7 +133,7 @@ const SQL = {
   getMessage: "SELECT * FROM message WHERE id = ? AND app_id = ?",
   // Ids are time-sortable (ids.ts): the window is an id range of the message_app index.
   listMessagesWithoutDelivery: `SELECT * FROM message m
-    WHERE m.app_id = ? AND m.id >= ? AND m.id < ? AND m.created_at >= ? AND m.created_at < ?
+    WHERE m.app_id = ? AND m.id > ? AND m.id < ? AND m.created_at >= ? AND m.created_at < ?
       AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.msg_id = m.id AND d.endpoint_id = ?)
     ORDER BY m.id LIMIT ?`,
   expungeMessage: "UPDATE message SET payload = '' WHERE id = ? AND app_id = ?",
@@ -195,6 +195,8 @@ const SQL = {
   pruneInboundRequests: `DELETE FROM inbound_request WHERE id IN (SELECT r.id FROM inbound_request r
     WHERE r.id < ? AND NOT EXISTS (SELECT 1 FROM message m WHERE m.inbound_request_id = r.id)
     ORDER BY r.id LIMIT ?)`,
+  pruneBackgroundTasks: `DELETE FROM background_task WHERE id IN (SELECT id FROM background_task
+    WHERE id < ? AND status <> 'running' ORDER BY id LIMIT ?)`,
   pruneMessages: `DELETE FROM message WHERE id IN (SELECT m.id FROM message m
     WHERE m.id < ? AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.msg_id = m.id)
     ORDER BY m.id LIMIT ?)`,
