@@ -20,6 +20,14 @@ export interface FilterLogger {
 /** The longest filter accepted (the API schema's `maxLength` too). */
 export const MAX_PAYLOAD_FILTER_LENGTH = 4096;
 
+/**
+ * Filters run on the event loop for every message, on payloads (and ingest bodies) up to MiBs:
+ * one comprehension over a payload's list is linear, two nested ones are quadratic in it, so a
+ * filter may hold one. Counted in the text, so one named in a string literal counts too.
+ */
+const MAX_COMPREHENSIONS = 1;
+const COMPREHENSION = /\.\s*(all|exists|exists_one|map|filter)\s*\(/g;
+
 /** Distinct filter texts kept compiled; one per endpoint is typical, many share one. */
 const DEFAULT_MAX_COMPILED_FILTERS = 1_000;
 
@@ -76,6 +84,12 @@ const env = new Environment({
 export function compilePayloadFilter(source: string): CompiledPayloadFilter {
   if (source.length > MAX_PAYLOAD_FILTER_LENGTH) {
     return { ok: false, error: `is longer than ${MAX_PAYLOAD_FILTER_LENGTH} characters` };
+  }
+  if ((source.match(COMPREHENSION) ?? []).length > MAX_COMPREHENSIONS) {
+    return {
+      ok: false,
+      error: `may use at most ${MAX_COMPREHENSIONS} of all/exists/exists_one/map/filter`,
+    };
   }
   let program: ReturnType<typeof env.parse>;
   let type: string | undefined;

@@ -38,6 +38,18 @@ function compileError(source: string): string {
 }
 
 describe("compiling a payload filter", () => {
+  it("takes one list comprehension but refuses nested ones, whose cost grows with the list's square", () => {
+    const one = compilePayloadFilter("payload.items.exists(i, i.sku == 'x')");
+    expect(one.ok).toBe(true);
+    const nested = compilePayloadFilter(
+      "payload.items.all(a, payload.items.all(b, a.n <= b.n || a.n > b.n))",
+    );
+    expect(nested).toEqual({
+      ok: false,
+      error: expect.stringContaining("at most 1 of all/exists") as unknown,
+    });
+  });
+
   it("refuses a syntax error with CEL's message and a caret under the place", () => {
     const error = compileError("payload.amount >");
     expect(error).toMatch(/^is not a valid CEL condition: Unexpected token: EOF/);
