@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { Clock } from "../clock.js";
 import type { EndpointSource } from "../delivery/engine.js";
 import type { AppId, DeliveryStatus, Endpoint, EndpointId } from "../model.js";
-import type { DeliveryUpdate, Store } from "../store/store.js";
+import type { DeliveryUpdate, EndpointHealth, Store } from "../store/store.js";
 
 /**
  * Endpoint configuration kept in memory (DESIGN principle 5): publishing and delivering read
@@ -69,16 +69,26 @@ export class EndpointCache implements EndpointSource {
     this.put(endpoint);
   }
 
+  /**
+   * Writes only the health fields, then applies them to the newest cached copy: the API may have
+   * changed the endpoint's other fields meanwhile, and those must stay.
+   */
+  async #saveHealth(endpoint: Endpoint, health: EndpointHealth): Promise<void> {
+    await this.#store.updateEndpointHealth(endpoint.appId, endpoint.id, health);
+    const latest = this.#byApp.get(endpoint.appId)?.get(endpoint.id);
+    if (latest !== undefined) this.put({ ...latest, ...health });
+  }
+
   async recordHealth(endpoint: Endpoint, succeeded: boolean): Promise<void> {
     const current = (await this.get(endpoint.appId, endpoint.id)) ?? endpoint;
     const now = this.#clock.now();
     if (succeeded) {
       if (current.failingSince !== null)
-        await this.save({ ...current, failingSince: null, updatedAt: now });
+        await this.#saveHealth(current, { failingSince: null, updatedAt: now });
       return;
     }
     if (current.failingSince === null) {
-      await this.save({ ...current, failingSince: now, updatedAt: now });
+      await this.#saveHealth(current, { failingSince: now, updatedAt: now });
     } else if (!current.disabled && now - current.failingSince >= this.#disableAfterFailingMs) {
       const hours = Math.round(this.#disableAfterFailingMs / 3_600_000);
       await this.disable(current, `the endpoint failed continuously for ${hours} h`);
@@ -89,7 +99,7 @@ export class EndpointCache implements EndpointSource {
     const current = (await this.get(endpoint.appId, endpoint.id)) ?? endpoint;
     if (current.disabled) return;
     const now = this.#clock.now();
-    await this.save({ ...current, disabled: true, updatedAt: now });
+    await this.#saveHealth(current, { disabled: true, updatedAt: now });
     await cancelOpenDeliveries(this.#store, current.id, now);
     this.#log.warn({ appId: current.appId, endpointId: current.id, reason }, "endpoint disabled");
     this.onDisabled?.(current, reason);

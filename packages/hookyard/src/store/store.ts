@@ -116,6 +116,16 @@ export interface MissingDeliveryQuery {
  */
 export const ID_TIME_SLACK_MS = 60_000;
 
+/**
+ * An endpoint's health as the engine records it: the start of its failure run (null = it
+ * succeeds), or that it was disabled. Only the given fields are written.
+ */
+export interface EndpointHealth {
+  failingSince?: number | null;
+  disabled?: true;
+  updatedAt: number;
+}
+
 /** Svix's application list filters. */
 export interface ApplicationFilter {
   /** Leave out applications without an endpoint. */
@@ -355,6 +365,12 @@ export interface Store {
   listAllEndpoints(appId: AppId): Promise<Endpoint[]>;
   /** Replaces every field but id, appId and createdAt. @throws ConflictError on `uid`. */
   updateEndpoint(endpoint: Endpoint): Promise<void>;
+  /**
+   * Writes only the endpoint's health: its failure run, or that it is disabled. The engine
+   * records these while the API may be changing the endpoint's other fields: a whole-row write
+   * from a copy read before such a change would undo it.
+   */
+  updateEndpointHealth(appId: AppId, id: EndpointId, health: EndpointHealth): Promise<void>;
   /** Deletes the endpoint; its open deliveries end cancelled. */
   deleteEndpoint(appId: AppId, id: EndpointId): Promise<void>;
 

@@ -1,6 +1,7 @@
-import { ApiException, type Svix } from "svix";
+import type { Svix } from "svix";
 import { Svix as Svix1 } from "svix1";
 import { describe, expect, it } from "vitest";
+import { apiError } from "../helpers/api-error.js";
 import { startReceiver } from "../helpers/receiver.js";
 import { startTestServer, TEST_API_KEY } from "../helpers/server.js";
 
@@ -21,16 +22,6 @@ async function routedTypes(svix: Svix, appId: string, endpointId: string): Promi
     if (destinations.data.some((d) => d.id === endpointId)) routed.push(eventType);
   }
   return routed;
-}
-
-async function apiError(call: Promise<unknown>): Promise<ApiException<unknown>> {
-  try {
-    await call;
-  } catch (err) {
-    if (err instanceof ApiException) return err as ApiException<unknown>;
-    throw err;
-  }
-  throw new Error("expected the call to fail with an API error, but it succeeded");
 }
 
 describe("endpoint event-type filter under both SDK names", () => {

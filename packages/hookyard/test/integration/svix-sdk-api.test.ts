@@ -1,18 +1,7 @@
-import { ApiException } from "svix";
 import { describe, expect, it } from "vitest";
+import { apiError } from "../helpers/api-error.js";
 import { startReceiver } from "../helpers/receiver.js";
 import { startTestServer } from "../helpers/server.js";
-
-/** The error an SDK call rejects with, for asserting status and body. */
-async function apiError(call: Promise<unknown>): Promise<ApiException<unknown>> {
-  try {
-    await call;
-  } catch (err) {
-    if (err instanceof ApiException) return err as ApiException<unknown>;
-    throw err;
-  }
-  throw new Error("expected the call to fail with an API error, but it succeeded");
-}
 
 describe("Svix SDK against Hookyard: applications", () => {
   it("creates, reads by id and uid, updates, patches, lists and deletes applications", async () => {

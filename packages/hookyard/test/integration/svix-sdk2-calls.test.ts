@@ -1,5 +1,6 @@
-import { ApiException, type BackgroundTaskOut, type Svix } from "svix";
+import type { BackgroundTaskOut, Svix } from "svix";
 import { describe, expect, it } from "vitest";
+import { apiError } from "../helpers/api-error.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { startReceiver } from "../helpers/receiver.js";
 import { startTestServer } from "../helpers/server.js";
@@ -9,16 +10,6 @@ import { startTestServer } from "../helpers/server.js";
  * precheck, statistics, list filters, scheduled delivery. Each goes through the real SDK against
  * the real server (both stores), with real receivers on loopback.
  */
-
-async function apiError(call: Promise<unknown>): Promise<ApiException<unknown>> {
-  try {
-    await call;
-  } catch (err) {
-    if (err instanceof ApiException) return err as ApiException<unknown>;
-    throw err;
-  }
-  throw new Error("expected the call to fail with an API error, but it succeeded");
-}
 
 /** Polls the task until it is no longer running; returns it. */
 async function finished(svix: Svix, taskId: string): Promise<BackgroundTaskOut> {

@@ -667,6 +667,31 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
       expect(await store.getEndpoint(app.id, ep.id)).toEqual(updated);
     });
 
+    it("writes an endpoint's health alone, keeping a change made to its other fields", async () => {
+      const { store, app, ep } = await world();
+      const changed: Endpoint = { ...ep, url: "https://new.example.com/", filterTypes: ["a.b"] };
+      await store.updateEndpoint(changed);
+      await store.updateEndpointHealth(app.id, ep.id, { failingSince: 5_000, updatedAt: 6_000 });
+      expect(await store.getEndpoint(app.id, ep.id)).toEqual({
+        ...changed,
+        failingSince: 5_000,
+        updatedAt: 6_000,
+      });
+      await store.updateEndpointHealth(app.id, ep.id, { disabled: true, updatedAt: 7_000 });
+      expect(await store.getEndpoint(app.id, ep.id)).toEqual({
+        ...changed,
+        failingSince: 5_000,
+        disabled: true,
+        updatedAt: 7_000,
+      });
+      await store.updateEndpointHealth(app.id, ep.id, { failingSince: null, updatedAt: 8_000 });
+      expect(await store.getEndpoint(app.id, ep.id)).toMatchObject({
+        failingSince: null,
+        disabled: true,
+        url: "https://new.example.com/",
+      });
+    });
+
     it("cancels the open deliveries of a deleted endpoint and keeps finished ones", async () => {
       const { store, seed, app, ep } = await world();
       const keep = seed.endpoint(app);

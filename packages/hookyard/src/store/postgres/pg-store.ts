@@ -39,6 +39,7 @@ import type {
   ApplicationFilter,
   MissingDeliveryQuery,
   AttemptFilter,
+  EndpointHealth,
   EndpointMessageFilter,
   CreateMessageRequest,
   CreateMessageResult,
@@ -798,6 +799,24 @@ export class PgStore implements Store {
         () => `endpoint uid "${endpoint.uid}" is already taken`,
       );
       await this.#notify(db, { kind: "endpoints", appId: endpoint.appId });
+    });
+  }
+
+  updateEndpointHealth(appId: AppId, id: EndpointId, health: EndpointHealth): Promise<void> {
+    return this.#write(async (db) => {
+      if (health.failingSince !== undefined) {
+        await db.query(
+          "UPDATE endpoint SET failing_since = $1, updated_at = $2 WHERE app_id = $3 AND id = $4",
+          [health.failingSince, health.updatedAt, appId, id],
+        );
+      }
+      if (health.disabled === true) {
+        await db.query(
+          "UPDATE endpoint SET disabled = 1, updated_at = $1 WHERE app_id = $2 AND id = $3",
+          [health.updatedAt, appId, id],
+        );
+      }
+      await this.#notify(db, { kind: "endpoints", appId });
     });
   }
 

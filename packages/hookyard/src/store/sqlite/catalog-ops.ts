@@ -1,5 +1,5 @@
 import type { AppId, Application, Endpoint, EndpointId, EventType } from "../../model.js";
-import type { ApplicationFilter, Page, PageRequest } from "../store.js";
+import type { ApplicationFilter, EndpointHealth, Page, PageRequest } from "../store.js";
 import * as rows from "../rows/config-rows.js";
 import { conflictOn } from "./sqlite-driver.js";
 import type { SqliteContext } from "./statements.js";
@@ -140,6 +140,18 @@ export function updateEndpoint({ s }: SqliteContext, endpoint: Endpoint): void {
     () => s.updateEndpoint.run(rows.endpointToRow(endpoint)),
     () => `endpoint uid "${endpoint.uid}" is already taken`,
   );
+}
+
+export function updateEndpointHealth(
+  { s }: SqliteContext,
+  appId: AppId,
+  id: EndpointId,
+  health: EndpointHealth,
+): void {
+  if (health.failingSince !== undefined) {
+    s.updateEndpointFailingSince.run(health.failingSince, health.updatedAt, appId, id);
+  }
+  if (health.disabled === true) s.disableEndpoint.run(health.updatedAt, appId, id);
 }
 
 /** Deletes the endpoint (if it belongs to `appId`) and cancels its open deliveries. */

@@ -33,6 +33,7 @@ import type {
   CreateMessageResult,
   DeliveryUpdate,
   EndpointMessage,
+  EndpointHealth,
   EndpointMessageFilter,
   IdempotencyRecord,
   LeasedDelivery,
@@ -335,6 +336,10 @@ export class SqliteStore implements Store {
 
   updateEndpoint(endpoint: Endpoint): Promise<void> {
     return this.#write(() => catalog.updateEndpoint(this.#ctx, endpoint));
+  }
+
+  updateEndpointHealth(appId: AppId, id: EndpointId, health: EndpointHealth): Promise<void> {
+    return this.#write(() => catalog.updateEndpointHealth(this.#ctx, appId, id, health));
   }
 
   deleteEndpoint(appId: AppId, id: EndpointId): Promise<void> {

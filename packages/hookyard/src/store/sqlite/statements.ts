@@ -120,6 +120,9 @@ const SQL = {
     failing_since = @failing_since, updated_at = @updated_at
     WHERE id = @id AND app_id = @app_id`,
   deleteEndpoint: "DELETE FROM endpoint WHERE app_id = ? AND id = ?",
+  updateEndpointFailingSince: `UPDATE endpoint SET failing_since = ?, updated_at = ?
+    WHERE app_id = ? AND id = ?`,
+  disableEndpoint: "UPDATE endpoint SET disabled = 1, updated_at = ? WHERE app_id = ? AND id = ?",
   cancelOpenDeliveriesOfEndpoint: `UPDATE delivery SET status = 'cancelled',
     next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL
     WHERE endpoint_id = ? AND ${OPEN_DELIVERY}`,
