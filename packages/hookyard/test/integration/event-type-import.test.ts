@@ -1,17 +1,7 @@
-import { ApiException } from "svix";
+import type { ApiException } from "svix";
 import { describe, expect, it } from "vitest";
+import { apiError } from "../helpers/api-error.js";
 import { startTestServer } from "../helpers/server.js";
-
-/** The error an SDK call rejects with, for asserting status and body. */
-async function apiError(call: Promise<unknown>): Promise<ApiException<unknown>> {
-  try {
-    await call;
-  } catch (err) {
-    if (err instanceof ApiException) return err as ApiException<unknown>;
-    throw err;
-  }
-  throw new Error("expected the call to fail with an API error, but it succeeded");
-}
 
 /** The `loc`s of a 422 body. */
 function locs(err: ApiException<unknown>): string[][] {
