@@ -191,7 +191,7 @@ describe.skipIf(unavailable !== null)("postgres adapter", () => {
         await db.query("UPDATE t SET v = v + 1 WHERE id = 2");
         return runs;
       };
-      return { write, runs: () => runs };
+      return { write, runs: () => runs, otherIdle: () => otherIdle };
     };
 
     // First run in the optimistic pass, second in the savepoint pass, third succeeds.
@@ -210,6 +210,8 @@ describe.skipIf(unavailable !== null)("postgres adapter", () => {
     const always = deadlocking(Infinity);
     await expect(batcher.write(always.write)).rejects.toThrow(ServiceUnavailableError);
     expect(always.runs(), "one optimistic run and 3 in the savepoint pass").toBe(4);
+    // The other session's last transaction ends before its connection is closed.
+    await always.otherIdle();
   });
 
   it("stores the event of several runs once", async () => {
