@@ -4,6 +4,7 @@ import { ConflictError } from "../../src/errors.js";
 import { TimeSortableIds } from "../../src/ids.js";
 import type {
   Application,
+  Attempt,
   BackgroundTask,
   Delivery,
   DeliveryId,
@@ -1446,6 +1447,18 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
   });
 
   describe(`${adapter} store: svix 2.x additions`, () => {
+    /** Stores the attempt with its delivery left retrying, unleased. */
+    const recordRetrying = (store: Store, attempt: Attempt) =>
+      store.recordAttempt(attempt, {
+        id: attempt.deliveryId,
+        status: "retrying",
+        attempts: 1,
+        nextAttemptAt: 60_000,
+        leaseOwner: null,
+        leaseUntil: null,
+        updatedAt: attempt.createdAt,
+      });
+
     it("keeps an endpoint's payload filter and a message's scheduled time", async () => {
       const { store, seed, app } = await world();
       const ep = seed.endpoint(app, { payloadFilter: "payload.amount > 1000" });
@@ -1492,17 +1505,7 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
         seed.attempt(b.deliveries[0]!, { succeeded: false, responseStatusCode: 0 }),
         seed.attempt(b.deliveries[0]!, { responseStatusCode: 204 }),
       ];
-      for (const attempt of attempts) {
-        await store.recordAttempt(attempt, {
-          id: attempt.deliveryId,
-          status: "retrying",
-          attempts: 1,
-          nextAttemptAt: 60_000,
-          leaseOwner: null,
-          leaseUntil: null,
-          updatedAt: attempt.createdAt,
-        });
-      }
+      for (const attempt of attempts) await recordRetrying(store, attempt);
       const [a503, b0, b204] = attempts.map((x) => x.id);
       const page = { limit: 10, iterator: null };
       const byEp = async (filter: Parameters<Store["listAttemptsByEndpoint"]>[2]) =>
@@ -1564,15 +1567,7 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
       const { store, seed, app, ep } = await world();
       const { message, deliveries } = await publish(store, seed, app, [ep]);
       const attempt = seed.attempt(deliveries[0]!, { responseBody: "secret" });
-      await store.recordAttempt(attempt, {
-        id: attempt.deliveryId,
-        status: "retrying",
-        attempts: 1,
-        nextAttemptAt: 60_000,
-        leaseOwner: null,
-        leaseUntil: null,
-        updatedAt: attempt.createdAt,
-      });
+      await recordRetrying(store, attempt);
       expect(await store.expungeMessageContent(app.id, message.id, 99)).toBe(true);
       expect(await store.getMessage(app.id, message.id)).toEqual({ ...message, payload: "" });
       expect(await store.listDeliveriesOfMessage(message.id)).toMatchObject([
