@@ -13,6 +13,7 @@ export type ErrorCode =
   | "payload_too_large"
   | "unsupported_media_type"
   | "method_not_allowed"
+  | "too_many_requests"
   | "service_unavailable";
 
 export abstract class HookyardError extends Error {
@@ -54,6 +55,16 @@ export class UnsupportedMediaTypeError extends HookyardError {
 
 export class MethodNotAllowedError extends HookyardError {
   readonly code = "method_not_allowed";
+}
+
+/** Refused for now (too many failed keys, streams, rejected requests): retry after a while. */
+export class TooManyRequestsError extends HookyardError {
+  readonly code = "too_many_requests";
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds));
+  }
 }
 
 export class ServiceUnavailableError extends HookyardError {

@@ -207,7 +207,12 @@ export async function startHookyard(
         payloadFilters.matches(endpoint, scopeOfMessage(message)),
     });
     const statistics = new Statistics({ store, tasks });
+    const runPolicy = {
+      allowRunFromApi: config.rules.allowRunFromApi,
+      allowedCommands: config.rules.allowedCommands,
+    };
     const automation = new Automation({
+      runPolicy,
       store,
       clock,
       ids,
@@ -216,6 +221,7 @@ export async function startHookyard(
       egress: new MessageEgress({ applications, endpoints, cache, messages }),
     });
     const rules = await startRules(config.rules.path, automation, {
+      runPolicy,
       store,
       clock,
       logger,
@@ -303,9 +309,11 @@ export async function startHookyard(
         receiver,
         publicUrl: config.server.publicUrl,
         maxBodyBytes: config.inbound.maxBodyBytes,
+        maxBytesInFlight: config.inbound.maxBytesInFlight,
       },
       logger,
       bodyLimitBytes: config.server.bodyLimitBytes + ENVELOPE_BYTES,
+      requestTimeoutMs: config.server.requestTimeoutMs,
       version: VERSION,
     });
     cleanups.push(() => http.close());

@@ -70,12 +70,25 @@ export interface InboundRequest {
   /** The path after the ingest token (usually empty) and the raw query string. */
   path: string;
   query: string;
-  /** Header names in lower case, as received. */
+  /**
+   * Header names in lower case, as received, except the credential a `bearer`, `basic` or
+   * `gitlab` source checks: its value is replaced (issue 18), so the secret is never stored,
+   * listed, streamed, shown to rules or forwarded.
+   */
   headers: Record<string, string>;
+  /** As received; for a rejected request only its first bytes (see `bodyBytesReceived`). */
   body: Buffer;
+  /** Set when `body` keeps only the first bytes of the body: how many bytes were received. */
+  bodyBytesReceived?: number;
   sourceIp: string;
   /** The provider's delivery id (X-GitHub-Delivery, webhook-id, …), used to drop duplicates. */
   dedupKey: string | null;
+  /**
+   * The second key duplicates are dropped on: a digest of what the source's scheme verified,
+   * the same when a captured request is sent again with a fresh, unsigned delivery id. Absent
+   * when the source verifies nothing (generic webhooks, request bins) or the request was refused.
+   */
+  replayKey?: string;
   /** The provider's event type (X-GitHub-Event, the JSON body's `type`, …) if it has one. */
   eventType: string | null;
   /** For a duplicate: the accepted request it repeats. */

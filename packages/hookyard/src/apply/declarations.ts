@@ -1,6 +1,7 @@
 import { createHmac } from "node:crypto";
 import { dirname, relative } from "node:path";
 import { envRefNames, fillEnvRefs } from "../rules/env-refs.js";
+import { notAllowedMessage, type EnvAllowList } from "./env-allow-list.js";
 import type { RulebookFile } from "../rules/rules-in-force.js";
 import { parseRulebookFiles, RulebookError, type RulebookProblem } from "../rules/rulebook.js";
 import {
@@ -15,7 +16,8 @@ import {
  * What `hookyard apply` files declare: event types, applications with their endpoints, inbound
  * sources with their destinations, and a rulebook (`notifiers`, `rules`), read from one YAML file
  * or every *.yaml / *.yml of a directory. `${env:NAME}` is filled from the environment of the
- * one running apply; the values it filled are remembered so that nothing printed shows them.
+ * one running apply, for the names it allows (env-allow-list.ts); the values it filled are
+ * remembered so that nothing printed shows them.
  */
 export interface Declarations {
   eventTypes: EventTypeDecl[];
@@ -114,6 +116,7 @@ const RULEBOOK_KEYS = ["notifiers", "rules"];
 export async function readDeclarations(
   path: string,
   env: Readonly<Record<string, string | undefined>>,
+  allowed: EnvAllowList,
 ): Promise<Declarations> {
   let files: RulebookFile[];
   try {
@@ -125,26 +128,45 @@ export async function readDeclarations(
   // Uploaded rulebook files are named from the folder given (or the file's own folder), so the
   // same files applied from another checkout are the same upload.
   const base = files.length === 1 && files[0]!.name === path ? dirname(path) : path;
-  return parseDeclarations(files, env, (name) => relative(base, name));
+  return parseDeclarations(files, env, allowed, (name) => relative(base, name));
 }
 
-/** Checks declarations given as texts; throws DeclarationsError listing every problem. */
+/**
+ * Checks declarations given as texts; throws DeclarationsError listing every problem. A
+ * `${env:NAME}` that `allowed` does not allow is a problem (also with a default), never filled.
+ */
 export function parseDeclarations(
   files: readonly RulebookFile[],
-  env: Readonly<Record<string, string | undefined>>,
+  processEnv: Readonly<Record<string, string | undefined>>,
+  allowed: EnvAllowList,
   uploadName: (name: string) => string = (name) => name,
 ): Declarations {
+  const env = Object.fromEntries(
+    Object.entries(processEnv).filter(([name]) => allowed.allows(name)),
+  );
   const problems: RulebookProblem[] = [];
   const secrets = new Map<string, string>();
   const out: Declarations = { eventTypes: [], applications: [], sources: [], rules: null, secrets };
   const ruleFiles: RulebookFile[] = [];
   const ruleEnv: Record<string, string> = {};
+  // What the rulebook check says of a variable refused above: said once already, and better.
+  const refused = new Set<string>();
   for (const file of files) {
-    const reader = new DeclarationReader(file, env, problems, secrets);
+    const reader = new DeclarationReader(file, env, allowed, problems, secrets);
     reader.read(out);
     if (reader.hasRulebook) {
       ruleFiles.push(file);
-      for (const name of reader.rulebookEnvNames) {
+      for (const name of new Set(reader.rulebookEnvNames)) {
+        if (!allowed.allows(name)) {
+          problems.push({
+            file: file.name,
+            line: lineOfRef(file.text, name),
+            field: "",
+            message: notAllowedMessage(name),
+          });
+          refused.add(`environment variable ${name} is not set`);
+          continue;
+        }
         const value = env[name];
         if (value === undefined) continue;
         ruleEnv[name] = value;
@@ -158,7 +180,7 @@ export function parseDeclarations(
       parseRulebookFiles(ruleFiles, env);
     } catch (err) {
       if (!(err instanceof RulebookError)) throw err;
-      problems.push(...err.problems);
+      problems.push(...err.problems.filter((p) => !refused.has(p.message)));
     }
     out.rules = {
       files: ruleFiles.map((f) => ({ name: uploadName(f.name), text: f.text })),
@@ -193,9 +215,16 @@ function unique<T extends { at: Located }>(
   }
 }
 
+/** The line of the first `${env:name` in `text` (1 if none). */
+function lineOfRef(text: string, name: string): number {
+  const at = text.indexOf(`\${env:${name}`);
+  return at < 0 ? 1 : text.slice(0, at).split("\n").length;
+}
+
 class DeclarationReader {
   readonly #file: RulebookFile;
   readonly #env: Readonly<Record<string, string | undefined>>;
+  readonly #allowed: EnvAllowList;
   readonly #problems: RulebookProblem[];
   readonly #secrets: Map<string, string>;
   #yaml: YamlText | null = null;
@@ -205,11 +234,13 @@ class DeclarationReader {
   constructor(
     file: RulebookFile,
     env: Readonly<Record<string, string | undefined>>,
+    allowed: EnvAllowList,
     problems: RulebookProblem[],
     secrets: Map<string, string>,
   ) {
     this.#file = file;
     this.#env = env;
+    this.#allowed = allowed;
     this.#problems = problems;
     this.#secrets = secrets;
   }
@@ -442,13 +473,20 @@ class DeclarationReader {
     return this.#fill([...path, key], value) as Record<string, string>;
   }
 
-  /** `${env:NAME}` in every text of `value`, from the environment; a missing one is a problem. */
+  /**
+   * `${env:NAME}` in every text of `value`, from the environment; one not allowed or not set is
+   * a problem.
+   */
   #fill(path: Path, value: unknown): unknown {
     if (typeof value === "string") {
+      const refused = new Set(envRefNames(value).filter((name) => !this.#allowed.allows(name)));
+      for (const name of refused) this.#problem(path, notAllowedMessage(name));
       return fillEnvRefs(
         value,
         this.#env,
-        (name) => this.#problem(path, `environment variable ${name} is not set`),
+        (name) => {
+          if (!refused.has(name)) this.#problem(path, `environment variable ${name} is not set`);
+        },
         (name, filled) => this.#secrets.set(name, filled),
       );
     }

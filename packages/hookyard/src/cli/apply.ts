@@ -5,6 +5,12 @@ import {
   readDeclarations,
   type Declarations,
 } from "../apply/declarations.js";
+import {
+  ALLOW_ENV_VARIABLE,
+  envAllowList,
+  EnvAllowListError,
+  type EnvAllowList,
+} from "../apply/env-allow-list.js";
 import { planApply, type ServerEndpoint, type ServerState, type Step } from "../apply/plan.js";
 import { maskEnvValues } from "../rules/env-refs.js";
 import { formatProblem } from "../rules/rulebook.js";
@@ -12,24 +18,38 @@ import type { RulesOrigin } from "../rules/rules-in-force.js";
 import { ApiCallError, ApiClient } from "./api-client.js";
 import type { CliIo } from "./cli-io.js";
 
+/** As main.ts: a wrong flag value is a usage error. */
+const USAGE_ERROR = 2;
+
 /**
- * `hookyard apply -f <path> [--dry-run] [--prune]`: makes the server match the declarations
- * (config as code). Prints one line per object: `+` created, `~` changed (which fields), `-`
- * deleted (--prune), `=` unchanged; with --dry-run it only prints. Running it twice changes
- * nothing the second time. Values filled from `${env:NAME}` never appear in what it prints.
+ * `hookyard apply -f <path> [--dry-run] [--prune] [--allow-env NAME,PREFIX*]…`: makes the server
+ * match the declarations (config as code). Prints one line per object: `+` created, `~` changed
+ * (which fields), `-` deleted (--prune), `=` unchanged; with --dry-run it only prints. Running it
+ * twice changes nothing the second time. `${env:NAME}` is filled only for the names allowed
+ * (env-allow-list.ts); values filled so never appear in what it prints.
  */
 export async function runApply(req: {
   path: string;
   dryRun: boolean;
   prune: boolean;
+  /** `--allow-env` values, each `NAME` or `PREFIX*`, comma-separated. */
+  allowEnv: readonly string[];
   server: string;
   apiKey: string | undefined;
   io: CliIo;
 }): Promise<number> {
   const { io } = req;
+  let allowed: EnvAllowList;
+  try {
+    allowed = envAllowList([...req.allowEnv, io.env[ALLOW_ENV_VARIABLE] ?? ""]);
+  } catch (err) {
+    if (!(err instanceof EnvAllowListError)) throw err;
+    io.stderr.write(`hookyard apply: ${err.message}\n`);
+    return USAGE_ERROR;
+  }
   let declared: Declarations;
   try {
-    declared = await readDeclarations(resolve(io.cwd, req.path), io.env);
+    declared = await readDeclarations(resolve(io.cwd, req.path), io.env, allowed);
   } catch (err) {
     if (!(err instanceof DeclarationsError)) throw err;
     for (const problem of err.problems) io.stderr.write(`${formatProblem(problem)}\n`);

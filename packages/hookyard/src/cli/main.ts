@@ -44,6 +44,7 @@ const OPTIONS = {
   file: { type: "string", short: "f" },
   "dry-run": { type: "boolean" },
   prune: { type: "boolean" },
+  "allow-env": { type: "string", multiple: true },
   [CONFIG_FILE_SETTING.flag.slice(2)]: { type: "string" },
   ...Object.fromEntries(CONFIG_KEYS.map((key) => [key.flag.slice(2), { type: "string" }])),
 } satisfies ParseArgsConfig["options"];
@@ -127,6 +128,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       path,
       dryRun: values["dry-run"] === true,
       prune: values["prune"] === true,
+      allowEnv: values["allow-env"] ?? [],
       ...apiTarget(values, io),
       io,
     });

@@ -12,6 +12,7 @@ export type ValueShape =
   | { kind: "integer"; minimum: number | undefined; maximum: number | undefined }
   | { kind: "number"; positive: boolean }
   | { kind: "string" }
+  | { kind: "boolean" }
   | { kind: "enum"; values: readonly string[] }
   | { kind: "number-list" }
   | { kind: "string-list" };
@@ -56,6 +57,7 @@ function shapeOf(schema: TSchema, path: string): ValueShape {
     return { kind: "number", positive: numberOption(schema, "exclusiveMinimum") === 0 };
   }
   if (KindGuard.IsString(schema)) return { kind: "string" };
+  if (KindGuard.IsBoolean(schema)) return { kind: "boolean" };
   if (KindGuard.IsUnion(schema) && schema.anyOf.every((s) => KindGuard.IsLiteral(s))) {
     return { kind: "enum", values: schema.anyOf.map((s) => String(s["const"])) };
   }
@@ -124,6 +126,8 @@ function describeShape(shape: ValueShape, form: "text" | "yaml"): string {
       return shape.positive ? "a positive number" : "a number";
     case "string":
       return "a non-empty string";
+    case "boolean":
+      return "true or false";
     case "enum":
       return `one of ${shape.values.join(", ")}`;
     case "number-list":
@@ -148,6 +152,8 @@ export function placeholderOf(key: ConfigKey): string {
       return "<number>";
     case "string":
       return "<string>";
+    case "boolean":
+      return "<true|false>";
     case "enum":
       return `<${key.shape.values.join("|")}>`;
     case "number-list":

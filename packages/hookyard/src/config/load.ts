@@ -179,6 +179,8 @@ function textToValue(key: ConfigKey, text: string): unknown {
     case "string":
     case "enum":
       return text;
+    case "boolean":
+      return text === "true" ? true : text === "false" ? false : INVALID;
     case "number-list": {
       const items = listItems(text);
       if (items === null) return INVALID;
@@ -216,6 +218,9 @@ function checkValue(key: ConfigKey, value: unknown, shown: unknown, source: Conf
   return value;
 }
 
+/** A configured admin key this short could be guessed; generated keys are longer. */
+export const MIN_API_KEY_LENGTH = 32;
+
 const SEMANTIC_CHECKS: Readonly<Record<string, (value: unknown) => string | null>> = {
   "database.url": (value) => {
     const url = typeof value === "string" ? value : "";
@@ -238,6 +243,17 @@ const SEMANTIC_CHECKS: Readonly<Record<string, (value: unknown) => string | null
     return protocol === "http:" || protocol === "https:"
       ? null
       : `expected an http(s) URL, got ${show(value)}`;
+  },
+  "auth.apiKey": (value) =>
+    typeof value === "string" && value.length < MIN_API_KEY_LENGTH
+      ? `must be at least ${MIN_API_KEY_LENGTH} characters (the value is not shown); generate one with \`openssl rand -hex 24\`, or leave it unset to have one generated`
+      : null,
+  "rules.allowedCommands": (value) => {
+    const entries: readonly unknown[] = Array.isArray(value) ? value : [];
+    const bad = entries.find((entry) => typeof entry !== "string" || !isAbsolute(entry));
+    return bad === undefined
+      ? null
+      : `each entry must be an absolute path of a program, got ${show(bad)}`;
   },
   "delivery.egressAllow": (value) => {
     const entries: readonly unknown[] = Array.isArray(value) ? value : [];

@@ -58,6 +58,13 @@ const ServerSchema = Type.Object(
       env: "HOOKYARD_PUBLIC_URL",
       flag: "--public-url",
     }),
+    requestTimeoutMs: setting(Type.Integer({ minimum: 1 }), {
+      description:
+        "Longest a client may take to send a whole request, headers and body, in milliseconds; a slower one gets 408 and its connection is closed.",
+      default: 60_000,
+      env: "HOOKYARD_REQUEST_TIMEOUT_MS",
+      flag: "--request-timeout-ms",
+    }),
   },
   { additionalProperties: false },
 );
@@ -163,10 +170,17 @@ const InboundSchema = Type.Object(
     }),
     dedupWindowSeconds: setting(Type.Integer({ minimum: 0 }), {
       description:
-        "A request repeating a provider delivery id accepted this recently is answered 200 and recorded as a duplicate, not forwarded; 0 turns it off. A source's config may set its own dedupWindowSeconds.",
+        "A request repeating a provider delivery id, or the signed content (the signature; for bearer/basic sources the method, path, query and body), of one accepted this recently is answered 200 and recorded as a duplicate, not forwarded; 0 turns it off. A source's config may set its own dedupWindowSeconds.",
       default: 86_400,
       env: "HOOKYARD_INBOUND_DEDUP_WINDOW_SECONDS",
       flag: "--inbound-dedup-window-seconds",
+    }),
+    maxBytesInFlight: setting(Type.Integer({ minimum: 1 }), {
+      description:
+        "Request body bytes all ingest URLs together may be receiving and holding at once (256 MiB); a request that would pass it gets 503 with Retry-After before its body is read.",
+      default: 256 * 1024 * 1024,
+      env: "HOOKYARD_INBOUND_MAX_BYTES_IN_FLIGHT",
+      flag: "--inbound-max-bytes-in-flight",
     }),
   },
   { additionalProperties: false },
@@ -180,6 +194,20 @@ const RulesSchema = Type.Object(
       default: null,
       env: "HOOKYARD_RULES",
       flag: "--rules",
+    }),
+    allowRunFromApi: setting(Type.Boolean(), {
+      description:
+        "Accept `run` actions in rulebooks uploaded through the API or `hookyard apply` (only for programs in allowedCommands). Off: commands run only from rulebook files on this host. Whoever holds an API key can then start those programs.",
+      default: false,
+      env: "HOOKYARD_RULES_ALLOW_RUN_FROM_API",
+      flag: "--rules-allow-run-from-api",
+    }),
+    allowedCommands: setting(Type.Array(Type.String({ minLength: 1 })), {
+      description:
+        "Absolute paths of the programs an uploaded rulebook's `run` may start, with allowRunFromApi (comma-separated in env/flags); anything else is refused at upload.",
+      default: [],
+      env: "HOOKYARD_RULES_ALLOWED_COMMANDS",
+      flag: "--rules-allowed-commands",
     }),
   },
   { additionalProperties: false },

@@ -97,6 +97,9 @@ interface WorkItem {
   throttled?: boolean;
 }
 
+/** Bytes of received requests' bodies held in memory for their first attempt (see enqueue). */
+const MAX_RECEIVED_BYTES_HELD = 64 * 1024 * 1024;
+
 /** Expunged message ids remembered, so a copy read before the expunge is never sent. */
 const EXPUNGED_IDS_KEPT = 10_000;
 
@@ -121,6 +124,8 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
   readonly #log: Logger;
   readonly #ready: WorkItem[] = [];
   readonly #held = new Map<DeliveryId, WorkItem>();
+  /** Bytes of the received requests items hold (see enqueue). */
+  #receivedBytes = 0;
   /** Manual resends asked for while the delivery was ready or in flight. */
   readonly #resendAfter = new Set<DeliveryId>();
   /** Recently expunged messages (insertion order, bounded): see `expunged`. */
@@ -190,6 +195,19 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     }
   }
 
+  /** Stops holding a delivery (done, handed back, lost, cancelled). */
+  #unhold(id: DeliveryId): void {
+    const item = this.#held.get(id);
+    if (item !== undefined) this.#dropReceived(item);
+    this.#held.delete(id);
+  }
+
+  #dropReceived(item: WorkItem): void {
+    if (item.received === undefined) return;
+    this.#receivedBytes -= item.received.body.length;
+    delete item.received;
+  }
+
   /** Number of deliveries this process holds (ready, in flight or waiting for a retry). */
   get heldCount(): number {
     return this.#held.size;
@@ -200,7 +218,13 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     if (this.#closed) return; // still durable: leases expire and the next start sweeps them
     for (const { delivery, message, received } of items) {
       if (this.#held.has(delivery.id)) continue;
-      const item: WorkItem = { delivery, message, trigger, ...(received && { received }) };
+      // A received request's bytes ride along so the first attempt needs no read; past the
+      // budget they stay in the store only, and the attempt reads them there.
+      const keep =
+        received !== undefined &&
+        this.#receivedBytes + received.body.length <= MAX_RECEIVED_BYTES_HELD;
+      if (keep) this.#receivedBytes += received.body.length;
+      const item: WorkItem = { delivery, message, trigger, ...(keep && { received }) };
       this.#held.set(delivery.id, item);
       this.#ready.push(item);
     }
@@ -266,6 +290,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       if (!this.#active.has(delivery.id)) updates.push(unleased(delivery, now, this.owner));
     }
     this.#held.clear();
+    this.#receivedBytes = 0;
     await this.#handBack(updates);
   }
 
@@ -318,7 +343,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
           item.delivery.leaseUntil = leaseUntil;
         } else if (!this.#active.has(id)) {
           item.lost = true;
-          this.#held.delete(id);
+          this.#unhold(id);
           this.#log.warn({ deliveryId: id }, "lease lost to another process; not sending it here");
         }
       }
@@ -418,6 +443,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     if (message.inboundRequestId !== null) {
       const received =
         item.received ?? (await this.#deps.store.getInboundRequestById(message.inboundRequestId));
+      this.#dropReceived(item); // a retry, hours later, reads it again rather than hold it
       if (received === null) {
         // Removed by retention before it could be delivered: nothing left to send.
         await this.#finishWithoutAttempt(item, "cancelled");
@@ -520,7 +546,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
         { msgId: message.id, deliveryId: delivery.id },
         "lease lost before the attempt was recorded; another process has the delivery",
       );
-      this.#held.delete(delivery.id);
+      this.#unhold(delivery.id);
       this.#resendAfter.delete(delivery.id);
       this.emit("attempt", attempt, null);
       return;
@@ -576,7 +602,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
         guard: { owner: this.owner, attempts: delivery.attempts },
       },
     ]);
-    this.#held.delete(delivery.id);
+    this.#unhold(delivery.id);
     this.#armSweep(dueAt);
   }
 
@@ -602,7 +628,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       // While closing it stays held: close() hands it back to the store with its due time.
       if (!this.#closed) this.#retries.add(retryAt, item);
     } else {
-      this.#held.delete(id);
+      this.#unhold(id);
     }
   }
 
@@ -618,7 +644,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       guard: { owner: this.owner, attempts: item.delivery.attempts },
     };
     await this.#deps.store.updateDeliveries([update]);
-    this.#held.delete(item.delivery.id);
+    this.#unhold(item.delivery.id);
     this.#resendAfter.delete(item.delivery.id);
   }
 
@@ -629,7 +655,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       { err, deliveryId: item.delivery.id, msgId: item.message.id },
       "attempt could not be recorded",
     );
-    this.#held.delete(item.delivery.id);
+    this.#unhold(item.delivery.id);
     this.#resendAfter.delete(item.delivery.id);
   }
 

@@ -23,8 +23,26 @@ const NOT_FORWARDED = new Set([
 ]);
 
 /**
+ * What a received request's credential header holds once its source has verified it (a
+ * `bearer` or `basic` source's `authorization`): the secret itself is never stored, shown or
+ * forwarded. A destination that needs credentials gets its own through its endpoint headers.
+ */
+export const VERIFIED_CREDENTIAL = "[verified by the source; not stored]";
+
+/** The sender's cookies and its proxies' view of the connection are not the destination's. */
+function isForwarded(name: string, value: string): boolean {
+  return (
+    !NOT_FORWARDED.has(name) &&
+    name !== "cookie" &&
+    !name.startsWith("x-forwarded-") &&
+    name !== "forwarded" &&
+    value !== VERIFIED_CREDENTIAL
+  );
+}
+
+/**
  * What the delivery engine sends for a request received at an ingest URL: its method, its
- * headers (but the connection's own) and its body, byte for byte, to the destination's URL with
+ * headers (but the connection's own, cookies and credentials) and its body, byte for byte, to the destination's URL with
  * the path the sender added after the token and the sender's query string appended (as Hookdeck
  * forwards paths). A GET or HEAD goes on as it came, without a body: its payload is its query.
  */
@@ -39,7 +57,7 @@ export function forwardedParts(
 } {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(received.headers)) {
-    if (!NOT_FORWARDED.has(name)) headers[name] = value;
+    if (isForwarded(name, value)) headers[name] = value;
   }
   const bodiless = received.method === "GET" || received.method === "HEAD";
   return {
@@ -50,6 +68,14 @@ export function forwardedParts(
   };
 }
 
+/**
+ * The destination's URL with the sender's path suffix below the destination's path and the
+ * sender's query after its own. The suffix (as the router decoded it) never leaves that path
+ * (issue 18): `.` and `..` segments are dropped, and `%`, `\`, tab, CR and LF are escaped, so
+ * the URL parser can neither read a segment as `%2e%2e` (or `.<tab>.`, as it drops tabs and
+ * newlines) nor a `\` as `/`. Ingest refuses such paths; this also covers requests stored before
+ * it did, and replays of them.
+ */
 function forwardedUrl(destination: string, path: string, query: string): string {
   if (path === "" && query === "") return destination;
   let url: URL;
@@ -58,7 +84,13 @@ function forwardedUrl(destination: string, path: string, query: string): string 
   } catch {
     return destination; // the sender reports an invalid URL as it would anyway
   }
-  if (path !== "") url.pathname = `${url.pathname.replace(/\/$/, "")}/${path}`;
+  if (path !== "") {
+    const segments = path
+      .split("/")
+      .filter((segment) => segment !== "." && segment !== "..")
+      .map((segment) => segment.replace(/[%\\\t\n\r]/g, (c) => encodeURIComponent(c)));
+    url.pathname = `${url.pathname.replace(/\/$/, "")}/${segments.join("/")}`;
+  }
   if (query !== "") url.search = url.search === "" ? query : `${url.search.slice(1)}&${query}`;
   return url.toString();
 }

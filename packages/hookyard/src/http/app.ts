@@ -7,11 +7,12 @@ import type {
   FastifyRequest,
 } from "fastify";
 import type { Logger } from "pino";
-import { NotFoundError } from "../errors.js";
+import { BadRequestError, NotFoundError, ValidationError } from "../errors.js";
+import { jsonHazard, MAX_JSON_DEPTH, type JsonHazard } from "../inbound/provider-facts.js";
 import type { Receiver } from "../inbound/receiver.js";
 import type { Sources } from "../inbound/sources.js";
 import type { OutboundServices } from "../outbound/services.js";
-import { bearerAuthHook } from "./auth.js";
+import { bearerAuthHook, FailedAuthLimiter } from "./auth.js";
 import { toHttpFailure } from "./error-mapping.js";
 import { registerIdempotency } from "./idempotency.js";
 import { RequestLog } from "./request-log.js";
@@ -48,10 +49,14 @@ export interface HttpAppDeps {
     publicUrl: string | null;
     /** Largest body an ingest URL accepts (a source may set less). */
     maxBodyBytes: number;
+    /** Body bytes all ingest requests may hold at once (absent: no cap). */
+    maxBytesInFlight?: number;
   };
   logger: Logger;
   /** Largest accepted request body; larger ones get 413. */
   bodyLimitBytes: number;
+  /** Longest a client may take to send a whole request, headers and body (absent: no limit). */
+  requestTimeoutMs?: number;
   /** Hookyard's version, shown in the OpenAPI document. */
   version: string;
 }
@@ -61,6 +66,51 @@ const INGEST_API_PREFIX = "/ingest/api/v1";
 
 /** Longest path segment (uids and event type names are up to 256 characters, percent-encoded). */
 const MAX_PARAM_LENGTH = 1024;
+
+/**
+ * A socket on which nothing moves either way for this long is closed: longer than any answer
+ * takes to start (a bin delays at most 30 s) and than the SSE keep-alive interval (15 s).
+ */
+const IDLE_SOCKET_TIMEOUT_MS = 120_000;
+
+/** Longest a client may take to send its request headers (at most the request timeout). */
+const HEADERS_TIMEOUT_MS = 30_000;
+
+/**
+ * Fastify's server timeouts (issue 18): without them a client sending a body one byte a minute
+ * holds its socket and buffered bytes for ever. Node checks the request and headers timeouts
+ * every `connectionsCheckingInterval` (30 s by default): a tenth of the timeout keeps it close.
+ */
+function serverTimeouts(requestTimeoutMs: number | undefined) {
+  if (requestTimeoutMs === undefined) return { connectionTimeout: IDLE_SOCKET_TIMEOUT_MS };
+  return {
+    requestTimeout: requestTimeoutMs,
+    connectionTimeout: IDLE_SOCKET_TIMEOUT_MS,
+    http: {
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(5_000, Math.max(100, Math.ceil(requestTimeoutMs / 10))),
+    },
+  };
+}
+
+/**
+ * The 422 for a JSON body that is nested too deeply or holds U+0000 (PostgreSQL cannot store it
+ * in text). Too deep names the top-level field it is in, a NUL the exact field.
+ */
+function unsafeJsonError(hazard: JsonHazard): ValidationError {
+  if (hazard.kind === "too_deep") {
+    return ValidationError.field(
+      ["body", ...hazard.path.slice(0, 1)],
+      `is nested deeper than ${MAX_JSON_DEPTH} levels`,
+      "value_error.too_deep",
+    );
+  }
+  return ValidationError.field(
+    ["body", ...hazard.path],
+    "contains a NUL character (\\u0000), which Hookyard does not store",
+    "value_error.nul",
+  );
+}
 
 /** Logs and answers every error; `request.log` carries `reqId`. 4xx at info, 5xx at error. */
 function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
@@ -72,6 +122,7 @@ function handleError(error: FastifyError, request: FastifyRequest, reply: Fastif
   } else {
     request.log.info({ status: failure.status, detail: error.message }, "request refused");
   }
+  if (failure.headers !== undefined) void reply.headers(failure.headers);
   void reply.code(failure.status).send(failure.body);
 }
 
@@ -96,6 +147,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
     // Clients may send `X-Request-Id`; otherwise Fastify numbers requests.
     requestIdHeader: "x-request-id",
     return503OnClosing: true,
+    ...serverTimeouts(deps.requestTimeoutMs),
   });
 
   app.setValidatorCompiler(createValidatorCompiler());
@@ -106,23 +158,37 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
     request.log.info({ status: failure.status }, "route not found");
     void reply.code(failure.status).send(failure.body);
   });
+  // A NUL can come in through a percent-escape in a path or query value; PostgreSQL cannot
+  // compare or store it in text, so it is refused here, the same on both stores.
+  app.addHook("onRequest", (request, _reply, done) => {
+    if (!request.url.includes("%00")) done();
+    else done(new BadRequestError("The URL contains %00: ids, tokens and values cannot hold NUL"));
+  });
   // Only JSON bodies: anything else (text/plain included) is a 415. An empty JSON body counts as
   // no body, so bodiless POSTs (resend) accept it and body routes answer 422 naming `body`.
+  // A message payload may hold U+0000: it is kept as JSON text, where it stays escaped.
   app.removeContentTypeParser(["text/plain", "application/json"]);
   const parseJson = app.getDefaultJsonParser("error", "error");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
     const text = typeof body === "string" ? body : body.toString("utf8");
     if (text.length === 0) done(null, undefined);
     // The default parser reports through `done`; its return value carries nothing.
-    else void parseJson(request, text, done);
+    else
+      void parseJson(request, text, (err, value: unknown) => {
+        const hazard = err === null ? jsonHazard(value, text, "payload") : null;
+        if (hazard === null) done(err, value);
+        else done(unsafeJsonError(hazard));
+      });
   });
 
   await registerDocsRoutes(app, { version: deps.version, apiPrefix: API_PREFIX });
   registerHealthRoutes(app, API_PREFIX);
 
+  // One count of failed keys per server, whichever part of the API they were tried on.
+  const failedAuth = new FailedAuthLimiter();
   await app.register(
     (api, _opts, done) => {
-      api.addHook("onRequest", bearerAuthHook(deps.services.auth));
+      api.addHook("onRequest", bearerAuthHook(deps.services.auth, failedAuth));
       registerIdempotency(api, deps.services.idempotency);
       registerApplicationRoutes(api, deps.services);
       registerEventTypeRoutes(api, deps.services);
@@ -138,7 +204,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
   );
   await app.register(
     (api, _opts, done) => {
-      api.addHook("onRequest", bearerAuthHook(deps.services.auth));
+      api.addHook("onRequest", bearerAuthHook(deps.services.auth, failedAuth));
       registerIdempotency(api, deps.services.idempotency);
       registerSourceRoutes(api, { ...deps.inbound, endpoints: deps.services.endpoints });
       registerIngestEndpointRoutes(api, { sources: deps.inbound.sources, services: deps.services });

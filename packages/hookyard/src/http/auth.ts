@@ -1,30 +1,146 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
-import { AuthenticationError } from "../errors.js";
+import { SystemClock, type Clock } from "../clock.js";
+import { AuthenticationError, TooManyRequestsError } from "../errors.js";
 import type { AuthService } from "../outbound/services.js";
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
+/** Wrong keys a client may send within FAILURE_WINDOW_MS before it is refused for that long. */
+const MAX_FAILURES = 20;
+const FAILURE_WINDOW_MS = 60_000;
+/** Clients tracked at once; past this the oldest is forgotten (memory stays bounded). */
+const MAX_TRACKED_CLIENTS = 10_000;
+
 /** The token of an `Authorization: Bearer <token>` header, or null. */
-function bearerTokenOf(header: string | undefined): string | null {
+export function bearerTokenOf(header: string | undefined): string | null {
   if (header === undefined) return null;
   const match = BEARER.exec(header);
   return match?.[1] ?? null;
 }
 
+interface Failures {
+  /** When the first failure of the current window happened (epoch ms). */
+  since: number;
+  count: number;
+  /** Refused until then (epoch ms), once `count` reached the limit; 0 while not blocked. */
+  blockedUntil: number;
+}
+
+/**
+ * Failed API key checks per client: after MAX_FAILURES wrong keys within a minute, the client is
+ * refused (429) for a minute whatever key it sends, the right one included, so that guessing
+ * gains nothing. Clients are IPv4 addresses and IPv6 /64 networks (one host holds a whole /64).
+ */
+export class FailedAuthLimiter {
+  readonly #clock: Clock;
+  readonly #maxFailures: number;
+  readonly #windowMs: number;
+  readonly #maxClients: number;
+  /** In order of each client's current window start, so the first entries expire first. */
+  readonly #clients = new Map<string, Failures>();
+
+  constructor(
+    deps: { clock: Clock; maxFailures?: number; windowMs?: number; maxClients?: number } = {
+      clock: new SystemClock(),
+    },
+  ) {
+    this.#clock = deps.clock;
+    this.#maxFailures = deps.maxFailures ?? MAX_FAILURES;
+    this.#windowMs = deps.windowMs ?? FAILURE_WINDOW_MS;
+    this.#maxClients = deps.maxClients ?? MAX_TRACKED_CLIENTS;
+  }
+
+  /** Milliseconds until `ip` may try again; 0 when it is not refused. */
+  retryAfterMs(ip: string): number {
+    const entry = this.#clients.get(clientKey(ip));
+    if (entry === undefined) return 0;
+    return Math.max(0, entry.blockedUntil - this.#clock.now());
+  }
+
+  /** Counts a wrong key from `ip`; true when this one made it refused. */
+  recordFailure(ip: string): boolean {
+    const key = clientKey(ip);
+    const now = this.#clock.now();
+    let entry = this.#clients.get(key);
+    if (entry === undefined || (entry.blockedUntil <= now && now - entry.since >= this.#windowMs)) {
+      // A fresh window goes to the end, keeping the map in window order.
+      this.#clients.delete(key);
+      this.#makeRoom(now);
+      entry = { since: now, count: 0, blockedUntil: 0 };
+      this.#clients.set(key, entry);
+    }
+    entry.count++;
+    if (entry.count < this.#maxFailures || entry.blockedUntil > now) return false;
+    entry.blockedUntil = now + this.#windowMs;
+    return true;
+  }
+
+  /** How many clients are tracked: at most `maxClients`. */
+  get trackedClients(): number {
+    return this.#clients.size;
+  }
+
+  #makeRoom(now: number): void {
+    for (const [key, entry] of this.#clients) {
+      const expired = entry.blockedUntil <= now && now - entry.since >= this.#windowMs;
+      if (!expired && this.#clients.size < this.#maxClients) return;
+      // Expired, or the oldest while full: an attacker with more addresses than the bound
+      // gets a few more guesses, but never unbounded memory.
+      this.#clients.delete(key);
+    }
+  }
+}
+
+/** An IPv4 address as is (also IPv4-mapped IPv6), an IPv6 address as its /64. */
+function clientKey(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped !== null) return mapped[1]!;
+  if (!ip.includes(":")) return ip;
+  const [head = "", tail = ""] = ip.toLowerCase().split("::");
+  const left = head === "" ? [] : head.split(":");
+  const right = tail === "" ? [] : tail.split(":");
+  const groups = ip.includes("::")
+    ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
+}
+
 /**
  * An `onRequest` hook that refuses requests without a valid admin API key (401). It runs before
- * the body is read, so unauthenticated clients cannot make the server parse anything.
+ * the body is read, so unauthenticated clients cannot make the server parse anything. A client
+ * that sent too many wrong keys is answered 429 with `Retry-After` before its key is looked at.
+ * Pass the same `limiter` to every hook of one server, so a client's failures add up across them.
  */
 export function bearerAuthHook(
   auth: AuthService,
+  limiter: FailedAuthLimiter = new FailedAuthLimiter(),
 ): (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void {
   return (request, _reply, done) => {
+    const waitMs = limiter.retryAfterMs(request.ip);
+    if (waitMs > 0) {
+      done(
+        new TooManyRequestsError(
+          `Too many requests with a wrong API key from this address; try again in ${Math.ceil(waitMs / 1000)} s`,
+          waitMs / 1000,
+        ),
+      );
+      return;
+    }
     const token = bearerTokenOf(request.headers.authorization);
     if (token === null) {
       done(new AuthenticationError("Missing Authorization header: send `Bearer <api key>`"));
       return;
     }
     if (!auth.verify(token)) {
+      if (limiter.recordFailure(request.ip)) {
+        request.log.warn(
+          { ip: request.ip },
+          "client refused for a while: too many requests with a wrong API key",
+        );
+      }
       done(new AuthenticationError("Invalid API key"));
       return;
     }

@@ -4,6 +4,7 @@ import {
   MethodNotAllowedError,
   NotFoundError,
   PayloadTooLargeError,
+  TooManyRequestsError,
   UnsupportedMediaTypeError,
   ValidationError,
 } from "../errors.js";
@@ -25,6 +26,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   method_not_allowed: 405,
+  too_many_requests: 429,
   service_unavailable: 503,
 };
 
@@ -42,6 +44,8 @@ export interface HttpFailure {
   body: HttpErrorBody | HttpValidationErrorBody;
   /** True for a bug (anything not a refusal): log it at error with its stack. */
   unexpected: boolean;
+  /** Headers the answer carries (`Retry-After` of a 429). */
+  headers?: Record<string, string>;
 }
 
 /** The fixed answer to a bug; nothing internal reaches the client. */
@@ -113,6 +117,9 @@ export function toHttpFailure(err: unknown): HttpFailure {
       status: STATUS_BY_CODE[known.code],
       body: { code: known.code, detail: known.message },
       unexpected: false,
+      ...(known instanceof TooManyRequestsError && {
+        headers: { "retry-after": String(known.retryAfterSeconds) },
+      }),
     };
   }
   return { status: 500, body: SERVER_ERROR_BODY, unexpected: true };

@@ -12,7 +12,11 @@ type Headers = Readonly<Record<string, string | undefined>>;
  */
 const parsed = new WeakMap<Buffer, { type: string; value: Record<string, unknown> | null }>();
 
-/** The body as JSON, or null if it is not a JSON object (a form, XML, …). */
+/**
+ * The body as JSON, or null if it is not a JSON object (a form, XML, …) or not one that can be
+ * handled safely (see `jsonHazard`): such a body is still stored and forwarded byte for byte,
+ * only its facts and payload filters do not see into it.
+ */
 export function jsonBody(
   body: Buffer,
   contentType: string | undefined,
@@ -24,7 +28,12 @@ export function jsonBody(
   if (type.includes("json") || (type === "" && body[0] === 0x7b)) {
     try {
       const json: unknown = JSON.parse(body.toString("utf8"));
-      if (typeof json === "object" && json !== null && !Array.isArray(json)) {
+      if (
+        typeof json === "object" &&
+        json !== null &&
+        !Array.isArray(json) &&
+        jsonHazard(json, body) === null
+      ) {
         value = json as Record<string, unknown>;
       }
     } catch {
@@ -35,8 +44,72 @@ export function jsonBody(
   return value;
 }
 
+/** Deepest nesting of a JSON value Hookyard reads into (Svix's JSON parser stops at 128 too). */
+export const MAX_JSON_DEPTH = 128;
+
+/** What makes a parsed JSON value unsafe to handle, with where it is (keys from the root). */
+export interface JsonHazard {
+  kind: "too_deep" | "nul";
+  path: string[];
+}
+
+/**
+ * Why a parsed JSON value is unsafe to handle, or null: nested deeper than `MAX_JSON_DEPTH`
+ * (recursive code over it, JSON.stringify included, overflows the stack), or a string or key
+ * holding U+0000 (PostgreSQL cannot store it in text, so the two stores would disagree). Only
+ * a `\u0000` escape puts one there (a raw NUL is invalid JSON): `text` is the parsed text, and
+ * without that escape no string is searched. NULs under the root key `nulAllowedUnder` are let
+ * through (a message payload is kept as JSON text, where it stays escaped). Iterative: the value
+ * may be nested far deeper than the stack allows.
+ */
+export function jsonHazard(
+  value: unknown,
+  text: string | Buffer,
+  nulAllowedUnder?: string,
+): JsonHazard | null {
+  interface Container {
+    value: object;
+    depth: number;
+    key: string;
+    parent: Container | null;
+    nulAllowed: boolean;
+  }
+  const pathOf = (at: Container, key?: string): string[] => {
+    const path = key === undefined ? [] : [key];
+    for (let up = at; up.parent !== null; up = up.parent) path.unshift(up.key);
+    return path;
+  };
+  const searchNul = text.includes("\\u0000");
+  if (typeof value !== "object" || value === null) {
+    return searchNul && typeof value === "string" && value.includes("\0")
+      ? { kind: "nul", path: [] }
+      : null;
+  }
+  const stack: Container[] = [{ value, depth: 0, key: "", parent: null, nulAllowed: false }];
+  for (let at = stack.pop(); at !== undefined; at = stack.pop()) {
+    if (at.depth >= MAX_JSON_DEPTH) return { kind: "too_deep", path: pathOf(at) };
+    const entries: Iterable<[number | string, unknown]> = Array.isArray(at.value)
+      ? (at.value as unknown[]).entries()
+      : Object.entries(at.value);
+    for (const [index, child] of entries) {
+      const key = String(index);
+      const nulAllowed = at.nulAllowed || (at.depth === 0 && key === nulAllowedUnder);
+      if (searchNul && !nulAllowed) {
+        if (key.includes("\0") || (typeof child === "string" && child.includes("\0"))) {
+          return { kind: "nul", path: pathOf(at, key) };
+        }
+      }
+      if (typeof child === "object" && child !== null) {
+        stack.push({ value: child, depth: at.depth + 1, key, parent: at, nulAllowed });
+      }
+    }
+  }
+  return null;
+}
+
+// A NUL is no provider's id or type, and PostgreSQL cannot store it in text.
 const text = (value: unknown): string | null =>
-  typeof value === "string" && value.length > 0 ? value : null;
+  typeof value === "string" && value.length > 0 && !value.includes("\0") ? value : null;
 
 /** The provider's id of this delivery, the same on its retries; null when it sends none. */
 export function deliveryIdOf(

@@ -1,5 +1,11 @@
 import type { Clock } from "../clock.js";
-import { ConflictError, NotFoundError, PayloadTooLargeError } from "../errors.js";
+import {
+  ConflictError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ServiceUnavailableError,
+  ValidationError,
+} from "../errors.js";
 import type { IdGenerator } from "../ids.js";
 import { isUtf8 } from "node:buffer";
 import { EventEmitter } from "node:events";
@@ -13,6 +19,9 @@ import { verifyInbound, type SourceScheme } from "../signing/provider-schemes.js
 import { inCidrList } from "../delivery/ssrf-guard.js";
 import type { Store } from "../store/store.js";
 import { deliveryIdOf, eventTypeOf, factOf, jsonBody } from "./provider-facts.js";
+import { RejectionLimiter, REJECTED_KEPT_PER_SOURCE, truncatedBody } from "./rejected-requests.js";
+import { withoutCredentials } from "./credential-headers.js";
+import { replayKeyOf } from "./replay-key.js";
 import { sourceOptions, sourceScheme, type SourceOptions } from "./sources.js";
 import type { Automation } from "../rules/automation.js";
 import { inboundEvent } from "../rules/events.js";
@@ -45,14 +54,16 @@ export interface ReceiveOutcome {
   headers?: Record<string, string>;
   /** Wait this long before answering (a bin simulating a slow receiver). */
   delayMs?: number;
-  request: InboundRequest;
+  /** Null when nothing was stored: a refusal past the source's rate of rejected requests. */
+  request: InboundRequest | null;
 }
 
 /**
  * The receive pipeline of an ingest URL: find the source by its token, verify the request with
  * the source's scheme, drop a repeated delivery, and store the request byte-exact whatever the
  * verdict; the answer goes out once it is committed. Rejected requests are stored too (to show
- * why), but never forwarded.
+ * why), but never forwarded, and bounded (rejected-requests.ts): the start of their body, the
+ * newest per source, at a limited rate. The credential a source checks is never stored.
  */
 export class Receiver extends EventEmitter<ReceiverEvents> {
   readonly #store: Store;
@@ -71,6 +82,7 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
    * whoever probes random URLs).
    */
   readonly #byToken = new Map<string, KnownSource>();
+  readonly #rejections = new RejectionLimiter();
 
   constructor(deps: {
     store: Store;
@@ -113,15 +125,36 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
     if (cached !== undefined && cached.validUntil > now) return cached;
     const source = await this.#store.getSourceByToken(token, now);
     if (source === null) return null;
-    const known: KnownSource = {
-      source,
-      scheme: sourceScheme(source.type, source.config),
-      options: { ...this.#defaults, ...sourceOptions(source.config, source.type) },
-      validUntil: source.tokens.find((t) => t.token === token)?.expiresAt ?? Infinity,
-    };
+    let known: KnownSource;
+    try {
+      known = {
+        source,
+        scheme: sourceScheme(source.type, source.config),
+        options: { ...this.#defaults, ...sourceOptions(source.config, source.type) },
+        validUntil: source.tokens.find((t) => t.token === token)?.expiresAt ?? Infinity,
+      };
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      // Stored before a check was added (a too-short secret): fail closed, and with a 5xx, so
+      // the provider keeps the request and retries once an operator fixes the config. The
+      // sender is not told what is wrong with it; the server's log (the cause) is.
+      throw new ServiceUnavailableError(
+        `Source ${source.id} cannot verify requests until its configuration is fixed`,
+        { cause: err },
+      );
+    }
     if (this.#byToken.size >= MAX_CACHED_SOURCES) this.#byToken.clear();
     this.#byToken.set(token, known);
     return known;
+  }
+
+  /**
+   * The largest body the source of `token` accepts, or null when no source has this token: the
+   * HTTP layer asks before it reads a byte of the body, so an unknown token costs no memory.
+   */
+  async bodyLimitOf(token: string): Promise<number | null> {
+    const known = await this.#sourceOf(token, this.#clock.now());
+    return known === null ? null : known.options.maxBodyBytes;
   }
 
   async receive(token: string, http: ReceivedHttp): Promise<ReceiveOutcome> {
@@ -137,29 +170,19 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
     }
     if (options.allowedIps !== undefined && !inCidrList(http.sourceIp, options.allowedIps)) {
       const reason = `source IP ${http.sourceIp} is not in the source's allowedIps`;
-      const refused = await this.#store.insertInboundRequest(
-        this.#record(known, http, null, now, { status: "rejected", reason }),
-        now,
-      );
-      this.emit("received", refused);
-      return { status: 403, body: { code: "forbidden", detail: reason }, request: refused };
+      return this.#reject(known, http, null, now, { status: 403, code: "forbidden", reason });
     }
     const json = jsonBody(http.body, http.headers["content-type"]);
-    const request = this.#record(known, http, json, now, { status: "accepted", reason: null });
-
     const verdict = verifyInbound(scheme, http, now);
     if (!verdict.ok) {
-      const rejected = await this.#store.insertInboundRequest(
-        { ...request, status: "rejected", reason: verdict.reason },
-        now,
-      );
-      this.emit("received", rejected);
-      return {
-        status: 401,
-        body: { code: "verification_failed", detail: verdict.reason },
-        request: rejected,
-      };
+      const refusal = { status: 401, code: "verification_failed", reason: verdict.reason };
+      return this.#reject(known, http, json, now, refusal);
     }
+    const replayKey = replayKeyOf(scheme, http);
+    const request: InboundRequest = {
+      ...this.#record(known, http, json, now, { status: "accepted", reason: null }),
+      ...(replayKey !== null && { replayKey }),
+    };
 
     // A window of 0 turns de-duplication off: nothing is that recent.
     const dedupSince =
@@ -211,6 +234,48 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
     return { status: 200, body: answerOf(source, stored, json), request: stored };
   }
 
+  /**
+   * Records a refused request, its body cut to its first bytes, and keeps the source's newest
+   * rejected ones; past the source's rate of rejected requests nothing is stored and the sender
+   * is told when to come back (a provider retries; whoever floods the URL is slowed down).
+   */
+  async #reject(
+    known: KnownSource,
+    http: ReceivedHttp,
+    json: Record<string, unknown> | null,
+    now: number,
+    refusal: { status: number; code: string; reason: string },
+  ): Promise<ReceiveOutcome> {
+    const { source } = known;
+    const limited = this.#rejections.take(source.id, now);
+    if (limited !== null) {
+      return {
+        status: 429,
+        headers: { "retry-after": String(Math.ceil(limited.retryAfterMs / 1000)) },
+        body: {
+          code: "too_many_requests",
+          detail: `Too many rejected requests for this source; not recorded (${refusal.reason})`,
+        },
+        request: null,
+      };
+    }
+    const record = this.#record(known, http, json, now, {
+      status: "rejected",
+      reason: refusal.reason,
+    });
+    const rejected = await this.#store.insertInboundRequest(
+      { ...record, ...truncatedBody(http.body) },
+      now,
+    );
+    this.emit("received", rejected);
+    await this.#store.trimInboundRequests(source.id, REJECTED_KEPT_PER_SOURCE, "rejected");
+    return {
+      status: refusal.status,
+      body: { code: refusal.code, detail: refusal.reason },
+      request: rejected,
+    };
+  }
+
   #record(
     { source, options }: KnownSource,
     http: ReceivedHttp,
@@ -218,6 +283,9 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
     now: number,
     verdict: Pick<InboundRequest, "status" | "reason">,
   ): InboundRequest {
+    // Facts are read from what is stored: a deliveryIdHeader naming the credential reads the mask.
+    const headers = withoutCredentials(source.type, http.headers);
+    const facts = { headers, body: http.body, query: http.query };
     return {
       id: this.#ids.next("req"),
       sourceId: source.id,
@@ -225,17 +293,17 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
       method: http.method,
       path: http.path,
       query: http.query,
-      headers: http.headers,
+      headers,
       body: http.body,
       sourceIp: http.sourceIp,
       dedupKey:
         options.deliveryId !== undefined
-          ? factOf(options.deliveryId, http, json)
-          : deliveryIdOf(source.type, http.headers, json),
+          ? factOf(options.deliveryId, facts, json)
+          : deliveryIdOf(source.type, headers, json),
       eventType:
         options.eventType !== undefined
-          ? factOf(options.eventType, http, json)
-          : eventTypeOf(source.type, http.headers, json),
+          ? factOf(options.eventType, facts, json)
+          : eventTypeOf(source.type, headers, json),
       duplicateOf: null,
       createdAt: now,
     };

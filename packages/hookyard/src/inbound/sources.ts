@@ -15,6 +15,7 @@ import type {
 } from "../model.js";
 import { InvalidCidrError, parseCidrList, type Cidr } from "../delivery/ssrf-guard.js";
 import type { HmacAlgorithm, SourceScheme } from "../signing/provider-schemes.js";
+import { secretProblem } from "../signing/standard-webhooks.js";
 import type { FactSpec } from "./provider-facts.js";
 import type { Page, PageRequest, Store } from "../store/store.js";
 
@@ -285,7 +286,18 @@ export function sourceScheme(type: string, config: Record<string, unknown>): Sou
     if (typeof value !== "string" || value.length === 0) {
       throw ValidationError.field(field(name), "must be a non-empty string", "type_error");
     }
+    // A blank secret is as good as none: anyone could compute the signature or send the token.
+    if (SECRET_KEYS.has(name) && value.trim() === "") {
+      throw ValidationError.field(field(name), "must not be blank: anyone could sign with it");
+    }
     return value;
+  };
+  /** A Standard Webhooks (Svix) signing secret: a key of 24–75 bytes, as the spec's libraries take. */
+  const signingKey = (): string => {
+    const secret = text("secret")!;
+    const problem = secretProblem(secret, { prefix: "optional" });
+    if (problem !== null) throw ValidationError.field(field("secret"), problem);
+    return secret;
   };
   const tolerance = (): { toleranceSeconds?: number } => {
     const value = config.toleranceSeconds;
@@ -315,9 +327,10 @@ export function sourceScheme(type: string, config: Record<string, unknown>): Sou
       return { type, secret: text("secret")! };
     case "stripe":
     case "slack":
+      return { type, secret: text("secret")!, ...tolerance() };
     case "standard-webhooks":
     case "svix":
-      return { type, secret: text("secret")!, ...tolerance() };
+      return { type, secret: signingKey(), ...tolerance() };
     case "generic-hmac": {
       const algorithms: readonly HmacAlgorithm[] = ["sha1", "sha256", "sha512"];
       const optional = (name: string) => {
@@ -343,7 +356,7 @@ export function sourceScheme(type: string, config: Record<string, unknown>): Sou
       return { type, username: text("username")!, password: text("password")! };
     default:
       if ((SVIX_POWERED as readonly string[]).includes(type)) {
-        return { type: "svix", secret: text("secret")!, ...tolerance() };
+        return { type: "svix", secret: signingKey(), ...tolerance() };
       }
       throw ValidationError.field(
         ["body", "type"],
@@ -428,7 +441,7 @@ export function sourceOptions(config: Record<string, unknown>, type?: string): S
     const header = config[headerKey];
     const path = config[fieldKey];
     if (header !== undefined) {
-      if (typeof header !== "string" || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header)) {
+      if (typeof header !== "string" || !HEADER_NAME.test(header)) {
         throw ValidationError.field(field(headerKey), "must be a header name");
       }
       spec.header = header;
@@ -469,16 +482,7 @@ export function sourceOptions(config: Record<string, unknown>, type?: string): S
     if (contentType !== undefined && (typeof contentType !== "string" || contentType === "")) {
       throw ValidationError.field(field("responseContentType"), "must be a non-empty string");
     }
-    const isHeaderMap = (v: unknown): v is Record<string, string> =>
-      typeof v === "object" &&
-      v !== null &&
-      !Array.isArray(v) &&
-      Object.entries(v).every(
-        ([k, x]) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) && typeof x === "string",
-      );
-    if (headers !== undefined && !isHeaderMap(headers)) {
-      throw ValidationError.field(field("responseHeaders"), "must map header names to strings");
-    }
+    if (headers !== undefined) checkResponseHeaders(headers, field("responseHeaders"));
     if (
       delayMs !== undefined &&
       (typeof delayMs !== "number" ||
@@ -493,13 +497,75 @@ export function sourceOptions(config: Record<string, unknown>, type?: string): S
     }
     options.response = {
       status: status ?? 200,
-      headers: headers ?? {},
+      headers: (headers as Record<string, string> | undefined) ?? {},
       body: body ?? "",
       contentType: contentType ?? "text/plain; charset=utf-8",
       delayMs: delayMs ?? 0,
     };
   }
   return options;
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** What Node (and HTTP) allow in a field value: no CR, LF, NUL or other controls but tab. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const MAX_RESPONSE_HEADERS = 50;
+const MAX_RESPONSE_HEADER_BYTES = 8_192;
+
+/**
+ * Headers a source may not set on its answer, with why. The framing and hop-by-hop ones belong
+ * to the connection (a wrong `content-length` or `transfer-encoding` desynchronises proxies in
+ * front of Hookyard); `host` is a request header; `set-cookie` would plant cookies on the
+ * server's own origin, where the API and dashboard live; `x-content-type-options` would undo
+ * the `nosniff` every ingest answer carries.
+ */
+const REFUSED_RESPONSE_HEADERS: ReadonlyMap<string, string> = new Map([
+  ["content-length", "Hookyard frames the answer itself"],
+  ["transfer-encoding", "Hookyard frames the answer itself"],
+  ["content-encoding", "the body is sent as given, never encoded"],
+  ["connection", "a hop-by-hop header belongs to the connection"],
+  ["keep-alive", "a hop-by-hop header belongs to the connection"],
+  ["proxy-connection", "a hop-by-hop header belongs to the connection"],
+  ["upgrade", "a hop-by-hop header belongs to the connection"],
+  ["te", "a hop-by-hop header belongs to the connection"],
+  ["trailer", "a hop-by-hop header belongs to the connection"],
+  ["host", "it is a request header"],
+  ["set-cookie", "it would set cookies on the Hookyard server's own origin"],
+  ["x-content-type-options", "every ingest answer carries nosniff"],
+]);
+
+/** `responseHeaders`: names to values that Node can send and that leave the framing alone. */
+function checkResponseHeaders(headers: unknown, loc: string[]): void {
+  if (typeof headers !== "object" || headers === null || Array.isArray(headers)) {
+    throw ValidationError.field(loc, "must map header names to strings");
+  }
+  const entries = Object.entries(headers);
+  if (entries.length > MAX_RESPONSE_HEADERS) {
+    throw ValidationError.field(loc, `must have at most ${MAX_RESPONSE_HEADERS} headers`);
+  }
+  for (const [name, value] of entries) {
+    const at = [...loc, name];
+    if (!HEADER_NAME.test(name)) {
+      throw ValidationError.field(
+        at,
+        `"${JSON.stringify(name).slice(1, -1)}" is not a header name`,
+      );
+    }
+    const refused = REFUSED_RESPONSE_HEADERS.get(name.toLowerCase());
+    if (refused !== undefined) {
+      throw ValidationError.field(at, `${name} cannot be set: ${refused}`);
+    }
+    if (typeof value !== "string") throw ValidationError.field(at, "must be a string");
+    if (!HEADER_VALUE.test(value)) {
+      throw ValidationError.field(
+        at,
+        "must not contain CR, LF or other control characters (nor characters above U+00FF)",
+      );
+    }
+    if (value.length > MAX_RESPONSE_HEADER_BYTES) {
+      throw ValidationError.field(at, `must be at most ${MAX_RESPONSE_HEADER_BYTES} characters`);
+    }
+  }
 }
 
 /** 24 random bytes, URL-safe: the unguessable part of an ingest URL. */

@@ -20,6 +20,7 @@ import { notifyBody } from "./notify-payloads.js";
 import { guardsDecide, RuleIndex } from "./rule-index.js";
 import type { RuleEgress } from "./rule-targets.js";
 import type { Action, Rule, Rulebook } from "./rulebook.js";
+import { NO_RUN_FROM_UPLOADS, refusedRun, type RunPolicy } from "./run-policy.js";
 
 export interface AutomationDeps {
   store: Store;
@@ -29,7 +30,26 @@ export interface AutomationDeps {
   /** This process's name on the runs it holds (the delivery engine's owner). */
   owner: string;
   egress: RuleEgress;
+  /** Which programs an uploaded rule may start; checked again before each run (default: none). */
+  runPolicy?: RunPolicy;
+  /** What the rules may hold in memory (tests lower them). */
+  limits?: Partial<AutomationLimits>;
 }
+
+export interface AutomationLimits {
+  /** A rule's queue holds at most this many runs; the ones past it fail (see #enqueue). */
+  waitingRuns: number;
+  /** And all queues together at most about this many bytes of events. */
+  waitingBytes: number;
+  /** Open once_after windows (rule and group) held at once. */
+  openWindows: number;
+}
+
+const DEFAULT_LIMITS: AutomationLimits = {
+  waitingRuns: 1_000,
+  waitingBytes: 256 * 1024 * 1024,
+  openWindows: 10_000,
+};
 
 /** What a dry run says of one rule for one event. */
 export interface DryRunRule {
@@ -42,6 +62,11 @@ export interface DryRunRule {
   throttle: string | null;
   /** What each action would do, with its fields evaluated. */
   actions: Array<{ type: string; id: string | null; would: unknown }>;
+}
+
+/** About what a run's event holds in memory: its body twice (as text and parsed), and a bit. */
+function eventBytes(event: RuleEvent): number {
+  return 2 * event.body.length + 1_024;
 }
 
 /** Past this many runs taken back at once, the rest wait for the next look. */
@@ -63,6 +88,8 @@ export class Automation {
   /** Rules by the inbound source key (uid or id) they listen to, indexed by their guards. */
   #inbound = new Map<string, RuleIndex>();
   readonly #queues = new Map<string, RuleQueue>();
+  /** About how much memory the events of every waiting run hold (see eventBytes). */
+  #waitingBytes = 0;
   /** once_within: until when each (rule, group) is quiet. */
   readonly #quietUntil = new Map<string, number>();
   /** once_after: the latest event of each (rule, group) whose window is open. */
@@ -73,8 +100,11 @@ export class Automation {
   readonly #active = new Set<Promise<void>>();
   #closed = false;
 
+  readonly #limits: AutomationLimits;
+
   constructor(deps: AutomationDeps) {
     this.#deps = deps;
+    this.#limits = { ...DEFAULT_LIMITS, ...deps.limits };
   }
 
   get rulebook(): Rulebook {
@@ -306,6 +336,7 @@ export class Automation {
     for (const { timer } of this.#collecting.values()) timer.cancel();
     this.#collecting.clear();
     for (const queue of this.#queues.values()) queue.waiting.length = 0;
+    this.#waitingBytes = 0;
     if (this.#active.size === 0) return;
     await Promise.race([
       Promise.allSettled([...this.#active]),
@@ -363,6 +394,15 @@ export class Automation {
     if (open !== undefined) {
       open.event = event;
       return false;
+    }
+    // Each open window holds its latest event: past the cap, an event that would open another
+    // runs at once (it is not lost, only not collapsed) rather than grow the memory without end.
+    if (this.#collecting.size >= this.#limits.openWindows) {
+      this.#deps.logger.warn(
+        { rule: rule.name, open: this.#collecting.size },
+        "rules: too many once_after windows are open; this event runs without waiting",
+      );
+      return true;
     }
     const timer = this.#deps.clock.setTimer(throttle.windowMs, () => {
       const closing = this.#collecting.get(key);
@@ -431,13 +471,50 @@ export class Automation {
       queue = { active: 0, waiting: [] };
       this.#queues.set(run.rule, queue);
     }
+    // Waiting runs hold their events (a request's body) in memory: a rule whose commands cannot
+    // keep up fails its newest runs, recorded and raised as rule.failed, instead of the server.
+    const bytes = eventBytes(run.event);
+    const { waitingRuns, waitingBytes } = this.#limits;
+    const full =
+      queue.waiting.length >= waitingRuns
+        ? `${waitingRuns} runs of this rule are waiting`
+        : this.#waitingBytes + bytes > waitingBytes
+          ? `the runs waiting in all rules' queues hold ${waitingBytes} bytes of events`
+          : null;
+    if (full !== null) {
+      this.#refuse(run, `not started: ${full} (concurrency ${concurrency})`);
+      return;
+    }
+    this.#waitingBytes += bytes;
     queue.waiting.push(run);
     this.#pump(run.rule, queue, concurrency);
+  }
+
+  /** Fails a run that was stored queued but cannot be held (see #enqueue, once_after). */
+  #refuse(run: RuleRun, error: string): void {
+    const now = this.#deps.clock.now();
+    const failed: RuleRun = {
+      ...run,
+      status: "failed",
+      error,
+      owner: null,
+      leaseUntil: null,
+      finishedAt: now,
+    };
+    this.#deps.store.updateRuleRun(failed).then(
+      () => this.#failed(failed),
+      (err: unknown) =>
+        this.#deps.logger.error(
+          { err, rule: run.rule, run: run.id },
+          "rules: a run could not be recorded",
+        ),
+    );
   }
 
   #pump(name: string, queue: RuleQueue, concurrency: number): void {
     while (queue.active < concurrency && queue.waiting.length > 0) {
       const run = queue.waiting.shift()!;
+      this.#waitingBytes -= eventBytes(run.event);
       queue.active++;
       const done = this.#execute(run)
         .catch((err: unknown) =>
@@ -584,6 +661,13 @@ export class Automation {
     const eventId = run === null ? "" : `${run.id}.${index}`;
     switch (action.type) {
       case "run": {
+        // Checked at upload and at load; once more here, so no path around the policy starts
+        // a program (a rulebook loaded some other way, a policy narrowed since).
+        const refused =
+          rule.origin === "file"
+            ? null
+            : refusedRun(action, this.#deps.runPolicy ?? NO_RUN_FROM_UPLOADS);
+        if (refused !== null) throw new Error(`refused: ${refused.field}: ${refused.message}`);
         const spec = {
           argv: action.argv.map(text),
           cwd: resolve(rule.dir ?? ".", action.cwd === null ? "." : text(action.cwd)),

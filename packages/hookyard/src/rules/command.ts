@@ -27,7 +27,7 @@ const KILL_GRACE_MS = 2_000;
 /**
  * Runs a program with an argument list, never through a shell: a value from an event (a branch
  * name, a commit message) is one argument, whatever characters it holds. The environment is the
- * server's PATH and HOME plus the rule's own variables, not the server's secrets. A program that
+ * server's PATH plus the variables the rule names, never the server's own (its secrets). A program that
  * cannot start is a failed result (exit code null, the reason in stderr), not an exception.
  */
 export function runCommand(spec: CommandSpec, clock: Clock): Promise<CommandResult> {
@@ -41,10 +41,8 @@ export function runCommand(spec: CommandSpec, clock: Clock): Promise<CommandResu
     const child = spawn(program!, args, {
       cwd: spec.cwd ?? undefined,
       env: {
-        // eslint-disable-next-line no-restricted-properties -- a command finds programs on the server's PATH; nothing else of the server's environment (its secrets) is passed on
+        // eslint-disable-next-line no-restricted-properties -- a command finds programs on the server's PATH; nothing else of the server's environment (its API key, database URL, secrets) is passed on
         PATH: process.env["PATH"] ?? "/usr/bin:/bin",
-        // eslint-disable-next-line no-restricted-properties -- as PATH: where tools find their own settings
-        HOME: process.env["HOME"] ?? "/",
         ...spec.env,
       },
       stdio: ["ignore", "pipe", "pipe"],

@@ -20,7 +20,10 @@ export async function readRulebook(
     throw new RulebookError([{ file: err.path, line: 1, field: "", message: err.message }]);
   }
   const book = parseRulebookFiles(files, env);
-  for (const rule of book.rules) rule.dir = dirname(rule.file);
+  for (const rule of book.rules) {
+    rule.dir = dirname(rule.file);
+    rule.origin = "file";
+  }
   return book;
 }
 

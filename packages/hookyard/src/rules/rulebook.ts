@@ -65,6 +65,8 @@ export type ActionBody =
       env: Record<string, Compiled>;
       timeoutMs: number;
       maxOutputBytes: number;
+      /** As written (variables filled), for the run policy (see run-policy.ts). */
+      written: { field: string; program: string; cwd: string | null };
     }
   | { type: "forward"; url: Compiled; headers: Record<string, Compiled>; body: Compiled | null }
   | { type: "notify"; notifier: Notifier; fields: Record<string, Compiled> }
@@ -104,7 +106,14 @@ export interface Rule {
    * uploaded rulebook.
    */
   dir: string | null;
+  /**
+   * Where the rule was read from: a rulebook file on the server's disk, or an upload (the API,
+   * `hookyard apply`) — which may start programs only as the host's run policy allows.
+   */
+  origin: "file" | "upload";
   enabled: boolean;
+  /** Why a rule is not in force though its rulebook says enabled (the run policy); else null. */
+  disabledReason: string | null;
   sources: RuleSource[];
   /** Null: every event of the rule's sources. */
   condition: ((scope: ExpressionScope) => boolean) | null;
@@ -411,7 +420,9 @@ class FileReader {
       file: this.file,
       line: this.#lineOf(path),
       dir: null,
+      origin: "upload",
       enabled: enabled as boolean,
+      disabledReason: null,
       sources,
       condition,
       ...guardsOf(spec["condition"], (text) => this.#fill(path, text) as string),
@@ -824,7 +835,22 @@ class FileReader {
       return null;
     }
     if (argv.some((a) => a === null)) return null;
-    return { type: "run", argv: argv as Compiled[], cwd, env, timeoutMs, maxOutputBytes };
+    // Filled again, quietly: #template has reported any variable that is not set.
+    const filled = (value: unknown) => fillEnvRefs(String(value), this.env, () => undefined);
+    const written = {
+      field: fieldName(path),
+      program: filled(argvSpec[0]),
+      cwd: spec["cwd"] === undefined ? null : filled(spec["cwd"]),
+    };
+    // The event may fill arguments, never choose the program: a sender must not pick what runs.
+    if (written.program.includes("{{")) {
+      this.problem(
+        [...path, "argv", 0],
+        "the program must be written out, not a {{ }} template: an event may fill arguments, never choose what runs",
+      );
+      return null;
+    }
+    return { type: "run", argv: argv as Compiled[], cwd, env, timeoutMs, maxOutputBytes, written };
   }
 }
 

@@ -8,6 +8,13 @@ import type { Store } from "../store/store.js";
 import type { Automation } from "./automation.js";
 import { readRulebook, watchRulebook } from "./rulebook-files.js";
 import { formatProblem, parseRulebookFiles, RulebookError, type Rulebook } from "./rulebook.js";
+import {
+  disableRefusedRules,
+  escapingPath,
+  NO_RUN_FROM_UPLOADS,
+  runPolicyProblems,
+  type RunPolicy,
+} from "./run-policy.js";
 
 /** A rulebook file as uploaded: its name (for messages) and its YAML text. */
 export interface RulebookFile {
@@ -86,6 +93,8 @@ export async function startRules(
     logger: Logger;
     cwd: string;
     env?: Readonly<Record<string, string | undefined>>;
+    /** Which programs an uploaded rulebook may start (default: none). */
+    runPolicy?: RunPolicy;
   },
 ): Promise<RulesInForce> {
   const { store, clock, logger } = deps;
@@ -100,6 +109,7 @@ export async function startRules(
   // An upload fills ${env:NAME} from the env it came with, never from the server's own
   // environment: the API must not be a way to read the server's variables.
   const parse = (stored: StoredRulebook): Rulebook => parseRulebookFiles(stored.files, stored.env);
+  const runPolicy = deps.runPolicy ?? NO_RUN_FROM_UPLOADS;
 
   if (full !== null) {
     const book = await readRulebook(full, serverEnv);
@@ -134,7 +144,17 @@ export async function startRules(
       const stored = JSON.parse(text) as StoredRulebook;
       if (stored.digest === uploaded?.digest) return;
       try {
-        automation.load(parse(stored));
+        const book = parse(stored);
+        // An upload stored before the run policy (or under a wider one) may hold run actions
+        // the host no longer allows: those rules stay listed, disabled, and never run.
+        const disabled = disableRefusedRules(book.rules, runPolicy);
+        if (disabled.length > 0) {
+          logger.warn(
+            { rules: disabled },
+            `uploaded rules not run: ${disabled.join(", ")} start programs the host's run policy does not allow (rules.allowRunFromApi, rules.allowedCommands); GET /api/v1/rules says why`,
+          );
+        }
+        automation.load(book);
         logger.info({ rules: automation.rulebook.rules.length }, "uploaded rules loaded");
       } catch (err) {
         // Checked when uploaded; what fails now is the environment (a variable gone).
@@ -175,7 +195,16 @@ export async function startRules(
       };
       let book: Rulebook;
       try {
+        const names = files.flatMap((file, i) => {
+          const why = escapingPath(file.name);
+          return why === null
+            ? []
+            : [{ file: `files[${i}]`, line: 1, field: "name", message: `"${file.name}" ${why}` }];
+        });
+        if (names.length > 0) throw new RulebookError(names);
         book = parse(stored);
+        const refused = runPolicyProblems(book.rules, runPolicy);
+        if (refused.length > 0) throw new RulebookError(refused);
       } catch (err) {
         if (!(err instanceof RulebookError)) throw err;
         const many = files.length > 1;

@@ -23,13 +23,39 @@ export function generateSecret(): string {
 
 /** True for `whsec_` + canonical base64 of 24–75 bytes. */
 export function isValidSecret(secret: string): boolean {
-  if (!secret.startsWith(SECRET_PREFIX)) return false;
-  const encoded = secret.slice(SECRET_PREFIX.length);
-  if (!BASE64.test(encoded)) return false;
+  return secretProblem(secret, { prefix: "required" }) === null;
+}
+
+/**
+ * Why `secret` cannot be a Standard Webhooks key, or null when it can: canonical base64 of 24–75
+ * bytes, after `whsec_` (required for secrets Hookyard signs with; optional for a source's, as
+ * Svix's verifiers take both). A key that decodes to nothing, or to a few bytes, would let anyone
+ * forge a signature: `whsec_` alone is an HMAC keyed with zero bytes.
+ */
+export function secretProblem(
+  secret: string,
+  opts: { prefix: "required" | "optional" },
+): string | null {
+  const prefixed = secret.startsWith(SECRET_PREFIX);
+  if (!prefixed && opts.prefix === "required") {
+    return `must be ${SECRET_PREFIX} followed by base64 of ${MIN_SECRET_BYTES} to ${MAX_SECRET_BYTES} bytes`;
+  }
+  const encoded = prefixed ? secret.slice(SECRET_PREFIX.length) : secret;
   const bytes = Buffer.from(encoded, "base64");
   // Round-tripping rejects lengths that are not valid base64 (e.g. a dangling character).
-  if (bytes.toString("base64").replace(/=+$/, "") !== encoded.replace(/=+$/, "")) return false;
-  return bytes.length >= MIN_SECRET_BYTES && bytes.length <= MAX_SECRET_BYTES;
+  const canonical =
+    encoded === "" ||
+    (BASE64.test(encoded) &&
+      bytes.toString("base64").replace(/=+$/, "") === encoded.replace(/=+$/, ""));
+  if (!canonical) {
+    return opts.prefix === "required"
+      ? `must be ${SECRET_PREFIX} followed by base64 of ${MIN_SECRET_BYTES} to ${MAX_SECRET_BYTES} bytes`
+      : `must be base64, after an optional ${SECRET_PREFIX}: the signing secret as the sender shows it`;
+  }
+  if (bytes.length < MIN_SECRET_BYTES || bytes.length > MAX_SECRET_BYTES) {
+    return `decodes to ${bytes.length} byte(s); a Standard Webhooks key is ${MIN_SECRET_BYTES} to ${MAX_SECRET_BYTES} bytes (a shorter key can be guessed, an empty one lets anyone sign)`;
+  }
+  return null;
 }
 
 /** The HMAC key of a secret: the base64 part decoded (the `whsec_` prefix is optional, as in Svix). */

@@ -284,9 +284,11 @@ export interface Store {
   /** Deletes the source, its tokens and the requests it received. */
   deleteSource(id: SourceId): Promise<void>;
   /**
-   * Stores a received request. An `accepted` one with a `dedupKey` that an accepted request of
-   * the same source already carried at or after `dedupSince` is stored as a `duplicate` of it
-   * instead (checked and written atomically, across processes too). Returns what was stored.
+   * Stores a received request. An `accepted` one with a `dedupKey` or a `replayKey` that an
+   * accepted request of the same source already carried (the same key: a delivery id matches a
+   * delivery id, a replay key a replay key) at or after `dedupSince` is stored as a `duplicate`
+   * of the first such request instead (checked and written atomically, across processes too).
+   * Returns what was stored.
    * An accepted request's `forward` message and deliveries commit with it, so an acknowledged
    * request is always forwarded and a duplicate never is.
    */
@@ -304,10 +306,11 @@ export interface Store {
   /** @returns whether it existed. */
   deleteInboundRequest(sourceId: SourceId, id: InboundRequestId): Promise<boolean>;
   /**
-   * Keeps the source's newest `keep` requests (a request bin's cap), deleting older ones that no
-   * message forwards. Returns how many went.
+   * Keeps the source's newest `keep` requests (a request bin's cap), or with `status` its newest
+   * `keep` of that status (the cap on rejected requests), deleting older ones that no message
+   * forwards. Returns how many went.
    */
-  trimInboundRequests(sourceId: SourceId, keep: number): Promise<number>;
+  trimInboundRequests(sourceId: SourceId, keep: number, status?: InboundStatus): Promise<number>;
   /** Newest first by default. */
   listInboundRequests(
     sourceId: SourceId,

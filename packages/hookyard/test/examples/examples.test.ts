@@ -22,10 +22,27 @@ async function receiver(): Promise<Receiver> {
   return r;
 }
 
-async function apply(server: TestServer, path: string, env: Record<string, string>) {
+/**
+ * `hookyard apply -f <path>`, allowing `${env:}` the names its example's README allows (apply
+ * fills no other): `allowEnv` must be written in that README, so the two cannot drift.
+ */
+async function apply(
+  server: TestServer,
+  path: string,
+  env: Record<string, string>,
+  allowEnv: string,
+) {
+  const readme = await readFile(
+    join(path.replace(/\/(hookyard|hookyard\.yaml)$/, ""), "README.md"),
+    "utf8",
+  );
+  expect(readme, "the README says which names apply may read").toContain(allowEnv);
   const run = recordingIo();
   run.io.env = { ...env, HOOKYARD_API_KEY: TEST_API_KEY };
-  const code = await runCli(["apply", "-f", path, "--server", server.url], run.io);
+  const code = await runCli(
+    ["apply", "-f", path, "--server", server.url, "--allow-env", allowEnv],
+    run.io,
+  );
   expect(code, run.stderr()).toBe(0);
   return run.stdout();
 }
@@ -75,7 +92,12 @@ describe("examples/gitops-deploy: a push to main runs deploy.sh, then notifies S
       rulesPath: join(dir, "rules"),
       env: { SLACK_WEBHOOK_URL: `${slack.url}services/T0/B0/x` },
     });
-    await apply(server, join(dir, "hookyard"), { GITHUB_WEBHOOK_SECRET: secret });
+    await apply(
+      server,
+      join(dir, "hookyard"),
+      { GITHUB_WEBHOOK_SECRET: secret },
+      "GITHUB_WEBHOOK_SECRET",
+    );
     const { ingestUrl } = await get<{ ingestUrl: string }>(server, "/ingest/api/v1/source/github");
 
     const sample = JSON.parse(await readFile(join(dir, "push.json"), "utf8")) as {
@@ -131,12 +153,17 @@ describe("examples/alertmanager: critical alerts page PagerDuty, the rest go to 
     const teams = await receiver();
     const token = "am-example-token";
     const server = await startTestServer();
-    await apply(server, file, {
-      ALERTMANAGER_TOKEN: token,
-      PAGERDUTY_EVENTS_URL: `${pagerduty.url}v2/enqueue`,
-      PAGERDUTY_ROUTING_KEY: "R0UT1NGKEY0000000000000000000000",
-      TEAMS_WEBHOOK_URL: `${teams.url}webhookb2/x`,
-    });
+    await apply(
+      server,
+      file,
+      {
+        ALERTMANAGER_TOKEN: token,
+        PAGERDUTY_EVENTS_URL: `${pagerduty.url}v2/enqueue`,
+        PAGERDUTY_ROUTING_KEY: "R0UT1NGKEY0000000000000000000000",
+        TEAMS_WEBHOOK_URL: `${teams.url}webhookb2/x`,
+      },
+      "ALERTMANAGER_TOKEN,PAGERDUTY_*,TEAMS_WEBHOOK_URL",
+    );
     const { ingestUrl } = await get<{ ingestUrl: string }>(
       server,
       "/ingest/api/v1/source/alertmanager",
@@ -201,14 +228,24 @@ describe("examples/stripe-invoices: invoice.paid becomes a webhook to the custom
     const customer = await receiver();
     const secret = "whsec_example_stripe_secret";
     const server = await startTestServer();
-    await apply(server, file, {
-      STRIPE_WEBHOOK_SECRET: secret,
-      CUSTOMER_ENDPOINT_URL: `${customer.url}webhooks`,
-    });
-    const again = await apply(server, file, {
-      STRIPE_WEBHOOK_SECRET: secret,
-      CUSTOMER_ENDPOINT_URL: `${customer.url}webhooks`,
-    });
+    await apply(
+      server,
+      file,
+      {
+        STRIPE_WEBHOOK_SECRET: secret,
+        CUSTOMER_ENDPOINT_URL: `${customer.url}webhooks`,
+      },
+      "STRIPE_WEBHOOK_SECRET,CUSTOMER_ENDPOINT_URL",
+    );
+    const again = await apply(
+      server,
+      file,
+      {
+        STRIPE_WEBHOOK_SECRET: secret,
+        CUSTOMER_ENDPOINT_URL: `${customer.url}webhooks`,
+      },
+      "STRIPE_WEBHOOK_SECRET,CUSTOMER_ENDPOINT_URL",
+    );
     expect(
       again
         .split("\n")

@@ -2,7 +2,7 @@ import { onTestFinished, vi } from "vitest";
 import { TimeSortableIds } from "../../src/ids.js";
 import type { RuleRun } from "../../src/model.js";
 import { createLogger } from "../../src/observability/logger.js";
-import { Automation } from "../../src/rules/automation.js";
+import { Automation, type AutomationLimits } from "../../src/rules/automation.js";
 import type { RuleEgress } from "../../src/rules/rule-targets.js";
 import { parseRulebookFiles, type Rulebook } from "../../src/rules/rulebook.js";
 import type { Store } from "../../src/store/store.js";
@@ -45,12 +45,16 @@ export function rulebook(text: string, env: Record<string, string> = {}): Rulebo
   return parseRulebookFiles([{ name: "rules.yaml", text }], env);
 }
 
-export async function startAutomation(book: Rulebook): Promise<AutomationHarness> {
+export async function startAutomation(
+  book: Rulebook,
+  opts: { limits?: Partial<AutomationLimits>; egress?: RecordingEgress } = {},
+): Promise<AutomationHarness> {
   const clock = new FakeClock(Date.UTC(2025, 0, 1));
   const store = await openTempSqliteStore();
   clock.settleWith(() => store.whenIdle());
-  const egress = new RecordingEgress();
+  const egress = opts.egress ?? new RecordingEgress();
   const automation = new Automation({
+    ...(opts.limits !== undefined && { limits: opts.limits }),
     store,
     clock,
     ids: new TimeSortableIds({ now: () => clock.now() }),

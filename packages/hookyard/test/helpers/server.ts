@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pino from "pino";
+import pino, { type Logger } from "pino";
 import { Svix } from "svix";
 import { onTestFinished } from "vitest";
 import type { Clock } from "../../src/clock.js";
@@ -12,7 +12,7 @@ import { FakeClock } from "./fake-clock.js";
 import { testDatabaseUrl } from "./test-store.js";
 import { startHookyard, type RunningHookyard, type StartOptions } from "../../src/main.js";
 
-export const TEST_API_KEY = "test_admin_key";
+export const TEST_API_KEY = "test_admin_key_0123456789abcdefghij";
 
 export interface TestServer {
   hookyard: RunningHookyard;
@@ -40,6 +40,10 @@ export interface TestServerOptions {
   delivery?: Partial<Config["delivery"]>;
   engine?: StartOptions["engine"];
   server?: Partial<Config["server"]>;
+  /** The rules settings beside `rulesPath` (the run policy). */
+  rules?: Partial<Omit<Config["rules"], "path">>;
+  /** Defaults to a silent logger (HOOKYARD_TEST_LOG sets its level). */
+  logger?: Logger;
 }
 
 /**
@@ -59,11 +63,11 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     },
     auth: { apiKey: TEST_API_KEY },
     delivery: { ...defaults.delivery, egressAllow: ["127.0.0.1/32"], ...opts.delivery },
-    rules: { path: opts.rulesPath ?? null },
+    rules: { ...defaults.rules, path: opts.rulesPath ?? null, ...opts.rules },
     log: { level: "silent" },
   };
   const hookyard = await startHookyard(config, {
-    logger: pino({ level: process.env["HOOKYARD_TEST_LOG"] ?? "silent" }),
+    logger: opts.logger ?? pino({ level: process.env["HOOKYARD_TEST_LOG"] ?? "silent" }),
     ...(opts.clock !== undefined && { clock: opts.clock }),
     ...(opts.env !== undefined && { env: opts.env }),
     ...(opts.random !== undefined && { random: opts.random }),

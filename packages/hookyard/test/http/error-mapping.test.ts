@@ -8,6 +8,7 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   ServiceUnavailableError,
+  TooManyRequestsError,
   UnsupportedMediaTypeError,
   ValidationError,
 } from "../../src/errors.js";
@@ -31,6 +32,7 @@ const EVERY_ERROR: HookyardError[] = [
   new UnsupportedMediaTypeError("not json"),
   new MethodNotAllowedError("no"),
   new ServiceUnavailableError("closing"),
+  new TooManyRequestsError("slow down", 1),
 ];
 
 function fastifyError(code: string, statusCode: number, message: string): Error {
@@ -46,6 +48,18 @@ describe("error mapping: domain errors", () => {
       expect(status, err.code).toBe(STATUS_BY_CODE[err.code]);
       expect(status, err.code).toBeGreaterThanOrEqual(400);
     }
+  });
+
+  it("answers a 429 with Retry-After in whole seconds, at least 1", () => {
+    expect(toHttpFailure(new TooManyRequestsError("too many wrong keys", 59.2))).toEqual({
+      status: 429,
+      body: { code: "too_many_requests", detail: "too many wrong keys" },
+      unexpected: false,
+      headers: { "retry-after": "60" },
+    });
+    expect(toHttpFailure(new TooManyRequestsError("now", 0)).headers).toEqual({
+      "retry-after": "1",
+    });
   });
 
   it("renders a refusal as {code, detail} with the error's message", () => {

@@ -8,7 +8,7 @@ import { expectAllDelivered } from "../helpers/delivered.js";
 import { freePort, spawnServer } from "../helpers/spawn-server.js";
 import { TEST_STORE, testDatabaseUrl } from "../helpers/test-store.js";
 
-const KEY = "cluster_crash_key";
+const KEY = "cluster_crash_key_0123456789abcdefghij";
 
 describe.skipIf(TEST_STORE !== "postgres")("two processes on one PostgreSQL database", () => {
   it("delivers every acknowledged message when one of them is killed with SIGKILL mid-stream", async () => {

@@ -8,7 +8,7 @@ import { expectAllDelivered } from "../helpers/delivered.js";
 import { freePort, spawnServer } from "../helpers/spawn-server.js";
 import { TEST_STORE, testDatabaseUrl } from "../helpers/test-store.js";
 
-const KEY = "crash_test_key";
+const KEY = "crash_test_key_0123456789abcdefghij";
 
 describe("crash safety", () => {
   it("delivers every acknowledged message after the server is killed with SIGKILL mid-flight", async () => {

@@ -166,7 +166,7 @@ describe("forwarding received requests to a source's destinations", () => {
     const [push] = await pushes.waitForCount(1);
     expect(push!.headers["x-github-delivery"]).toBe("d-2");
     // Nothing more arrives: the duplicate and the forged request were never forwarded.
-    const marker = await send("push", "d-4");
+    const marker = await send("create", "d-4");
     expect(marker.status).toBe(200);
     await everything.waitForCount(3);
     expect(everything.requests.map((r) => r.headers["x-github-delivery"])).toEqual([

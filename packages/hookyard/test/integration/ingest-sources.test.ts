@@ -85,4 +85,61 @@ describe("ingest sources through the svix SDK", () => {
     const unauthenticated = await fetch(`${url}/ingest/api/v1/source`);
     expect(unauthenticated.status).toBe(401);
   });
+
+  it("refuses a Standard Webhooks secret that decodes to fewer than 24 bytes, for every Svix-type source", async () => {
+    const { svix, url } = await startTestServer();
+    const post = async (path: string, body: unknown) => {
+      const res = await fetch(`${url}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text === "" ? null : (JSON.parse(text) as unknown) };
+    };
+    const key = (bytes: number) => Buffer.alloc(bytes, 7).toString("base64");
+    for (const type of ["standard-webhooks", "svix", "clerk", "resend"]) {
+      for (const [secret, why] of [
+        ["whsec_", /decodes to 0 byte/],
+        [`whsec_${key(23)}`, /decodes to 23 byte/],
+        [`whsec_${key(76)}`, /decodes to 76 byte/],
+        ["whsec_not base64!", /must be base64/],
+      ] as const) {
+        const refused = await post("/ingest/api/v1/source", {
+          name: "x",
+          type,
+          config: { secret },
+        });
+        expect(refused, `${type} with secret ${JSON.stringify(secret)}`).toMatchObject({
+          status: 422,
+          body: {
+            detail: [{ loc: ["body", "config", "secret"], msg: expect.stringMatching(why) }],
+          },
+        });
+      }
+      // A secret as Svix shows it, and the same without its prefix (Svix's verifiers take both).
+      for (const secret of [`whsec_${key(24)}`, key(32), `whsec_${key(75)}`]) {
+        const made = await post("/ingest/api/v1/source", { name: "x", type, config: { secret } });
+        expect(made.status, `${type} with a ${secret.length}-character secret`).toBe(201);
+      }
+    }
+    for (const [type, config] of [
+      ["github", { secret: "   " }],
+      ["generic-hmac", { secret: "", header: "x-sig" }],
+      ["bearer", { token: " " }],
+    ] as const) {
+      const blank = await post("/ingest/api/v1/source", { name: "x", type, config });
+      expect(blank.status, `${type} with a blank secret`).toBe(422);
+    }
+
+    // The same rule for endpoint secrets: on create, on update and on rotation.
+    const app = await svix.application.create({ name: "a" });
+    const endpoints = `/api/v1/app/${app.id}/endpoint`;
+    const noKey = await post(endpoints, { url: "http://127.0.0.1:9/x", secret: "whsec_" });
+    expect(noKey).toMatchObject({ status: 422, body: { detail: [{ loc: ["body", "secret"] }] } });
+    const ep = await svix.endpoint.create(app.id, { url: "http://127.0.0.1:9/x" });
+    const rotate = await post(`${endpoints}/${ep.id}/secret/rotate`, { key: "whsec_" });
+    expect(rotate).toMatchObject({ status: 422, body: { detail: [{ loc: ["body", "key"] }] } });
+    expect((await post(`${endpoints}/${ep.id}/secret/rotate`, {})).status).toBe(204);
+  });
 });

@@ -129,6 +129,53 @@ describe("request bins", () => {
     });
   });
 
+  it("refuses response headers that could split or reframe the answer, naming the header", async () => {
+    const server = await startTestServer();
+    const create = async (responseHeaders: unknown) => {
+      const res = await fetch(`${server.url}/ingest/api/v1/source`, {
+        method: "POST",
+        headers: { ...AUTH, "content-type": "application/json" },
+        body: JSON.stringify({ name: "bin", type: "request-bin", config: { responseHeaders } }),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const refusals: Array<[Record<string, string>, string, RegExp]> = [
+      [{ "x-a": "ok\r\nset-cookie: session=evil" }, "x-a", /CR, LF/],
+      [{ "x-a": "line\nbreak" }, "x-a", /CR, LF/],
+      [{ "x-a": "bell\u0007" }, "x-a", /control characters/],
+      [{ "x-a": "euro \u20ac" }, "x-a", /U\+00FF/],
+      [{ "Content-Length": "0" }, "Content-Length", /frames the answer/],
+      [{ "transfer-encoding": "chunked" }, "transfer-encoding", /frames the answer/],
+      [{ connection: "close" }, "connection", /hop-by-hop/],
+      [{ upgrade: "websocket" }, "upgrade", /hop-by-hop/],
+      [{ host: "example.com" }, "host", /request header/],
+      [{ "set-cookie": "a=b" }, "set-cookie", /cookies/],
+      [{ "x-content-type-options": "sniff" }, "x-content-type-options", /nosniff/],
+      [{ "x a": "v" }, "x a", /not a header name/],
+      [{ "x-\r\nevil": "v" }, "x-\r\nevil", /not a header name/],
+    ];
+    for (const [headers, name, why] of refusals) {
+      const res = await create(headers);
+      expect(res, `responseHeaders ${JSON.stringify(headers)}`).toMatchObject({
+        status: 422,
+        body: {
+          detail: [
+            { loc: ["body", "config", "responseHeaders", name], msg: expect.stringMatching(why) },
+          ],
+        },
+      });
+    }
+    expect((await create({ "x-a": 1 })).status, "a value that is not a string").toBe(422);
+
+    const bin = await create({ "retry-after": "5", "x-tab": "a\tb", "x-latin": "caf\u00e9" });
+    expect(bin.status, JSON.stringify(bin.body)).toBe(201);
+    const answer = await fetch(bin.body["ingestUrl"] as string);
+    expect(answer.headers.get("retry-after")).toBe("5");
+    expect(answer.headers.get("x-tab")).toBe("a\tb");
+    await answer.body?.cancel();
+    expect((await captured(server, bin.body["id"] as string)).length).toBe(1);
+  });
+
   it("replays a captured request to a destination of the bin, byte-exact", async () => {
     const server = await startTestServer();
     const receiver = await startReceiver();

@@ -3,22 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { startReceiver } from "../helpers/receiver.js";
-import { startTestServer, TEST_API_KEY, type TestServer } from "../helpers/server.js";
+import { api } from "../helpers/api.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
 import { TEST_STORE, testDatabaseUrl } from "../helpers/test-store.js";
 
 // Automate end to end: a rulebook, a real source, real commands, real receivers standing in for
 // Slack and a customer's endpoint, through the real server and database.
-
-const AUTH = { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" };
-
-async function api<T>(server: TestServer, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: AUTH,
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, json: (await res.json()) as T };
-}
 
 interface Run {
   id: string;
@@ -128,7 +118,11 @@ rules:
   });
 
   it("records a failing command, a command past its timeout and a condition that throws", async () => {
-    const server = await startTestServer();
+    // Uploaded command rules: only for the program the host allow-lists (run-policy.test.ts).
+    const node = process.execPath;
+    const server = await startTestServer({
+      rules: { allowRunFromApi: true, allowedCommands: [node] },
+    });
     const src = await api<{ ingestUrl: string }>(server, "POST", "/ingest/api/v1/source", {
       name: "x",
       uid: "hooks",
@@ -140,12 +134,12 @@ rules:
   - name: fails
     sources: [hooks]
     actions:
-      - run: [node, -e, "process.stderr.write('boom'); process.exit(3)"]
+      - run: [${node}, -e, "process.stderr.write('boom'); process.exit(3)"]
       - log: never reached
   - name: hangs
     sources: [hooks]
     actions:
-      - run: { argv: [node, -e, "setTimeout(() => {}, 60000)"], timeout: 300ms }
+      - run: { argv: [${node}, -e, "setTimeout(() => {}, 60000)"], timeout: 300ms }
   - name: throws
     sources: [hooks]
     condition: event.payload.missing.deeper == 1
@@ -170,6 +164,54 @@ rules:
     expect(threw!.status).toBe("failed");
     expect(threw!.error).toMatch(/^condition: No such key: missing/);
     // Each failure is an operational event too (for rules that listen to rule.failed).
+  });
+
+  it("fails the run of a runaway transform, not the server, and refuses a quadratic condition", async () => {
+    const server = await startTestServer();
+    const src = await api<{ ingestUrl: string }>(server, "POST", "/ingest/api/v1/source", {
+      name: "x",
+      uid: "hooks",
+      type: "generic-webhook",
+    });
+    const quadratic = await api<{ detail: Array<{ msg: string }> }>(
+      server,
+      "PUT",
+      "/api/v1/rules",
+      {
+        rulebook: [
+          "rules:",
+          "  - name: slow",
+          "    sources: [hooks]",
+          "    condition: event.payload.items.all(a, event.payload.items.exists(b, a == b))",
+          "    actions: [{ log: never }]",
+          "",
+        ].join("\n"),
+      },
+    );
+    expect(quadratic.status).toBe(422);
+    expect(quadratic.json.detail[0]!.msg).toMatch(/^line 4: .*inside another comprehension/);
+    const put = await api(server, "PUT", "/api/v1/rules", {
+      rulebook: [
+        "rules:",
+        "  - name: runaway",
+        "    sources: [hooks]",
+        "    actions:",
+        "      - transform: '( $f := function($n) { $f($n + 1) }; $f(0) )'",
+        "  - name: fine",
+        "    sources: [hooks]",
+        "    actions: [{ log: fine }]",
+        "",
+      ].join("\n"),
+    });
+    expect(put.status).toBe(200);
+    expect((await fetch(src.json.ingestUrl, { method: "POST", body: "{}" })).status).toBe(200);
+    const [stopped] = await finished(server, "runaway");
+    expect(stopped).toMatchObject({ status: "failed" });
+    expect(stopped!.error).toMatch(
+      /^actions\[0\] \(transform\): stopped: the expression ran longer than 1000 ms/,
+    );
+    expect((await finished(server, "fine"))[0]!.status).toBe("succeeded");
+    expect((await fetch(`${server.url}/api/v1/health/ping`)).status).toBe(204);
   });
 
   it("refuses a bad rulebook with each problem's line, and keeps the rules in force", async () => {

@@ -317,3 +317,52 @@ describe("celGuards", () => {
     });
   }
 });
+
+describe("expressions are bounded: a pathological one fails, not the server", () => {
+  const scope = (payload: unknown): ExpressionScope => ({
+    event: eventFrom({ payload }),
+    vars: {},
+    steps: {},
+  });
+
+  it("refuses a comprehension over the whole event inside another (quadratic in the event)", () => {
+    expect(() =>
+      compileCel("event.payload.items.all(x, event.payload.items.exists(y, y == x))"),
+    ).toThrow(/inside another comprehension must range over a part of the outer item/);
+    expect(() => compileCel("event.payload.items.map(x, [1, 2].filter(y, y > 1))")).toThrow(
+      ExpressionError,
+    );
+  });
+
+  it("allows a comprehension over a part of the outer item, and chained ones (linear)", () => {
+    const nested = compileCel('event.payload.items.exists(i, i.tags.exists(t, t == "hot"))');
+    expect(nested(scope({ items: [{ tags: ["cold"] }, { tags: ["hot"] }] }))).toBe(true);
+    const chained = compileCel("event.payload.items.map(i, i.n).filter(n, n > 1).all(n, n < 9)");
+    expect(chained(scope({ items: [{ n: 1 }, { n: 2 }, { n: 3 }] }))).toBe(true);
+  });
+
+  it("takes a matches() pattern only as literal text, without nested quantifiers (ReDoS)", () => {
+    expect(() => compileCel("event.payload.text.matches(event.payload.pattern)")).toThrow(
+      /takes its pattern as a literal text/,
+    );
+    expect(() => compileCel('event.payload.text.matches("^(a+)+$")')).toThrow(
+      /repeats a group that repeats itself/,
+    );
+    expect(() => compileCel('matches(event.payload.text, "(x*){2,}")')).toThrow(ExpressionError);
+    expect(compileCel('event.payload.text.matches("^(ab|cd)+$")')(scope({ text: "abcd" }))).toBe(
+      true,
+    );
+  });
+
+  it("stops a JSONata transform that recurses without end or runs too long, and runs the next", async () => {
+    const recursive = compileJsonata("( $f := function($n) { 1 + $f($n + 1) }; $f(0) )");
+    await expect(recursive(scope({}))).rejects.toThrow(/^stopped: /);
+    const loop = compileJsonata("( $f := function($n) { $f($n + 1) }; $f(0) )"); // a tail call
+    await expect(loop(scope({}))).rejects.toThrow(/^stopped: the expression ran longer than/);
+    const squared = compileJsonata("$count([1..10000000].([1..10000000]))");
+    await expect(squared(scope({}))).rejects.toThrow(/^stopped: the expression ran longer than/);
+    const fine = compileJsonata("event.payload.n + 1");
+    const [a, b] = await Promise.all([fine(scope({ n: 1 })), fine(scope({ n: 2 }))]);
+    expect([a, b]).toEqual([2, 3]);
+  });
+});

@@ -902,3 +902,29 @@ describe("hostile YAML", () => {
     expect((error as RulebookError).problems[0]).toMatchObject({ file: "bomb.yaml", line: 1 });
   });
 });
+
+describe("a run action's program", () => {
+  it("is written out, never chosen by the event, in files on disk too", () => {
+    const problems = problemsOf([
+      {
+        name: "rules.yaml",
+        text: [
+          "rules:",
+          "  - name: picks",
+          "    sources: [hooks]",
+          "    actions:",
+          '      - run: ["{{ event.payload.program }}", "--flag"]',
+        ].join("\n"),
+      },
+    ]);
+    expect(problems).toEqual([
+      {
+        file: "rules.yaml",
+        line: 5,
+        field: "rules[0].actions[0].run.argv[0]",
+        message:
+          "the program must be written out, not a {{ }} template: an event may fill arguments, never choose what runs",
+      },
+    ]);
+  });
+});

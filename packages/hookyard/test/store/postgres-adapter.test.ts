@@ -122,6 +122,28 @@ describe.skipIf(unavailable !== null)("postgres adapter", () => {
     expect(await slots[0]!.reserve("ep_2", 5), "each endpoint its own budget").toBe(0);
   });
 
+  it("accepts one request of each replay key sent by two processes at once, with fresh delivery ids", async () => {
+    const schema = await tempPgSchema();
+    const [one, two] = [await openOn(schema), await openOn(schema)];
+    const seed = new Seed();
+    const source = seed.source();
+    await one.insertSource(source);
+    const pairs = Array.from({ length: 40 }, (_, i) =>
+      Promise.all(
+        [one, two].map((store, p) =>
+          store.insertInboundRequest(
+            seed.inboundRequest(source, { dedupKey: `d-${i}-${p}`, replayKey: `r-${i}` }),
+            0,
+          ),
+        ),
+      ),
+    );
+    const accepted = (await Promise.all(pairs)).map(
+      (pair) => pair.filter((r) => r.status === "accepted").length,
+    );
+    expect(accepted, "accepted requests per replay key").toEqual(accepted.map(() => 1));
+  });
+
   it("stores a burst of 1,200 concurrent publishes, several groups of multi-row statements", async () => {
     const store = await openOn(await tempPgSchema());
     const seed = new Seed();

@@ -175,6 +175,104 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
       expect(stored.map((r) => r.status).sort()).toEqual(["accepted", "duplicate", "duplicate"]);
     });
 
+    it("drops a request repeating an accepted one's replay key within the window, whatever its delivery id", async () => {
+      const store = await openStore();
+      const seed = new Seed();
+      const source = seed.source();
+      await store.insertSource(source);
+      const refused = seed.inboundRequest(source, {
+        status: "rejected",
+        reason: "signature does not match",
+        replayKey: "r-1",
+      });
+      await store.insertInboundRequest(refused, 0);
+      const first = seed.inboundRequest(source, { dedupKey: "d-1", replayKey: "r-1" });
+      expect(await store.insertInboundRequest(first, 0), "a rejected one does not count").toEqual(
+        first,
+      );
+      expect(await store.getInboundRequest(source.id, first.id)).toEqual(first);
+
+      const fresh = seed.inboundRequest(source, { dedupKey: "d-2", replayKey: "r-1" });
+      expect(
+        await store.insertInboundRequest(fresh, first.createdAt),
+        "a fresh delivery id",
+      ).toEqual({ ...fresh, status: "duplicate", duplicateOf: first.id });
+      const noId = seed.inboundRequest(source, { dedupKey: null, replayKey: "r-1" });
+      expect((await store.insertInboundRequest(noId, 0)).duplicateOf, "no delivery id").toBe(
+        first.id,
+      );
+      const crossed = seed.inboundRequest(source, { dedupKey: "r-1", replayKey: "d-1" });
+      expect(
+        (await store.insertInboundRequest(crossed, 0)).status,
+        "a delivery id matches delivery ids only, a replay key replay keys only",
+      ).toBe("accepted");
+      const later = seed.inboundRequest(source, { dedupKey: "d-3", replayKey: "r-1" });
+      expect(
+        (await store.insertInboundRequest(later, first.createdAt + 1)).status,
+        "the first one is older than the window; the crossed one has no such replay key",
+      ).toBe("accepted");
+      const off = seed.inboundRequest(source, { dedupKey: "d-1", replayKey: "r-1" });
+      expect(
+        (await store.insertInboundRequest(off, Number.MAX_SAFE_INTEGER)).status,
+        "a window of 0",
+      ).toBe("accepted");
+      const both = seed.inboundRequest(source, { dedupKey: "d-3", replayKey: "r-1" });
+      expect(
+        (await store.insertInboundRequest(both, 0)).duplicateOf,
+        "the first accepted request carrying either key",
+      ).toBe(first.id);
+    });
+
+    it("accepts one of three requests with one replay key and fresh delivery ids written at the same time", async () => {
+      const store = await openStore();
+      const seed = new Seed();
+      const source = seed.source();
+      await store.insertSource(source);
+      const stored = await Promise.all(
+        ["d-1", "d-2", "d-3"].map((dedupKey) =>
+          store.insertInboundRequest(
+            seed.inboundRequest(source, { dedupKey, replayKey: "same" }),
+            0,
+          ),
+        ),
+      );
+      expect(stored.map((r) => r.status).sort()).toEqual(["accepted", "duplicate", "duplicate"]);
+    });
+
+    it("keeps how long a truncated body was, and a source's newest rejected requests only", async () => {
+      const store = await openStore();
+      const seed = new Seed();
+      const source = seed.source();
+      await store.insertSource(source);
+      const cut = seed.inboundRequest(source, {
+        status: "rejected",
+        reason: "signature does not match",
+        body: Buffer.from('{"ref":'),
+        bodyBytesReceived: 100_000,
+      });
+      await store.insertInboundRequest(cut, 0);
+      expect(await store.getInboundRequest(source.id, cut.id)).toEqual(cut);
+
+      const accepted = seed.inboundRequest(source);
+      await store.insertInboundRequest(accepted, 0);
+      const rejected = Array.from({ length: 4 }, () =>
+        seed.inboundRequest(source, { status: "rejected", reason: "no" }),
+      );
+      for (const r of rejected) await store.insertInboundRequest(r, 0);
+      const newer = seed.inboundRequest(source);
+      await store.insertInboundRequest(newer, 0);
+      expect(await store.trimInboundRequests(source.id, 3, "rejected")).toBe(2);
+      const left = await store.listInboundRequests(source.id, {}, { limit: 10, iterator: null });
+      expect(left.data.map((r) => r.id)).toEqual([
+        newer.id,
+        rejected[3]!.id,
+        rejected[2]!.id,
+        rejected[1]!.id,
+        accepted.id,
+      ]);
+      expect(await store.trimInboundRequests(source.id, 3, "rejected"), "at the cap").toBe(0);
+    });
+
     it("keeps a source's newest requests, and deletes one on demand", async () => {
       const store = await openStore();
       const seed = new Seed();

@@ -26,7 +26,14 @@ const RuleOut = Type.Object(
     name: Type.String(),
     file: Type.String(),
     line: Type.Integer(),
-    enabled: Type.Boolean(),
+    enabled: Type.Boolean({
+      description:
+        "False for a rule its rulebook disables, and for an uploaded rule the host's run policy refuses (see disabledReason).",
+    }),
+    disabledReason: Type.Union([Type.Null(), Type.String()], {
+      description:
+        "Why a rule the rulebook enables is not in force: an upload stored before the run policy whose `run` action the host does not allow.",
+    }),
     sources: Type.Array(Type.Record(Type.String(), Type.Unknown())),
     throttle: Type.Union([
       Type.Null(),
@@ -61,6 +68,7 @@ function ruleOut(rule: Rule): Static<typeof RuleOut> {
     file: rule.file,
     line: rule.line,
     enabled: rule.enabled,
+    disabledReason: rule.disabledReason,
     sources: rule.sources.map(({ kind, ...rest }) => ({ [kind]: Object.values(rest)[0], ...rest })),
     throttle:
       rule.throttle === null
@@ -110,7 +118,7 @@ export function registerRuleRoutes(
         tags: TAGS,
         summary: "Replace the rules in force",
         description:
-          "Either `rulebook`, one rulebook's YAML text, or `files`, several (as a directory's files: rule names unique across them, notifiers shared). `env` fills `${env:NAME}` in them (an upload never reads the server's own environment); its values are stored with the rulebook and never shown, also not in problems. The rulebook is checked whole: any problem gives 422 listing each with its file, line and field, and the rules in force stay. An accepted upload is stored in the database: it comes back after a restart and reaches every process on the database. 409 when the server reads its rules from files (`--rules`).",
+          "Either `rulebook`, one rulebook's YAML text, or `files`, several (as a directory's files: rule names unique across them, notifiers shared). `env` fills `${env:NAME}` in them (an upload never reads the server's own environment); its values are stored with the rulebook and never shown, also not in problems. The rulebook is checked whole: any problem gives 422 listing each with its file, line and field, and the rules in force stay. A `run` action (it starts a program on the server's host) is refused with 422 unless the host allows it twice: `rules.allowRunFromApi` and the program's absolute path in `rules.allowedCommands` (then argv[0] must be written out and a `cwd` relative, without `..`); rulebook files on the server's disk (`--rules`) are not limited so. An accepted upload is stored in the database: it comes back after a restart and reaches every process on the database. 409 when the server reads its rules from files (`--rules`).",
         body: Type.Object(
           {
             rulebook: Type.Optional(Type.String({ maxLength: MAX_RULEBOOK_BYTES })),

@@ -103,12 +103,21 @@ export const InboundRequestOut = Type.Object(
     path: Type.String({ description: "The path after the ingest token, usually empty." }),
     query: Type.String({ description: "The raw query string (a GET's payload)." }),
     headers: Type.Record(Type.String(), Type.String(), {
-      description: "As received, names in lower case.",
+      description:
+        "As received, names in lower case; a credential the source verified (`authorization` of a bearer or basic source, `x-gitlab-token`) reads `[verified by the source; not stored]`.",
     }),
-    body: Type.String({ description: "The body as received, in `bodyEncoding`." }),
+    body: Type.String({
+      description:
+        "The body as received, in `bodyEncoding` (a rejected request's first 4 KiB only).",
+    }),
     bodyEncoding: Type.Union([Type.Literal("utf8"), Type.Literal("base64")], {
       description: "utf8 when the bytes are valid UTF-8, else base64.",
     }),
+    bodyTruncated: Type.Boolean({
+      description:
+        "True for a rejected request whose body was longer than the 4 KiB kept of it (see bodyBytes).",
+    }),
+    bodyBytes: Type.Integer({ description: "How many bytes the body had as received." }),
     sourceIp: Type.String(),
     deliveryId: Nullable(Type.String({ description: "The provider's delivery id (dedup key)." })),
     eventType: Nullable(Type.String({ description: "The provider's event type, if it says." })),

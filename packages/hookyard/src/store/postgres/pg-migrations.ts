@@ -250,6 +250,15 @@ CREATE TABLE background_task (
 );
 `;
 
+/** v7 (issue 18): as SQLite's v6, replay keys and capped rejected requests. */
+const V7_REPLAY_KEYS = `
+ALTER TABLE inbound_request ADD COLUMN replay_key TEXT;
+ALTER TABLE inbound_request ADD COLUMN body_bytes_received INTEGER;
+CREATE INDEX inbound_request_replay ON inbound_request (source_id, replay_key, created_at)
+  WHERE status = 'accepted' AND replay_key IS NOT NULL;
+CREATE INDEX inbound_request_status ON inbound_request (source_id, status, id);
+`;
+
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 1, name: "initial outbound schema", sql: V1_INITIAL },
   { version: 2, name: "cluster-wide endpoint rate limits", sql: V2_RATE_LIMIT },
@@ -257,6 +266,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 4, name: "rule runs", sql: V4_RULE_RUNS },
   { version: 5, name: "rule events stored once", sql: V5_RULE_EVENTS },
   { version: 6, name: "payload filters, scheduled messages, background tasks", sql: V6_SDK2 },
+  { version: 7, name: "replay keys and capped rejected requests", sql: V7_REPLAY_KEYS },
 ];
 
 /** An arbitrary constant: the advisory lock every Hookyard migrating this schema takes. */

@@ -447,16 +447,28 @@ export class PgStore implements Store {
   ): Promise<InboundRequest> {
     return this.#write(async (db) => {
       let stored = request;
-      if (request.status === "accepted" && request.dedupKey !== null) {
-        // Other processes receive the same delivery concurrently: serialise on it until COMMIT.
-        await db.query("SELECT pg_advisory_xact_lock(hashtext($1))", [
-          `${request.sourceId}/${request.dedupKey}`,
-        ]);
+      const replayKey = request.replayKey ?? null;
+      if (request.status === "accepted" && (request.dedupKey !== null || replayKey !== null)) {
+        // Other processes receive the same delivery concurrently: serialise on each of its keys
+        // until COMMIT, taking the locks in one order so that two requests sharing one key
+        // (a replay with a fresh delivery id) never wait on each other in a cycle.
+        const keys = [
+          ...(request.dedupKey === null ? [] : [`${request.sourceId}/${request.dedupKey}`]),
+          ...(replayKey === null ? [] : [`${request.sourceId}/replay/${replayKey}`]),
+        ];
+        await db.query(
+          `SELECT pg_advisory_xact_lock(k) FROM
+            (SELECT DISTINCT hashtext(key) AS k FROM unnest($1::text[]) AS key ORDER BY k) AS l`,
+          [keys],
+        );
         const { rows: first } = await db.query<{ id: InboundRequestId }>(
-          `SELECT id FROM inbound_request WHERE source_id = $1 AND dedup_key = $2
-            AND status = 'accepted' AND dedup_key IS NOT NULL AND created_at >= $3
+          `SELECT id, created_at FROM inbound_request WHERE source_id = $1 AND dedup_key = $2
+             AND status = 'accepted' AND dedup_key IS NOT NULL AND created_at >= $4
+           UNION ALL SELECT id, created_at FROM inbound_request WHERE source_id = $1
+             AND replay_key = $3 AND status = 'accepted' AND replay_key IS NOT NULL
+             AND created_at >= $4
            ORDER BY created_at LIMIT 1`,
-          [request.sourceId, request.dedupKey, dedupSince],
+          [request.sourceId, request.dedupKey, replayKey, dedupSince],
         );
         if (first[0] !== undefined) {
           stored = { ...request, status: "duplicate", duplicateOf: first[0].id };
@@ -593,15 +605,16 @@ export class PgStore implements Store {
     });
   }
 
-  trimInboundRequests(sourceId: SourceId, keep: number): Promise<number> {
+  trimInboundRequests(sourceId: SourceId, keep: number, status?: InboundStatus): Promise<number> {
+    // A null status keeps the newest `keep` of any status.
     return this.#write(async (db) => {
       const { rowCount } = await db.query(
         `DELETE FROM inbound_request WHERE id IN (SELECT r.id FROM inbound_request r
-          WHERE r.source_id = $1
+          WHERE r.source_id = $1 AND ($3::text IS NULL OR r.status = $3)
             AND NOT EXISTS (SELECT 1 FROM message m WHERE m.inbound_request_id = r.id)
-            AND r.id < (SELECT id FROM inbound_request WHERE source_id = $1 ORDER BY id DESC
-              LIMIT 1 OFFSET $2))`,
-        [sourceId, keep - 1],
+            AND r.id < (SELECT id FROM inbound_request WHERE source_id = $1
+              AND ($3::text IS NULL OR status = $3) ORDER BY id DESC LIMIT 1 OFFSET $2))`,
+        [sourceId, keep - 1, status ?? null],
       );
       return rowCount;
     });

@@ -95,8 +95,10 @@ export interface InboundRequestRow extends Row {
   query: string;
   headers: string;
   body: Buffer;
+  body_bytes_received: number | null;
   source_ip: string;
   dedup_key: string | null;
+  replay_key: string | null;
   event_type: string | null;
   duplicate_of: string | null;
   created_at: number;
@@ -112,8 +114,10 @@ export const INBOUND_REQUEST_COLUMNS = [
   "query",
   "headers",
   "body",
+  "body_bytes_received",
   "source_ip",
   "dedup_key",
+  "replay_key",
   "event_type",
   "duplicate_of",
   "created_at",
@@ -130,8 +134,10 @@ export function inboundRequestToRow(r: InboundRequest): InboundRequestRow {
     query: r.query,
     headers: JSON.stringify(r.headers),
     body: r.body,
+    body_bytes_received: r.bodyBytesReceived ?? null,
     source_ip: r.sourceIp,
     dedup_key: r.dedupKey,
+    replay_key: r.replayKey ?? null,
     event_type: r.eventType,
     duplicate_of: r.duplicateOf,
     created_at: r.createdAt,
@@ -149,8 +155,10 @@ export function rowToInboundRequest(row: InboundRequestRow): InboundRequest {
     query: row.query,
     headers: JSON.parse(row.headers) as Record<string, string>,
     body: row.body,
+    ...(row.body_bytes_received !== null && { bodyBytesReceived: row.body_bytes_received }),
     sourceIp: row.source_ip,
     dedupKey: row.dedup_key,
+    ...(row.replay_key !== null && { replayKey: row.replay_key }),
     eventType: row.event_type,
     duplicateOf: row.duplicate_of as InboundRequestId | null,
     createdAt: row.created_at,

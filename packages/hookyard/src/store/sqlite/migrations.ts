@@ -263,12 +263,27 @@ CREATE TABLE background_task (
 );
 `;
 
+/**
+ * v6 (issue 18): the second de-duplication key of an accepted request (a digest of what its
+ * source verified, so a replay with a fresh unsigned delivery id is still a duplicate), and the
+ * length a rejected request's body had before it was cut to its first bytes. Rejected requests
+ * are kept per source up to a cap, found newest first by the status index.
+ */
+const V6_REPLAY_KEYS = `
+ALTER TABLE inbound_request ADD COLUMN replay_key TEXT;
+ALTER TABLE inbound_request ADD COLUMN body_bytes_received INTEGER;
+CREATE INDEX inbound_request_replay ON inbound_request (source_id, replay_key, created_at)
+  WHERE status = 'accepted' AND replay_key IS NOT NULL;
+CREATE INDEX inbound_request_status ON inbound_request (source_id, status, id);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial outbound schema", sql: V1_INITIAL },
   { version: 2, name: "inbound sources", sql: V2_SOURCES },
   { version: 3, name: "rule runs", sql: V3_RULE_RUNS },
   { version: 4, name: "rule events stored once", sql: V4_RULE_EVENTS },
   { version: 5, name: "payload filters, scheduled messages, background tasks", sql: V5_SDK2 },
+  { version: 6, name: "replay keys and capped rejected requests", sql: V6_REPLAY_KEYS },
 ];
 
 /**

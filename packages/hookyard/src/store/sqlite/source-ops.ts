@@ -79,9 +79,14 @@ export function insertInboundRequest(
 ): InboundRequest {
   const { s } = ctx;
   let stored = request;
-  if (request.status === "accepted" && request.dedupKey !== null) {
-    const first = s.findAcceptedByDedupKey.get(request.sourceId, request.dedupKey, dedupSince) as
-      { id: InboundRequestId } | undefined;
+  const replayKey = request.replayKey ?? null;
+  if (request.status === "accepted" && (request.dedupKey !== null || replayKey !== null)) {
+    const first = s.findAcceptedRepeat.get({
+      source_id: request.sourceId,
+      dedup_key: request.dedupKey,
+      replay_key: replayKey,
+      since: dedupSince,
+    }) as { id: InboundRequestId } | undefined;
     if (first !== undefined) stored = { ...request, status: "duplicate", duplicateOf: first.id };
   }
   conflictOn(
@@ -128,8 +133,10 @@ export function trimInboundRequests(
   { s }: SqliteContext,
   sourceId: SourceId,
   keep: number,
+  status?: InboundStatus,
 ): number {
-  return s.trimInboundRequests.run(sourceId, sourceId, keep - 1).changes;
+  if (status === undefined) return s.trimInboundRequests.run(sourceId, sourceId, keep - 1).changes;
+  return s.trimInboundRequestsByStatus.run(sourceId, status, sourceId, status, keep - 1).changes;
 }
 
 export function listInboundRequests(

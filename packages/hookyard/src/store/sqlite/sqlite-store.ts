@@ -286,8 +286,8 @@ export class SqliteStore implements Store {
     return this.#write(() => sources.deleteInboundRequest(this.#ctx, sourceId, id));
   }
 
-  trimInboundRequests(sourceId: SourceId, keep: number): Promise<number> {
-    return this.#write(() => sources.trimInboundRequests(this.#ctx, sourceId, keep));
+  trimInboundRequests(sourceId: SourceId, keep: number, status?: InboundStatus): Promise<number> {
+    return this.#write(() => sources.trimInboundRequests(this.#ctx, sourceId, keep, status));
   }
 
   getInboundRequestById(id: InboundRequestId): Promise<InboundRequest | null> {

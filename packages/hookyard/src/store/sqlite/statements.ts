@@ -59,11 +59,18 @@ const SQL = {
   deleteSourceTokens: "DELETE FROM source_token WHERE source_id = ?",
   deleteInboundRequestsOfSource: "DELETE FROM inbound_request WHERE source_id = ?",
   insertInboundRequest: `INSERT INTO inbound_request (id, source_id, status, reason, method, path,
-      query, headers, body, source_ip, dedup_key, event_type, duplicate_of, created_at)
+      query, headers, body, body_bytes_received, source_ip, dedup_key, replay_key, event_type,
+      duplicate_of, created_at)
     VALUES (@id, @source_id, @status, @reason, @method, @path, @query, @headers, @body,
-      @source_ip, @dedup_key, @event_type, @duplicate_of, @created_at)`,
-  findAcceptedByDedupKey: `SELECT id FROM inbound_request WHERE source_id = ? AND dedup_key = ?
-    AND status = 'accepted' AND dedup_key IS NOT NULL AND created_at >= ?
+      @body_bytes_received, @source_ip, @dedup_key, @replay_key, @event_type, @duplicate_of,
+      @created_at)`,
+  // The first accepted request carrying either key; each half is a range of its partial index.
+  findAcceptedRepeat: `SELECT id, created_at FROM inbound_request WHERE source_id = @source_id
+      AND dedup_key = @dedup_key AND status = 'accepted' AND dedup_key IS NOT NULL
+      AND created_at >= @since
+    UNION ALL SELECT id, created_at FROM inbound_request WHERE source_id = @source_id
+      AND replay_key = @replay_key AND status = 'accepted' AND replay_key IS NOT NULL
+      AND created_at >= @since
     ORDER BY created_at LIMIT 1`,
   getInboundRequest: "SELECT * FROM inbound_request WHERE source_id = ? AND id = ?",
   getInboundRequestById: "SELECT * FROM inbound_request WHERE id = ?",
@@ -72,6 +79,11 @@ const SQL = {
     WHERE r.source_id = ? AND NOT EXISTS (SELECT 1 FROM message m WHERE m.inbound_request_id = r.id)
       AND r.id < (SELECT id FROM inbound_request WHERE source_id = ? ORDER BY id DESC
         LIMIT 1 OFFSET ?))`,
+  trimInboundRequestsByStatus: `DELETE FROM inbound_request WHERE id IN (SELECT r.id
+    FROM inbound_request r WHERE r.source_id = ? AND r.status = ?
+      AND NOT EXISTS (SELECT 1 FROM message m WHERE m.inbound_request_id = r.id)
+      AND r.id < (SELECT id FROM inbound_request WHERE source_id = ? AND status = ?
+        ORDER BY id DESC LIMIT 1 OFFSET ?))`,
 
   // A run's event is stored once, by the first batch of runs for it (rule-run-rows.ts).
   insertRuleEvent: `INSERT INTO rule_event (id, event, created_at)
