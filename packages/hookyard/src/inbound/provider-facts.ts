@@ -53,6 +53,17 @@ export interface JsonHazard {
   path: string[];
 }
 
+/** Whether `text` holds fewer than `limit` `{` and `[` together (in strings too). */
+function fewerOpenersThan(text: string | Buffer, limit: number): boolean {
+  let count = 0;
+  for (const opener of ["{", "["]) {
+    for (let at = text.indexOf(opener); at >= 0; at = text.indexOf(opener, at + 1)) {
+      if (++count >= limit) return false;
+    }
+  }
+  return true;
+}
+
 /**
  * Why a parsed JSON value is unsafe to handle, or null: nested deeper than `MAX_JSON_DEPTH`
  * (recursive code over it, JSON.stringify included, overflows the stack), or a string or key
@@ -80,6 +91,9 @@ export function jsonHazard(
     return path;
   };
   const searchNul = text.includes("\\u0000");
+  // Nesting that deep needs that many brackets in the text: most bodies have far fewer, and
+  // counting them (natively) is cheaper than walking the parsed value.
+  if (!searchNul && fewerOpenersThan(text, MAX_JSON_DEPTH)) return null;
   if (typeof value !== "object" || value === null) {
     return searchNul && typeof value === "string" && value.includes("\0")
       ? { kind: "nul", path: [] }

@@ -81,15 +81,21 @@ export function registerIngestRoutes(
     admitted.set(request, { limit, hold });
   });
 
-  app.addHook("preParsing", async (request, reply, payload) => {
+  app.addHook("preParsing", (request, reply, payload, done) => {
     const admission = admitted.get(request);
-    return admission === undefined ? payload : meteredBody(payload, reply, admission);
+    // A declared length is within the limit and held in full already, and the body parser
+    // refuses a body that does not match it: only a body of unknown length is counted.
+    const counted =
+      admission === undefined || request.headers["content-length"] !== undefined
+        ? payload
+        : meteredBody(payload, reply, admission);
+    done(null, counted);
   });
 
-  app.addHook("onSend", async (_request, reply, payload) => {
+  app.addHook("onSend", (_request, reply, payload, done) => {
     // Last, so that no source's own response headers can take it off.
     void reply.header("x-content-type-options", "nosniff");
-    return payload;
+    done(null, payload);
   });
 
   const handler = async (request: FastifyRequest<{ Params: IngestParams }>) => {
