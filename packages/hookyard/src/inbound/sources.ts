@@ -322,9 +322,13 @@ export function sourceScheme(type: string, config: Record<string, unknown>): Sou
       return { type: "generic-webhook" };
     case "github":
     case "shopify":
-    case "gitlab":
     case "twilio":
       return { type, secret: text("secret")! };
+    case "gitlab": {
+      // A `whsec_` signing token is verified as Standard Webhooks: its key has the same bounds.
+      const secret = text("secret")!;
+      return { type, secret: secret.startsWith("whsec_") ? signingKey() : secret };
+    }
     case "stripe":
     case "slack":
       return { type, secret: text("secret")!, ...tolerance() };

@@ -1,4 +1,5 @@
 import { Environment } from "@marcbachmann/cel-js";
+import { celCostProblem } from "../cel-cost.js";
 import { ValidationError } from "../errors.js";
 import type { Endpoint, Message } from "../model.js";
 
@@ -95,6 +96,9 @@ export function compilePayloadFilter(source: string): CompiledPayloadFilter {
   let type: string | undefined;
   try {
     program = env.parse(source);
+    // Evaluated on the event loop for every message: its cost is bounded by its shape.
+    const costly = celCostProblem(program.ast);
+    if (costly !== null) return { ok: false, error: costly };
     const checked = program.check();
     if (!checked.valid) return { ok: false, error: invalid(checked.error) };
     type = checked.type;

@@ -41,9 +41,11 @@ export function runCommand(spec: CommandSpec, clock: Clock): Promise<CommandResu
     const child = spawn(program!, args, {
       cwd: spec.cwd ?? undefined,
       env: {
-        // eslint-disable-next-line no-restricted-properties -- a command finds programs on the server's PATH; nothing else of the server's environment (its API key, database URL, secrets) is passed on
-        PATH: process.env["PATH"] ?? "/usr/bin:/bin",
         ...spec.env,
+        // Last, so no rule changes where programs are found. Nothing else of the server's
+        // environment (its API key, database URL, secrets) is passed on.
+        // eslint-disable-next-line no-restricted-properties -- a command finds programs on the server's PATH
+        PATH: process.env["PATH"] ?? "/usr/bin:/bin",
       },
       stdio: ["ignore", "pipe", "pipe"],
       shell: false,

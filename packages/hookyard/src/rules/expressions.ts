@@ -1,5 +1,6 @@
 import { Environment, ParseError } from "@marcbachmann/cel-js";
 import jsonata from "jsonata";
+import { celCostProblem } from "../cel-cost.js";
 
 /**
  * The expression languages of rulebooks: CEL for conditions and `{{ … }}` templates, JSONata for
@@ -35,74 +36,9 @@ export function compileCel(source: string): Compiled {
   } catch (err) {
     throw new ExpressionError(celMessage(err));
   }
-  const costly = costProblem(evaluate.ast, null);
+  const costly = celCostProblem(evaluate.ast);
   if (costly !== null) throw new ExpressionError(costly);
   return (scope) => plain(evaluate(scope));
-}
-
-const COMPREHENSIONS = new Set(["all", "exists", "exists_one", "map", "filter"]);
-/** A group that repeats and holds a repetition itself: the shape of catastrophic backtracking. */
-const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*[+*{]/;
-
-/**
- * Why a CEL expression could take time out of proportion to the event it reads, or null. CEL
- * evaluates synchronously, so it is bounded by its shape, checked once at compile time: the AST
- * size and depth are capped by the environment; a comprehension (all, exists, map, …) inside
- * another must range over a part of the outer one's item (`items.all(i, i.tags.exists(…))` is
- * linear in the event, `items.all(i, items.exists(…))` quadratic); and `matches` takes a pattern
- * written in the rulebook (not one from the event), without nested quantifiers (ReDoS).
- */
-function costProblem(node: CelNode, itemVars: readonly string[] | null): string | null {
-  if (node.op === "rcall" || node.op === "call") {
-    const [name, ...rest] = node.args as [string, ...unknown[]];
-    if (node.op === "rcall" && COMPREHENSIONS.has(name)) {
-      const root = rootId(rest[0] as CelNode);
-      if (itemVars !== null && (root === null || !itemVars.includes(root))) {
-        return `${name}(…) inside another comprehension must range over a part of the outer item, not over the whole event again (the cost would grow with the square of the event's size)`;
-      }
-      // The list it ranges over is judged where the comprehension stands; its body inside it.
-      const receiverProblem = costProblem(rest[0] as CelNode, itemVars);
-      if (receiverProblem !== null) return receiverProblem;
-      const body = (rest[1] as CelNode[] | undefined) ?? [];
-      const item = body[0];
-      const inner = [...(itemVars ?? []), ...(item?.op === "id" ? [item.args as string] : [])];
-      for (const child of body) {
-        const problem = costProblem(child, inner);
-        if (problem !== null) return problem;
-      }
-      return null;
-    }
-    if (name === "matches") {
-      const args = (node.op === "rcall" ? rest[1] : rest[0]) as CelNode[] | undefined;
-      const pattern = args?.[args.length - 1];
-      if (pattern?.op !== "value" || typeof pattern.args !== "string") {
-        return "matches(…) takes its pattern as a literal text in the rulebook, not from the event";
-      }
-      if (NESTED_QUANTIFIER.test(pattern.args)) {
-        return `the pattern "${pattern.args}" repeats a group that repeats itself, which can take exponential time; write it without nested quantifiers`;
-      }
-    }
-  }
-  for (const child of childNodes(node.args)) {
-    const problem = costProblem(child, itemVars);
-    if (problem !== null) return problem;
-  }
-  return null;
-}
-
-/** The variable a field path starts from (`x` of `x.a["b"]`), or null. */
-function rootId(node: CelNode): string | null {
-  if (node.op === "id") return node.args as string;
-  if (node.op === "." || node.op === "[]" || node.op === ".?") {
-    return rootId((node.args as [CelNode])[0]);
-  }
-  return null;
-}
-
-function childNodes(args: unknown): CelNode[] {
-  if (Array.isArray(args)) return args.flatMap(childNodes);
-  if (typeof args === "object" && args !== null && "op" in args) return [args as CelNode];
-  return [];
 }
 
 /** A CEL condition: true or false, and an error when it yields anything else. */
@@ -281,7 +217,7 @@ export function compileJsonata(source: string): (scope: ExpressionScope) => Prom
 }
 
 /** A transform gets this long, this deep and this large a result; past it, its run fails. */
-const JSONATA_MAX_MS = 1_000;
+const JSONATA_MAX_MS = 200;
 const JSONATA_MAX_DEPTH = 500;
 const JSONATA_MAX_RESULT_CHARS = 16 * 1024 * 1024;
 const ENTRY = Symbol.for("jsonata.__evaluate_entry");

@@ -66,7 +66,7 @@ export type ActionBody =
       timeoutMs: number;
       maxOutputBytes: number;
       /** As written (variables filled), for the run policy (see run-policy.ts). */
-      written: { field: string; program: string; cwd: string | null };
+      written: { field: string; program: string; cwd: string | null; envNames: string[] };
     }
   | { type: "forward"; url: Compiled; headers: Record<string, Compiled>; body: Compiled | null }
   | { type: "notify"; notifier: Notifier; fields: Record<string, Compiled> }
@@ -841,6 +841,7 @@ class FileReader {
       field: fieldName(path),
       program: filled(argvSpec[0]),
       cwd: spec["cwd"] === undefined ? null : filled(spec["cwd"]),
+      envNames: Object.keys(env),
     };
     // The event may fill arguments, never choose the program: a sender must not pick what runs.
     if (written.program.includes("{{")) {

@@ -34,13 +34,6 @@ export function refusedRun(
         "a run action starts a program on the server's host, so it is accepted only from rulebook files on the server's disk (--rules / HOOKYARD_RULES), not from an upload; an operator can allow chosen programs with rules.allowRunFromApi and rules.allowedCommands in the host's configuration",
     };
   }
-  if (program.includes("{{")) {
-    return {
-      field: `${field}.argv[0]`,
-      message:
-        "the program of an uploaded rule's run action must be written out, not a {{ }} template: it is checked against rules.allowedCommands",
-    };
-  }
   if (!policy.allowedCommands.includes(program)) {
     const allowed = policy.allowedCommands.map((c) => `"${c}"`).join(", ");
     return {
@@ -52,8 +45,23 @@ export function refusedRun(
     const problem = escapingPath(cwd);
     if (problem !== null) return { field: `${field}.cwd`, message: problem };
   }
+  const loader = action.written.envNames.find((name) => CODE_LOADING_ENV.test(name));
+  if (loader !== undefined) {
+    return {
+      field: `${field}.env.${loader}`,
+      message: `an uploaded rule may not set ${loader}: it can make the allowed program load or run other code`,
+    };
+  }
   return null;
 }
+
+/**
+ * Variables that make a program find, load or run code other than its own (the dynamic loader,
+ * shells, interpreters, git's commands and config): set by an upload, they would turn an allowed
+ * program into any program. PATH is always the server's (rules/command.ts).
+ */
+const CODE_LOADING_ENV =
+  /^(PATH|HOME|IFS|ENV|BASH_ENV|BASHOPTS|SHELLOPTS|PS4|LD_.*|DYLD_.*|GCONV_PATH|GLIBC_TUNABLES|MALLOC_.*|NODE_.*|PYTHON.*|PERL5.*|PERLLIB|RUBY.*|GEM_.*|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|JDK_JAVA_OPTIONS|CLASSPATH|GIT_.*|XDG_CONFIG_HOME|XDG_CONFIG_DIRS|SSH_.*|LUA_.*|TCL.*|PHP.*)$/i;
 
 /**
  * Why a path from an upload could leave the directory it is meant to stay in (the server's
@@ -70,27 +78,32 @@ export function escapingPath(path: string): string | null {
   return null;
 }
 
+/** Each run action of an uploaded rule the policy refuses, with why. Files on disk are not checked. */
+function refusals(
+  rules: readonly Rule[],
+  policy: RunPolicy,
+): Array<{ rule: Rule; action: RunAction; field: string; message: string }> {
+  return rules.flatMap((rule) =>
+    rule.origin === "file"
+      ? []
+      : rule.actions.flatMap((action) => {
+          const refused = action.type === "run" ? refusedRun(action, policy) : null;
+          return refused === null ? [] : [{ rule, action: action as RunAction, ...refused }];
+        }),
+  );
+}
+
 /**
- * The rules of an upload the policy refuses, each with why (its file, line and field): an upload
- * with any is refused whole. The rules of files on disk are not checked.
+ * The problems of an upload the policy refuses, each with its file, line and field: an upload
+ * with any is refused whole.
  */
 export function runPolicyProblems(rules: readonly Rule[], policy: RunPolicy): RulebookProblem[] {
-  const problems: RulebookProblem[] = [];
-  for (const rule of rules) {
-    if (rule.origin === "file") continue;
-    for (const action of rule.actions) {
-      if (action.type !== "run") continue;
-      const refused = refusedRun(action, policy);
-      if (refused === null) continue;
-      problems.push({
-        file: rule.file,
-        line: action.line,
-        field: refused.field,
-        message: `rule "${rule.name}": ${refused.message}`,
-      });
-    }
-  }
-  return problems;
+  return refusals(rules, policy).map(({ rule, action, field, message }) => ({
+    file: rule.file,
+    line: action.line,
+    field,
+    message: `rule "${rule.name}": ${message}`,
+  }));
 }
 
 /**
@@ -99,15 +112,10 @@ export function runPolicyProblems(rules: readonly Rule[], policy: RunPolicy): Ru
  */
 export function disableRefusedRules(rules: readonly Rule[], policy: RunPolicy): string[] {
   const disabled: string[] = [];
-  for (const rule of rules) {
-    if (rule.origin === "file") continue;
-    const refused = rule.actions
-      .filter((action): action is RunAction => action.type === "run")
-      .map((action) => refusedRun(action, policy))
-      .find((why) => why !== null);
-    if (refused === undefined || refused === null) continue;
+  for (const { rule, field, message } of refusals(rules, policy)) {
+    if (!rule.enabled) continue; // its first refused action says why
     rule.enabled = false;
-    rule.disabledReason = `not run: ${refused.field}: ${refused.message}`;
+    rule.disabledReason = `not run: ${field}: ${message}`;
     disabled.push(rule.name);
   }
   return disabled;

@@ -123,6 +123,31 @@ describe("ingest sources through the svix SDK", () => {
         expect(made.status, `${type} with a ${secret.length}-character secret`).toBe(201);
       }
     }
+    // GitLab verifies a `whsec_` signing token as Standard Webhooks: the same bounds apply.
+    for (const secret of ["whsec_", "whsec_AAAA"]) {
+      const gitlab = await post("/ingest/api/v1/source", {
+        name: "x",
+        type: "gitlab",
+        config: { secret },
+      });
+      expect(gitlab, `gitlab with ${secret}`).toMatchObject({
+        status: 422,
+        body: {
+          detail: [
+            {
+              loc: ["body", "config", "secret"],
+              msg: expect.stringMatching(/decodes to [03] byte/),
+            },
+          ],
+        },
+      });
+    }
+    const gitlabToken = await post("/ingest/api/v1/source", {
+      name: "x",
+      type: "gitlab",
+      config: { secret: "a plain token" },
+    });
+    expect(gitlabToken.status).toBe(201);
     for (const [type, config] of [
       ["github", { secret: "   " }],
       ["generic-hmac", { secret: "", header: "x-sig" }],

@@ -208,7 +208,7 @@ rules:
     const [stopped] = await finished(server, "runaway");
     expect(stopped).toMatchObject({ status: "failed" });
     expect(stopped!.error).toMatch(
-      /^actions\[0\] \(transform\): stopped: the expression ran longer than 1000 ms/,
+      /^actions\[0\] \(transform\): stopped: the expression ran longer than 200 ms/,
     );
     expect((await finished(server, "fine"))[0]!.status).toBe("succeeded");
     expect((await fetch(`${server.url}/api/v1/health/ping`)).status).toBe(204);

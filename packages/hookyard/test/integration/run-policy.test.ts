@@ -151,6 +151,12 @@ describe("run actions from uploads", () => {
     expect(upDir.loc).toEqual(["body", "rules[1].actions[0].run.cwd"]);
     expect(upDir.msg).toMatch(/must not go up a directory/);
     expect((await refused([TOUCH, "x"], ", cwd: /etc")).msg).toMatch(/not an absolute one/);
+    // An allowed program made to load other code through its environment.
+    for (const name of ["LD_PRELOAD", "PATH", "GIT_CONFIG_COUNT", "BASH_ENV", "NODE_OPTIONS"]) {
+      const loader = await refused([TOUCH, "x"], `, env: { ${name}: /tmp/evil }`);
+      expect(loader.loc).toEqual(["body", `rules[1].actions[0].run.env.${name}`]);
+      expect(loader.msg).toContain(`an uploaded rule may not set ${name}`);
+    }
 
     const made = join(dir, "ALLOWED");
     const put = await api(server, "PUT", "/api/v1/rules", { rulebook: everyMinute([TOUCH, made]) });
@@ -248,7 +254,7 @@ describe("what a command sees", () => {
         "    actions:",
         "      - run:",
         `          argv: [${process.execPath}, -e, "require('fs').writeFileSync(process.argv[1], JSON.stringify(process.env))", ${out}]`,
-        "          env: { REF: '{{ event.payload.ref }}', FROM_ENV: '${env:SHOWN_TO_RULE}' }",
+        "          env: { REF: '{{ event.payload.ref }}', FROM_ENV: '${env:SHOWN_TO_RULE}', PATH: /nowhere }",
         "",
       ].join("\n"),
     );

@@ -50,6 +50,16 @@ describe("compiling a payload filter", () => {
     });
   });
 
+  it("refuses a matches() pattern from the message or one that can backtrack exponentially", () => {
+    expect(compileError("payload.text.matches(payload.pattern)")).toMatch(
+      /takes its pattern as a literal text/,
+    );
+    expect(compileError("payload.text.matches('^(a|aa)+$')")).toMatch(
+      /repeats a group that holds a repetition or an alternation/,
+    );
+    expect(compilePayloadFilter("payload.text.matches('^inv_[0-9]+$')").ok).toBe(true);
+  });
+
   it("refuses a syntax error with CEL's message and a caret under the place", () => {
     const error = compileError("payload.amount >");
     expect(error).toMatch(/^is not a valid CEL condition: Unexpected token: EOF/);

@@ -338,6 +338,11 @@ export function registerSourceRoutes(
     },
     async (request, reply) => {
       const source = await sources.get(request.params.source_id);
+      // A client gone while the source was looked up has already fired "close": nothing to count.
+      if (request.raw.socket.destroyed || reply.raw.destroyed) {
+        reply.hijack();
+        return;
+      }
       const key = apiKeyOf(request);
       const open = streamsByKey.get(key) ?? 0;
       if (open >= MAX_STREAMS_PER_KEY) {
