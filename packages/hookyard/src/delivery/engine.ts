@@ -126,6 +126,8 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
   readonly #held = new Map<DeliveryId, WorkItem>();
   /** Bytes of the received requests items hold (see enqueue). */
   #receivedBytes = 0;
+  /** How many held items carry each received request (its body counted once). */
+  readonly #receivedRefs = new Map<InboundRequest["id"], number>();
   /** Manual resends asked for while the delivery was ready or in flight. */
   readonly #resendAfter = new Set<DeliveryId>();
   /** Recently expunged messages (insertion order, bounded): see `expunged`. */
@@ -202,10 +204,34 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     this.#held.delete(id);
   }
 
+  /**
+   * Counts a received request's body once however many deliveries carry it (one per
+   * destination); false when it would pass the budget.
+   */
+  #holdReceived(received: InboundRequest): boolean {
+    const refs = this.#receivedRefs.get(received.id);
+    if (refs !== undefined) {
+      this.#receivedRefs.set(received.id, refs + 1);
+      return true;
+    }
+    if (this.#receivedBytes + received.body.length > MAX_RECEIVED_BYTES_HELD) return false;
+    this.#receivedBytes += received.body.length;
+    this.#receivedRefs.set(received.id, 1);
+    return true;
+  }
+
   #dropReceived(item: WorkItem): void {
-    if (item.received === undefined) return;
-    this.#receivedBytes -= item.received.body.length;
+    const { received } = item;
+    if (received === undefined) return;
     delete item.received;
+    const refs = this.#receivedRefs.get(received.id);
+    if (refs === undefined) return; // counted before a close forgot them all
+    if (refs > 1) {
+      this.#receivedRefs.set(received.id, refs - 1);
+      return;
+    }
+    this.#receivedRefs.delete(received.id);
+    this.#receivedBytes -= received.body.length;
   }
 
   /** Number of deliveries this process holds (ready, in flight or waiting for a retry). */
@@ -220,10 +246,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       if (this.#held.has(delivery.id)) continue;
       // A received request's bytes ride along so the first attempt needs no read; past the
       // budget they stay in the store only, and the attempt reads them there.
-      const keep =
-        received !== undefined &&
-        this.#receivedBytes + received.body.length <= MAX_RECEIVED_BYTES_HELD;
-      if (keep) this.#receivedBytes += received.body.length;
+      const keep = received !== undefined && this.#holdReceived(received);
       const item: WorkItem = { delivery, message, trigger, ...(keep && { received }) };
       this.#held.set(delivery.id, item);
       this.#ready.push(item);
@@ -291,6 +314,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     }
     this.#held.clear();
     this.#receivedBytes = 0;
+    this.#receivedRefs.clear();
     await this.#handBack(updates);
   }
 

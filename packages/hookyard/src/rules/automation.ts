@@ -90,6 +90,8 @@ export class Automation {
   readonly #queues = new Map<string, RuleQueue>();
   /** About how much memory the events of every waiting run hold (see eventBytes). */
   #waitingBytes = 0;
+  /** And those of the open once_after windows. */
+  #windowBytes = 0;
   /** once_within: until when each (rule, group) is quiet. */
   readonly #quietUntil = new Map<string, number>();
   /** once_after: the latest event of each (rule, group) whose window is open. */
@@ -127,7 +129,7 @@ export class Automation {
       const rule = this.#byName.get(key.slice(0, key.indexOf("\u0000")));
       if (rule?.throttle?.mode !== "once_after") {
         open.timer.cancel();
-        this.#collecting.delete(key);
+        this.#forgetWindow(key);
       }
     }
     const byKey = new Map<string, Rule[]>();
@@ -335,6 +337,7 @@ export class Automation {
     for (const timer of this.#schedules) timer.cancel();
     for (const { timer } of this.#collecting.values()) timer.cancel();
     this.#collecting.clear();
+    this.#windowBytes = 0;
     for (const queue of this.#queues.values()) queue.waiting.length = 0;
     this.#waitingBytes = 0;
     if (this.#active.size === 0) return;
@@ -392,12 +395,16 @@ export class Automation {
     // once_after: the window opens with the first event; the latest event runs when it closes.
     const open = this.#collecting.get(key);
     if (open !== undefined) {
+      this.#windowBytes += eventBytes(event) - eventBytes(open.event);
       open.event = event;
       return false;
     }
-    // Each open window holds its latest event: past the cap, an event that would open another
+    // Each open window holds its latest event: past the caps, an event that would open another
     // runs at once (it is not lost, only not collapsed) rather than grow the memory without end.
-    if (this.#collecting.size >= this.#limits.openWindows) {
+    if (
+      this.#collecting.size >= this.#limits.openWindows ||
+      this.#waitingBytes + this.#windowBytes + eventBytes(event) > this.#limits.waitingBytes
+    ) {
       this.#deps.logger.warn(
         { rule: rule.name, open: this.#collecting.size },
         "rules: too many once_after windows are open; this event runs without waiting",
@@ -406,7 +413,7 @@ export class Automation {
     }
     const timer = this.#deps.clock.setTimer(throttle.windowMs, () => {
       const closing = this.#collecting.get(key);
-      this.#collecting.delete(key);
+      this.#forgetWindow(key);
       if (closing === undefined || this.#closed) return;
       const run = this.#newRun(rule, closing.event);
       this.#deps.store.insertRuleRuns([run]).then(
@@ -419,7 +426,15 @@ export class Automation {
       );
     });
     this.#collecting.set(key, { rule, event, timer });
+    this.#windowBytes += eventBytes(event);
     return false;
+  }
+
+  #forgetWindow(key: string): void {
+    const open = this.#collecting.get(key);
+    if (open === undefined) return;
+    this.#collecting.delete(key);
+    this.#windowBytes -= eventBytes(open.event);
   }
 
   #forgetQuiet(now: number): void {

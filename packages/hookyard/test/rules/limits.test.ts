@@ -94,3 +94,27 @@ describe("once_after windows", () => {
     expect(now?.rule, "B runs at once: A's window is the one open").toBe("page");
   });
 });
+
+describe("once_after windows hold bytes too", () => {
+  it("runs an event at once when opening its window would pass the bytes waiting", async () => {
+    const h = await startAutomation(
+      rulebook(
+        [
+          "rules:",
+          "  - name: page",
+          "    sources: [hooks]",
+          "    throttle: { once_after: 5m, group_by: [event.payload.alertname] }",
+          '    actions: [{ log: "{{ event.id }}" }]',
+        ].join("\n"),
+      ),
+      // Each event counts 2 × 100 + 1024 bytes: room for one open window in 2,000.
+      { limits: { waitingBytes: 2_000 } },
+    );
+    expect(h.automation.plan(event({ alertname: "A" }), ["hooks"])).toHaveLength(0);
+    expect(
+      h.automation.plan(event({ alertname: "A" }), ["hooks"]),
+      "A's window takes it",
+    ).toHaveLength(0);
+    expect(h.automation.plan(event({ alertname: "B" }), ["hooks"])).toHaveLength(1);
+  });
+});
