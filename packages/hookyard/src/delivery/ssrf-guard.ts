@@ -183,6 +183,24 @@ export function inCidrList(ip: string, list: readonly Cidr[]): boolean {
   return list.some((cidr) => candidates.some((candidate) => contains(cidr, candidate)));
 }
 
+/**
+ * The network `ip` stands for when counting clients: an IPv4 address itself (also written as
+ * IPv4-mapped IPv6, as a dual-stack socket reports it), an IPv6 address its `/v6Prefix` (one
+ * host is usually given a whole /64). Text that is no address is returned as it is.
+ */
+export function clientNetwork(ip: string, v6Prefix = 64): string {
+  const parsed = parseIp(ip);
+  if (parsed === null) return ip;
+  const [mapped, offset] = EMBEDS_V4[0]!;
+  if (parsed.family === 4) return parsed.bytes.join(".");
+  if (contains(mapped, parsed)) return parsed.bytes.slice(offset, offset + 4).join(".");
+  const masked = maskBytes(parsed.bytes, v6Prefix);
+  const groups = Array.from({ length: 8 }, (_, i) =>
+    (((masked[2 * i] ?? 0) << 8) | (masked[2 * i + 1] ?? 0)).toString(16),
+  );
+  return `${groups.join(":")}/${v6Prefix}`;
+}
+
 /** Whether the sender may connect to `ip`. Anything inside `allow` is allowed regardless. */
 export function checkAddress(ip: string, allow: readonly Cidr[]): AddressCheck {
   const parsed = parseIp(ip);

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
 import { SystemClock, type Clock } from "../clock.js";
+import { clientNetwork } from "../delivery/ssrf-guard.js";
 import { AuthenticationError, TooManyRequestsError } from "../errors.js";
 import type { AuthService } from "../outbound/services.js";
 
@@ -52,14 +53,14 @@ export class FailedAuthLimiter {
 
   /** Milliseconds until `ip` may try again; 0 when it is not refused. */
   retryAfterMs(ip: string): number {
-    const entry = this.#clients.get(clientKey(ip));
+    const entry = this.#clients.get(clientNetwork(ip));
     if (entry === undefined) return 0;
     return Math.max(0, entry.blockedUntil - this.#clock.now());
   }
 
   /** Counts a wrong key from `ip`; true when this one made it refused. */
   recordFailure(ip: string): boolean {
-    const key = clientKey(ip);
+    const key = clientNetwork(ip);
     const now = this.#clock.now();
     let entry = this.#clients.get(key);
     if (entry === undefined || (entry.blockedUntil <= now && now - entry.since >= this.#windowMs)) {
@@ -89,23 +90,6 @@ export class FailedAuthLimiter {
       this.#clients.delete(key);
     }
   }
-}
-
-/** An IPv4 address as is (also IPv4-mapped IPv6), an IPv6 address as its /64. */
-function clientKey(ip: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped !== null) return mapped[1]!;
-  if (!ip.includes(":")) return ip;
-  const [head = "", tail = ""] = ip.toLowerCase().split("::");
-  const left = head === "" ? [] : head.split(":");
-  const right = tail === "" ? [] : tail.split(":");
-  const groups = ip.includes("::")
-    ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right]
-    : left;
-  return `${groups
-    .slice(0, 4)
-    .map((g) => g.replace(/^0+(?=.)/, ""))
-    .join(":")}::/64`;
 }
 
 /**

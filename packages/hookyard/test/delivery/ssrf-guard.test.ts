@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   inCidrList,
   checkAddress,
+  clientNetwork,
   checkUrl,
   InvalidCidrError,
   parseCidr,
@@ -270,5 +271,19 @@ describe("pinned resolution", () => {
       ok: false,
       errorClass: "egress_blocked",
     });
+  });
+});
+
+describe("clientNetwork", () => {
+  it.each([
+    ["203.0.113.7", "203.0.113.7"],
+    ["::ffff:203.0.113.7", "203.0.113.7"],
+    ["::ffff:cb00:7107", "203.0.113.7"],
+    ["2001:db8:0:1:ffff::2", "2001:db8:0:1:0:0:0:0/64"],
+    ["2001:DB8:0:1::9", "2001:db8:0:1:0:0:0:0/64"],
+    ["fe80::1%eth0", "fe80:0:0:0:0:0:0:0/64"],
+    ["not an address", "not an address"],
+  ])("counts %s as %s", (ip, network) => {
+    expect(clientNetwork(ip)).toBe(network);
   });
 });
