@@ -3,7 +3,12 @@ import { dirname, relative } from "node:path";
 import { envRefNames, fillEnvRefs } from "../rules/env-refs.js";
 import { notAllowedMessage, type EnvAllowList } from "./env-allow-list.js";
 import type { RulebookFile } from "../rules/rules-in-force.js";
-import { parseRulebookFiles, RulebookError, type RulebookProblem } from "../rules/rulebook.js";
+import {
+  parseRulebookFiles,
+  RulebookError,
+  unsetVariable,
+  type RulebookProblem,
+} from "../rules/rulebook.js";
 import {
   fieldName,
   readYamlFiles,
@@ -164,7 +169,7 @@ export function parseDeclarations(
             field: "",
             message: notAllowedMessage(name),
           });
-          refused.add(`environment variable ${name} is not set`);
+          refused.add(unsetVariable(name));
           continue;
         }
         const value = env[name];
@@ -485,7 +490,7 @@ class DeclarationReader {
         value,
         this.#env,
         (name) => {
-          if (!refused.has(name)) this.#problem(path, `environment variable ${name} is not set`);
+          if (!refused.has(name)) this.#problem(path, unsetVariable(name));
         },
         (name, filled) => this.#secrets.set(name, filled),
       );

@@ -143,6 +143,11 @@ export interface RulebookProblem {
   message: string;
 }
 
+/** The problem a `${env:NAME}` without a value (and without a default) is reported as. */
+export function unsetVariable(name: string): string {
+  return `environment variable ${name} is not set`;
+}
+
 /** A rulebook that cannot be used, with every problem found. */
 export class RulebookError extends Error {
   readonly problems: RulebookProblem[];
@@ -259,7 +264,7 @@ class FileReader {
       return fillEnvRefs(
         value,
         this.env,
-        (name) => this.problem(path, `environment variable ${name} is not set`),
+        (name) => this.problem(path, unsetVariable(name)),
         (name, filled) => this.secrets.set(name, filled),
       );
     }
