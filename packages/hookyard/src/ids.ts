@@ -53,6 +53,10 @@ export class TimeSortableIds implements IdGenerator {
         body[i] = ALPHABET.charCodeAt(rest % 62);
         rest = Math.floor(rest / 62);
       }
+    } else if (incrementRandomChars(body)) {
+      // Monotonic within a millisecond: the ids of one process sort in the order they were made,
+      // which is the order a listener replays received requests in (issue 14).
+      return `${prefix}_${body.toString("latin1", 0, ID_CHARS)}`;
     }
     if (this.#offset + RANDOM_CHARS > this.#pool.length) {
       this.#pool = randomBytes(RANDOM_CHARS * POOL_IDS);
@@ -65,6 +69,27 @@ export class TimeSortableIds implements IdGenerator {
     this.#offset += RANDOM_CHARS;
     return `${prefix}_${body.toString("latin1", 0, ID_CHARS)}`;
   }
+}
+
+/** Adds one to the random characters of `body` (base 62); false if they were all the largest. */
+function incrementRandomChars(body: Buffer): boolean {
+  for (let i = ID_CHARS - 1; i >= TIME_CHARS; i--) {
+    const digit = ALPHABET.indexOf(String.fromCharCode(body[i]!));
+    if (digit < 61) {
+      body[i] = ALPHABET.charCodeAt(digit + 1);
+      return true;
+    }
+    body[i] = ALPHABET.charCodeAt(0);
+  }
+  return false;
+}
+
+/** The creation time (epoch ms) of an id made by TimeSortableIds (or idFloor). */
+export function idTime(id: string): number {
+  const body = id.slice(id.indexOf("_") + 1);
+  let ms = 0;
+  for (let i = 0; i < TIME_CHARS; i++) ms = ms * 62 + ALPHABET.indexOf(body[i] ?? "0");
+  return ms;
 }
 
 /**

@@ -13,6 +13,7 @@ import { parseCidrList } from "./delivery/ssrf-guard.js";
 import { buildHttpApp } from "./http/app.js";
 import { TimeSortableIds } from "./ids.js";
 import { createLogger } from "./observability/logger.js";
+import { Listeners } from "./inbound/listeners.js";
 import { Receiver } from "./inbound/receiver.js";
 import { Sources } from "./inbound/sources.js";
 import { Automation } from "./rules/automation.js";
@@ -307,6 +308,7 @@ export async function startHookyard(
       inbound: {
         sources,
         receiver,
+        listeners: new Listeners({ store, clock, received: receiver }),
         publicUrl: config.server.publicUrl,
         maxBodyBytes: config.inbound.maxBodyBytes,
         maxBytesInFlight: config.inbound.maxBytesInFlight,

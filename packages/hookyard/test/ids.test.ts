@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { TimeSortableIds } from "../src/ids.js";
+import { idFloor, idTime, TimeSortableIds } from "../src/ids.js";
 
 describe("prefixed ids", () => {
   it("carries the Svix prefix and a 27-character body", () => {
@@ -30,5 +30,19 @@ describe("prefixed ids", () => {
     const ids = new TimeSortableIds({ now: () => 5 });
     const seen = new Set(Array.from({ length: 10_000 }, () => ids.next("atmpt")));
     expect(seen.size).toBe(10_000);
+  });
+
+  it("sorts in the order made within one millisecond (a listener replays in that order)", () => {
+    const ids = new TimeSortableIds({ now: () => 1_700_000_000_123 });
+    const made = Array.from({ length: 5_000 }, () => ids.next("req"));
+    expect([...made].sort()).toEqual(made);
+  });
+
+  it("reads back its creation time, and idFloor sorts below every id of that millisecond", () => {
+    const ids = new TimeSortableIds({ now: () => 1_700_000_000_123 });
+    const id = ids.next("req");
+    expect(idTime(id)).toBe(1_700_000_000_123);
+    expect(idFloor("req", 1_700_000_000_123) <= id).toBe(true);
+    expect(idFloor("req", 1_700_000_000_124) > id).toBe(true);
   });
 });

@@ -11,6 +11,10 @@ import { CONFIG_FILE_SETTING } from "../config/schema.js";
 export const COMMANDS = [
   { name: "serve", summary: "Start the server: Svix-compatible Send API and delivery engine." },
   {
+    name: "dev",
+    summary: "Start a local development server (fixed key, loopback allowed, example receiver).",
+  },
+  {
     name: "migrate",
     summary: "Bring the database's schema up to date (serve does it at start) and exit.",
   },
@@ -22,6 +26,18 @@ export const COMMANDS = [
   {
     name: "bin",
     summary: "Create or list request bins: hookyard bin create [<uid>] prints the bin's URL.",
+  },
+  {
+    name: "listen",
+    summary: "Forward what a source, bin or endpoint receives to a local URL: --forward-to <url>.",
+  },
+  {
+    name: "trigger",
+    summary: "Send a provider's signed test event (github.push, stripe.invoice.paid, …).",
+  },
+  {
+    name: "verify",
+    summary: "Check a request's signature against a secret and say why it does not match.",
   },
   {
     name: "rules",

@@ -24,6 +24,10 @@ import { runBin } from "./bin.js";
 import { runRules } from "./rules.js";
 import { runApply } from "./apply.js";
 import { runTail } from "./tail.js";
+import { renderTriggerHelp, runTrigger } from "./trigger.js";
+import { renderVerifyHelp, runVerify } from "./verify.js";
+import { renderListenHelp, runListen } from "./listen.js";
+import { renderDevHelp, runDev } from "./dev.js";
 
 /** Exit codes: 0 ok, 1 the command failed (bad config, startup error), 2 wrong usage. */
 const USAGE_ERROR = 2;
@@ -45,6 +49,22 @@ const OPTIONS = {
   "dry-run": { type: "boolean" },
   prune: { type: "boolean" },
   "allow-env": { type: "string", multiple: true },
+  // hookyard listen / trigger / verify
+  "forward-to": { type: "string" },
+  source: { type: "string" },
+  app: { type: "string" },
+  endpoint: { type: "string" },
+  name: { type: "string" },
+  json: { type: "boolean" },
+  list: { type: "boolean" },
+  override: { type: "string", multiple: true },
+  secret: { type: "string" },
+  to: { type: "string" },
+  "event-type": { type: "string" },
+  headers: { type: "string" },
+  scheme: { type: "string" },
+  tolerance: { type: "string" },
+  at: { type: "string" },
   [CONFIG_FILE_SETTING.flag.slice(2)]: { type: "string" },
   ...Object.fromEntries(CONFIG_KEYS.map((key) => [key.flag.slice(2), { type: "string" }])),
 } satisfies ParseArgsConfig["options"];
@@ -87,6 +107,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     else if (topic === "bin") io.stdout.write(renderBinHelp());
     else if (topic === "rules") io.stdout.write(renderRulesHelp());
     else if (topic === "apply") io.stdout.write(renderApplyHelp());
+    else if (topic === "dev") io.stdout.write(renderDevHelp());
+    else if (topic === "listen") io.stdout.write(renderListenHelp());
+    else if (topic === "trigger") io.stdout.write(renderTriggerHelp());
+    else if (topic === "verify") io.stdout.write(renderVerifyHelp());
     else if (isCommand(topic)) io.stdout.write(renderMainHelp(readVersion()));
     else return usageError(io, `unknown command "${topic}"`, null);
     return 0;
@@ -168,14 +192,75 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (extra !== undefined) return usageError(io, `unexpected argument "${extra}"`, null);
     return runTail({ source, ...apiTarget(values, io), io });
   }
-  if (command === "serve" || command === "migrate" || command === "stats") {
+  if (command === "listen") {
+    if (values["help"] === true) {
+      io.stdout.write(renderListenHelp());
+      return 0;
+    }
+    if (rest[0] !== undefined) return usageError(io, `unexpected argument "${rest[0]}"`, null);
+    return runListen({
+      forwardTo: values["forward-to"],
+      source: values["source"],
+      app: values["app"],
+      endpoint: values["endpoint"],
+      name: values["name"],
+      json: values["json"] === true,
+      ...apiTarget(values, io),
+      io,
+    });
+  }
+  if (command === "trigger") {
+    if (values["help"] === true) {
+      io.stdout.write(renderTriggerHelp());
+      return 0;
+    }
+    const [fixture, extra] = rest;
+    if (extra !== undefined) return usageError(io, `unexpected argument "${extra}"`, null);
+    return runTrigger({
+      fixture,
+      list: values["list"] === true,
+      overrides: values["override"] ?? [],
+      secret: values["secret"],
+      to: values["to"],
+      source: values["source"],
+      app: values["app"],
+      eventType: values["event-type"],
+      json: values["json"] === true,
+      ...apiTarget(values, io),
+      io,
+    });
+  }
+  if (command === "verify") {
+    if (values["help"] === true) {
+      io.stdout.write(renderVerifyHelp());
+      return 0;
+    }
+    const [requestId, extra] = rest;
+    if (extra !== undefined) return usageError(io, `unexpected argument "${extra}"`, null);
+    return runVerify({
+      request: values["request"] ?? requestId,
+      source: values["source"],
+      headersFile: values["headers"],
+      bodyFile: values["body"],
+      secret: values["secret"],
+      scheme: values["scheme"],
+      tolerance: values["tolerance"],
+      at: values["at"],
+      json: values["json"] === true,
+      ...apiTarget(values, io),
+      io,
+    });
+  }
+  if (command === "serve" || command === "migrate" || command === "stats" || command === "dev") {
     if (values["help"] === true) {
       io.stdout.write(
-        command === "serve"
-          ? renderServeHelp()
-          : command === "migrate"
-            ? renderMigrateHelp()
-            : renderStatsHelp(),
+        command === "dev"
+          ? renderDevHelp()
+          : command === "serve"
+            ? renderServeHelp()
+            : command === "migrate"
+              ? renderMigrateHelp()
+              : renderStatsHelp(),
       );
       return 0;
     }
@@ -192,6 +277,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io,
     };
     if (command === "serve") return runServe(request);
+    if (command === "dev") return runDev(request);
     return command === "migrate" ? runMigrate(request) : runStats(request);
   }
   return usageError(io, `unknown command "${command}"`, null);

@@ -1,5 +1,6 @@
 import { ApiCallError, ApiClient } from "./api-client.js";
 import type { CliIo } from "./cli-io.js";
+import { serverSentEvents } from "./sse.js";
 
 const BODY_PREVIEW_CHARS = 500;
 
@@ -55,22 +56,9 @@ export async function runTail(req: {
 }
 
 async function printEvents(body: ReadableStream<Uint8Array>, io: CliIo): Promise<void> {
-  const decoder = new TextDecoder();
-  let buffered = "";
-  for await (const chunk of body) {
-    buffered += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = buffered.indexOf("\n\n")) >= 0) {
-      const event = buffered.slice(0, end);
-      buffered = buffered.slice(end + 2);
-      const data = event
-        .split("\n")
-        .filter((line) => line.startsWith("data: "))
-        .map((line) => line.slice(6))
-        .join("\n");
-      if (!event.includes("event: request") || data === "") continue;
-      io.stdout.write(describe(JSON.parse(data) as StreamedRequest));
-    }
+  for await (const event of serverSentEvents(body)) {
+    if (event.event !== "request") continue;
+    io.stdout.write(describe(JSON.parse(event.data) as StreamedRequest));
   }
 }
 
@@ -111,7 +99,7 @@ const CONTROL = /[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufef
  * (`\x1b`, `\u202e`) instead, which disarms the sequence it starts while the request stays
  * inspectable. A multi-line body keeps its line breaks and tabs (a CRLF is one break).
  */
-function printable(text: string, opts: { multiline?: boolean } = {}): string {
+export function printable(text: string, opts: { multiline?: boolean } = {}): string {
   const multiline = opts.multiline === true;
   return (multiline ? text.replace(/\r\n/g, "\n") : text).replace(CONTROL, (char) => {
     if (multiline && (char === "\n" || char === "\t")) return char;

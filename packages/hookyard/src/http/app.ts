@@ -29,6 +29,9 @@ import type { BackgroundTasks } from "../outbound/background-tasks.js";
 import type { Statistics } from "../outbound/statistics.js";
 import { registerMessageRoutes } from "./routes/messages.js";
 import { registerSourceRoutes } from "./routes/sources.js";
+import { registerListenerRoutes } from "./routes/listeners.js";
+import { StreamSlots } from "./event-stream.js";
+import type { Listeners } from "../inbound/listeners.js";
 import { registerRuleRoutes } from "./routes/rules.js";
 import type { Automation } from "../rules/automation.js";
 import type { RulesInForce } from "../rules/rules-in-force.js";
@@ -46,6 +49,7 @@ export interface HttpAppDeps {
   inbound: {
     sources: Sources;
     receiver: Receiver;
+    listeners: Listeners;
     publicUrl: string | null;
     /** Largest body an ingest URL accepts (a source may set less). */
     maxBodyBytes: number;
@@ -150,6 +154,14 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
     ...serverTimeouts(deps.requestTimeoutMs),
   });
 
+  // Request streams and listeners stay open until their client leaves; a server that stops ends
+  // them first (a listener reconnects to the next server), or close would wait for every client.
+  const streams = new StreamSlots();
+  app.addHook("preClose", (done) => {
+    streams.endAll();
+    done();
+  });
+
   app.setValidatorCompiler(createValidatorCompiler());
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
@@ -206,7 +218,8 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
     (api, _opts, done) => {
       api.addHook("onRequest", bearerAuthHook(deps.services.auth, failedAuth));
       registerIdempotency(api, deps.services.idempotency);
-      registerSourceRoutes(api, { ...deps.inbound, endpoints: deps.services.endpoints });
+      registerSourceRoutes(api, { ...deps.inbound, endpoints: deps.services.endpoints, streams });
+      registerListenerRoutes(api, { ...deps.inbound, streams });
       registerIngestEndpointRoutes(api, { sources: deps.inbound.sources, services: deps.services });
       done();
     },

@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import type { Static } from "@sinclair/typebox";
 import type {
   Application,
@@ -7,6 +8,7 @@ import type {
   DeliveryStatus,
   Endpoint,
   EventType,
+  InboundRequest,
   Message,
 } from "../model.js";
 import { REPLAY_TAG } from "../inbound/receiver.js";
@@ -222,4 +224,28 @@ export function pageJson<T>(page: Page<T>, itemJson: (item: T) => string): strin
     `,"prevIterator":${JSON.stringify(page.prevIterator)}` +
     `,"done":${page.done ? "true" : "false"}}`
   );
+}
+
+/** A received request as the API shows it: the body as UTF-8 text when it is, else base64. */
+export function inboundRequestOut(r: InboundRequest) {
+  const utf8 = isUtf8(r.body);
+  return {
+    id: r.id,
+    sourceId: r.sourceId,
+    status: r.status,
+    reason: r.reason,
+    method: r.method,
+    path: r.path,
+    query: r.query,
+    headers: r.headers,
+    body: r.body.toString(utf8 ? "utf8" : "base64"),
+    bodyEncoding: utf8 ? ("utf8" as const) : ("base64" as const),
+    bodyTruncated: r.bodyBytesReceived !== undefined,
+    bodyBytes: r.bodyBytesReceived ?? r.body.length,
+    sourceIp: r.sourceIp,
+    deliveryId: r.dedupKey,
+    eventType: r.eventType,
+    duplicateOf: r.duplicateOf,
+    receivedAt: iso(r.createdAt),
+  };
 }

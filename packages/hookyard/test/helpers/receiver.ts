@@ -49,6 +49,8 @@ export interface ReceiverOptions {
   defaultReply?: Reply;
   /** Default 127.0.0.1. */
   host?: string;
+  /** Default 0 (any free port). */
+  port?: number;
 }
 
 const DEFAULT_WAIT_MS = 5_000;
@@ -139,7 +141,7 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, host, () => {
+    server.listen(opts.port ?? 0, host, () => {
       server.off("error", reject);
       resolve();
     });

@@ -3,7 +3,7 @@ import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { onTestFinished, vi } from "vitest";
 
-const BIN = fileURLToPath(new URL("../../bin/hookyard.js", import.meta.url));
+export const BIN = fileURLToPath(new URL("../../bin/hookyard.js", import.meta.url));
 
 export async function freePort(): Promise<number> {
   const server = createServer();

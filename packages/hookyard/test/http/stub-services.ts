@@ -48,6 +48,7 @@ export async function buildStubApp(
     inbound: {
       sources: unusedService(),
       receiver: unusedService(),
+      listeners: unusedService(),
       publicUrl: null,
       maxBodyBytes: 1024,
     },

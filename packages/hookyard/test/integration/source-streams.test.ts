@@ -102,7 +102,7 @@ describe("request streams", () => {
     expect(refused.headers.get("retry-after")).toBe("15");
     expect(await refused.json()).toMatchObject({
       code: "too_many_requests",
-      detail: expect.stringContaining("32 request streams open"),
+      detail: expect.stringContaining("32 streams open"),
     });
 
     open[0]!.socket.destroy();

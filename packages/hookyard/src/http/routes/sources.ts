@@ -1,15 +1,18 @@
-import { createHash } from "node:crypto";
-import type { ServerResponse } from "node:http";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { TooManyRequestsError, ValidationError } from "../../errors.js";
-import { bearerTokenOf } from "../auth.js";
+import { ValidationError } from "../../errors.js";
+import {
+  EventStream,
+  KEEP_ALIVE_MS,
+  MAX_STREAM_BACKLOG_BYTES,
+  MAX_STREAMS_PER_KEY,
+  type StreamSlots,
+} from "../event-stream.js";
 import type { Receiver } from "../../inbound/receiver.js";
 import type { AppId } from "../../model.js";
 import type { EndpointService } from "../../outbound/services.js";
 import { targetEndpoint } from "../../outbound/target-endpoints.js";
 import type { PageRequest } from "../../store/store.js";
 import { currentToken, publicConfig, type Sources } from "../../inbound/sources.js";
-import { isUtf8 } from "node:buffer";
 import type { InboundRequest, InboundStatus, Source } from "../../model.js";
 import { mapPage, PAGE_QUERY, toPageRequest } from "../pagination.js";
 import type { PageQuery } from "../pagination.js";
@@ -32,103 +35,12 @@ import type {
 } from "../schemas/source.js";
 import { Type } from "@sinclair/typebox";
 import { publicBaseUrl } from "../public-url.js";
-import { iso, requestForwardOut } from "../serializers.js";
+import { inboundRequestOut, iso, requestForwardOut } from "../serializers.js";
 
 const TAGS = ["Ingest source"];
 
-/** Open request streams an API key may hold: more than a team's `hookyard tail`s, not thousands. */
-const MAX_STREAMS_PER_KEY = 32;
-/** Events a stream holds for a client that does not read, beyond what its socket buffers. */
-const MAX_STREAM_BACKLOG_BYTES = 1024 * 1024;
-const KEEP_ALIVE_MS = 15_000;
-
 const SOURCE_CONFIG_RULES =
   "A type Hookyard does not verify, or a config it cannot use, is a 422 naming the field: among others a blank `secret`, `token` or `password` (anyone could sign with it); for `standard-webhooks`, `svix` and the Svix-powered types a `secret` that is not base64 (after an optional `whsec_`) of 24 to 75 bytes, as the Standard Webhooks libraries require; a `responseHeaders` entry with CR, LF or another control character, or one of the headers a source may not set (`content-length`, `transfer-encoding`, `content-encoding`, `connection`, `keep-alive`, `proxy-connection`, `upgrade`, `te`, `trailer`, `host`, `set-cookie`, `x-content-type-options`).";
-
-/** The key a request authenticated with (the auth hook has checked it), as a map key. */
-function apiKeyOf(request: FastifyRequest): string {
-  // The token, not the header: `bearer  k` and `Bearer k` are one key with one budget. A digest,
-  // so the key itself is not kept as a map key for as long as a stream is open.
-  return createHash("sha256")
-    .update(bearerTokenOf(request.headers.authorization) ?? "")
-    .digest("base64");
-}
-
-/**
- * One Server-Sent Events response that respects backpressure: once `write` says the socket is
- * full, events wait here (not in Node's socket buffer, which would grow without bound) until it
- * drains. A client that lets more than MAX_STREAM_BACKLOG_BYTES wait, or that drains nothing
- * between two keep-alive ticks, is disconnected: memory per stream stays bounded.
- */
-class EventStream {
-  readonly #res: ServerResponse;
-  readonly #backlog: string[] = [];
-  #backlogBytes = 0;
-  #blocked = false;
-  /** Blocked at the last tick too: the client has drained nothing for a whole interval. */
-  #blockedAtTick = false;
-  #closed = false;
-
-  constructor(res: ServerResponse) {
-    this.#res = res;
-    res.writeHead(200, {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache",
-      connection: "keep-alive",
-      "x-accel-buffering": "no",
-    });
-    res.on("drain", () => this.#drain());
-    res.once("close", () => {
-      this.#closed = true;
-      this.#backlog.length = 0;
-    });
-  }
-
-  /** Sends `text` (now, or after the backlog); false when the stream is (now) closed. */
-  send(text: string): boolean {
-    if (this.#closed) return false;
-    if (!this.#blocked) {
-      this.#blocked = !this.#res.write(text);
-      return true;
-    }
-    this.#backlogBytes += Buffer.byteLength(text);
-    if (this.#backlogBytes > MAX_STREAM_BACKLOG_BYTES) {
-      this.#close();
-      return false;
-    }
-    this.#backlog.push(text);
-    return true;
-  }
-
-  /** The keep-alive: a comment, unless the client is not reading (then, twice: close). */
-  tick(): boolean {
-    if (this.#closed) return false;
-    if (!this.#blocked) return this.send(": keep-alive\n\n");
-    if (this.#blockedAtTick) {
-      this.#close();
-      return false;
-    }
-    this.#blockedAtTick = true;
-    return true;
-  }
-
-  #drain(): void {
-    this.#blocked = false;
-    this.#blockedAtTick = false;
-    while (!this.#blocked && this.#backlog.length > 0) {
-      const text = this.#backlog.shift()!;
-      this.#backlogBytes -= Buffer.byteLength(text);
-      this.#blocked = !this.#res.write(text);
-    }
-  }
-
-  #close(): void {
-    this.#closed = true;
-    this.#backlog.length = 0;
-    // destroy, not end: end would wait for the socket's buffer to drain, which is the problem.
-    this.#res.destroy();
-  }
-}
 
 /**
  * Svix Ingest's source API (`/ingest/api/v1/source`, as the `svix` SDK's `ingest.source` calls
@@ -170,6 +82,7 @@ export function registerSourceRoutes(
     receiver: Receiver;
     endpoints: EndpointService;
     publicUrl: string | null;
+    streams: StreamSlots;
   },
 ): void {
   const { sources } = deps;
@@ -265,29 +178,6 @@ export function registerSourceRoutes(
     },
   );
 
-  const requestOut = (r: InboundRequest) => {
-    const utf8 = isUtf8(r.body);
-    return {
-      id: r.id,
-      sourceId: r.sourceId,
-      status: r.status,
-      reason: r.reason,
-      method: r.method,
-      path: r.path,
-      query: r.query,
-      headers: r.headers,
-      body: r.body.toString(utf8 ? "utf8" : "base64"),
-      bodyEncoding: utf8 ? ("utf8" as const) : ("base64" as const),
-      bodyTruncated: r.bodyBytesReceived !== undefined,
-      bodyBytes: r.bodyBytesReceived ?? r.body.length,
-      sourceIp: r.sourceIp,
-      deliveryId: r.dedupKey,
-      eventType: r.eventType,
-      duplicateOf: r.duplicateOf,
-      receivedAt: iso(r.createdAt),
-    };
-  };
-
   app.get<{
     Params: SourceParamsValue;
     Querystring: PageQuery & { status?: InboundStatus };
@@ -318,13 +208,10 @@ export function registerSourceRoutes(
       const filter = status === undefined ? {} : { status };
       return mapPage(
         await sources.listRequests(request.params.source_id, filter, toPageRequest(page)),
-        requestOut,
+        inboundRequestOut,
       );
     },
   );
-
-  // Streams open per API key: each holds a socket and a listener on every received request.
-  const streamsByKey = new Map<string, number>();
 
   app.get<{ Params: SourceParamsValue }>(
     "/source/:source_id/request/stream",
@@ -343,22 +230,13 @@ export function registerSourceRoutes(
         reply.hijack();
         return;
       }
-      const key = apiKeyOf(request);
-      const open = streamsByKey.get(key) ?? 0;
-      if (open >= MAX_STREAMS_PER_KEY) {
-        request.log.info({ sourceId: source.id, open }, "stream refused: too many open");
-        throw new TooManyRequestsError(
-          `This API key already has ${open} request streams open, the most allowed; close one (stop a hookyard tail) and try again`,
-          15,
-        );
-      }
-      streamsByKey.set(key, open + 1);
+      deps.streams.take(request, reply.raw, "stop a hookyard tail");
       reply.hijack();
       const stream = new EventStream(reply.raw);
       stream.send(": streaming requests\n\n");
       const onReceived = (received: InboundRequest) => {
         if (received.sourceId !== source.id) return;
-        const data = JSON.stringify(requestOut(received));
+        const data = JSON.stringify(inboundRequestOut(received));
         if (!stream.send(`event: request\nid: ${received.id}\ndata: ${data}\n\n`)) {
           request.log.info({ sourceId: source.id }, "stream closed: the client is not reading");
         }
@@ -373,9 +251,6 @@ export function registerSourceRoutes(
       reply.raw.once("close", () => {
         deps.receiver.off("received", onReceived);
         clearInterval(keepAlive);
-        const left = (streamsByKey.get(key) ?? 1) - 1;
-        if (left > 0) streamsByKey.set(key, left);
-        else streamsByKey.delete(key);
       });
     },
   );
@@ -453,7 +328,9 @@ export function registerSourceRoutes(
       },
     },
     async (request) =>
-      requestOut(await sources.getRequest(request.params.source_id, request.params.request_id)),
+      inboundRequestOut(
+        await sources.getRequest(request.params.source_id, request.params.request_id),
+      ),
   );
 
   app.get<{ Params: RequestParamsValue }>(
