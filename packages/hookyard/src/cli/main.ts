@@ -277,7 +277,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io,
     };
     if (command === "serve") return runServe(request);
-    if (command === "dev") return runDev(request);
+    if (command === "dev") {
+      const { "forward-to": forwardTo, ...serverFlags } = request.flags;
+      return runDev({ ...request, flags: serverFlags, forwardTo });
+    }
     return command === "migrate" ? runMigrate(request) : runStats(request);
   }
   return usageError(io, `unknown command "${command}"`, null);

@@ -1,7 +1,8 @@
 import { ConfigError } from "../config/config-error.js";
 import { loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
-import { createLogger } from "../observability/logger.js";
+import { createLogger, type Logger } from "../observability/logger.js";
+import type { RunningHookyard } from "../main.js";
 import type { CliIo } from "./cli-io.js";
 
 export interface ServeRequest {
@@ -18,17 +19,43 @@ export interface ServeRequest {
  * config or a failed start, 0 after a clean stop.
  */
 export async function runServe(req: ServeRequest): Promise<number> {
+  return runServer(req, {
+    started: (running) => {
+      if (running.generatedApiKey !== null) req.io.stderr.write(apiKeyBox(running.generatedApiKey));
+      req.io.stderr.write(`Hookyard listening on ${running.url}\n`);
+      return Promise.resolve(() => undefined);
+    },
+  });
+}
+
+/** What a command that runs the server (serve, dev) adds around it. */
+export interface ServerMode {
+  /** The command's own defaults by key path (the file, environment and flags override them). */
+  defaults?: Readonly<Record<string, unknown>>;
+  /** The root logger; default JSON lines on stdout. */
+  logger?: (config: Config) => Logger;
+  /** Runs once the server listens; what it returns runs before the server closes. */
+  started(
+    running: RunningHookyard,
+    config: Config,
+    logger: Logger,
+  ): Promise<() => Promise<void> | void>;
+}
+
+/** Starts the server of `req` in `mode` and runs it until SIGINT/SIGTERM. */
+export async function runServer(req: ServeRequest, mode: ServerMode): Promise<number> {
   const { io } = req;
-  const config = loadConfigOrReport(req);
+  const config = loadConfigOrReport(req, mode.defaults);
   if (config === null) return 1;
 
-  const logger = createLogger({ level: config.log.level });
+  const logger = mode.logger?.(config) ?? createLogger({ level: config.log.level });
   // Loaded lazily so `help`/`version` and config errors never pay for the server's imports.
   const { startHookyard } = await import("../main.js");
   // Listen for SIGINT/SIGTERM before starting: a signal that lands while the server starts, or
   // right after "listening" is printed, must close it cleanly, not kill it with the default action.
   const shutdown = io.waitForShutdownSignal();
-  let running: Awaited<ReturnType<typeof startHookyard>>;
+  let running: RunningHookyard;
+  let stopMode: () => Promise<void> | void;
   try {
     running = await startHookyard(config, { logger, cwd: io.cwd });
   } catch (err) {
@@ -36,14 +63,19 @@ export async function runServe(req: ServeRequest): Promise<number> {
     io.stderr.write(`hookyard: cannot start: ${oneLine(err)}\n`);
     return 1;
   }
-
-  if (running.generatedApiKey !== null) io.stderr.write(apiKeyBox(running.generatedApiKey));
-  io.stderr.write(`Hookyard listening on ${running.url}\n`);
+  try {
+    stopMode = await mode.started(running, config, logger);
+  } catch (err) {
+    io.stderr.write(`hookyard: cannot start: ${oneLine(err)}\n`);
+    await running.close().catch(() => undefined);
+    return 1;
+  }
 
   const signal = await shutdown;
   io.stderr.write(`hookyard: ${signal} received, shutting down\n`);
   let code = 0;
   try {
+    await stopMode();
     await running.close();
   } catch (err) {
     logger.error({ err }, "shutdown failed");
@@ -55,11 +87,15 @@ export async function runServe(req: ServeRequest): Promise<number> {
 }
 
 /** The config of `req`, or null after printing the config error on one line. */
-export function loadConfigOrReport(req: ServeRequest): Config | null {
+export function loadConfigOrReport(
+  req: ServeRequest,
+  defaults?: Readonly<Record<string, unknown>>,
+): Config | null {
   try {
     return loadConfig({
       env: req.io.env,
       flags: req.flags,
+      ...(defaults !== undefined && { defaults }),
       ...(req.configFile !== undefined && { configFile: req.configFile }),
       cwd: req.io.cwd,
     });

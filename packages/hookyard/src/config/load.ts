@@ -21,6 +21,11 @@ export interface LoadConfigRequest {
    */
   configFile?: string | null;
   cwd: string;
+  /**
+   * Defaults of a command, by key path (`server.host`), in place of the schema's: `hookyard dev`
+   * starts from its own. The file, environment and flags still override them.
+   */
+  defaults?: Readonly<Record<string, unknown>>;
 }
 
 type Sections = Record<string, Record<string, unknown>>;
@@ -32,6 +37,11 @@ type Sections = Record<string, Record<string, unknown>>;
  */
 export function loadConfig(req: LoadConfigRequest): Config {
   const sections = defaultSections();
+  for (const [path, value] of Object.entries(req.defaults ?? {})) {
+    const key = CONFIG_KEYS.find((k) => k.path === path);
+    if (key === undefined) throw new Error(`config: no key ${path} to default`);
+    setValue(sections, key, structuredClone(value));
+  }
   const file = locateConfigFile(req);
   if (file !== null) applyFile(sections, file);
 
