@@ -58,6 +58,7 @@ const DOMAIN_FILES = [
   `${SRC}/outbound/**/*.ts`,
   `${SRC}/delivery/**/*.ts`,
   `${SRC}/signing/**/*.ts`,
+  `${SRC}/debug/**/*.ts`,
   `${SRC}/model.ts`,
   `${SRC}/errors.ts`,
 ];

@@ -13,7 +13,8 @@ import { parseCidrList } from "./delivery/ssrf-guard.js";
 import { buildHttpApp } from "./http/app.js";
 import { TimeSortableIds } from "./ids.js";
 import { createLogger } from "./observability/logger.js";
-import { Listeners } from "./inbound/listeners.js";
+import { Listeners } from "./debug/listeners.js";
+import { ListenerFeeds } from "./debug/listener-feeds.js";
 import { Receiver } from "./inbound/receiver.js";
 import { Sources } from "./inbound/sources.js";
 import { Automation } from "./rules/automation.js";
@@ -308,7 +309,8 @@ export async function startHookyard(
       inbound: {
         sources,
         receiver,
-        listeners: new Listeners({ store, clock, received: receiver }),
+        listeners: new Listeners({ store, clock }),
+        feeds: new ListenerFeeds({ store, clock, received: receiver, userAgent: USER_AGENT }),
         publicUrl: config.server.publicUrl,
         maxBodyBytes: config.inbound.maxBodyBytes,
         maxBytesInFlight: config.inbound.maxBytesInFlight,

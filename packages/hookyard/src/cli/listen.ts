@@ -53,16 +53,25 @@ const MAX_BACKOFF_MS = 30_000;
 const REMEMBERED_IDS = 10_000;
 
 const USAGE = 2;
+/**
+ * A message retried this long is fetched again, freshly signed: receivers refuse a
+ * Standard Webhooks timestamp more than 5 minutes old.
+ */
+const RESIGN_AFTER_MS = 4 * 60_000;
 
 export function renderListenHelp(): string {
   return [
     "Usage: hookyard listen --forward-to <url> --source <id|uid> [options]",
+    "       hookyard listen --forward-to <url> --app <uid> --endpoint <id|uid> [options]",
     "",
     "Forwards every request a source or request bin accepts to a URL on this machine, byte-exact",
     "(method, the path after the ingest token, query, headers and body), one at a time and in",
     "the order received, and prints a line per request: time, method, path, the local app's",
-    "status and how long it took. It connects out to the server (Server-Sent Events), so it",
-    "works where this machine accepts no inbound connections.",
+    "status and how long it took. With --app and --endpoint it forwards the messages that",
+    "endpoint is sent, as their deliveries send them (the endpoint's headers and a Standard",
+    "Webhooks signature made with its secret), beside the deliveries to its URL. It connects",
+    "out to the server (Server-Sent Events), so it works where this machine accepts no inbound",
+    "connections.",
     "",
     "Nothing is lost: the server keeps the requests, and a listener (by --name) resumes after",
     "the last one its app answered — requests that arrived while it was stopped, killed or",
@@ -75,13 +84,15 @@ export function renderListenHelp(): string {
     "  --forward-to <url>   Where to send requests, e.g. http://localhost:3000/webhooks. The",
     "                       request's own path after the ingest token is appended, its query too.",
     "  --source <id|uid>    The source or request bin to listen to.",
+    "  --app <uid> --endpoint <id|uid>",
+    "                       Or: the endpoint whose messages to forward (its filters apply).",
     "  --name <name>        The listener's name (its cursor on the server). Default: this host's",
     "                       name and a digest of --forward-to, so a restart resumes.",
     "  --json               One JSON object per line instead of text (see below).",
     "  --server <url>       The Hookyard server [HOOKYARD_SERVER_URL, default http://127.0.0.1:8080].",
     "  --api-key <key>      The API key [HOOKYARD_API_KEY].",
     "",
-    "JSON lines: {type: 'listening', source, name, forwardTo}; {type: 'request', id, method, path,",
+    "JSON lines: {type: 'listening', to, name, forwardTo}; {type: 'request', id, method, path,",
     "query, status, durationMs, tries, replayed, receivedAt}; {type: 'retry', id, error | status,",
     "retryInMs}; {type: 'caught-up', replayed}; {type: 'disconnected', error, retryInMs};",
     "{type: 'stopped', forwarded}.",
@@ -115,14 +126,26 @@ export async function runListen(req: ListenRequest): Promise<number> {
   const forwardTo = new URL(req.forwardTo!);
   const name = req.name ?? defaultName(forwardTo.href);
   let client: ApiClient;
-  let sourceId: string;
+  let base: string;
+  let what: string;
   try {
     client = new ApiClient(req.server, req.apiKey);
-    const source = await client.json<{ id: string; uid: string | null }>(
-      "GET",
-      `/ingest/api/v1/source/${encodeURIComponent(req.source!)}`,
-    );
-    sourceId = source.id;
+    if (req.source !== undefined) {
+      const source = await client.json<{ id: string }>(
+        "GET",
+        `/ingest/api/v1/source/${encodeURIComponent(req.source)}`,
+      );
+      base = `/ingest/api/v1/source/${encodeURIComponent(source.id)}`;
+      what = req.source;
+    } else {
+      const app = encodeURIComponent(req.app!);
+      const endpoint = await client.json<{ id: string }>(
+        "GET",
+        `/api/v1/app/${app}/endpoint/${encodeURIComponent(req.endpoint!)}`,
+      );
+      base = `/api/v1/app/${app}/endpoint/${encodeURIComponent(endpoint.id)}`;
+      what = `endpoint ${req.endpoint!} of ${req.app!}`;
+    }
   } catch (err) {
     if (!(err instanceof ApiCallError)) throw err;
     io.stderr.write(`hookyard listen: ${err.message}\n`);
@@ -130,20 +153,22 @@ export async function runListen(req: ListenRequest): Promise<number> {
   }
   const listener = new Listener({
     client,
-    base: `/ingest/api/v1/source/${encodeURIComponent(sourceId)}/listener/${encodeURIComponent(name)}`,
+    base: `${base}/listener/${encodeURIComponent(name)}`,
     forwardTo,
     io,
     json: req.json,
     retryDelayMs: req.retryDelayMs ?? backoff,
+    // Messages are signed when streamed; one retried for minutes would carry a stale timestamp.
+    resignAfterMs: req.source === undefined ? RESIGN_AFTER_MS : null,
   });
   const stopped = io.waitForShutdownSignal().then(() => listener.stop());
   if (req.json) {
     io.stdout.write(
-      `${JSON.stringify({ type: "listening", source: sourceId, name, forwardTo: forwardTo.href })}\n`,
+      `${JSON.stringify({ type: "listening", to: what, name, forwardTo: forwardTo.href })}\n`,
     );
   } else {
     io.stderr.write(
-      `listening to ${req.source} as "${name}", forwarding to ${forwardTo.href} (Ctrl-C to stop)\n`,
+      `listening to ${what} as "${name}", forwarding to ${forwardTo.href} (Ctrl-C to stop)\n`,
     );
   }
   const code = await listener.run();
@@ -162,10 +187,16 @@ function usageProblem(req: ListenRequest): string | null {
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     return `--forward-to must be an http or https URL, not ${url.protocol}`;
   }
-  if (req.app !== undefined || req.endpoint !== undefined) {
-    return "--app/--endpoint: listening to an endpoint is not supported; use --source <id|uid>";
+  const endpoint = req.app !== undefined || req.endpoint !== undefined;
+  if (endpoint && req.source !== undefined) {
+    return "--source or --app with --endpoint, not both";
   }
-  if (req.source === undefined) return "--source <id|uid> is needed";
+  if (endpoint && (req.app === undefined || req.endpoint === undefined)) {
+    return "--app <uid> and --endpoint <id|uid> go together";
+  }
+  if (!endpoint && req.source === undefined) {
+    return "--source <id|uid> (or --app <uid> --endpoint <id|uid>) is needed";
+  }
   if (req.name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/.test(req.name)) {
     return `--name "${req.name}" must be 1 to 128 letters, digits or . _ : @ - (starting with a letter or digit)`;
   }
@@ -199,6 +230,7 @@ class Listener {
   readonly #io: CliIo;
   readonly #json: boolean;
   readonly #retryDelayMs: (attempt: number) => number;
+  readonly #resignAfterMs: number | null;
   readonly #abort = new AbortController();
   /** Acknowledged ids (oldest first), so one sent again after a reconnect is skipped. */
   readonly #done = new Set<string>();
@@ -215,7 +247,9 @@ class Listener {
     io: CliIo;
     json: boolean;
     retryDelayMs: (attempt: number) => number;
+    resignAfterMs: number | null;
   }) {
+    this.#resignAfterMs = deps.resignAfterMs;
     this.#client = deps.client;
     this.#base = deps.base;
     this.#forwardTo = deps.forwardTo;
@@ -295,9 +329,16 @@ class Listener {
     }
   }
 
-  /** Forwards until the local app answers below 500; null if stopped first. */
+  /**
+   * Forwards until the local app answers below 500; null if stopped first, or (a message) when
+   * its signature has grown old: the caller reconnects and gets it again, freshly signed.
+   */
   async #deliver(request: StreamedRequest): Promise<ForwardResult | null> {
+    const since = performance.now();
     for (let tries = 1; ; tries++) {
+      if (this.#resignAfterMs !== null && performance.now() - since > this.#resignAfterMs) {
+        return null;
+      }
       const result = await forward(this.#forwardTo, request, this.#abort.signal);
       if (this.#abort.signal.aborted) return null;
       if (result.status !== null && result.status < 500) {

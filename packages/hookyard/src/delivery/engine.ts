@@ -14,10 +14,10 @@ import type {
   Message,
   MessageId,
 } from "../model.js";
-import { signatureHeader, SigningKeys } from "../signing/standard-webhooks.js";
+import { SigningKeys } from "../signing/standard-webhooks.js";
 import type { DeliveryUpdate, LeasedDelivery, Store } from "../store/store.js";
 import { decideAfterAttempt } from "./attempt-decision.js";
-import { forwardedParts } from "./forward.js";
+import { outgoingRequest } from "./outgoing-request.js";
 import type { SendOutcome, SendRequest } from "./http-sender.js";
 import { TimerQueue } from "./timer-queue.js";
 
@@ -463,9 +463,9 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     }
     item.slotReserved = false;
     // A message forwarding a request received at an ingest URL sends that request's bytes.
-    let forwarded: ReturnType<typeof forwardedParts> | null = null;
+    let received: InboundRequest | null = null;
     if (message.inboundRequestId !== null) {
-      const received =
+      received =
         item.received ?? (await this.#deps.store.getInboundRequestById(message.inboundRequestId));
       this.#dropReceived(item); // a retry, hours later, reads it again rather than hold it
       if (received === null) {
@@ -473,36 +473,18 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
         await this.#finishWithoutAttempt(item, "cancelled");
         return;
       }
-      forwarded = forwardedParts(received, endpoint.url);
     }
-    const body = forwarded?.body ?? message.payload;
     const startedAt = clock.now();
-    const timestamp = Math.floor(startedAt / 1000);
-    const secrets = [endpoint.secret];
-    for (const old of endpoint.previousSecrets)
-      if (old.expiresAt > startedAt) secrets.push(old.key);
-    const signature = {
-      "webhook-id": message.id,
-      "webhook-timestamp": String(timestamp),
-      "webhook-signature": signatureHeader(secrets, message.id, timestamp, body, this.#keys.keyOf),
-    };
-    // Outbound: the endpoint's custom headers, then ours. Forwarded: the sender's headers, then
-    // the destination's custom headers, then the signature made with the destination's secret.
-    const headers: Record<string, string> =
-      forwarded === null
-        ? {
-            ...endpoint.headers,
-            "content-type": "application/json",
-            "user-agent": config.userAgent,
-            ...signature,
-          }
-        : { ...forwarded.headers, ...endpoint.headers, ...signature };
-    const outcome = await sender.send({
-      url: forwarded?.url ?? endpoint.url,
-      headers,
-      body,
-      ...(forwarded !== null && { method: forwarded.method }),
-    });
+    const outcome = await sender.send(
+      outgoingRequest({
+        endpoint,
+        message,
+        received,
+        now: startedAt,
+        keyOf: this.#keys.keyOf,
+        userAgent: config.userAgent,
+      }),
+    );
     releaseSlot();
     const now = clock.now();
     const attemptsMade = delivery.attempts + 1;

@@ -29,9 +29,10 @@ import type { BackgroundTasks } from "../outbound/background-tasks.js";
 import type { Statistics } from "../outbound/statistics.js";
 import { registerMessageRoutes } from "./routes/messages.js";
 import { registerSourceRoutes } from "./routes/sources.js";
-import { registerListenerRoutes } from "./routes/listeners.js";
+import { registerEndpointListenerRoutes, registerListenerRoutes } from "./routes/listeners.js";
 import { StreamSlots } from "./event-stream.js";
-import type { Listeners } from "../inbound/listeners.js";
+import type { Listeners } from "../debug/listeners.js";
+import type { ListenerFeeds } from "../debug/listener-feeds.js";
 import { registerRuleRoutes } from "./routes/rules.js";
 import type { Automation } from "../rules/automation.js";
 import type { RulesInForce } from "../rules/rules-in-force.js";
@@ -50,6 +51,7 @@ export interface HttpAppDeps {
     sources: Sources;
     receiver: Receiver;
     listeners: Listeners;
+    feeds: ListenerFeeds;
     publicUrl: string | null;
     /** Largest body an ingest URL accepts (a source may set less). */
     maxBodyBytes: number;
@@ -206,6 +208,12 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
       registerEventTypeRoutes(api, deps.services);
       registerEndpointRoutes(api, deps.services);
       registerEndpointActionRoutes(api, deps.services);
+      registerEndpointListenerRoutes(api, {
+        endpoints: deps.services.endpoints,
+        listeners: deps.inbound.listeners,
+        feeds: deps.inbound.feeds,
+        streams,
+      });
       registerMessageRoutes(api, deps.services);
       registerAttemptRoutes(api, deps.services);
       if (deps.tasks !== undefined) registerBackgroundTaskRoutes(api, deps.tasks);

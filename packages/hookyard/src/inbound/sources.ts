@@ -200,6 +200,13 @@ export class Sources {
     return request;
   }
 
+  /** A request any source received, by its id alone (the id is unique across sources). */
+  async getRequestById(requestId: string): Promise<InboundRequest> {
+    const request = await this.#store.getInboundRequestById(requestId as InboundRequestId);
+    if (request === null) throw new NotFoundError(`Request "${requestId}" not found`);
+    return request;
+  }
+
   /**
    * What became of a received request: each message that carried it to destinations (the
    * forward made when it arrived, then any replays), newest first, with its deliveries and

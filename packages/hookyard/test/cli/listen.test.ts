@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { request as rawRequest } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Webhook } from "standardwebhooks";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { runListen, type ListenRequest } from "../../src/cli/listen.js";
 import { runCli } from "../../src/cli/main.js";
@@ -311,4 +312,55 @@ describe("hookyard listen", () => {
     await second.exited;
     expect(second.output()).toContain('"type":"stopped"');
   }, 60_000);
+});
+
+describe("hookyard listen --app --endpoint", () => {
+  it("forwards the endpoint's messages, signed with its secret, and only those its filter takes", async () => {
+    const server = await startTestServer();
+    await server.svix.application.create({ name: "Acme", uid: "acme" });
+    const endpoint = await server.svix.endpoint.create("acme", {
+      uid: "billing",
+      url: "https://billing.invalid/hooks",
+      eventTypes: ["invoice.paid"],
+    });
+    const { key: secret } = await server.svix.endpoint.getSecret("acme", endpoint.id);
+    const app = await startReceiver();
+    onTestFinished(() => app.close());
+    const listener = listen(server, {
+      source: undefined,
+      app: "acme",
+      endpoint: "billing",
+      forwardTo: `${app.url}local`,
+    });
+    await vi.waitFor(() => expect(listener.lines().some((l) => l.type === "caught-up")).toBe(true));
+    const paid = await server.svix.message.create("acme", {
+      eventType: "invoice.paid",
+      payload: { invoice: "in_1" },
+    });
+    await server.svix.message.create("acme", { eventType: "user.created", payload: {} });
+    await server.svix.message.create("acme", {
+      eventType: "invoice.paid",
+      payload: { invoice: "in_2" },
+    });
+    const received = await app.waitForCount(2);
+    expect(received.map((r) => r.url)).toEqual(["/local", "/local"]);
+    const first = new Webhook(secret).verify(received[0]!.body, received[0]!.headers);
+    expect(first).toEqual({ invoice: "in_1" });
+    expect(received[0]!.headers["webhook-id"]).toBe(paid.id);
+    expect(JSON.parse(received[1]!.body)).toEqual({ invoice: "in_2" });
+    await vi.waitFor(() =>
+      expect(listener.lines().filter((l) => l.type === "request")).toHaveLength(2),
+    );
+    expect(app.requests).toHaveLength(2);
+  });
+
+  it("says which flags go together", async () => {
+    const recorded = recordingIo();
+    const code = await runCli(
+      ["listen", "--app", "acme", "--forward-to", "http://127.0.0.1:1/"],
+      recorded.io,
+    );
+    expect(code).toBe(2);
+    expect(recorded.stderr()).toContain("--app <uid> and --endpoint <id|uid> go together");
+  });
 });

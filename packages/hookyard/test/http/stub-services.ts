@@ -49,6 +49,7 @@ export async function buildStubApp(
       sources: unusedService(),
       receiver: unusedService(),
       listeners: unusedService(),
+      feeds: unusedService(),
       publicUrl: null,
       maxBodyBytes: 1024,
     },

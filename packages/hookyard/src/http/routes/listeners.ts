@@ -1,10 +1,12 @@
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import { NotFoundError } from "../../errors.js";
-import type { ListenerState, Listeners } from "../../inbound/listeners.js";
-import { LATE_COMMIT_MS } from "../../inbound/listeners.js";
+import type { TSchema } from "@sinclair/typebox";
+import type { ListenedRequest, ListenerFeeds } from "../../debug/listener-feeds.js";
+import type { FeedSource, ListenerState, Listeners } from "../../debug/listeners.js";
+import { LATE_COMMIT_MS } from "../../debug/listeners.js";
 import type { Sources } from "../../inbound/sources.js";
-import type { InboundRequestId } from "../../model.js";
+import type { EndpointService } from "../../outbound/services.js";
 import {
   EventStream,
   KEEP_ALIVE_MS,
@@ -12,23 +14,26 @@ import {
   type StreamSlots,
 } from "../event-stream.js";
 import { ERROR_RESPONSES, NoContent } from "../schemas/common.js";
-import { inboundRequestOut, iso } from "../serializers.js";
+import { iso } from "../serializers.js";
 
-const TAGS = ["Ingest source"];
-
-const ListenerParams = Type.Object({
-  source_id: Type.String({ description: "The source's id or uid (a request bin is a source)." }),
-  name: Type.String({
-    description:
-      "The listener's name: 1 to 128 letters, digits or . _ : @ - . Listeners with the same name share one cursor (a restart resumes it); each name gets every request.",
-  }),
+const NAME_PARAM = Type.String({
+  description:
+    "The listener's name: 1 to 128 letters, digits or . _ : @ - . Listeners with the same name share one cursor (a restart resumes it); each name gets every item.",
 });
-type ListenerParamsValue = { source_id: string; name: string };
+const SourceListenerParams = Type.Object({
+  source_id: Type.String({ description: "The source's id or uid (a request bin is a source)." }),
+  name: NAME_PARAM,
+});
+const EndpointListenerParams = Type.Object({
+  app_id: Type.String({ description: "The application's id or uid." }),
+  endpoint_id: Type.String({ description: "The endpoint's id or uid." }),
+  name: NAME_PARAM,
+});
 
 const ListenerOut = Type.Object(
   {
     name: Type.String(),
-    sourceId: Type.String(),
+    scope: Type.String({ description: "The source or endpoint id it listens to." }),
     cursor: Type.String({
       description: "The newest request acknowledged (at first: the time the listener was made).",
     }),
@@ -47,7 +52,7 @@ const AckIn = Type.Object(
 function listenerOut(state: ListenerState) {
   return {
     name: state.name,
-    sourceId: state.sourceId,
+    scope: state.scope,
     cursor: state.cursor,
     acknowledged: state.acknowledged,
     createdAt: iso(state.createdAt),
@@ -56,90 +61,133 @@ function listenerOut(state: ListenerState) {
 }
 
 /**
- * Listeners of a source (what `hookyard listen` connects to): a stream that replays the
- * accepted requests after the listener's cursor and then follows new ones, and the
+ * Listeners (what `hookyard listen` connects to): of a source, the requests it accepted; of an
+ * endpoint, the messages it is sent, signed as a delivery would be. Each has a stream that
+ * replays what came after the listener's cursor and then follows new items, and the
  * acknowledgement that moves the cursor.
  */
 export function registerListenerRoutes(
   app: FastifyInstance,
-  deps: { sources: Sources; listeners: Listeners; streams: StreamSlots },
+  deps: { sources: Sources; listeners: Listeners; feeds: ListenerFeeds; streams: StreamSlots },
 ): void {
-  const { sources, listeners } = deps;
+  registerFamily(app, deps, {
+    path: "/source/:source_id/listener/:name",
+    params: SourceListenerParams,
+    tags: ["Ingest source"],
+    what: "requests the source accepted",
+    feed: async (params) => deps.feeds.ofSource((await deps.sources.get(params["source_id"]!)).id),
+  });
+}
+
+/** The same routes for an endpoint's messages, under `/api/v1`. */
+export function registerEndpointListenerRoutes(
+  app: FastifyInstance,
+  deps: {
+    endpoints: EndpointService;
+    listeners: Listeners;
+    feeds: ListenerFeeds;
+    streams: StreamSlots;
+  },
+): void {
+  registerFamily(app, deps, {
+    path: "/app/:app_id/endpoint/:endpoint_id/listener/:name",
+    params: EndpointListenerParams,
+    tags: ["Endpoint"],
+    what: "messages the endpoint is sent, each signed as its delivery is (Standard Webhooks headers made with the endpoint's secret when it is streamed)",
+    feed: async (params) =>
+      deps.feeds.ofEndpoint(await deps.endpoints.get(params["app_id"]!, params["endpoint_id"]!)),
+  });
+}
+
+/** Path parameters of a listener route: the feed's own, and the listener's `name`. */
+type ListenerParamsValue = Record<string, string> & { name: string };
+
+function registerFamily(
+  app: FastifyInstance,
+  deps: { listeners: Listeners; streams: StreamSlots },
+  family: {
+    path: string;
+    params: TSchema;
+    tags: string[];
+    what: string;
+    feed: (params: ListenerParamsValue) => Promise<FeedSource<ListenedRequest>>;
+  },
+): void {
+  const { listeners } = deps;
 
   app.get<{ Params: ListenerParamsValue }>(
-    "/source/:source_id/listener/:name",
+    family.path,
     {
       schema: {
-        tags: TAGS,
+        tags: family.tags,
         summary: "Get a listener's cursor",
-        description: "Hookyard extension: where the named listener of this source has got to.",
-        params: ListenerParams,
+        description: `Hookyard extension: how far the named listener of the ${family.what} has got.`,
+        params: family.params,
         response: { 200: ListenerOut, ...ERROR_RESPONSES },
       },
     },
     async (request) => {
-      const source = await sources.get(request.params.source_id);
-      const state = await listeners.state(source.id, request.params.name);
-      if (state === null) {
-        throw new NotFoundError(`No listener "${request.params.name}" on this source`);
-      }
+      const source = await family.feed(request.params);
+      const state = await listeners.state(source.scope, request.params.name);
+      if (state === null) throw new NotFoundError(`No listener "${request.params.name}" here`);
       return listenerOut(state);
     },
   );
 
   app.delete<{ Params: ListenerParamsValue }>(
-    "/source/:source_id/listener/:name",
+    family.path,
     {
       schema: {
-        tags: TAGS,
+        tags: family.tags,
         summary: "Forget a listener",
         description:
           "Hookyard extension: drops the listener's cursor; its next connection starts from that moment.",
-        params: ListenerParams,
+        params: family.params,
         response: { 204: NoContent, ...ERROR_RESPONSES },
       },
     },
     async (request, reply) => {
-      const source = await sources.get(request.params.source_id);
-      await listeners.forget(source.id, request.params.name);
+      const source = await family.feed(request.params);
+      await listeners.forget(source.scope, request.params.name);
       reply.code(204);
       return null;
     },
   );
 
   app.post<{ Params: ListenerParamsValue; Body: { requestId: string } }>(
-    "/source/:source_id/listener/:name/ack",
+    `${family.path}/ack`,
     {
       schema: {
-        tags: TAGS,
-        summary: "Acknowledge a request a listener forwarded",
+        tags: family.tags,
+        summary: "Acknowledge what a listener forwarded",
         description:
-          "Hookyard extension: the listener's local app has answered this request; it is not sent to this listener again.",
-        params: ListenerParams,
+          "Hookyard extension: the listener's local app has answered this item (a request or message id); it is not sent to this listener again.",
+        params: family.params,
         body: AckIn,
         response: { 200: ListenerOut, ...ERROR_RESPONSES },
       },
     },
     async (request) => {
-      const source = await sources.get(request.params.source_id);
-      const id = request.body.requestId as InboundRequestId;
-      return listenerOut(await listeners.acknowledge(source.id, request.params.name, id));
+      const source = await family.feed(request.params);
+      return listenerOut(
+        await listeners.acknowledge(source.scope, request.params.name, request.body.requestId),
+      );
     },
   );
 
   app.get<{ Params: ListenerParamsValue }>(
-    "/source/:source_id/listener/:name/stream",
+    `${family.path}/stream`,
     {
       schema: {
-        tags: TAGS,
-        summary: "Listen: the accepted requests after the listener's cursor, then new ones (SSE)",
-        description: `Hookyard extension, what \`hookyard listen\` reads: \`text/event-stream\` of one \`request\` event per request the source accepted (its data is an InboundRequestOut, its SSE id the request id), oldest first, starting after the listener's cursor — so requests that arrived while no listener was connected are sent first — then a \`caught-up\` event (data \`{"replayed": n}\`), then new requests as they are accepted, by any process of a cluster (within about a second). A listener seen for the first time starts at that moment. At most 100 requests (or 8 MiB) are sent ahead of the listener's acknowledgements (POST …/ack); the rest wait on the server. A request that commits out of order (up to ${LATE_COMMIT_MS / 1000} s behind a later one) is still sent, once. A comment every ${KEEP_ALIVE_MS / 1000} s keeps the connection open; at most ${MAX_STREAMS_PER_KEY} streams per API key.`,
-        params: ListenerParams,
+        tags: family.tags,
+        summary: "Listen: what came after the listener's cursor, then what comes (SSE)",
+        description: `Hookyard extension, what \`hookyard listen\` reads: \`text/event-stream\` of the ${family.what}, one \`request\` event each (its data an InboundRequestOut: method, path, query, headers, body; its SSE id the item's id), oldest first, starting after the listener's cursor — so what arrived while no listener was connected comes first — then a \`caught-up\` event (data \`{"replayed": n}\`), then new items as they are stored, by any process of a cluster (within about a second). A listener seen for the first time starts at that moment. At most 100 items (or 8 MiB) are sent ahead of the listener's acknowledgements (POST …/ack); the rest wait on the server. An item that commits out of order (up to ${LATE_COMMIT_MS / 1000} s behind a later one) is still sent, once. A comment every ${KEEP_ALIVE_MS / 1000} s keeps the connection open; at most ${MAX_STREAMS_PER_KEY} streams per API key.`,
+        params: family.params,
       },
     },
     async (request, reply) => {
-      const source = await sources.get(request.params.source_id);
-      const feed = await listeners.open(source.id, request.params.name);
+      const source = await family.feed(request.params);
+      const feed = await listeners.open(source, request.params.name);
       if (request.raw.socket.destroyed || reply.raw.destroyed) {
         feed.close();
         reply.hijack();
@@ -153,25 +201,26 @@ export function registerListenerRoutes(
       }
       reply.hijack();
       const stream = new EventStream(reply.raw);
-      stream.send(`: listening to ${source.id} as ${request.params.name}\n\n`);
+      stream.send(`: listening as ${request.params.name}\n\n`);
       // eslint-disable-next-line no-restricted-globals -- a keep-alive for the client's connection, not domain time
       const keepAlive = setInterval(() => stream.tick(), KEEP_ALIVE_MS);
       reply.raw.once("close", () => {
         clearInterval(keepAlive);
         feed.close();
       });
-      for (;;) {
-        const item = await feed.next().catch((err: unknown) => {
-          request.log.warn({ err, sourceId: source.id }, "listener feed failed");
-          return null;
-        });
-        if (item === null || stream.closed) break;
-        const text =
-          item.kind === "request"
-            ? `event: request\nid: ${item.request.id}\ndata: ${JSON.stringify(inboundRequestOut(item.request))}\n\n`
-            : `event: caught-up\ndata: ${JSON.stringify({ replayed: item.replayed })}\n\n`;
-        if (!stream.send(text)) break;
-        await stream.writable();
+      try {
+        for (;;) {
+          const item = await feed.next();
+          if (item === null || stream.closed) break;
+          const text =
+            item.kind === "item"
+              ? `event: request\nid: ${item.id}\ndata: ${JSON.stringify(item.value)}\n\n`
+              : `event: caught-up\ndata: ${JSON.stringify({ replayed: item.replayed })}\n\n`;
+          if (!stream.send(text)) break;
+          await stream.writable();
+        }
+      } catch (err) {
+        request.log.warn({ err }, "listener stream failed");
       }
       feed.close();
       if (!reply.raw.destroyed) reply.raw.end();

@@ -1,108 +1,118 @@
 import type { Clock, Timer } from "../clock.js";
 import { NotFoundError, ValidationError } from "../errors.js";
 import { idFloor, idTime } from "../ids.js";
-import type { InboundRequest, InboundRequestId, SourceId } from "../model.js";
+import type { IdPrefix } from "../ids.js";
 import type { Store } from "../store/store.js";
 
 /**
- * Listeners (`hookyard listen`): named cursors over the requests a source accepted. A listener
- * is sent every accepted request after the last one it acknowledged, oldest first, then new ones
- * as they arrive; it acknowledges each once its local app has answered. Nothing has to be kept
- * for it: the requests are the source's own stored requests, so a listener that was offline
- * (or killed) resumes from its cursor and misses nothing the retention window still holds.
+ * Listeners (`hookyard listen`): named cursors over a feed of stored items — the requests a
+ * source accepted, or the messages an endpoint is sent (listener-feeds.ts). A listener is sent
+ * every item after the last one it acknowledged, oldest first, then new ones as they arrive; it
+ * acknowledges each once its local app has answered. Nothing has to be kept for it: the items
+ * are already stored, so a listener that was offline (or killed) resumes from its cursor and
+ * misses nothing the retention window still holds.
  *
- * Order is id order, which is arrival order within a process (ids are monotonic). A request
+ * Order is id order, which is arrival order within a process (ids are monotonic). An item
  * whose commit lands after a later one's was read (concurrent writers, several processes) is
  * still sent: ids up to LATE_COMMIT_MS before the cursor are looked at again, and the ones
  * acknowledged in that span are remembered so none is sent twice.
  */
 
-/** How long before the newest id a request may still commit and be seen (then, out of order). */
+/** How long before the newest id an item may still commit and be seen (then, out of order). */
 export const LATE_COMMIT_MS = 2_000;
-/** Requests sent to a listener and not yet acknowledged: what its client may buffer. */
-const WINDOW_REQUESTS = 100;
+/** Items sent to a listener and not yet acknowledged: what its client may buffer. */
+const WINDOW_ITEMS = 100;
 /** …and their bytes: one large body may exceed it, a second waits for an acknowledgement. */
 const WINDOW_BYTES = 8 * 1024 * 1024;
-/** Looked for without a wake-up (another process of a cluster received it; a late commit). */
-const POLL_MS = 1_000;
 const PAGE = 100;
 const MAX_REMEMBERED = 1_000;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 
+/** What a listener follows: stored items in id order, and a signal when new ones may be there. */
+export interface FeedSource<T> {
+  /** The feed's key (a source or endpoint id): listeners are named within it. */
+  scope: string;
+  /** The prefix of the items' ids, for the cursor of a new listener. */
+  prefix: IdPrefix;
+  /** Items with an id after `cursor`, oldest first. */
+  after(cursor: string, limit: number): Promise<FeedEntry<T>[]>;
+  /** Calls `wake` when a new item may have been stored; returns how to stop. */
+  subscribe(wake: () => void): () => void;
+  /** Looked for this often without a wake-up (another process stored it; a late commit). */
+  pollMs: number;
+}
+
+export interface FeedEntry<T> {
+  id: string;
+  bytes: number;
+  value: T;
+}
+
 export interface ListenerState {
   name: string;
-  sourceId: SourceId;
-  /** The newest request acknowledged; a new listener starts at the time it first connected. */
-  cursor: InboundRequestId;
-  /** Where the listener started: nothing received before its first connection is sent. */
-  start: InboundRequestId;
-  /** Requests acknowledged within LATE_COMMIT_MS before the cursor (sent again otherwise). */
-  recent: InboundRequestId[];
+  /** The source or endpoint id. */
+  scope: string;
+  /** The newest item acknowledged; a new listener starts at the time it first connected. */
+  cursor: string;
+  /** Where the listener started: nothing stored before its first connection is sent. */
+  start: string;
+  /** Items acknowledged within LATE_COMMIT_MS before the cursor (sent again otherwise). */
+  recent: string[];
   createdAt: number;
   updatedAt: number;
   acknowledged: number;
 }
 
-/** What a feed hands its stream: a request, or the mark that the backlog has been sent. */
-export type FeedItem =
-  { kind: "request"; request: InboundRequest } | { kind: "caught-up"; replayed: number };
-
-interface ReceivedEvents {
-  on(event: "received", fn: (request: InboundRequest) => void): unknown;
-  off(event: "received", fn: (request: InboundRequest) => void): unknown;
-}
+/** What a feed hands its stream: an item, or the mark that the backlog has been sent. */
+export type FeedItem<T> =
+  { kind: "item"; id: string; value: T } | { kind: "caught-up"; replayed: number };
 
 export class Listeners {
-  readonly #store: Pick<Store, "getSetting" | "setSetting" | "listInboundRequests">;
+  readonly #store: Pick<Store, "getSetting" | "setSetting">;
   readonly #clock: Clock;
-  readonly #received: ReceivedEvents;
   /** Open feeds by listener key: an acknowledgement lets them send more. */
-  readonly #feeds = new Map<string, Set<ListenerFeed>>();
+  readonly #feeds = new Map<string, Set<ListenerFeed<unknown>>>();
   /** One state write at a time per listener: acknowledgements read, change and write it. */
   readonly #writes = new Map<string, Promise<unknown>>();
 
-  constructor(deps: {
-    store: Pick<Store, "getSetting" | "setSetting" | "listInboundRequests">;
-    clock: Clock;
-    received: ReceivedEvents;
-  }) {
+  constructor(deps: { store: Pick<Store, "getSetting" | "setSetting">; clock: Clock }) {
     this.#store = deps.store;
     this.#clock = deps.clock;
-    this.#received = deps.received;
   }
 
-  async state(sourceId: SourceId, name: string): Promise<ListenerState | null> {
+  async state(scope: string, name: string): Promise<ListenerState | null> {
     checkName(name);
-    const text = await this.#store.getSetting(settingKey(sourceId, name));
-    return text === null ? null : (JSON.parse(text) as ListenerState);
+    const text = await this.#store.getSetting(settingKey(scope, name));
+    return text === null ? null : (JSON.parse(text) as ListenerState | null);
   }
 
   /**
    * Opens a feed for the listener, made at its first connection with a cursor at that moment
    * (and stored at once: a listener killed before its first acknowledgement still resumes there).
    */
-  async open(sourceId: SourceId, name: string): Promise<ListenerFeed> {
-    const state = await this.#update(sourceId, name, (current) => {
+  async open<T>(source: FeedSource<T>, name: string): Promise<ListenerFeed<T>> {
+    const { scope } = source;
+    const state = await this.#update(scope, name, (current) => {
       if (current !== null) return current;
       const now = this.#clock.now();
+      const start = idFloor(source.prefix, now);
       return {
         name,
-        sourceId,
-        cursor: idFloor("req", now),
-        start: idFloor("req", now),
+        scope,
+        cursor: start,
+        start,
         recent: [],
         createdAt: now,
         updatedAt: now,
         acknowledged: 0,
       };
     });
-    const key = settingKey(sourceId, name);
-    const feed = new ListenerFeed({
+    const key = settingKey(scope, name);
+    const feed: ListenerFeed<T> = new ListenerFeed({
       state,
-      store: this.#store,
+      source,
       clock: this.#clock,
-      received: this.#received,
-      reread: () => this.state(sourceId, name),
+      reread: () => this.state(scope, name),
       closed: () => {
         const open = this.#feeds.get(key);
         open?.delete(feed);
@@ -116,36 +126,31 @@ export class Listeners {
   }
 
   /** Records that the listener's app has answered `id`. */
-  async acknowledge(
-    sourceId: SourceId,
-    name: string,
-    id: InboundRequestId,
-  ): Promise<ListenerState> {
-    const state = await this.#update(sourceId, name, (current) => {
+  async acknowledge(scope: string, name: string, id: string): Promise<ListenerState> {
+    const state = await this.#update(scope, name, (current) => {
       if (current === null) return null;
-      const now = this.#clock.now();
-      return { ...withAcknowledged(current, id), updatedAt: now };
+      return { ...withAcknowledged(current, id), updatedAt: this.#clock.now() };
     });
-    if (state === null) throw new NotFoundError(`No listener "${name}" on this source`);
-    for (const feed of this.#feeds.get(settingKey(sourceId, name)) ?? []) feed.acknowledged(state);
+    if (state === null) throw new NotFoundError(`No listener "${name}" here`);
+    for (const feed of this.#feeds.get(settingKey(scope, name)) ?? []) feed.acknowledged(state);
     return state;
   }
 
   /** Forgets the listener: its next connection starts from that moment. */
-  async forget(sourceId: SourceId, name: string): Promise<boolean> {
-    const existed = (await this.state(sourceId, name)) !== null;
-    // Settings have no delete; an empty value reads as "no listener".
-    if (existed) await this.#store.setSetting(settingKey(sourceId, name), "null");
+  async forget(scope: string, name: string): Promise<boolean> {
+    const existed = (await this.state(scope, name)) !== null;
+    // Settings have no delete; "null" reads as no listener.
+    if (existed) await this.#store.setSetting(settingKey(scope, name), "null");
     return existed;
   }
 
   async #update<S extends ListenerState | null>(
-    sourceId: SourceId,
+    scope: string,
     name: string,
     change: (current: ListenerState | null) => S,
   ): Promise<S> {
     checkName(name);
-    const key = settingKey(sourceId, name);
+    const key = settingKey(scope, name);
     const previous = this.#writes.get(key) ?? Promise.resolve();
     const next = previous.then(async () => {
       const text = await this.#store.getSetting(key);
@@ -166,24 +171,23 @@ export class Listeners {
 }
 
 /**
- * One connection's view of a listener: requests after the cursor, at most a window of them
- * unacknowledged, then new ones as they arrive or are found by the poll.
+ * One connection's view of a listener: items after the cursor, at most a window of them
+ * unacknowledged, then new ones as they are stored or found by the poll.
  */
-export class ListenerFeed {
-  readonly #store: Pick<Store, "listInboundRequests">;
+export class ListenerFeed<T> {
+  readonly #source: FeedSource<T>;
   readonly #clock: Clock;
-  readonly #received: ReceivedEvents;
   readonly #reread: () => Promise<ListenerState | null>;
   readonly #closed: () => void;
-  readonly #sourceId: SourceId;
-  readonly #start: InboundRequestId;
+  readonly #unsubscribe: () => void;
+  readonly #start: string;
   /** The newest id sent on this connection (or acknowledged before it). */
-  #sentUpTo: InboundRequestId;
+  #sentUpTo: string;
   /** Ids sent or acknowledged within LATE_COMMIT_MS before `#sentUpTo`. */
-  readonly #seen = new Set<InboundRequestId>();
+  readonly #seen = new Set<string>();
   /** Sent and not yet acknowledged, in the order sent, with their sizes. */
-  #inFlight: { id: InboundRequestId; bytes: number }[] = [];
-  #ready: InboundRequest[] = [];
+  #inFlight: { id: string; bytes: number }[] = [];
+  #ready: FeedEntry<T>[] = [];
   #replayed = 0;
   #caughtUp = false;
   #isClosed = false;
@@ -192,39 +196,33 @@ export class ListenerFeed {
   #woken = false;
   #timer: Timer | null = null;
   #lastPoll = Number.NEGATIVE_INFINITY;
-  readonly #onReceived = (request: InboundRequest) => {
-    if (request.sourceId === this.#sourceId && request.status === "accepted") this.#signal();
-  };
 
   constructor(deps: {
     state: ListenerState;
-    store: Pick<Store, "listInboundRequests">;
+    source: FeedSource<T>;
     clock: Clock;
-    received: ReceivedEvents;
     reread: () => Promise<ListenerState | null>;
     closed: () => void;
   }) {
-    this.#store = deps.store;
+    this.#source = deps.source;
     this.#clock = deps.clock;
-    this.#received = deps.received;
     this.#reread = deps.reread;
     this.#closed = deps.closed;
-    this.#sourceId = deps.state.sourceId;
     this.#sentUpTo = deps.state.cursor;
     this.#start = deps.state.start;
     for (const id of deps.state.recent) this.#seen.add(id);
-    this.#received.on("received", this.#onReceived);
+    this.#unsubscribe = deps.source.subscribe(() => this.#signal());
   }
 
   /** The next item to send; resolves once there is one (or null once closed). */
-  async next(): Promise<FeedItem | null> {
+  async next(): Promise<FeedItem<T> | null> {
     for (;;) {
       if (this.#isClosed) return null;
       const ready = this.#ready.shift();
       if (ready !== undefined) {
-        this.#inFlight.push({ id: ready.id, bytes: ready.body.length });
+        this.#inFlight.push({ id: ready.id, bytes: ready.bytes });
         if (!this.#caughtUp) this.#replayed++;
-        return { kind: "request", request: ready };
+        return { kind: "item", id: ready.id, value: ready.value };
       }
       if (this.#windowOpen()) {
         const found = await this.#find();
@@ -251,7 +249,7 @@ export class ListenerFeed {
   close(): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
-    this.#received.off("received", this.#onReceived);
+    this.#unsubscribe();
     this.#timer?.cancel();
     this.#ready = [];
     this.#closed();
@@ -261,49 +259,41 @@ export class ListenerFeed {
   #windowOpen(): boolean {
     if (this.#inFlight.length === 0) return true;
     const bytes = this.#inFlight.reduce((sum, r) => sum + r.bytes, 0);
-    return this.#inFlight.length < WINDOW_REQUESTS && bytes < WINDOW_BYTES;
+    return this.#inFlight.length < WINDOW_ITEMS && bytes < WINDOW_BYTES;
   }
 
-  /** Reads what is due from the store into `#ready`; true if it found any. */
+  /** Reads what is due into `#ready`; true if it found any. */
   async #find(): Promise<boolean> {
-    const room = WINDOW_REQUESTS - this.#inFlight.length;
+    const room = WINDOW_ITEMS - this.#inFlight.length;
     const now = this.#clock.now();
-    const late = now - this.#lastPoll >= POLL_MS ? await this.#lateCommits() : [];
-    if (late.length > 0 || now - this.#lastPoll >= POLL_MS) this.#lastPoll = now;
-    const page = await this.#store.listInboundRequests(
-      this.#sourceId,
-      { status: "accepted" },
-      { limit: Math.min(PAGE, Math.max(1, room)), iterator: this.#sentUpTo, order: "ascending" },
-    );
-    const fresh = page.data.filter((r) => !this.#seen.has(r.id));
-    const found = [...late, ...fresh];
-    for (const request of found) this.#remember(request.id);
+    const polling = now - this.#lastPoll >= this.#source.pollMs;
+    const late = polling ? await this.#lateCommits() : [];
+    if (polling) this.#lastPoll = now;
+    const page = await this.#source.after(this.#sentUpTo, Math.min(PAGE, Math.max(1, room)));
+    const found = [...late, ...page.filter((entry) => !this.#seen.has(entry.id))];
+    for (const entry of found) this.#remember(entry.id);
     this.#ready.push(...found);
     return found.length > 0;
   }
 
   /**
-   * Requests committed after a later one was read: ids shortly before `#sentUpTo` that this
-   * listener has not seen. Run once a poll interval, and first of all at connection time.
+   * Items committed after a later one was read: ids shortly before `#sentUpTo` that this
+   * listener has not seen. Looked for once a poll interval, and first at connection time.
    */
-  async #lateCommits(): Promise<InboundRequest[]> {
+  async #lateCommits(): Promise<FeedEntry<T>[]> {
     const state = await this.#reread();
     if (state !== null) this.acknowledged(state);
-    const floor = idFloor("req", idTime(this.#sentUpTo) - LATE_COMMIT_MS);
+    const floor = idFloor(this.#source.prefix, idTime(this.#sentUpTo) - LATE_COMMIT_MS);
     const from = floor > this.#start ? floor : this.#start;
-    const page = await this.#store.listInboundRequests(
-      this.#sourceId,
-      { status: "accepted" },
-      { limit: MAX_REMEMBERED, iterator: from, order: "ascending" },
-    );
-    return page.data.filter((r) => r.id < this.#sentUpTo && !this.#seen.has(r.id));
+    const span = await this.#source.after(from, MAX_REMEMBERED);
+    return span.filter((entry) => entry.id < this.#sentUpTo && !this.#seen.has(entry.id));
   }
 
-  #remember(id: InboundRequestId): void {
+  #remember(id: string): void {
     this.#seen.add(id);
     if (id > this.#sentUpTo) this.#sentUpTo = id;
     if (this.#seen.size <= MAX_REMEMBERED) return;
-    const floor = idFloor("req", idTime(this.#sentUpTo) - LATE_COMMIT_MS);
+    const floor = idFloor(this.#source.prefix, idTime(this.#sentUpTo) - LATE_COMMIT_MS);
     for (const seen of this.#seen) if (seen < floor) this.#seen.delete(seen);
   }
 
@@ -314,7 +304,7 @@ export class ListenerFeed {
     }
     return new Promise((resolve) => {
       this.#wake = resolve;
-      this.#timer = this.#clock.setTimer(POLL_MS, () => this.#signal());
+      this.#timer = this.#clock.setTimer(this.#source.pollMs, () => this.#signal());
     });
   }
 
@@ -329,17 +319,18 @@ export class ListenerFeed {
 }
 
 /** `state` after its app answered `id`: the cursor moves on, the span behind it is remembered. */
-function withAcknowledged(state: ListenerState, id: InboundRequestId): ListenerState {
+function withAcknowledged(state: ListenerState, id: string): ListenerState {
   const cursor = id > state.cursor ? id : state.cursor;
-  const floor = idFloor("req", idTime(cursor) - LATE_COMMIT_MS);
+  const prefix = cursor.slice(0, cursor.indexOf("_")) as IdPrefix;
+  const floor = idFloor(prefix, idTime(cursor) - LATE_COMMIT_MS);
   const recent = [...new Set([...state.recent, id])]
     .filter((r) => r >= floor && r <= cursor)
     .slice(-MAX_REMEMBERED);
   return { ...state, cursor, recent, acknowledged: state.acknowledged + 1 };
 }
 
-function settingKey(sourceId: SourceId, name: string): string {
-  return `listener:${sourceId}:${name}`;
+function settingKey(scope: string, name: string): string {
+  return `listener:${scope}:${name}`;
 }
 
 function checkName(name: string): void {
