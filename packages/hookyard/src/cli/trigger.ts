@@ -164,8 +164,9 @@ export async function runTrigger(req: TriggerRequest): Promise<number> {
         wanted,
         fixtures.map((f) => f.name),
       );
-      const hint = near.length > 0 ? `did you mean ${near.join(", ")}?` : "hookyard trigger --list";
-      return usage(`unknown fixture "${wanted}"; ${hint}`);
+      const hint =
+        near.length > 0 ? `; did you mean ${near.join(", ")}?` : " (hookyard trigger --list)";
+      return usage(`unknown fixture "${wanted}"${hint}`);
     }
   }
   if (req.app !== undefined && req.eventType !== undefined) {
@@ -177,9 +178,6 @@ export async function runTrigger(req: TriggerRequest): Promise<number> {
   if (fixture === undefined) {
     return usage("name a fixture (hookyard trigger --list shows them) or --app and --event-type");
   }
-  if (req.to === undefined && req.source === undefined) {
-    return usage("say where to send it: --source <id|uid> or --to <url>");
-  }
   if (req.to !== undefined && !isHttpUrl(req.to)) {
     return usage(`--to "${req.to}" is not an http(s) URL`);
   }
@@ -188,35 +186,43 @@ export async function runTrigger(req: TriggerRequest): Promise<number> {
     if (problem !== null) return usage(`--secret: a Standard Webhooks secret ${problem}`);
   }
 
-  let url = req.to ?? "";
-  if (req.source !== undefined) {
+  const ctx = sendContext(req.secret);
+  const checked = applyOverrides(freshBody(fixture, ctx), overrides);
+  if (!checked.ok) return usage(checked.problem);
+  const request = providerRequest(fixture, checked.value, ctx);
+
+  let url = req.to;
+  if (url === undefined) {
+    if (req.source === undefined) {
+      return usage("say where to send it: --source <id|uid> or --to <url>");
+    }
     try {
-      const client = new ApiClient(req.server, req.apiKey);
-      const source = await client.json<{ ingestUrl: string; type: string }>(
-        "GET",
-        `/ingest/api/v1/source/${encodeURIComponent(req.source)}`,
-      );
-      url = source.ingestUrl;
-      const accepts = VERIFYING_TYPES[source.type];
-      if (accepts !== undefined && accepts !== fixture.provider) {
-        io.stderr.write(
-          `note: source ${req.source} verifies ${source.type} requests; ${fixture.name} is sent the ${fixture.provider} way\n`,
-        );
-      }
+      url = await ingestUrlOf(req.source, fixture, req);
     } catch (err) {
       if (err instanceof ApiCallError) return failed(err.message);
       throw err;
     }
   }
-
-  const ctx = sendContext(req.secret);
-  const checked = applyOverrides(freshBody(fixture, ctx), overrides);
-  if (!checked.ok) return usage(checked.problem);
-  const request = providerRequest(fixture, checked.value, ctx);
   if (req.secret === undefined) {
     io.stderr.write(`note: no --secret: ${fixture.name} is sent unsigned\n`);
   }
   return send(url, fixture, request, req, failed);
+}
+
+/** The source's ingest URL; a note when the source verifies another provider's signatures. */
+async function ingestUrlOf(source: string, fixture: Fixture, req: TriggerRequest): Promise<string> {
+  const client = new ApiClient(req.server, req.apiKey);
+  const found = await client.json<{ ingestUrl: string; type: string }>(
+    "GET",
+    `/ingest/api/v1/source/${encodeURIComponent(source)}`,
+  );
+  const accepts = VERIFYING_TYPES[found.type];
+  if (accepts !== undefined && accepts !== fixture.provider) {
+    req.io.stderr.write(
+      `note: source ${source} verifies ${found.type} requests; ${fixture.name} is sent the ${fixture.provider} way\n`,
+    );
+  }
+  return found.ingestUrl;
 }
 
 function sendContext(secret: string | undefined) {
@@ -299,7 +305,8 @@ async function send(
     }
     return 0;
   }
-  const detail = isRecord(answer) && typeof answer["detail"] === "string" ? answer["detail"] : "";
+  const detail =
+    isRecord(answer) && typeof answer["detail"] === "string" ? printable(answer["detail"]) : "";
   const unsigned =
     response.status === 401 && req.secret === undefined
       ? " (it was sent unsigned: pass the source's secret with --secret)"

@@ -199,7 +199,7 @@ function setPath(root: unknown, path: readonly string[], value: unknown): string
     if (typeof node !== "object" || node === null) return `${where} is not an object`;
     if (Array.isArray(node) && !/^\d+$/.test(key)) return `${where} is a list: use an index`;
     if (Array.isArray(node) && Number(key) > node.length)
-      return `${where} has ${node.length} items`;
+      return `${where} has ${node.length} item(s): the next index is ${node.length}`;
     if (i === path.length - 1) {
       setOwn(node as Record<string, unknown>, key, value);
       return null;

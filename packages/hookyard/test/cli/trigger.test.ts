@@ -301,6 +301,18 @@ describe("hookyard trigger to a source", () => {
     expect(run.stderr.trimEnd().split("\n")).toEqual([
       `hookyard trigger: ${source.ingestUrl} answered 401: signature does not match`,
     ]);
+    const stripe = await trigger([
+      "stripe.charge.refunded",
+      "--source",
+      source.id,
+      "--secret",
+      "right",
+      ...apiFlags(server),
+    ]);
+    expect(stripe.code).toBe(1);
+    expect(stripe.stderr).toContain(
+      `note: source ${source.id} verifies github requests; stripe.charge.refunded is sent the stripe way\n`,
+    );
   });
 });
 
@@ -425,6 +437,15 @@ describe("hookyard trigger: bad input", () => {
     expect(run.stderr).toMatch(
       /^hookyard trigger: unknown fixture "github\.pul_request\.opened"; did you mean github\.pull_request\.opened, [^\n]+\?\n$/,
     );
+    const typo = await trigger(["stripe.invoice.payed", "--to", "http://127.0.0.1:9/"]);
+    expect(typo.stderr).toBe(
+      'hookyard trigger: unknown fixture "stripe.invoice.payed"; did you mean stripe.invoice.paid?\n',
+    );
+    const nothing = await trigger(["zzz"]);
+    expect(nothing).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/"zzz" \(hookyard trigger --list\)\n$/),
+    });
   });
 
   it("refuses wrong usage with one line and exit 2", async () => {
@@ -513,8 +534,8 @@ describe("the hookyard binary", () => {
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const [code] = (await once(child, "exit")) as [number | null];
-    expect(code, stderr).toBe(0);
+    const [code, signal] = (await once(child, "exit")) as [number | null, string | null];
+    expect({ code, signal }, stderr).toEqual({ code: 0, signal: null });
     expect(JSON.parse(stdout)).toMatchObject({
       fixture: "stripe.payment_intent.succeeded",
       status: 200,
