@@ -24,10 +24,7 @@ import { runBin } from "./bin.js";
 import { runRules } from "./rules.js";
 import { runApply } from "./apply.js";
 import { runTail } from "./tail.js";
-import { renderTriggerHelp, runTrigger } from "./trigger.js";
-import { renderVerifyHelp, runVerify } from "./verify.js";
-import { renderListenHelp, runListen } from "./listen.js";
-import { renderDevHelp, runDev } from "./dev.js";
+import { editDistance } from "../edit-distance.js";
 
 /** Exit codes: 0 ok, 1 the command failed (bad config, startup error), 2 wrong usage. */
 const USAGE_ERROR = 2;
@@ -107,11 +104,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     else if (topic === "bin") io.stdout.write(renderBinHelp());
     else if (topic === "rules") io.stdout.write(renderRulesHelp());
     else if (topic === "apply") io.stdout.write(renderApplyHelp());
-    else if (topic === "dev") io.stdout.write(renderDevHelp());
-    else if (topic === "listen") io.stdout.write(renderListenHelp());
-    else if (topic === "trigger") io.stdout.write(renderTriggerHelp());
-    else if (topic === "verify") io.stdout.write(renderVerifyHelp());
-    else if (isCommand(topic)) io.stdout.write(renderMainHelp(readVersion()));
+    else if (topic === "dev") io.stdout.write((await import("./dev.js")).renderDevHelp());
+    else if (topic === "listen") io.stdout.write((await import("./listen.js")).renderListenHelp());
+    else if (topic === "trigger") {
+      io.stdout.write((await import("./trigger.js")).renderTriggerHelp());
+    } else if (topic === "verify") {
+      io.stdout.write((await import("./verify.js")).renderVerifyHelp());
+    } else if (isCommand(topic)) io.stdout.write(renderMainHelp(readVersion()));
     else return usageError(io, `unknown command "${topic}"`, null);
     return 0;
   }
@@ -193,6 +192,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return runTail({ source, ...apiTarget(values, io), io });
   }
   if (command === "listen") {
+    // The Debug commands are loaded when used: serve does not carry their code.
+    const { renderListenHelp, runListen } = await import("./listen.js");
     if (values["help"] === true) {
       io.stdout.write(renderListenHelp());
       return 0;
@@ -210,6 +211,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     });
   }
   if (command === "trigger") {
+    const { renderTriggerHelp, runTrigger } = await import("./trigger.js");
     if (values["help"] === true) {
       io.stdout.write(renderTriggerHelp());
       return 0;
@@ -231,6 +233,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     });
   }
   if (command === "verify") {
+    const { renderVerifyHelp, runVerify } = await import("./verify.js");
     if (values["help"] === true) {
       io.stdout.write(renderVerifyHelp());
       return 0;
@@ -255,7 +258,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (values["help"] === true) {
       io.stdout.write(
         command === "dev"
-          ? renderDevHelp()
+          ? (await import("./dev.js")).renderDevHelp()
           : command === "serve"
             ? renderServeHelp()
             : command === "migrate"
@@ -279,6 +282,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (command === "serve") return runServe(request);
     if (command === "dev") {
       const { "forward-to": forwardTo, ...serverFlags } = request.flags;
+      const { runDev } = await import("./dev.js");
       return runDev({ ...request, flags: serverFlags, forwardTo });
     }
     return command === "migrate" ? runMigrate(request) : runStats(request);
@@ -335,19 +339,6 @@ function closestOption(option: string): string | null {
     if (distance <= 2 && (best === null || distance < best.distance)) best = { flag, distance };
   }
   return best === null ? null : `--${best.flag}`;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
 }
 
 function onlyStrings(values: Record<string, unknown>): Record<string, string> {

@@ -16,7 +16,7 @@ import type { CliIo } from "./cli-io.js";
 export interface VerifyRequest {
   /** `--request <req_…>`: a request a source captured (fetched from the server). */
   request: string | undefined;
-  /** `--source <id|uid>`: the source of --request (required: no route gets a request by id). */
+  /** `--source <id|uid>`: the source of --request (optional: a request id is unique). */
   source: string | undefined;
   /** `--headers <file>` and `--body <file>`: a request given as files instead. */
   headersFile: string | undefined;
@@ -38,7 +38,7 @@ const SECRET_ENV = "HOOKYARD_VERIFY_SECRET";
 
 export function renderVerifyHelp(): string {
   return [
-    "Usage: hookyard verify <req_…> --source <id|uid> [options]",
+    "Usage: hookyard verify <req_…> [--source <id|uid>] [options]",
     "       hookyard verify --headers <file> --body <file> [options]",
     "",
     "Checks a webhook request's signature against a secret for each scheme its headers carry",
@@ -50,7 +50,8 @@ export function renderVerifyHelp(): string {
     "  --secret <value>        The signing secret [HOOKYARD_VERIFY_SECRET, which keeps it out of",
     "                          your shell history]",
     "  --request <req_…>       A request a source captured (or give its id as the argument)",
-    "  --source <id|uid>       The source that captured it (needed with --request)",
+    "  --source <id|uid>       The source that captured it: the request is looked up there only",
+    "                          (default: whichever source received it)",
     "  --headers <file>        The request's headers: `Name: value` lines (curl -D, a raw HTTP",
     "                          request; request and status lines are skipped) or a JSON object",
     "  --body <file>           The request's body, byte for byte",
@@ -91,7 +92,8 @@ export function renderVerifyHelp(): string {
     "request cannot be fetched or read, 2 wrong usage.",
     "",
     "Examples:",
-    "  HOOKYARD_VERIFY_SECRET=whsec_… hookyard verify req_2x8… --source github-prod",
+    "  HOOKYARD_VERIFY_SECRET=whsec_… hookyard verify req_2x8…",
+    '  hookyard verify req_2x8… --source github-prod --secret "$GITHUB_WEBHOOK_SECRET"',
     "  hookyard verify --headers headers.txt --body body.json --scheme stripe --at 1700000000",
     "  hookyard verify --headers h.json --body b --scheme hmac:X-Signature --secret s3cr3t --json",
     "",
@@ -220,8 +222,11 @@ async function inputOf(req: VerifyRequest): Promise<Input> {
   if (req.request !== undefined) return capturedRequest(req, req.request);
   if (!fromFiles) {
     throw usage(
-      "nothing to check: give a captured request (<req_…> --source <id|uid>) or --headers <file> --body <file>",
+      "nothing to check: give a captured request (<req_…>) or --headers <file> --body <file>",
     );
+  }
+  if (req.source !== undefined) {
+    throw usage("--source names the source of a captured request (<req_…>), not of files");
   }
   if (req.headersFile === undefined || req.bodyFile === undefined) {
     throw usage("--headers and --body go together: give both files (an empty body is a file too)");
@@ -313,11 +318,12 @@ interface CapturedRequest {
 }
 
 async function capturedRequest(req: VerifyRequest, id: string): Promise<Input> {
-  if (req.source === undefined) {
-    throw usage(`--request ${id} needs --source <id|uid>: the source that captured it`);
-  }
   const api = new ApiClient(req.server, req.apiKey);
-  const path = `/ingest/api/v1/source/${encodeURIComponent(req.source)}/request/${encodeURIComponent(id)}`;
+  const request = `request/${encodeURIComponent(id)}`;
+  const path =
+    req.source === undefined
+      ? `/ingest/api/v1/${request}`
+      : `/ingest/api/v1/source/${encodeURIComponent(req.source)}/${request}`;
   const captured = await api.json<CapturedRequest>("GET", path);
   const body = Buffer.from(captured.body, captured.bodyEncoding === "base64" ? "base64" : "utf8");
   const receivedAt = Date.parse(captured.receivedAt);

@@ -146,16 +146,15 @@ describe("hookyard verify --headers --body", () => {
     const nothing = await verify(["--secret", "s"]);
     expect(nothing.code).toBe(2);
     expect(nothing.stderr).toMatch(/^hookyard verify: nothing to check: .*\n$/);
-    const badScheme = await verify([
-      "--headers",
-      files.headers,
-      "--body",
-      files.body,
-      "--secret",
-      "s",
-      "--scheme",
-      "paypal",
-    ]);
+    const fromFiles = ["--headers", files.headers, "--body", files.body, "--secret", "s"];
+    const sourceOfFiles = await verify([...fromFiles, "--source", "gh-prod"]);
+    expect(sourceOfFiles).toEqual({
+      code: 2,
+      stdout: "",
+      stderr:
+        "hookyard verify: --source names the source of a captured request (<req_…>), not of files\n",
+    });
+    const badScheme = await verify([...fromFiles, "--scheme", "paypal"]);
     expect(badScheme.code).toBe(2);
     const missing = await verify([
       "--headers",
@@ -172,49 +171,49 @@ describe("hookyard verify --headers --body", () => {
   });
 });
 
+async function githubSource(server: TestServer, uid = "gh-prod") {
+  const res = await fetch(`${server.url}/ingest/api/v1/source`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      name: "gh",
+      uid,
+      type: "github",
+      config: { secret: GITHUB_SECRET },
+    }),
+  });
+  expect(res.status).toBe(201);
+  return (await res.json()) as { id: string; ingestUrl: string };
+}
+
+/** Sends `body` signed as `signedBody` with `secret` over real HTTP; returns the captured id. */
+async function sendRejected(
+  server: TestServer,
+  ingestUrl: string,
+  sourceId: string,
+  send: { body: string; signedBody: string; secret: string },
+) {
+  const res = await fetch(ingestUrl, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "x-github-event": "pull_request",
+      "x-hub-signature-256": await githubSign(send.secret, send.signedBody),
+    },
+    body: send.body,
+  });
+  expect(res.status, "the source refuses the signature").toBe(401);
+  const listed = await fetch(
+    `${server.url}/ingest/api/v1/source/${sourceId}/request?status=rejected&limit=1`,
+    {
+      headers: { authorization: `Bearer ${TEST_API_KEY}` },
+    },
+  );
+  const page = (await listed.json()) as { data: Array<{ id: string }> };
+  return page.data[0]!.id;
+}
+
 describe("hookyard verify --request", () => {
-  async function githubSource(server: TestServer) {
-    const res = await fetch(`${server.url}/ingest/api/v1/source`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${TEST_API_KEY}`, "content-type": "application/json" },
-      body: JSON.stringify({
-        name: "gh",
-        uid: "gh-prod",
-        type: "github",
-        config: { secret: GITHUB_SECRET },
-      }),
-    });
-    expect(res.status).toBe(201);
-    return (await res.json()) as { id: string; ingestUrl: string };
-  }
-
-  /** Sends `body` signed as `signedBody` with `secret` over real HTTP; returns the captured id. */
-  async function sendRejected(
-    server: TestServer,
-    ingestUrl: string,
-    sourceId: string,
-    send: { body: string; signedBody: string; secret: string },
-  ) {
-    const res = await fetch(ingestUrl, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "x-github-event": "pull_request",
-        "x-hub-signature-256": await githubSign(send.secret, send.signedBody),
-      },
-      body: send.body,
-    });
-    expect(res.status, "the source refuses the signature").toBe(401);
-    const listed = await fetch(
-      `${server.url}/ingest/api/v1/source/${sourceId}/request?status=rejected&limit=1`,
-      {
-        headers: { authorization: `Bearer ${TEST_API_KEY}` },
-      },
-    );
-    const page = (await listed.json()) as { data: Array<{ id: string }> };
-    return page.data[0]!.id;
-  }
-
   it("explains a captured rejected request: body_changed, then wrong_secret", async () => {
     const server = await startTestServer();
     const source = await githubSource(server);
@@ -279,19 +278,47 @@ describe("hookyard verify --request", () => {
     );
   });
 
-  it("says in one line why it cannot fetch the request: no --source, wrong key, unreachable server", async () => {
+  it("finds a captured request by its id alone when --source is not given", async () => {
     const server = await startTestServer();
-    const noSource = await verify(["req_1", "--secret", "s"], { HOOKYARD_API_KEY: TEST_API_KEY });
-    expect(noSource).toMatchObject({
-      code: 2,
-      stderr:
-        "hookyard verify: --request req_1 needs --source <id|uid>: the source that captured it\n",
+    const source = await githubSource(server);
+    const id = await sendRejected(server, source.ingestUrl, source.id, {
+      body: `${BODY}\n`,
+      signedBody: BODY,
+      secret: GITHUB_SECRET,
+    });
+    const env = { HOOKYARD_API_KEY: TEST_API_KEY, HOOKYARD_SERVER_URL: server.url };
+    const run = await verify([id, "--secret", GITHUB_SECRET], env);
+    expect(run, run.stderr).toMatchObject({ code: 1, stderr: "" });
+    expect(run.stdout).toContain(
+      `checking ${id} of ${source.id} (rejected: signature does not match; 69 B body)`,
+    );
+    expect(run.stdout).toContain(
+      'github  X-Hub-Signature-256  ✗ body changed: the sender signed the body without the trailing "\\n" yours ends with',
+    );
+    const elsewhere = await githubSource(server, "gh-other");
+    const wrongSource = await verify(
+      [id, "--source", elsewhere.id, "--secret", GITHUB_SECRET],
+      env,
+    );
+    expect(wrongSource, "with --source, the request is looked up in that source only").toEqual({
+      code: 1,
+      stdout: "",
+      stderr: `hookyard verify: the server answered 404: Request "${id}" not found\n`,
+    });
+  });
+
+  it("says in one line why it cannot fetch the request: unknown id, wrong key, unreachable server", async () => {
+    const server = await startTestServer();
+    const env = { HOOKYARD_API_KEY: TEST_API_KEY, HOOKYARD_SERVER_URL: server.url };
+    const unknown = await verify(["req_1", "--secret", "s"], env);
+    expect(unknown).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: 'hookyard verify: the server answered 404: Request "req_1" not found\n',
     });
 
     const wrongKey = await verify([
       "req_1",
-      "--source",
-      "x",
       "--secret",
       "s",
       "--server",
@@ -324,24 +351,46 @@ describe("hookyard verify --request", () => {
 describe("the hookyard binary", () => {
   const BIN = fileURLToPath(new URL("../../bin/hookyard.js", import.meta.url));
 
-  it("verifies files and exits 0 on a match", async () => {
-    const signature = await githubSign(GITHUB_SECRET, BODY);
-    const files = await requestFiles(`X-Hub-Signature-256: ${signature}\n`, BODY);
-    const child = spawn(
-      process.execPath,
-      [BIN, "verify", "--headers", files.headers, "--body", files.body],
-      {
-        env: { PATH: process.env["PATH"] ?? "", HOOKYARD_VERIFY_SECRET: GITHUB_SECRET },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
+  /** Runs the built CLI as a process, with only PATH and `env` in its environment. */
+  async function runBinary(argv: string[], env: Record<string, string>) {
+    const child = spawn(process.execPath, [BIN, ...argv], {
+      env: { PATH: process.env["PATH"] ?? "", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     onTestFinished(() => void child.kill("SIGKILL"));
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const [code] = (await once(child, "exit")) as [number | null];
-    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
-    expect(stdout).toContain("github  X-Hub-Signature-256  ✓ signature matches\n");
+    return { code, stdout, stderr };
+  }
+
+  it("fetches a captured request by its id alone and exits 1 on a mismatch", async () => {
+    const server = await startTestServer();
+    const source = await githubSource(server);
+    const id = await sendRejected(server, source.ingestUrl, source.id, {
+      body: BODY,
+      signedBody: BODY,
+      secret: "not the secret",
+    });
+    const run = await runBinary(["verify", id], {
+      HOOKYARD_VERIFY_SECRET: GITHUB_SECRET,
+      HOOKYARD_API_KEY: TEST_API_KEY,
+      HOOKYARD_SERVER_URL: server.url,
+    });
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 1, stderr: "" });
+    expect(run.stdout).toContain(`checking ${id} of ${source.id} (rejected:`);
+    expect(run.stdout).toContain("github  X-Hub-Signature-256  ✗ wrong secret:");
+  });
+
+  it("verifies files and exits 0 on a match", async () => {
+    const signature = await githubSign(GITHUB_SECRET, BODY);
+    const files = await requestFiles(`X-Hub-Signature-256: ${signature}\n`, BODY);
+    const run = await runBinary(["verify", "--headers", files.headers, "--body", files.body], {
+      HOOKYARD_VERIFY_SECRET: GITHUB_SECRET,
+    });
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(run.stdout).toContain("github  X-Hub-Signature-256  ✓ signature matches\n");
   });
 });

@@ -333,6 +333,21 @@ export function registerSourceRoutes(
       ),
   );
 
+  app.get<{ Params: Pick<RequestParamsValue, "request_id"> }>(
+    "/request/:request_id",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Get a request any source received, by its id",
+        description:
+          "Hookyard extension: the request as `GET /source/{source_id}/request/{request_id}` answers it (its `sourceId` says which source received it), for when only the request's id is known, e.g. from a log line or `hookyard verify req_…`. A 404 `not_found` names the id when no source received it.",
+        params: Type.Object({ request_id: RequestParams.properties.request_id }),
+        response: { 200: InboundRequestOut, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => inboundRequestOut(await sources.getRequestById(request.params.request_id)),
+  );
+
   app.get<{ Params: RequestParamsValue }>(
     "/source/:source_id/request/:request_id/forward",
     {
