@@ -45,7 +45,8 @@ export class TimeSortableIds implements IdGenerator {
 
   next<P extends IdPrefix>(prefix: P): `${P}_${string}` {
     const body = this.#body;
-    const ms = Math.floor(this.#now());
+    // A clock stepped back keeps the last millisecond: ids stay in the order they were made.
+    const ms = Math.max(Math.floor(this.#now()), this.#bodyMs);
     if (ms !== this.#bodyMs) {
       this.#bodyMs = ms;
       let rest = ms;

@@ -71,6 +71,8 @@ export interface StartOptions {
   listen?: boolean;
   /** Fills rulebooks' `${env:NAME}` (default: the process's environment). */
   env?: Readonly<Record<string, string | undefined>>;
+  /** Host names the HTTP server answers (see HttpAppDeps.allowedHostnames); default any. */
+  allowedHostnames?: readonly string[];
   /** Engine settings that are not user configuration (tests shorten the in-memory horizon). */
   engine?: Partial<Pick<DeliveryEngineConfig, "holdInMemoryMs" | "sweepIntervalMs">>;
 }
@@ -318,6 +320,7 @@ export async function startHookyard(
       logger,
       bodyLimitBytes: config.server.bodyLimitBytes + ENVELOPE_BYTES,
       requestTimeoutMs: config.server.requestTimeoutMs,
+      ...(opts.allowedHostnames !== undefined && { allowedHostnames: opts.allowedHostnames }),
       version: VERSION,
     });
     cleanups.push(() => http.close());

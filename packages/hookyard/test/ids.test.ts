@@ -38,6 +38,15 @@ describe("prefixed ids", () => {
     expect([...made].sort()).toEqual(made);
   });
 
+  it("stays in order when the clock steps back", () => {
+    let now = 1_700_000_005_000;
+    const ids = new TimeSortableIds({ now: () => now });
+    const before = ids.next("req");
+    now -= 3_000;
+    const after = ids.next("req");
+    expect(after > before).toBe(true);
+  });
+
   it("reads back its creation time, and idFloor sorts below every id of that millisecond", () => {
     const ids = new TimeSortableIds({ now: () => 1_700_000_000_123 });
     const id = ids.next("req");

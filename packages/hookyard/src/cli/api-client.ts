@@ -2,7 +2,15 @@
 export const DEFAULT_SERVER_URL = "http://127.0.0.1:8080";
 
 /** A command's request the server refused or could not take; `message` is the one line to print. */
-export class ApiCallError extends Error {}
+export class ApiCallError extends Error {
+  /** The server's status, or null when it was not reached (or no key was given). */
+  readonly status: number | null;
+
+  constructor(message: string, status: number | null = null) {
+    super(message);
+    this.status = status;
+  }
+}
 
 /**
  * A client of the Hookyard API for the CLI's commands, as curl or the svix SDK would be one:
@@ -51,14 +59,23 @@ export class ApiClient {
       );
       throw new ApiCallError(
         `the server answered ${response.status}${detail === null ? "" : `: ${detail}`}`,
+        response.status,
       );
     }
     return response;
   }
 
   /** The JSON answer of a request (null for 204). */
-  async json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await this.send(method, path, body === undefined ? {} : { body });
+  async json<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<T> {
+    const response = await this.send(method, path, {
+      ...(body !== undefined && { body }),
+      ...(opts.signal !== undefined && { signal: opts.signal }),
+    });
     if (response.status === 204) return null as T;
     return (await response.json()) as T;
   }

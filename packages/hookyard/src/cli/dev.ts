@@ -11,6 +11,7 @@ import { runServer, type ServeRequest } from "./serve.js";
  */
 export const DEV_API_KEY = "hookyard_dev_key_local_only_not_a_secret";
 const DEV_APP = "dev";
+const LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1"];
 const DEV_ENDPOINT = "example-receiver";
 const DEV_EVENT_TYPE = "dev.ping";
 
@@ -69,72 +70,83 @@ export async function runDev(req: DevRequest): Promise<number> {
     return 2;
   }
   const tty = (io.stdout as { isTTY?: boolean }).isTTY === true;
-  return runServer(req, {
-    defaults: DEV_DEFAULTS,
-    logger: (config) =>
-      createLogger({
-        level: config.log.level,
-        ...(tty && {
-          destination: pinoPretty({
-            colorize: true,
-            sync: true,
-            translateTime: "SYS:HH:MM:ss.l",
-            ignore: "pid,hostname,service",
-            singleLine: true,
-            destination: 1,
+  // A hookyard.yaml beside it is most likely serve's (host 0.0.0.0, its database): dev reads a
+  // file only when named with --config or HOOKYARD_CONFIG.
+  const configFile = req.configFile ?? (io.env["HOOKYARD_CONFIG"] === undefined ? null : undefined);
+  return runServer(
+    { ...req, configFile },
+    {
+      defaults: DEV_DEFAULTS,
+      refuse: (config) =>
+        config.auth.apiKey === DEV_API_KEY && !LOOPBACK_HOSTS.includes(config.server.host)
+          ? `hookyard dev listens on loopback only with its published key; to listen on ${config.server.host}, set your own HOOKYARD_API_KEY (at least 32 characters)`
+          : null,
+      startOptions: { allowedHostnames: ["localhost", "127.0.0.1", "[::1]"] },
+      logger: (config) =>
+        createLogger({
+          level: config.log.level,
+          ...(tty && {
+            destination: pinoPretty({
+              colorize: true,
+              sync: true,
+              translateTime: "SYS:HH:MM:ss.l",
+              ignore: "pid,hostname,service",
+              singleLine: true,
+              destination: 1,
+            }),
           }),
         }),
-      }),
-    started: async (running, config, logger) => {
-      const loopbackAllowed = config.delivery.egressAllow.some((cidr) => cidr.startsWith("127."));
-      logger.warn(
-        { egressAllow: config.delivery.egressAllow },
-        loopbackAllowed
-          ? "dev mode: deliveries to loopback are allowed (hookyard serve refuses them)"
-          : "dev mode: loopback is not in delivery.egressAllow, the demo endpoint cannot be reached",
-      );
-      const apiKey = config.auth.apiKey ?? DEV_API_KEY;
-      const client = new ApiClient(running.url, apiKey);
-      let secrets: string[] = [];
-      let receiver: ExampleReceiver | null = null;
-      if (req.forwardTo === undefined) {
-        receiver = await startExampleReceiver({
-          secrets: () => secrets,
-          print: (line) => io.stderr.write(`${line}\n`),
-          // eslint-disable-next-line no-restricted-syntax -- a receiver checks timestamps against its own wall clock
-          nowSeconds: () => Math.floor(Date.now() / 1000),
-        });
-      }
-      const target = receiver?.url ?? req.forwardTo!;
-      try {
-        const secret = await seedDemo(client, target);
-        secrets = [secret];
-        io.stderr.write(
-          banner({
-            url: running.url,
-            apiKey,
-            database: config.database.url,
-            target,
-            secret,
-            own: receiver === null,
-          }),
+      started: async (running, config, logger) => {
+        const loopbackAllowed = config.delivery.egressAllow.some((cidr) => cidr.startsWith("127."));
+        logger.warn(
+          { egressAllow: config.delivery.egressAllow },
+          loopbackAllowed
+            ? "dev mode: deliveries to loopback are allowed (hookyard serve refuses them)"
+            : "dev mode: loopback is not in delivery.egressAllow, the demo endpoint cannot be reached",
         );
-        await client.json("POST", `/api/v1/app/${DEV_APP}/msg`, {
-          eventType: DEV_EVENT_TYPE,
-          payload: {
-            type: DEV_EVENT_TYPE,
-            message: "Hello from hookyard dev: this webhook was signed, delivered and verified.",
-          },
-        });
-      } catch (err) {
-        await receiver?.close();
-        if (err instanceof ApiCallError)
-          throw new Error(`setting up the demo endpoint: ${err.message}`);
-        throw err;
-      }
-      return () => receiver?.close();
+        const apiKey = config.auth.apiKey ?? DEV_API_KEY;
+        const client = new ApiClient(running.url, apiKey);
+        let secrets: string[] = [];
+        let receiver: ExampleReceiver | null = null;
+        if (req.forwardTo === undefined) {
+          receiver = await startExampleReceiver({
+            secrets: () => secrets,
+            print: (line) => io.stderr.write(`${line}\n`),
+            // eslint-disable-next-line no-restricted-syntax -- a receiver checks timestamps against its own wall clock
+            nowSeconds: () => Math.floor(Date.now() / 1000),
+          });
+        }
+        const target = receiver?.url ?? req.forwardTo!;
+        try {
+          const secret = await seedDemo(client, target);
+          secrets = [secret];
+          io.stderr.write(
+            banner({
+              url: running.url,
+              apiKey,
+              database: config.database.url,
+              target,
+              secret,
+              own: receiver === null,
+            }),
+          );
+          await client.json("POST", `/api/v1/app/${DEV_APP}/msg`, {
+            eventType: DEV_EVENT_TYPE,
+            payload: {
+              type: DEV_EVENT_TYPE,
+              message: "Hello from hookyard dev: this webhook was signed, delivered and verified.",
+            },
+          });
+        } catch (err) {
+          await receiver?.close();
+          if (err instanceof ApiCallError)
+            throw new Error(`setting up the demo endpoint: ${err.message}`);
+          throw err;
+        }
+        return () => receiver?.close();
+      },
     },
-  });
+  );
 }
 
 /**
@@ -144,7 +156,7 @@ export async function runDev(req: DevRequest): Promise<number> {
 async function seedDemo(client: ApiClient, url: string): Promise<string> {
   await client.json("POST", "/api/v1/app?get_if_exists=true", { name: "Dev", uid: DEV_APP });
   await client.json("GET", `/api/v1/event-type/${DEV_EVENT_TYPE}`).catch(async (err: unknown) => {
-    if (!(err instanceof ApiCallError && err.message.includes("404"))) throw err;
+    if (!(err instanceof ApiCallError && err.status === 404)) throw err;
     await client.json("POST", "/api/v1/event-type", {
       name: DEV_EVENT_TYPE,
       description: "A test message sent by hookyard dev.",
@@ -154,7 +166,7 @@ async function seedDemo(client: ApiClient, url: string): Promise<string> {
   try {
     await client.json("PATCH", endpoint, { url, disabled: false });
   } catch (err) {
-    if (!(err instanceof ApiCallError && err.message.includes("404"))) throw err;
+    if (!(err instanceof ApiCallError && err.status === 404)) throw err;
     await client.json("POST", `/api/v1/app/${DEV_APP}/endpoint`, {
       uid: DEV_ENDPOINT,
       url,

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { verifySignature } from "../signing/standard-webhooks.js";
-import { printable } from "./tail.js";
+import { printable } from "./printable.js";
 
 /** Larger bodies are answered 413: the example prints messages, it does not store files. */
 const MAX_BODY_BYTES = 1024 * 1024;

@@ -81,6 +81,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
+  const misplaced = command === undefined ? undefined : misplacedOption(command, values);
+  if (misplaced !== undefined) {
+    return usageError(io, `option --${misplaced} does not apply to "hookyard ${command}"`, null);
+  }
 
   if (values["version"] === true || command === "version") {
     io.stdout.write(`${readVersion()}\n`);
@@ -288,6 +292,41 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return command === "migrate" ? runMigrate(request) : runStats(request);
   }
   return usageError(io, `unknown command "${command}"`, null);
+}
+
+const CONFIG_FLAGS = [
+  CONFIG_FILE_SETTING.flag.slice(2),
+  ...CONFIG_KEYS.map((key) => key.flag.slice(2)),
+];
+const API_FLAGS = ["server", "api-key"];
+/** The options each command takes (beside --help and --version); a command not listed: none. */
+const COMMAND_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  serve: CONFIG_FLAGS,
+  migrate: CONFIG_FLAGS,
+  stats: CONFIG_FLAGS,
+  dev: [...CONFIG_FLAGS, "forward-to"],
+  tail: API_FLAGS,
+  bin: [...API_FLAGS, "status", "body", "content-type", "delay"],
+  rules: [...API_FLAGS, "event", "request"],
+  apply: [...API_FLAGS, "file", "dry-run", "prune", "allow-env"],
+  listen: [...API_FLAGS, "forward-to", "source", "app", "endpoint", "name", "json"],
+  trigger: [
+    ...API_FLAGS,
+    ...["list", "override", "secret", "to", "source", "app", "event-type", "json"],
+  ],
+  verify: [
+    ...API_FLAGS,
+    ...["request", "source", "headers", "body", "secret", "scheme", "tolerance", "at", "json"],
+  ],
+};
+
+/** An option given that `command` does not take (all options are parsed together). */
+function misplacedOption(command: string, values: Record<string, unknown>): string | undefined {
+  const allowed = COMMAND_OPTIONS[command];
+  if (allowed === undefined) return undefined; // help, version, unknown: reported on their own
+  return Object.keys(values).find(
+    (name) => name !== "help" && name !== "version" && !allowed.includes(name),
+  );
 }
 
 /** The server and key of an API command: flags, else HOOKYARD_SERVER_URL / HOOKYARD_API_KEY. */

@@ -2,14 +2,14 @@ import { ConfigError } from "../config/config-error.js";
 import { loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { createLogger, type Logger } from "../observability/logger.js";
-import type { RunningHookyard } from "../main.js";
+import type { RunningHookyard, StartOptions } from "../main.js";
 import type { CliIo } from "./cli-io.js";
 
 export interface ServeRequest {
   /** Config flags by long name without dashes, as parseArgs returns them. */
   flags: Readonly<Record<string, string | undefined>>;
-  /** `--config`, when given. */
-  configFile: string | undefined;
+  /** `--config`, when given; null reads no file (undefined: HOOKYARD_CONFIG or ./hookyard.yaml). */
+  configFile: string | null | undefined;
   io: CliIo;
 }
 
@@ -32,6 +32,10 @@ export async function runServe(req: ServeRequest): Promise<number> {
 export interface ServerMode {
   /** The command's own defaults by key path (the file, environment and flags override them). */
   defaults?: Readonly<Record<string, unknown>>;
+  /** A reason not to start with this config (printed; exit 2), or null. */
+  refuse?: (config: Config) => string | null;
+  /** Options of the server beyond its config. */
+  startOptions?: Pick<StartOptions, "allowedHostnames">;
   /** The root logger; default JSON lines on stdout. */
   logger?: (config: Config) => Logger;
   /** Runs once the server listens; what it returns runs before the server closes. */
@@ -47,6 +51,11 @@ export async function runServer(req: ServeRequest, mode: ServerMode): Promise<nu
   const { io } = req;
   const config = loadConfigOrReport(req, mode.defaults);
   if (config === null) return 1;
+  const refusal = mode.refuse?.(config) ?? null;
+  if (refusal !== null) {
+    io.stderr.write(`hookyard: ${refusal}\n`);
+    return 2;
+  }
 
   const logger = mode.logger?.(config) ?? createLogger({ level: config.log.level });
   // Loaded lazily so `help`/`version` and config errors never pay for the server's imports.
@@ -57,7 +66,7 @@ export async function runServer(req: ServeRequest, mode: ServerMode): Promise<nu
   let running: RunningHookyard;
   let stopMode: () => Promise<void> | void;
   try {
-    running = await startHookyard(config, { logger, cwd: io.cwd });
+    running = await startHookyard(config, { logger, cwd: io.cwd, ...mode.startOptions });
   } catch (err) {
     logger.debug({ err }, "startup failed");
     io.stderr.write(`hookyard: cannot start: ${oneLine(err)}\n`);

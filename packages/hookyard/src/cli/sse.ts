@@ -1,3 +1,5 @@
+const LINE_BREAK = /\r\n|\r|\n/g;
+
 /** One Server-Sent Event: its `event:` name (default "message"), `id:` and joined `data:` lines. */
 export interface ServerSentEvent {
   event: string;
@@ -18,14 +20,20 @@ export async function* serverSentEvents(
   let id: string | null = null;
   let data: string[] = [];
   for await (const chunk of body) {
+    // Only the new text is searched for a line break: a large event (a 25 MiB body) arrives in
+    // many chunks, and searching all of it again for each would be quadratic.
+    let searchFrom = Math.max(0, buffered.length - 1);
     buffered += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = buffered.search(/\r\n|\r|\n/)) >= 0) {
+    for (;;) {
+      LINE_BREAK.lastIndex = searchFrom;
+      const match = LINE_BREAK.exec(buffered);
+      if (match === null) break;
+      const end = match.index;
+      // A lone CR at the end of what has come may be the first half of a CRLF: wait for more.
+      if (match[0] === "\r" && end + 1 === buffered.length) break;
       const line = buffered.slice(0, end);
-      const breakLength = buffered.startsWith("\r\n", end) ? 2 : 1;
-      // A lone CR at the end of a chunk may be the first half of a CRLF: wait for more.
-      if (buffered[end] === "\r" && end + 1 === buffered.length) break;
-      buffered = buffered.slice(end + breakLength);
+      buffered = buffered.slice(end + match[0].length);
+      searchFrom = 0;
       if (line === "") {
         if (data.length > 0) yield { event, id, data: data.join("\n") };
         event = "message";

@@ -13,12 +13,13 @@ import {
   type FixtureProvider,
   type Override,
   type ProviderRequest,
+  isRecord,
 } from "../debug/fixtures.js";
 import { latestSchema } from "../outbound/payload-schemas.js";
 import { secretProblem } from "../signing/standard-webhooks.js";
 import { ApiCallError, ApiClient, DEFAULT_SERVER_URL } from "./api-client.js";
 import type { CliIo } from "./cli-io.js";
-import { printable } from "./tail.js";
+import { printable } from "./printable.js";
 
 /** What `hookyard trigger` was asked (see renderTriggerHelp). */
 export interface TriggerRequest {
@@ -378,10 +379,6 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** The answer's body on one line, shortened (a page of HTML should not flood the terminal). */

@@ -11,6 +11,7 @@ import {
 } from "../signing/signature-diagnosis.js";
 import { ApiCallError, ApiClient, DEFAULT_SERVER_URL } from "./api-client.js";
 import type { CliIo } from "./cli-io.js";
+import { printable } from "./printable.js";
 
 /** What `hookyard verify` was asked (see renderVerifyHelp). */
 export interface VerifyRequest {
@@ -352,7 +353,7 @@ function renderReport(
       `✗ no signature header of a known scheme (standard-webhooks/svix, github, stripe, slack, shopify); headers: ${names}`,
       "  name the scheme with --scheme, or --scheme hmac:<header> for a custom HMAC header",
     );
-    return `${lines.map(printable).join("\n")}\n`;
+    return `${lines.map((text) => printable(text)).join("\n")}\n`;
   }
   const schemeWidth = Math.max(...diagnosis.schemes.map((s) => s.scheme.length));
   const headerWidth = Math.max(...diagnosis.schemes.map((s) => s.header.length));
@@ -368,7 +369,7 @@ function renderReport(
       ? `✓ the signature matches (${matched.join(", ")})`
       : `✗ no signature matches (${diagnosis.schemes.length} scheme(s) checked)`,
   );
-  return `${lines.map(printable).join("\n")}\n`;
+  return `${lines.map((text) => printable(text)).join("\n")}\n`;
 }
 
 function verdictText(s: SchemeDiagnosis): string {
@@ -383,18 +384,3 @@ function evidenceLine(s: SchemeDiagnosis): string | null {
 }
 
 /** `text` with every control or bidi character escaped: headers come from anyone. */
-function printable(text: string): string {
-  let out = "";
-  for (const char of text) {
-    const code = char.codePointAt(0)!;
-    const control =
-      code < 0x20 ||
-      (code >= 0x7f && code <= 0x9f) ||
-      (code >= 0x202a && code <= 0x202e) ||
-      (code >= 0x2066 && code <= 0x2069) ||
-      code === 0x200e ||
-      code === 0x200f;
-    out += control ? `\\u${code.toString(16).padStart(4, "0")}` : char;
-  }
-  return out;
-}

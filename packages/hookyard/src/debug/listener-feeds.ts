@@ -1,7 +1,7 @@
 import { isUtf8 } from "node:buffer";
 import type { Clock } from "../clock.js";
 import { outgoingRequest } from "../delivery/outgoing-request.js";
-import type { Endpoint, InboundRequest, SourceId } from "../model.js";
+import type { Endpoint, InboundRequest, InboundRequestId, MessageId, SourceId } from "../model.js";
 import { SigningKeys } from "../signing/standard-webhooks.js";
 import type { Store } from "../store/store.js";
 import type { FeedSource } from "./listeners.js";
@@ -29,7 +29,13 @@ export interface ReceivedEvents {
 
 type FeedStore = Pick<
   Store,
-  "listInboundRequests" | "listEndpointMessages" | "getInboundRequestById"
+  | "listInboundRequestIds"
+  | "getInboundRequest"
+  | "listEndpointMessages"
+  | "getMessage"
+  | "getEndpoint"
+  | "getDelivery"
+  | "getInboundRequestById"
 >;
 
 /** The feeds listeners follow: a source's accepted requests, an endpoint's messages. */
@@ -54,22 +60,26 @@ export class ListenerFeeds {
 
   /** The requests a source accepted, woken by this process's receiver, polled for the rest. */
   ofSource(sourceId: SourceId): FeedSource<ListenedRequest> {
+    const accepted = async (id: string) => {
+      const found = await this.#store.getInboundRequest(sourceId, id as InboundRequestId);
+      return found?.status === "accepted" ? found : null;
+    };
     return {
       scope: sourceId,
       prefix: "req",
       pollMs: 1_000,
-      after: async (cursor, limit) => {
-        const page = await this.#store.listInboundRequests(
-          sourceId,
-          { status: "accepted" },
-          { limit, iterator: cursor, order: "ascending" },
-        );
-        return page.data.map((r) => ({
+      idsAfter: (cursor, limit) =>
+        this.#store.listInboundRequestIds(sourceId, "accepted", cursor, limit),
+      load: async (id) => {
+        const r = await accepted(id);
+        if (r === null) return null;
+        return {
           id: r.id,
           bytes: r.body.length,
           value: listened(r.id, r.method, r.path, r.query, r.headers, r.body, r.createdAt),
-        }));
+        };
       },
+      has: async (id) => (await accepted(id)) !== null,
       subscribe: (wake) => {
         const onReceived = (request: InboundRequest) => {
           if (request.sourceId === sourceId && request.status === "accepted") wake();
@@ -82,51 +92,67 @@ export class ListenerFeeds {
 
   /**
    * The messages an endpoint is sent (those with a delivery to it: its filters passed), oldest
-   * first, each as its delivery sends it — signed with the endpoint's secret when read. Nothing
-   * announces a new one across the layers, so it is polled, four times a second.
+   * first, each as its delivery sends it: with the endpoint's headers as they are when it is
+   * sent, signed then with its current secret. A scheduled message waits until it is due (and
+   * those after it with it); one forwarding a received request that retention removed is
+   * skipped, as its delivery is cancelled. Nothing announces a new message across the layers,
+   * so it is polled, four times a second.
    */
   ofEndpoint(endpoint: Endpoint): FeedSource<ListenedRequest> {
+    const { appId } = endpoint;
     return {
       scope: endpoint.id,
       prefix: "msg",
       pollMs: 250,
-      after: async (cursor, limit) => {
+      idsAfter: async (cursor, limit) => {
         const page = await this.#store.listEndpointMessages(
           endpoint.id,
           {},
           { limit, iterator: cursor, order: "ascending" },
         );
-        const entries = [];
+        const now = this.#clock.now();
+        const due: string[] = [];
         for (const { message } of page.data) {
-          const received =
-            message.inboundRequestId === null
-              ? null
-              : await this.#store.getInboundRequestById(message.inboundRequestId);
-          const sent = outgoingRequest({
-            endpoint,
-            message,
-            received,
-            now: this.#clock.now(),
-            keyOf: this.#keys.keyOf,
-            userAgent: this.#userAgent,
-          });
-          const body = Buffer.from(sent.body);
-          entries.push({
-            id: message.id,
-            bytes: body.length,
-            value: listened(
-              message.id,
-              sent.method ?? "POST",
-              received?.path ?? "",
-              received?.query ?? "",
-              sent.headers,
-              body,
-              message.createdAt,
-            ),
-          });
+          if (message.deliverAt !== null && message.deliverAt > now) break;
+          due.push(message.id);
         }
-        return entries;
+        return due;
       },
+      load: async (id) => {
+        const [message, current] = await Promise.all([
+          this.#store.getMessage(appId, id as MessageId),
+          this.#store.getEndpoint(appId, endpoint.id),
+        ]);
+        if (message === null || current === null) return null;
+        const received =
+          message.inboundRequestId === null
+            ? null
+            : await this.#store.getInboundRequestById(message.inboundRequestId);
+        if (message.inboundRequestId !== null && received === null) return null;
+        const sent = outgoingRequest({
+          endpoint: current,
+          message,
+          received,
+          now: this.#clock.now(),
+          keyOf: this.#keys.keyOf,
+          userAgent: this.#userAgent,
+        });
+        const body = Buffer.from(sent.body);
+        return {
+          id: message.id,
+          bytes: body.length,
+          value: listened(
+            message.id,
+            sent.method ?? "POST",
+            received?.path ?? "",
+            received?.query ?? "",
+            sent.headers,
+            body,
+            message.createdAt,
+          ),
+        };
+      },
+      has: async (id) => (await this.#store.getDelivery(id as MessageId, endpoint.id)) !== null,
       subscribe: () => () => undefined,
     };
   }

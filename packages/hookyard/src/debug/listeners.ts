@@ -15,27 +15,35 @@ import type { Store } from "../store/store.js";
  * Order is id order, which is arrival order within a process (ids are monotonic). An item
  * whose commit lands after a later one's was read (concurrent writers, several processes) is
  * still sent: ids up to LATE_COMMIT_MS before the cursor are looked at again, and the ones
- * acknowledged in that span are remembered so none is sent twice.
+ * acknowledged in that span are remembered so none is sent twice. One that commits later still
+ * (a store stalled for longer, clocks of a cluster further apart) is not sent.
  */
 
 /** How long before the newest id an item may still commit and be seen (then, out of order). */
-export const LATE_COMMIT_MS = 2_000;
+export const LATE_COMMIT_MS = 10_000;
 /** Items sent to a listener and not yet acknowledged: what its client may buffer. */
-const WINDOW_ITEMS = 100;
-/** …and their bytes: one large body may exceed it, a second waits for an acknowledgement. */
-const WINDOW_BYTES = 8 * 1024 * 1024;
+export const WINDOW_ITEMS = 100;
+/** No item is sent while this much is unacknowledged (one large item may pass it). */
+export const WINDOW_BYTES = 8 * 1024 * 1024;
 const PAGE = 100;
+/** Ids looked at again per poll for late commits, and remembered as acknowledged. */
 const MAX_REMEMBERED = 1_000;
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
+/** What `hookyard listen --name` accepts, checked on both sides. */
+export const LISTENER_NAME = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
+const ID_BODY = /^[0-9A-Za-z]{27}$/;
 
 /** What a listener follows: stored items in id order, and a signal when new ones may be there. */
 export interface FeedSource<T> {
   /** The feed's key (a source or endpoint id): listeners are named within it. */
   scope: string;
-  /** The prefix of the items' ids, for the cursor of a new listener. */
+  /** The prefix of the items' ids. */
   prefix: IdPrefix;
-  /** Items with an id after `cursor`, oldest first. */
-  after(cursor: string, limit: number): Promise<FeedEntry<T>[]>;
+  /** Ids of items after `cursor` that are due, oldest first (no bodies: cheap to page). */
+  idsAfter(cursor: string, limit: number): Promise<string[]>;
+  /** The item to send, read when it is sent; null if it is gone or no longer to be sent. */
+  load(id: string): Promise<FeedEntry<T> | null>;
+  /** Whether `id` is an item of this feed (what an acknowledgement may name). */
+  has(id: string): Promise<boolean>;
   /** Calls `wake` when a new item may have been stored; returns how to stop. */
   subscribe(wake: () => void): () => void;
   /** Looked for this often without a wake-up (another process stored it; a late commit). */
@@ -63,9 +71,14 @@ export interface ListenerState {
   acknowledged: number;
 }
 
-/** What a feed hands its stream: an item, or the mark that the backlog has been sent. */
+/**
+ * What a feed hands its stream: an item; the mark that the backlog has been sent; or the end,
+ * because another connection took the listener's name over.
+ */
 export type FeedItem<T> =
-  { kind: "item"; id: string; value: T } | { kind: "caught-up"; replayed: number };
+  | { kind: "item"; id: string; value: T }
+  | { kind: "caught-up"; replayed: number }
+  | { kind: "replaced" };
 
 export class Listeners {
   readonly #store: Pick<Store, "getSetting" | "setSetting">;
@@ -89,6 +102,8 @@ export class Listeners {
   /**
    * Opens a feed for the listener, made at its first connection with a cursor at that moment
    * (and stored at once: a listener killed before its first acknowledgement still resumes there).
+   * A connection of this process already open under the name ends: one stream per name, so a
+   * listener that reconnects (a laptop back from sleep) is not forwarding everything twice.
    */
   async open<T>(source: FeedSource<T>, name: string): Promise<ListenerFeed<T>> {
     const { scope } = source;
@@ -108,6 +123,7 @@ export class Listeners {
       };
     });
     const key = settingKey(scope, name);
+    for (const older of this.#feeds.get(key) ?? []) older.replace();
     const feed: ListenerFeed<T> = new ListenerFeed({
       state,
       source,
@@ -125,26 +141,44 @@ export class Listeners {
     return feed;
   }
 
-  /** Records that the listener's app has answered `id`. */
-  async acknowledge(scope: string, name: string, id: string): Promise<ListenerState> {
-    const state = await this.#update(scope, name, (current) => {
+  /**
+   * Records that the listener's app has answered `id`.
+   * @throws ValidationError for an id that is not one of the feed's kind, NotFoundError for one
+   *   that is not in the feed, or a listener that does not exist.
+   */
+  async acknowledge<T>(source: FeedSource<T>, name: string, id: string): Promise<ListenerState> {
+    const [prefix, body] = [id.slice(0, id.indexOf("_")), id.slice(id.indexOf("_") + 1)];
+    if (prefix !== source.prefix || !ID_BODY.test(body)) {
+      throw ValidationError.field(
+        ["body", "requestId"],
+        `must be the id of one of this listener's items (${source.prefix}_…)`,
+      );
+    }
+    if (!(await source.has(id))) {
+      throw new NotFoundError(`${id} is not one of this listener's items`);
+    }
+    const state = await this.#update(source.scope, name, (current) => {
       if (current === null) return null;
       return { ...withAcknowledged(current, id), updatedAt: this.#clock.now() };
     });
     if (state === null) throw new NotFoundError(`No listener "${name}" here`);
-    for (const feed of this.#feeds.get(settingKey(scope, name)) ?? []) feed.acknowledged(state);
+    for (const feed of this.#feeds.get(settingKey(source.scope, name)) ?? []) {
+      feed.acknowledged(state);
+    }
     return state;
   }
 
   /** Forgets the listener: its next connection starts from that moment. */
   async forget(scope: string, name: string): Promise<boolean> {
-    const existed = (await this.state(scope, name)) !== null;
-    // Settings have no delete; "null" reads as no listener.
-    if (existed) await this.#store.setSetting(settingKey(scope, name), "null");
+    let existed = false;
+    await this.#update(scope, name, (current) => {
+      existed = current !== null;
+      return FORGET;
+    });
     return existed;
   }
 
-  async #update<S extends ListenerState | null>(
+  async #update<S extends ListenerState | null | typeof FORGET>(
     scope: string,
     name: string,
     change: (current: ListenerState | null) => S,
@@ -156,7 +190,10 @@ export class Listeners {
       const text = await this.#store.getSetting(key);
       const current = text === null ? null : (JSON.parse(text) as ListenerState | null);
       const changed = change(current);
-      if (changed !== null && changed !== current) {
+      // Settings have no delete; "null" reads as no listener.
+      if (changed === FORGET) {
+        if (current !== null) await this.#store.setSetting(key, "null");
+      } else if (changed !== null && changed !== current) {
         await this.#store.setSetting(key, JSON.stringify(changed));
       }
       return changed;
@@ -170,9 +207,12 @@ export class Listeners {
   }
 }
 
+const FORGET = Symbol("forget");
+
 /**
  * One connection's view of a listener: items after the cursor, at most a window of them
- * unacknowledged, then new ones as they are stored or found by the poll.
+ * unacknowledged, then new ones as they are stored or found by the poll. Ids are paged; each
+ * item is read only when it is sent, so memory stays at the window whatever the backlog.
  */
 export class ListenerFeed<T> {
   readonly #source: FeedSource<T>;
@@ -181,16 +221,18 @@ export class ListenerFeed<T> {
   readonly #closed: () => void;
   readonly #unsubscribe: () => void;
   readonly #start: string;
-  /** The newest id sent on this connection (or acknowledged before it). */
-  #sentUpTo: string;
-  /** Ids sent or acknowledged within LATE_COMMIT_MS before `#sentUpTo`. */
+  /** The newest id found on this connection (or acknowledged before it). */
+  #foundUpTo: string;
+  /** Ids found or acknowledged within LATE_COMMIT_MS before `#foundUpTo`. */
   readonly #seen = new Set<string>();
+  /** Found and not yet sent, in order. */
+  #pending: string[] = [];
   /** Sent and not yet acknowledged, in the order sent, with their sizes. */
   #inFlight: { id: string; bytes: number }[] = [];
-  #ready: FeedEntry<T>[] = [];
   #replayed = 0;
   #caughtUp = false;
   #isClosed = false;
+  #replaced = false;
   #wake: (() => void) | null = null;
   /** A wake-up that came while nobody slept (during a read): the next sleep returns at once. */
   #woken = false;
@@ -208,7 +250,7 @@ export class ListenerFeed<T> {
     this.#clock = deps.clock;
     this.#reread = deps.reread;
     this.#closed = deps.closed;
-    this.#sentUpTo = deps.state.cursor;
+    this.#foundUpTo = deps.state.cursor;
     this.#start = deps.state.start;
     for (const id of deps.state.recent) this.#seen.add(id);
     this.#unsubscribe = deps.source.subscribe(() => this.#signal());
@@ -217,21 +259,32 @@ export class ListenerFeed<T> {
   /** The next item to send; resolves once there is one (or null once closed). */
   async next(): Promise<FeedItem<T> | null> {
     for (;;) {
-      if (this.#isClosed) return null;
-      const ready = this.#ready.shift();
-      if (ready !== undefined) {
-        this.#inFlight.push({ id: ready.id, bytes: ready.bytes });
-        if (!this.#caughtUp) this.#replayed++;
-        return { kind: "item", id: ready.id, value: ready.value };
+      if (this.#replaced) {
+        this.close();
+        return { kind: "replaced" };
       }
-      if (this.#windowOpen()) {
-        const found = await this.#find();
-        if (this.#isClosed) return null;
-        if (found) continue;
-        if (!this.#caughtUp) {
-          this.#caughtUp = true;
-          return { kind: "caught-up", replayed: this.#replayed };
+      if (this.#isClosed) return null;
+      if (!this.#windowOpen()) {
+        // Acknowledgements may go to another process of a cluster: read them on the poll too.
+        if (this.#pollDue()) await this.#refresh();
+        if (!this.#windowOpen()) {
+          await this.#sleep();
+          continue;
         }
+      }
+      const id = this.#pending.shift();
+      if (id !== undefined) {
+        const entry = await this.#source.load(id);
+        if (entry === null) continue;
+        this.#inFlight.push({ id: entry.id, bytes: entry.bytes });
+        if (!this.#caughtUp) this.#replayed++;
+        return { kind: "item", id: entry.id, value: entry.value };
+      }
+      if (await this.#find()) continue;
+      if (this.#isClosed) return null;
+      if (!this.#caughtUp) {
+        this.#caughtUp = true;
+        return { kind: "caught-up", replayed: this.#replayed };
       }
       await this.#sleep();
     }
@@ -246,12 +299,18 @@ export class ListenerFeed<T> {
     this.#signal();
   }
 
+  /** Another connection took the name: this one ends (with a `replaced` item). */
+  replace(): void {
+    this.#replaced = true;
+    this.#signal();
+  }
+
   close(): void {
     if (this.#isClosed) return;
     this.#isClosed = true;
     this.#unsubscribe();
     this.#timer?.cancel();
-    this.#ready = [];
+    this.#pending = [];
     this.#closed();
     this.#signal();
   }
@@ -262,38 +321,38 @@ export class ListenerFeed<T> {
     return this.#inFlight.length < WINDOW_ITEMS && bytes < WINDOW_BYTES;
   }
 
-  /** Reads what is due into `#ready`; true if it found any. */
-  async #find(): Promise<boolean> {
-    const room = WINDOW_ITEMS - this.#inFlight.length;
-    const now = this.#clock.now();
-    const polling = now - this.#lastPoll >= this.#source.pollMs;
-    const late = polling ? await this.#lateCommits() : [];
-    if (polling) this.#lastPoll = now;
-    const page = await this.#source.after(this.#sentUpTo, Math.min(PAGE, Math.max(1, room)));
-    const found = [...late, ...page.filter((entry) => !this.#seen.has(entry.id))];
-    for (const entry of found) this.#remember(entry.id);
-    this.#ready.push(...found);
-    return found.length > 0;
+  #pollDue(): boolean {
+    return this.#clock.now() - this.#lastPoll >= this.#source.pollMs;
   }
 
-  /**
-   * Items committed after a later one was read: ids shortly before `#sentUpTo` that this
-   * listener has not seen. Looked for once a poll interval, and first at connection time.
-   */
-  async #lateCommits(): Promise<FeedEntry<T>[]> {
+  /** Acknowledgements made through other processes, and items committed out of order. */
+  async #refresh(): Promise<string[]> {
+    this.#lastPoll = this.#clock.now();
     const state = await this.#reread();
     if (state !== null) this.acknowledged(state);
-    const floor = idFloor(this.#source.prefix, idTime(this.#sentUpTo) - LATE_COMMIT_MS);
+    const floor = idFloor(this.#source.prefix, idTime(this.#foundUpTo) - LATE_COMMIT_MS);
     const from = floor > this.#start ? floor : this.#start;
-    const span = await this.#source.after(from, MAX_REMEMBERED);
-    return span.filter((entry) => entry.id < this.#sentUpTo && !this.#seen.has(entry.id));
+    const span = await this.#source.idsAfter(from, MAX_REMEMBERED);
+    return span.filter((id) => id < this.#foundUpTo && !this.#seen.has(id));
+  }
+
+  /** Pages ids of what is due into `#pending`; true if it found any. */
+  async #find(): Promise<boolean> {
+    const late = this.#pollDue() ? await this.#refresh() : [];
+    const page = await this.#source.idsAfter(this.#foundUpTo, PAGE);
+    const found = [...late, ...page.filter((id) => !this.#seen.has(id))];
+    // The page moves the cursor on even when all of it was seen (acknowledged by a connection
+    // that came before this one), or the next page would be the same.
+    for (const id of [...late, ...page]) this.#remember(id);
+    this.#pending.push(...found);
+    return found.length > 0;
   }
 
   #remember(id: string): void {
     this.#seen.add(id);
-    if (id > this.#sentUpTo) this.#sentUpTo = id;
+    if (id > this.#foundUpTo) this.#foundUpTo = id;
     if (this.#seen.size <= MAX_REMEMBERED) return;
-    const floor = idFloor(this.#source.prefix, idTime(this.#sentUpTo) - LATE_COMMIT_MS);
+    const floor = idFloor(this.#source.prefix, idTime(this.#foundUpTo) - LATE_COMMIT_MS);
     for (const seen of this.#seen) if (seen < floor) this.#seen.delete(seen);
   }
 
@@ -320,13 +379,18 @@ export class ListenerFeed<T> {
 
 /** `state` after its app answered `id`: the cursor moves on, the span behind it is remembered. */
 function withAcknowledged(state: ListenerState, id: string): ListenerState {
+  const again = id <= state.cursor && (state.recent.includes(id) || id < recentFloor(state.cursor));
   const cursor = id > state.cursor ? id : state.cursor;
-  const prefix = cursor.slice(0, cursor.indexOf("_")) as IdPrefix;
-  const floor = idFloor(prefix, idTime(cursor) - LATE_COMMIT_MS);
+  const floor = recentFloor(cursor);
   const recent = [...new Set([...state.recent, id])]
     .filter((r) => r >= floor && r <= cursor)
     .slice(-MAX_REMEMBERED);
-  return { ...state, cursor, recent, acknowledged: state.acknowledged + 1 };
+  return { ...state, cursor, recent, acknowledged: state.acknowledged + (again ? 0 : 1) };
+}
+
+function recentFloor(cursor: string): string {
+  const prefix = cursor.slice(0, cursor.indexOf("_")) as IdPrefix;
+  return idFloor(prefix, idTime(cursor) - LATE_COMMIT_MS);
 }
 
 function settingKey(scope: string, name: string): string {
@@ -334,7 +398,7 @@ function settingKey(scope: string, name: string): string {
 }
 
 function checkName(name: string): void {
-  if (!NAME.test(name)) {
+  if (!LISTENER_NAME.test(name)) {
     throw ValidationError.field(
       ["path", "name"],
       `Listener name "${name.slice(0, 40)}" must be 1 to 128 letters, digits or . _ : @ - (starting with a letter or digit)`,

@@ -63,6 +63,12 @@ export interface HttpAppDeps {
   bodyLimitBytes: number;
   /** Longest a client may take to send a whole request, headers and body (absent: no limit). */
   requestTimeoutMs?: number;
+  /**
+   * Host names (without port) the server answers; others get 400. `hookyard dev` passes
+   * loopback's, so a web page that rebinds its own name to 127.0.0.1 cannot use the dev key.
+   * Absent: any host.
+   */
+  allowedHostnames?: readonly string[];
   /** Hookyard's version, shown in the OpenAPI document. */
   version: string;
 }
@@ -155,6 +161,20 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
     return503OnClosing: true,
     ...serverTimeouts(deps.requestTimeoutMs),
   });
+
+  const allowedHostnames = deps.allowedHostnames;
+  if (allowedHostnames !== undefined) {
+    app.addHook("onRequest", (request, _reply, done) => {
+      const host = (request.headers.host ?? "").toLowerCase().replace(/:\d+$/, "");
+      if (allowedHostnames.includes(host)) done();
+      else
+        done(
+          new BadRequestError(
+            `Host "${host.slice(0, 100)}" is not served here (only ${allowedHostnames.join(", ")})`,
+          ),
+        );
+    });
+  }
 
   // Request streams and listeners stay open until their client leaves; a server that stops ends
   // them first (a listener reconnects to the next server), or close would wait for every client.

@@ -123,7 +123,11 @@ export class StreamSlots {
 
   /** Ends every open stream: a server that stops does not wait for its clients to leave. */
   endAll(): void {
-    for (const res of this.#responses) res.end();
+    // A client that is behind would make end() wait for it: that one is cut.
+    for (const res of this.#responses) {
+      if (res.writableNeedDrain) res.destroy();
+      else res.end();
+    }
   }
 
   /**

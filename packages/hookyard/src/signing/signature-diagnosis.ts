@@ -130,7 +130,7 @@ export function parseSchemeSelector(text: string): SchemeSelector | null {
   if (lower.startsWith("hmac:") && /^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(lower.slice(5))) {
     return { scheme: "hmac", header: lower.slice(5) };
   }
-  const scheme = SCHEME_ALIASES[lower];
+  const scheme = Object.hasOwn(SCHEME_ALIASES, lower) ? SCHEME_ALIASES[lower] : undefined;
   return scheme === undefined ? null : { scheme };
 }
 

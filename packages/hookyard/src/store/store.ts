@@ -311,6 +311,16 @@ export interface Store {
    * forwards. Returns how many went.
    */
   trimInboundRequests(sourceId: SourceId, keep: number, status?: InboundStatus): Promise<number>;
+  /**
+   * The ids of the source's requests of `status` after `afterId`, oldest first: what a listener
+   * pages through without holding bodies.
+   */
+  listInboundRequestIds(
+    sourceId: SourceId,
+    status: InboundStatus,
+    afterId: string,
+    limit: number,
+  ): Promise<InboundRequestId[]>;
   /** Newest first by default. */
   listInboundRequests(
     sourceId: SourceId,

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { request } from "node:http";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,15 +12,17 @@ import { BIN, freePort } from "../helpers/spawn-server.js";
 
 // `hookyard dev` as a developer runs it: the real CLI process in a fresh directory.
 
-async function startDev(args: string[] = []) {
+async function startDev(args: string[] = [], extraEnv: Record<string, string> = {}) {
   const cwd = await mkdtemp(join(tmpdir(), "hookyard-dev-"));
   onTestFinished(() => rm(cwd, { recursive: true, force: true }));
   const port = await freePort();
-  const env = { ...process.env };
-  delete env["HOOKYARD_API_KEY"];
+  // Only this test's settings: a HOOKYARD_* variable of the machine would change what dev does.
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith("HOOKYARD_")),
+  );
   const child = spawn(process.execPath, [BIN, "dev", ...args], {
     cwd,
-    env: { ...env, HOOKYARD_PORT: String(port) },
+    env: { ...env, HOOKYARD_PORT: String(port), ...extraEnv },
     stdio: ["ignore", "pipe", "pipe"],
   });
   onTestFinished(() => void child.kill("SIGKILL"));
@@ -100,5 +103,30 @@ describe("hookyard dev", () => {
     const dev = await startDev(["--forward-to", "localhost:3000"]);
     expect(await dev.exited).toBe(2);
     expect(dev.stderr()).toContain("--forward-to must be an http(s) URL");
+  });
+
+  it("refuses to listen beyond loopback with its published key, and answers loopback names only", async () => {
+    const exposed = await startDev([], { HOOKYARD_HOST: "0.0.0.0" });
+    expect(await exposed.exited).toBe(2);
+    expect(exposed.stderr()).toContain("set your own HOOKYARD_API_KEY");
+
+    const dev = await startDev();
+    await vi.waitFor(() => expect(dev.stderr()).toContain("✔ signature verified"), {
+      timeout: 20_000,
+    });
+    const asked = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(`${dev.url}/api/v1/app`, {
+          headers: { host, authorization: `Bearer ${DEV_API_KEY}` },
+        });
+        req.on("response", (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    expect(await asked("rebound.example:8080")).toBe(400);
+    expect(await asked("localhost:8080")).toBe(200);
   });
 });

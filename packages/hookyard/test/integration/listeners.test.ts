@@ -1,5 +1,9 @@
 import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { serverSentEvents, type ServerSentEvent } from "../../src/cli/sse.js";
+import { EventEmitter } from "node:events";
+import { SystemClock } from "../../src/clock.js";
+import { ListenerFeeds } from "../../src/debug/listener-feeds.js";
+import { Listeners } from "../../src/debug/listeners.js";
 import { idTime } from "../../src/ids.js";
 import type { InboundRequest, InboundRequestId, SourceId } from "../../src/model.js";
 import { api } from "../helpers/api.js";
@@ -86,9 +90,10 @@ describe("listeners", () => {
     const listed = await api<{ name: string; acknowledged: number }>(server, "GET", `${BASE}/a`);
     expect(listed.json).toMatchObject({ name: "a", acknowledged: 2 });
     expect((await api(server, "GET", `${BASE}/nobody`)).status).toBe(404);
-    expect((await api(server, "POST", `${BASE}/nobody/ack`, { requestId: "req_x" })).status).toBe(
-      404,
-    );
+    const nobody = await api(server, "POST", `${BASE}/nobody/ack`, {
+      requestId: first.requests()[0]!.id,
+    });
+    expect(nobody.status).toBe(404);
     expect((await api(server, "GET", `${BASE}/bad%20name/stream`)).status).toBe(422);
     const deleted = await fetch(`${server.url}${BASE}/a`, {
       method: "DELETE",
@@ -152,5 +157,57 @@ describe("listeners", () => {
     const again = await connect(server, "late");
     await vi.waitFor(() => expect(again.events.map((e) => e.event)).toContain("caught-up"));
     expect(again.requests()).toEqual([]);
+  });
+
+  it("refuse an acknowledgement of an id that is not the listener's, and count each once", async () => {
+    const { server, ingest } = await setUp();
+    const listener = await connect(server, "a");
+    await vi.waitFor(() => expect(listener.events.map((e) => e.event)).toContain("caught-up"));
+    await post(ingest, "r1");
+    await vi.waitFor(() => expect(listener.requests()).toHaveLength(1));
+    const id = listener.requests()[0]!.id;
+    const ackOf = (requestId: unknown) =>
+      api<{ detail: unknown }>(server, "POST", `${BASE}/a/ack`, { requestId });
+    expect((await ackOf("req_x")).status).toBe(422);
+    expect((await ackOf(`msg_${id.slice(4)}`)).status).toBe(422);
+    expect((await ackOf("x".repeat(65))).status).toBe(422);
+    expect((await ackOf(`${id.slice(0, -1)}${id.endsWith("0") ? "1" : "0"}`)).status).toBe(404);
+    expect((await ackOf(id)).json).toMatchObject({ acknowledged: 1, cursor: id });
+    expect((await ackOf(id)).json).toMatchObject({ acknowledged: 1 });
+  });
+
+  it("hold what passes 8 MiB unacknowledged, and take acknowledgements made through another process", async () => {
+    const { server, ingest, sourceId } = await setUp();
+    const listener = await connect(server, "big");
+    await vi.waitFor(() => expect(listener.events.map((e) => e.event)).toContain("caught-up"));
+    const big = (n: number) => `${n}`.padEnd(5 * 1024 * 1024, "x");
+    for (let n = 1; n <= 3; n++) await post(ingest, big(n));
+    await vi.waitFor(() => expect(listener.requests()).toHaveLength(2));
+    await api(server, "GET", `${BASE}/big`);
+    expect(listener.requests()).toHaveLength(2);
+
+    // Another process of a cluster: its own Listeners on the same database.
+    const elsewhere = new Listeners({ store: server.hookyard.store, clock: new SystemClock() });
+    const feeds = new ListenerFeeds({
+      store: server.hookyard.store,
+      clock: new SystemClock(),
+      received: new EventEmitter(),
+      userAgent: "test",
+    });
+    await elsewhere.acknowledge(feeds.ofSource(sourceId), "big", listener.requests()[0]!.id);
+    await vi.waitFor(() => expect(listener.requests()).toHaveLength(3), { timeout: 5_000 });
+    expect(listener.requests().map((r) => r.body.slice(0, 1))).toEqual(["1", "2", "3"]);
+  });
+
+  it("end an older connection under the same name when a new one opens", async () => {
+    const { server, ingest } = await setUp();
+    const first = await connect(server, "same");
+    await vi.waitFor(() => expect(first.events.map((e) => e.event)).toContain("caught-up"));
+    const second = await connect(server, "same");
+    await vi.waitFor(() => expect(first.events.map((e) => e.event)).toContain("replaced"));
+    await vi.waitFor(() => expect(second.events.map((e) => e.event)).toContain("caught-up"));
+    await post(ingest, "r1");
+    await vi.waitFor(() => expect(second.requests()).toHaveLength(1));
+    expect(first.requests()).toHaveLength(0);
   });
 });

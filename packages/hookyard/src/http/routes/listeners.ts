@@ -4,7 +4,7 @@ import { NotFoundError } from "../../errors.js";
 import type { TSchema } from "@sinclair/typebox";
 import type { ListenedRequest, ListenerFeeds } from "../../debug/listener-feeds.js";
 import type { FeedSource, ListenerState, Listeners } from "../../debug/listeners.js";
-import { LATE_COMMIT_MS } from "../../debug/listeners.js";
+import { LATE_COMMIT_MS, WINDOW_BYTES, WINDOW_ITEMS } from "../../debug/listeners.js";
 import type { Sources } from "../../inbound/sources.js";
 import type { EndpointService } from "../../outbound/services.js";
 import {
@@ -35,9 +35,10 @@ const ListenerOut = Type.Object(
     name: Type.String(),
     scope: Type.String({ description: "The source or endpoint id it listens to." }),
     cursor: Type.String({
-      description: "The newest request acknowledged (at first: the time the listener was made).",
+      description:
+        "The newest item (request or message id) acknowledged; at first, the time the listener was made.",
     }),
-    acknowledged: Type.Integer({ description: "Requests acknowledged so far." }),
+    acknowledged: Type.Integer({ description: "Items acknowledged so far (each counted once)." }),
     createdAt: Type.String({ format: "date-time" }),
     updatedAt: Type.String({ format: "date-time" }),
   },
@@ -45,7 +46,14 @@ const ListenerOut = Type.Object(
 );
 
 const AckIn = Type.Object(
-  { requestId: Type.String({ minLength: 1, description: "The request the local app answered." }) },
+  {
+    requestId: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description:
+        "The item the local app answered: a request id (req_…) for a source's listener, a message id (msg_…) for an endpoint's. Another id is 422; one that is not in the feed 404.",
+    }),
+  },
   { additionalProperties: false, title: "ListenerAckIn" },
 );
 
@@ -170,7 +178,7 @@ function registerFamily(
     async (request) => {
       const source = await family.feed(request.params);
       return listenerOut(
-        await listeners.acknowledge(source.scope, request.params.name, request.body.requestId),
+        await listeners.acknowledge(source, request.params.name, request.body.requestId),
       );
     },
   );
@@ -178,27 +186,25 @@ function registerFamily(
   app.get<{ Params: ListenerParamsValue }>(
     `${family.path}/stream`,
     {
+      // A HEAD would open a feed into a response without a body.
+      exposeHeadRoute: false,
       schema: {
         tags: family.tags,
         summary: "Listen: what came after the listener's cursor, then what comes (SSE)",
-        description: `Hookyard extension, what \`hookyard listen\` reads: \`text/event-stream\` of the ${family.what}, one \`request\` event each (its data an InboundRequestOut: method, path, query, headers, body; its SSE id the item's id), oldest first, starting after the listener's cursor — so what arrived while no listener was connected comes first — then a \`caught-up\` event (data \`{"replayed": n}\`), then new items as they are stored, by any process of a cluster (within about a second). A listener seen for the first time starts at that moment. At most 100 items (or 8 MiB) are sent ahead of the listener's acknowledgements (POST …/ack); the rest wait on the server. An item that commits out of order (up to ${LATE_COMMIT_MS / 1000} s behind a later one) is still sent, once. A comment every ${KEEP_ALIVE_MS / 1000} s keeps the connection open; at most ${MAX_STREAMS_PER_KEY} streams per API key.`,
+        description: `Hookyard extension, what \`hookyard listen\` reads: \`text/event-stream\` of the ${family.what}, one \`request\` event each (its SSE id the item's id; its data \`{id, method, path, query, headers, body, bodyEncoding: "utf8"|"base64", receivedAt}\`: the request to make to the local app, \`path\` and \`query\` to append to its URL), oldest first, starting after the listener's cursor — so what arrived while no listener was connected comes first — then a \`caught-up\` event (data \`{"replayed": n}\`), then new items as they are stored (by any process of a cluster: found within a poll, 1 s for sources, 0.25 s for endpoints). A listener seen for the first time starts at that moment; a second connection under the same name to the same process ends the first with a \`replaced\` event. At most ${WINDOW_ITEMS} items are unacknowledged (POST …/ack) at a time, and none is sent while ${WINDOW_BYTES / 1024 / 1024} MiB are (one larger item may pass it); the rest wait on the server. An item that commits out of order (up to ${LATE_COMMIT_MS / 1000} s behind a later one) is still sent, once. A comment every ${KEEP_ALIVE_MS / 1000} s keeps the connection open; at most ${MAX_STREAMS_PER_KEY} streams per API key.`,
         params: family.params,
       },
     },
     async (request, reply) => {
       const source = await family.feed(request.params);
-      const feed = await listeners.open(source, request.params.name);
+      // A client gone while the feed was looked up has already fired "close": nothing to count.
       if (request.raw.socket.destroyed || reply.raw.destroyed) {
-        feed.close();
         reply.hijack();
         return;
       }
-      try {
-        deps.streams.take(request, reply.raw, "stop a hookyard listen");
-      } catch (err) {
-        feed.close();
-        throw err;
-      }
+      // The slot first: a refused connection makes no listener.
+      deps.streams.take(request, reply.raw, "stop a hookyard listen");
+      const feed = await listeners.open(source, request.params.name);
       reply.hijack();
       const stream = new EventStream(reply.raw);
       stream.send(`: listening as ${request.params.name}\n\n`);
@@ -215,8 +221,10 @@ function registerFamily(
           const text =
             item.kind === "item"
               ? `event: request\nid: ${item.id}\ndata: ${JSON.stringify(item.value)}\n\n`
-              : `event: caught-up\ndata: ${JSON.stringify({ replayed: item.replayed })}\n\n`;
-          if (!stream.send(text)) break;
+              : item.kind === "caught-up"
+                ? `event: caught-up\ndata: ${JSON.stringify({ replayed: item.replayed })}\n\n`
+                : "event: replaced\ndata: {}\n\n";
+          if (!stream.send(text) || item.kind === "replaced") break;
           await stream.writable();
         }
       } catch (err) {

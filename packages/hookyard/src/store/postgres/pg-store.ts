@@ -628,6 +628,19 @@ export class PgStore implements Store {
     return row === undefined ? null : src.rowToInboundRequest(row);
   }
 
+  async listInboundRequestIds(
+    sourceId: SourceId,
+    status: InboundStatus,
+    afterId: string,
+    limit: number,
+  ): Promise<InboundRequestId[]> {
+    const rows = await this.#rows<{ id: InboundRequestId }>(
+      "SELECT id FROM inbound_request WHERE source_id = $1 AND status = $2 AND id > $3 ORDER BY id LIMIT $4",
+      [sourceId, status, afterId, limit],
+    );
+    return rows.map((row) => row.id);
+  }
+
   listInboundRequests(
     sourceId: SourceId,
     filter: { status?: InboundStatus },

@@ -112,6 +112,17 @@ export function getInboundRequest(
   return row === undefined ? null : rows.rowToInboundRequest(row);
 }
 
+export function listInboundRequestIds(
+  { s }: SqliteContext,
+  sourceId: SourceId,
+  status: InboundStatus,
+  afterId: string,
+  limit: number,
+): InboundRequestId[] {
+  const found = s.listInboundRequestIds.all(sourceId, status, afterId, limit) as { id: string }[];
+  return found.map((row) => row.id as InboundRequestId);
+}
+
 export function getInboundRequestById(
   { s }: SqliteContext,
   id: InboundRequestId,

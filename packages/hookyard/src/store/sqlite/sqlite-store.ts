@@ -290,6 +290,17 @@ export class SqliteStore implements Store {
     return this.#write(() => sources.trimInboundRequests(this.#ctx, sourceId, keep, status));
   }
 
+  listInboundRequestIds(
+    sourceId: SourceId,
+    status: InboundStatus,
+    afterId: string,
+    limit: number,
+  ): Promise<InboundRequestId[]> {
+    return this.#read(() =>
+      sources.listInboundRequestIds(this.#ctx, sourceId, status, afterId, limit),
+    );
+  }
+
   getInboundRequestById(id: InboundRequestId): Promise<InboundRequest | null> {
     return this.#read(() => sources.getInboundRequestById(this.#ctx, id));
   }

@@ -74,6 +74,8 @@ const SQL = {
     ORDER BY created_at LIMIT 1`,
   getInboundRequest: "SELECT * FROM inbound_request WHERE source_id = ? AND id = ?",
   getInboundRequestById: "SELECT * FROM inbound_request WHERE id = ?",
+  listInboundRequestIds:
+    "SELECT id FROM inbound_request WHERE source_id = ? AND status = ? AND id > ? ORDER BY id LIMIT ?",
   deleteInboundRequest: "DELETE FROM inbound_request WHERE source_id = ? AND id = ?",
   trimInboundRequests: `DELETE FROM inbound_request WHERE id IN (SELECT r.id FROM inbound_request r
     WHERE r.source_id = ? AND NOT EXISTS (SELECT 1 FROM message m WHERE m.inbound_request_id = r.id)
