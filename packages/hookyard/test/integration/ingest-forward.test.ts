@@ -2,7 +2,7 @@ import { once } from "node:events";
 import { createRequire } from "node:module";
 import { sign as githubSign } from "@octokit/webhooks-methods";
 import { Webhook as StandardWebhook } from "standardwebhooks";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { startReceiver } from "../helpers/receiver.js";
 import { startTestServer, TEST_API_KEY } from "../helpers/server.js";
@@ -102,11 +102,7 @@ describe("forwarding received requests to a source's destinations", () => {
         })
       ).json()) as { data: Array<{ id: string }> }
     ).data;
-    const forwards = (await (
-      await fetch(`${url}/ingest/api/v1/source/${source.id}/request/${received!.id}/forward`, {
-        headers: { authorization: `Bearer ${TEST_API_KEY}` },
-      })
-    ).json()) as {
+    type Forwards = {
       data: Array<{
         messageId: string;
         trigger: string;
@@ -114,6 +110,18 @@ describe("forwarding received requests to a source's destinations", () => {
         attempts: Array<{ endpointId: string; responseStatusCode: number; triggerType: number }>;
       }>;
     };
+    const readForwards = async () =>
+      (await (
+        await fetch(`${url}/ingest/api/v1/source/${source.id}/request/${received!.id}/forward`, {
+          headers: { authorization: `Bearer ${TEST_API_KEY}` },
+        })
+      ).json()) as Forwards;
+    // The resend's attempt is recorded once its answer is in: the receiver may see it first.
+    let forwards = await readForwards();
+    await vi.waitFor(async () => {
+      forwards = await readForwards();
+      expect(forwards.data[0]?.attempts).toHaveLength(4);
+    });
     expect(forwards.data).toHaveLength(1);
     expect(forwards.data[0]).toMatchObject({ messageId: forward!.id, trigger: "received" });
     expect(forwards.data[0]!.destinations).toHaveLength(2);
