@@ -154,6 +154,19 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard shows what senders chose (payloads, headers, bodies): as text only.
+    files: ["packages/hookyard/ui/**/*.ts"],
+    rules: {
+      "no-restricted-properties": [
+        "error",
+        ...["innerHTML", "outerHTML", "insertAdjacentHTML", "write", "writeln"].map((property) => ({
+          property,
+          message: "build DOM with ui/src/dom.ts h(): strings become text nodes, never HTML",
+        })),
+      ],
+    },
+  },
+  {
     files: [`${SRC}/cli/**/*.ts`],
     rules: { "no-console": "off" },
   },

@@ -19,6 +19,7 @@ import { RequestLog } from "./request-log.js";
 import { LazyRequestLogger } from "./request-logger.js";
 import { registerApplicationRoutes } from "./routes/applications.js";
 import { registerAttemptRoutes } from "./routes/attempts.js";
+import { registerDashboardRoutes } from "./routes/dashboard.js";
 import { registerDocsRoutes } from "./routes/docs.js";
 import { registerEndpointActionRoutes } from "./routes/endpoint-actions.js";
 import { registerEndpointRoutes } from "./routes/endpoints.js";
@@ -217,6 +218,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
 
   await registerDocsRoutes(app, { version: deps.version, apiPrefix: API_PREFIX });
   registerHealthRoutes(app, API_PREFIX);
+  registerDashboardRoutes(app);
 
   // One count of failed keys per server, whichever part of the API they were tried on.
   const failedAuth = new FailedAuthLimiter();

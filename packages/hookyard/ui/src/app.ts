@@ -1,0 +1,130 @@
+import { get, signIn, signOut, storedKey } from "./api.js";
+import { errorBox, field, h, replace } from "./dom.js";
+import { automatePage } from "./pages/automate.js";
+import { overviewPage } from "./pages/overview.js";
+import { binsPage, requestPage, sourcePage, sourcesPage } from "./pages/receive.js";
+import { appPage, appsPage, endpointPage, messagePage } from "./pages/send.js";
+
+/** A page: what it shows for the route's parameters; `cleanup` runs when another page opens. */
+export interface PageView {
+  title: string;
+  body: HTMLElement;
+  cleanup?: () => void;
+}
+
+type Route = [RegExp, (...params: string[]) => PageView | Promise<PageView>];
+
+const ROUTES: Route[] = [
+  [/^\/$/, () => overviewPage()],
+  [/^\/apps$/, () => appsPage()],
+  [/^\/apps\/([^/]+)$/, (app) => appPage(app)],
+  [/^\/apps\/([^/]+)\/endpoints\/([^/]+)$/, (app, ep) => endpointPage(app, ep)],
+  [/^\/apps\/([^/]+)\/messages\/([^/]+)$/, (app, msg) => messagePage(app, msg)],
+  [/^\/sources$/, () => sourcesPage()],
+  [/^\/sources\/([^/]+)$/, (source) => sourcePage(source)],
+  [/^\/sources\/([^/]+)\/requests\/([^/]+)$/, (source, req) => requestPage(source, req)],
+  [/^\/bins$/, () => binsPage()],
+  [/^\/rules$/, () => automatePage()],
+];
+
+const NAV: [string, string][] = [
+  ["#/", "Overview"],
+  ["#/apps", "Send"],
+  ["#/sources", "Receive"],
+  ["#/bins", "Bins"],
+  ["#/rules", "Automate"],
+];
+
+let current: PageView | null = null;
+
+async function show(): Promise<void> {
+  const root = document.getElementById("app")!;
+  const path = decodeURIComponent(location.hash.replace(/^#/, "")) || "/";
+  current?.cleanup?.();
+  current = null;
+  if (storedKey() === null || path === "/signin") {
+    replace(root, signInPage());
+    document.title = "Sign in · Hookyard";
+    root.querySelector("input")?.focus();
+    return;
+  }
+  const main = h("main", { id: "main", tabindex: "-1" });
+  replace(root, layout(path, main));
+  let view: PageView;
+  try {
+    const route = ROUTES.find(([pattern]) => pattern.test(path));
+    if (route === undefined) throw new Error(`No page ${path}`);
+    const params = route[0].exec(path)!.slice(1);
+    view = await route[1](...params);
+  } catch (err) {
+    view = {
+      title: "Error",
+      body: h("section", null, h("h1", null, "Something went wrong"), errorBox(err)),
+    };
+  }
+  current = view;
+  document.title = `${view.title} · Hookyard`;
+  replace(main, view.body);
+  main.focus();
+}
+
+function layout(path: string, main: HTMLElement): HTMLElement {
+  const section = "/" + (path.split("/")[1] ?? "");
+  return h(
+    "div",
+    { class: "shell" },
+    h("a", { href: "#main", class: "skip" }, "Skip to content"),
+    h(
+      "header",
+      null,
+      h("a", { href: "#/", class: "brand" }, "Hookyard"),
+      h(
+        "nav",
+        { "aria-label": "Main" },
+        NAV.map(([href, text]) => {
+          const target = href.slice(1);
+          const active = target === "/" ? section === "/" : section === target;
+          return h("a", { href, ...(active && { "aria-current": "page" }) }, text);
+        }),
+      ),
+      h("button", { type: "button", class: "small", onclick: () => signOut() }, "Sign out"),
+    ),
+    main,
+  );
+}
+
+function signInPage(): HTMLElement {
+  const input = h("input", { type: "password", name: "key", autocomplete: "off", required: true });
+  const message = h("div", { "aria-live": "polite" });
+  const form = h(
+    "form",
+    { class: "card signin", "aria-labelledby": "signin-title" },
+    h("h1", { id: "signin-title" }, "Sign in to Hookyard"),
+    h(
+      "p",
+      { class: "muted" },
+      "Use the admin API key (the one printed at first start, or HOOKYARD_API_KEY). It is kept in this tab only.",
+    ),
+    field("API key", input),
+    h("button", { type: "submit" }, "Sign in"),
+    message,
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    signIn(input.value.trim());
+    get("/api/v1/app?limit=1").then(
+      () => {
+        location.hash = "#/";
+        void show();
+      },
+      (err: unknown) => {
+        sessionStorage.clear();
+        replace(message, errorBox(err));
+      },
+    );
+  });
+  return h("div", { class: "center" }, form);
+}
+
+window.addEventListener("hashchange", () => void show());
+void show();
