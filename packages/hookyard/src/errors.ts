@@ -10,6 +10,7 @@ export type ErrorCode =
   | "bad_request"
   | "missing_payload"
   | "authentication_failed"
+  | "forbidden"
   | "payload_too_large"
   | "unsupported_media_type"
   | "method_not_allowed"
@@ -43,6 +44,11 @@ export class MissingPayloadError extends HookyardError {
 
 export class AuthenticationError extends HookyardError {
   readonly code = "authentication_failed";
+}
+
+/** Authenticated, but the credential does not reach this (an app portal token, another app). */
+export class ForbiddenError extends HookyardError {
+  readonly code = "forbidden";
 }
 
 export class PayloadTooLargeError extends HookyardError {

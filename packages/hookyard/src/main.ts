@@ -14,6 +14,7 @@ import { buildHttpApp } from "./http/app.js";
 import { TimeSortableIds } from "./ids.js";
 import { createLogger } from "./observability/logger.js";
 import { Listeners } from "./debug/listeners.js";
+import { PortalAccess } from "./outbound/portal-access.js";
 import { ListenerFeeds } from "./debug/listener-feeds.js";
 import { Receiver } from "./inbound/receiver.js";
 import { Sources } from "./inbound/sources.js";
@@ -321,6 +322,8 @@ export async function startHookyard(
       bodyLimitBytes: config.server.bodyLimitBytes + ENVELOPE_BYTES,
       requestTimeoutMs: config.server.requestTimeoutMs,
       ...(opts.allowedHostnames !== undefined && { allowedHostnames: opts.allowedHostnames }),
+      portal: await PortalAccess.init({ store, clock }),
+      portalFrameAncestors: config.server.portalFrameAncestors,
       version: VERSION,
     });
     cleanups.push(() => http.close());

@@ -265,6 +265,17 @@ const SEMANTIC_CHECKS: Readonly<Record<string, (value: unknown) => string | null
       ? null
       : `each entry must be an absolute path of a program, got ${show(bad)}`;
   },
+  "server.portalFrameAncestors": (value) => {
+    const entries: readonly unknown[] = Array.isArray(value) ? value : [];
+    // A source list of CSP: an origin or a scheme, no spaces or semicolons that would end it.
+    const bad = entries.find(
+      (entry) =>
+        typeof entry !== "string" || !/^(?:'self'|https?:\/\/[^\s;,']+|https?:|\*)$/.test(entry),
+    );
+    return bad === undefined
+      ? null
+      : `each entry must be an origin like https://app.example.com (or 'self'), got ${show(bad)}`;
+  },
   "delivery.egressAllow": (value) => {
     const entries: readonly unknown[] = Array.isArray(value) ? value : [];
     for (const entry of entries) {

@@ -65,6 +65,13 @@ const ServerSchema = Type.Object(
       env: "HOOKYARD_REQUEST_TIMEOUT_MS",
       flag: "--request-timeout-ms",
     }),
+    portalFrameAncestors: setting(Type.Array(Type.String({ minLength: 1 })), {
+      description:
+        "Sites that may embed the customer app portal in an iframe (CSP frame-ancestors sources, e.g. https://app.example.com); none by default (comma-separated in env/flags).",
+      default: [],
+      env: "HOOKYARD_PORTAL_FRAME_ANCESTORS",
+      flag: "--portal-frame-ancestors",
+    }),
   },
   { additionalProperties: false },
 );

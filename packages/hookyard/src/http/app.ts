@@ -20,6 +20,8 @@ import { LazyRequestLogger } from "./request-logger.js";
 import { registerApplicationRoutes } from "./routes/applications.js";
 import { registerAttemptRoutes } from "./routes/attempts.js";
 import { registerDashboardRoutes } from "./routes/dashboard.js";
+import { registerAuthRoutes } from "./routes/auth.js";
+import type { PortalAccess } from "../outbound/portal-access.js";
 import { registerDocsRoutes } from "./routes/docs.js";
 import { registerEndpointActionRoutes } from "./routes/endpoint-actions.js";
 import { registerEndpointRoutes } from "./routes/endpoints.js";
@@ -70,6 +72,10 @@ export interface HttpAppDeps {
    * Absent: any host.
    */
   allowedHostnames?: readonly string[];
+  /** App portal tokens (absent: only the admin key, and no /auth routes). */
+  portal?: PortalAccess;
+  /** Who may frame the customer app portal (CSP frame-ancestors sources); none by default. */
+  portalFrameAncestors?: readonly string[];
   /** Hookyard's version, shown in the OpenAPI document. */
   version: string;
 }
@@ -218,14 +224,21 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
 
   await registerDocsRoutes(app, { version: deps.version, apiPrefix: API_PREFIX });
   registerHealthRoutes(app, API_PREFIX);
-  registerDashboardRoutes(app);
+  registerDashboardRoutes(app, { portalFrameAncestors: deps.portalFrameAncestors ?? [] });
 
   // One count of failed keys per server, whichever part of the API they were tried on.
   const failedAuth = new FailedAuthLimiter();
   await app.register(
     (api, _opts, done) => {
-      api.addHook("onRequest", bearerAuthHook(deps.services.auth, failedAuth));
+      api.addHook("onRequest", bearerAuthHook(deps.services.auth, failedAuth, deps.portal));
       registerIdempotency(api, deps.services.idempotency);
+      if (deps.portal !== undefined) {
+        registerAuthRoutes(api, {
+          applications: deps.services.applications,
+          portal: deps.portal,
+          publicUrl: deps.inbound.publicUrl,
+        });
+      }
       registerApplicationRoutes(api, deps.services);
       registerEventTypeRoutes(api, deps.services);
       registerEndpointRoutes(api, deps.services);

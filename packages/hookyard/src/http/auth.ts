@@ -1,8 +1,16 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
 import { SystemClock, type Clock } from "../clock.js";
 import { clientNetwork } from "../delivery/ssrf-guard.js";
-import { AuthenticationError, TooManyRequestsError } from "../errors.js";
+import { AuthenticationError, ForbiddenError, TooManyRequestsError } from "../errors.js";
+import { PortalAccess, type PortalGrant } from "../outbound/portal-access.js";
 import type { AuthService } from "../outbound/services.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** Set when the request came with an app portal token: what it grants. */
+    portal?: PortalGrant;
+  }
+}
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
@@ -101,6 +109,8 @@ export class FailedAuthLimiter {
 export function bearerAuthHook(
   auth: AuthService,
   limiter: FailedAuthLimiter = new FailedAuthLimiter(),
+  /** Accepts app portal tokens too, for their application's routes only. */
+  portal?: PortalAccess,
 ): (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void {
   return (request, _reply, done) => {
     const waitMs = limiter.retryAfterMs(request.ip);
@@ -118,6 +128,21 @@ export function bearerAuthHook(
       done(new AuthenticationError("Missing Authorization header: send `Bearer <api key>`"));
       return;
     }
+    if (portal !== undefined && PortalAccess.isPortalToken(token)) {
+      portal.verify(token).then(
+        (grant) => {
+          if (grant === null) {
+            limiter.recordFailure(request.ip);
+            done(new AuthenticationError("Invalid or expired app portal token"));
+            return;
+          }
+          request.portal = grant;
+          done(portalRefusal(request, grant) ?? undefined);
+        },
+        (err: unknown) => done(err as Error),
+      );
+      return;
+    }
     if (!auth.verify(token)) {
       if (limiter.recordFailure(request.ip)) {
         request.log.warn(
@@ -130,4 +155,36 @@ export function bearerAuthHook(
     }
     done();
   };
+}
+
+/** What an app portal token may reach beside `/api/v1/app/{its app}/…`: reading event types. */
+const PORTAL_EXTRA_ROUTES: readonly string[] = [
+  "GET /api/v1/event-type",
+  "GET /api/v1/event-type/:event_type_name",
+  "POST /api/v1/auth/logout",
+];
+
+/**
+ * Why a request with a portal token is refused (403), or null: a portal token reaches its own
+ * application's routes (not changing or deleting the application itself), and the event types
+ * to read; a read-only one, nothing but reads.
+ */
+function portalRefusal(request: FastifyRequest, grant: PortalGrant): ForbiddenError | null {
+  const route = request.routeOptions.url ?? "";
+  const method = request.method;
+  if (grant.readOnly && method !== "GET" && method !== "HEAD" && route !== "/api/v1/auth/logout") {
+    return new ForbiddenError("This app portal token is read-only");
+  }
+  if (PORTAL_EXTRA_ROUTES.includes(`${method === "HEAD" ? "GET" : method} ${route}`)) return null;
+  if (!route.startsWith("/api/v1/app/:app_id")) {
+    return new ForbiddenError("An app portal token reaches its application's routes only");
+  }
+  const app = (request.params as { app_id?: string }).app_id;
+  if (app !== grant.appId && (grant.appUid === null || app !== grant.appUid)) {
+    return new ForbiddenError("This app portal token is for another application");
+  }
+  if (route === "/api/v1/app/:app_id" && method !== "GET" && method !== "HEAD") {
+    return new ForbiddenError("An app portal token cannot change or delete its application");
+  }
+  return null;
 }

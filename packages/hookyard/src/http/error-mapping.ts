@@ -23,6 +23,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   bad_request: 400,
   missing_payload: 400,
   authentication_failed: 401,
+  forbidden: 403,
   payload_too_large: 413,
   unsupported_media_type: 415,
   method_not_allowed: 405,

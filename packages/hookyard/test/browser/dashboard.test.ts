@@ -203,4 +203,43 @@ describe.skipIf(unavailable !== null)("the dashboard", () => {
     expect(overflow).toBeLessThanOrEqual(0);
     await screenshot(page, "phone");
   });
+
+  it("opens the app portal from its link: that application only, and its token refused on another's", async () => {
+    const server = await startTestServer({
+      server: { portalFrameAncestors: ["https://saas.example.com"] },
+    });
+    await server.svix.application.create({ name: "Acme Inc", uid: "acme" });
+    await server.svix.application.create({ name: "Beta Corp", uid: "beta" });
+    await server.svix.endpoint.create("acme", { url: "https://acme.example.com/hooks" });
+    await server.svix.endpoint.create("beta", { url: "https://beta.example.com/hooks" });
+    const { url } = await server.svix.authentication.appPortalAccess("acme", {});
+    const portal = await fetch(url.split("#")[0]!);
+    expect(portal.headers.get("content-security-policy")).toContain(
+      "frame-ancestors https://saas.example.com",
+    );
+
+    const { page, errors } = await newPage();
+    await page.goto(url);
+    await page.getByRole("heading", { name: /Acme Inc/ }).waitFor();
+    await page.getByRole("link", { name: "https://acme.example.com/hooks" }).waitFor();
+    expect(page.url()).not.toContain("token=");
+    expect(await page.getByText("Beta Corp").count()).toBe(0);
+    await screenshot(page, "portal");
+    // The page's own token, used on the other application's API.
+    const answers = await page.evaluate(async () => {
+      const token = (
+        globalThis as unknown as { sessionStorage: { getItem(k: string): string } }
+      ).sessionStorage.getItem("hookyard.apiKey");
+      const call = (path: string) =>
+        fetch(path, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
+      return [await call("/api/v1/app/beta/endpoint"), await call("/api/v1/app/acme/endpoint")];
+    });
+    expect(answers).toEqual([403, 200]);
+    // A link to another application's page shows its own application instead.
+    await page.goto(`${server.url}/portal#/apps/beta`);
+    await page.getByRole("heading", { name: /Acme Inc/ }).waitFor();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "This link has expired" }).waitFor();
+    expect(errors).toEqual([]);
+  });
 });

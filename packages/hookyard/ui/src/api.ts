@@ -22,13 +22,32 @@ export function storedKey(): string | null {
   return sessionStorage.getItem(KEY);
 }
 
+/** What an app portal token (kept as the key) grants, read from the token itself; or null. */
+export function portalGrant(): { appId: string; appUid: string | null; readOnly: boolean } | null {
+  const key = storedKey();
+  if (key === null || !key.startsWith("portal_")) return null;
+  try {
+    const body = key.slice("portal_".length, key.lastIndexOf("."));
+    const json = atob(body.replace(/-/g, "+").replace(/_/g, "/"));
+    const grant = JSON.parse(json) as {
+      appId: string;
+      appUid: string | null;
+      readOnly: boolean;
+      expiresAt: number;
+    };
+    return grant.expiresAt * 1000 > Date.now() ? grant : null;
+  } catch {
+    return null;
+  }
+}
+
 export function signIn(key: string): void {
   sessionStorage.setItem(KEY, key);
 }
 
 export function signOut(): void {
   sessionStorage.removeItem(KEY);
-  location.hash = "#/signin";
+  location.hash = location.pathname === "/portal" ? "#/" : "#/signin";
 }
 
 /** One call; a 401 signs out (the key was changed or is wrong). */

@@ -1,4 +1,4 @@
-import { get, signIn, signOut, storedKey } from "./api.js";
+import { get, portalGrant, post, signIn, signOut, storedKey } from "./api.js";
 import { errorBox, field, h, replace } from "./dom.js";
 import { automatePage } from "./pages/automate.js";
 import { overviewPage } from "./pages/overview.js";
@@ -37,19 +37,63 @@ const NAV: [string, string][] = [
 
 let current: PageView | null = null;
 
+/**
+ * The customer app portal is this page at /portal: the link's fragment carries a token for one
+ * application, and only that application's pages are shown.
+ */
+const PORTAL = location.pathname === "/portal";
+
+function portalPath(path: string): string {
+  const grant = portalGrant();
+  if (grant === null) return path;
+  const own = [grant.appId, grant.appUid].filter((k): k is string => k !== null);
+  const match = /^\/apps\/([^/]+)(\/.*)?$/.exec(path);
+  if (match !== null && own.includes(match[1]!)) return path;
+  return `/apps/${grant.appId}`;
+}
+
 async function show(): Promise<void> {
   const root = document.getElementById("app")!;
-  const path = decodeURIComponent(location.hash.replace(/^#/, "")) || "/";
   current?.cleanup?.();
   current = null;
-  if (storedKey() === null || path === "/signin") {
+  if (PORTAL) {
+    const token = /[#&]token=([^&]+)/.exec(location.hash)?.[1];
+    if (token !== undefined) {
+      signIn(decodeURIComponent(token));
+      history.replaceState(null, "", "/portal#/");
+    }
+    if (portalGrant() === null) {
+      replace(
+        root,
+        h(
+          "div",
+          { class: "center" },
+          h(
+            "section",
+            { class: "card signin" },
+            h("h1", null, "This link has expired"),
+            h(
+              "p",
+              null,
+              "Ask the service that sent you here for a new link to manage your webhooks.",
+            ),
+          ),
+        ),
+      );
+      document.title = "Webhooks";
+      return;
+    }
+  }
+  const hashPath = decodeURIComponent(location.hash.replace(/^#/, "")) || "/";
+  const path = PORTAL ? portalPath(hashPath) : hashPath;
+  if (!PORTAL && (storedKey() === null || path === "/signin")) {
     replace(root, signInPage());
     document.title = "Sign in · Hookyard";
     root.querySelector("input")?.focus();
     return;
   }
   const main = h("main", { id: "main", tabindex: "-1" });
-  replace(root, layout(path, main));
+  replace(root, PORTAL ? portalLayout(main) : layout(path, main));
   let view: PageView;
   try {
     const route = ROUTES.find(([pattern]) => pattern.test(path));
@@ -88,6 +132,36 @@ function layout(path: string, main: HTMLElement): HTMLElement {
         }),
       ),
       h("button", { type: "button", class: "small", onclick: () => signOut() }, "Sign out"),
+    ),
+    main,
+  );
+}
+
+function portalLayout(main: HTMLElement): HTMLElement {
+  const grant = portalGrant()!;
+  return h(
+    "div",
+    { class: "shell portal" },
+    h("a", { href: "#main", class: "skip" }, "Skip to content"),
+    h(
+      "header",
+      null,
+      h("a", { href: "#/", class: "brand" }, "Webhooks"),
+      h("span", { class: "muted" }, grant.readOnly ? "read only" : ""),
+      h("span", { class: "spacer" }),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "small",
+          onclick: () =>
+            void post("/api/v1/auth/logout").finally(() => {
+              sessionStorage.clear();
+              void show();
+            }),
+        },
+        "Sign out",
+      ),
     ),
     main,
   );

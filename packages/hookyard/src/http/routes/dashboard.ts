@@ -12,8 +12,8 @@ import type { FastifyInstance, FastifyReply } from "fastify";
  * they are cached for a year and a new version is a new URL; the page itself is never cached.
  */
 
-/** Where the page may load from and talk to: only this server; it may not be framed. */
-const PAGE_POLICY = [
+/** Where the page may load from and talk to: only this server. */
+const PAGE_SOURCES = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
@@ -22,8 +22,13 @@ const PAGE_POLICY = [
   "font-src 'self'",
   "base-uri 'none'",
   "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
+];
+
+/** The dashboard may not be framed; the portal by the sites the operator names. */
+function policy(frameAncestors: readonly string[]): string {
+  const ancestors = frameAncestors.length === 0 ? "'none'" : frameAncestors.join(" ");
+  return [...PAGE_SOURCES, `frame-ancestors ${ancestors}`].join("; ");
+}
 
 const TYPES: Record<string, string> = {
   ".js": "text/javascript; charset=utf-8",
@@ -95,30 +100,37 @@ function page(version: string): string {
 
 export function registerDashboardRoutes(
   app: FastifyInstance,
+  opts: { portalFrameAncestors: readonly string[] },
   assets: Map<string, Asset> = loadAssets(),
 ): void {
   const version = digest(assets);
   const built = assets.has("app.js");
   const html = page(version);
+  const dashboardPolicy = policy([]);
+  const portalPolicy = policy(opts.portalFrameAncestors);
 
   const secure = (reply: FastifyReply) =>
     reply
       .header("x-content-type-options", "nosniff")
       .header("referrer-policy", "no-referrer")
-      .header("cross-origin-opener-policy", "same-origin");
+      .header("cross-origin-opener-policy", "same-origin-allow-popups");
 
-  app.get("/", { schema: { hide: true } }, (_request, reply) => {
-    secure(reply)
-      .header("cache-control", "no-cache")
-      .header("content-security-policy", PAGE_POLICY);
-    if (!built) {
-      return reply
-        .code(503)
-        .type("text/plain; charset=utf-8")
-        .send("The dashboard is not built: run `npm run build` (the API works: /docs).\n");
-    }
-    return reply.type("text/html; charset=utf-8").send(html);
-  });
+  // The portal is the same page: it opens in portal mode when the token is in its URL.
+  for (const [path, csp] of [
+    ["/", dashboardPolicy],
+    ["/portal", portalPolicy],
+  ] as const) {
+    app.get(path, { schema: { hide: true } }, (_request, reply) => {
+      secure(reply).header("cache-control", "no-cache").header("content-security-policy", csp);
+      if (!built) {
+        return reply
+          .code(503)
+          .type("text/plain; charset=utf-8")
+          .send("The dashboard is not built: run `npm run build` (the API works: /docs).\n");
+      }
+      return reply.type("text/html; charset=utf-8").send(html);
+    });
+  }
 
   app.get<{ Params: { hash: string; "*": string } }>(
     "/ui/:hash/*",
