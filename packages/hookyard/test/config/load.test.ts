@@ -50,6 +50,7 @@ describe("config defaults", () => {
         bodyLimitBytes: 1_048_576,
         publicUrl: null,
         requestTimeoutMs: 60_000,
+        portalFrameAncestors: [],
       },
       database: { url: "sqlite:./.hookyard/hookyard.db", retentionDays: 30 },
       auth: { apiKey: null },
@@ -243,7 +244,7 @@ describe("config errors name the key and its source", () => {
   it("rejects an unknown key in hookyard.yaml and lists the known ones", () => {
     const err = configErrorOf(() => load({ cwd: dirWithYaml("server:\n  prot: 80\n") }));
     expect(err.message).toBe(
-      'unknown key "server.prot" in hookyard.yaml (keys in server: host, port, bodyLimitBytes, publicUrl, requestTimeoutMs)',
+      'unknown key "server.prot" in hookyard.yaml (keys in server: host, port, bodyLimitBytes, publicUrl, requestTimeoutMs, portalFrameAncestors)',
     );
   });
 

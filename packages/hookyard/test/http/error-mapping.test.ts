@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   AuthenticationError,
+  ForbiddenError,
   BadRequestError,
   MissingPayloadError,
   ConflictError,
@@ -28,6 +29,7 @@ const EVERY_ERROR: HookyardError[] = [
   new BadRequestError("bad"),
   new MissingPayloadError("expunged"),
   new AuthenticationError("no key"),
+  new ForbiddenError("another app"),
   new PayloadTooLargeError("too big"),
   new UnsupportedMediaTypeError("not json"),
   new MethodNotAllowedError("no"),
