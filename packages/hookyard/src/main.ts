@@ -15,6 +15,7 @@ import { TimeSortableIds } from "./ids.js";
 import { createLogger } from "./observability/logger.js";
 import { Listeners } from "./debug/listeners.js";
 import { PortalAccess } from "./outbound/portal-access.js";
+import { activity } from "./outbound/activity.js";
 import { ListenerFeeds } from "./debug/listener-feeds.js";
 import { Receiver } from "./inbound/receiver.js";
 import { Sources } from "./inbound/sources.js";
@@ -307,7 +308,7 @@ export async function startHookyard(
 
     const http = await buildHttpApp({
       services,
-      tasks: { tasks, statistics },
+      tasks: { tasks, statistics, activity: (window) => activity({ store, clock }, window) },
       rules: { automation, rules },
       inbound: {
         sources,

@@ -21,6 +21,8 @@ import { registerApplicationRoutes } from "./routes/applications.js";
 import { registerAttemptRoutes } from "./routes/attempts.js";
 import { registerDashboardRoutes } from "./routes/dashboard.js";
 import { registerAuthRoutes } from "./routes/auth.js";
+import { registerOverviewRoutes } from "./routes/overview.js";
+import type { ActivitySeries, ActivityWindow } from "../outbound/activity.js";
 import type { PortalAccess } from "../outbound/portal-access.js";
 import { registerDocsRoutes } from "./routes/docs.js";
 import { registerEndpointActionRoutes } from "./routes/endpoint-actions.js";
@@ -46,7 +48,11 @@ import { createValidatorCompiler } from "./schema-validation.js";
 export interface HttpAppDeps {
   services: OutboundServices;
   /** Background tasks and statistics (absent: no such routes). */
-  tasks?: { tasks: BackgroundTasks; statistics: Statistics };
+  tasks?: {
+    tasks: BackgroundTasks;
+    statistics: Statistics;
+    activity: (window: ActivityWindow) => Promise<ActivitySeries>;
+  };
   /** Automate: the rules in force and their runs (absent: no rules routes). */
   rules?: { automation: Automation; rules: Pick<RulesInForce, "replace" | "origin"> };
   /** Inbound: the Svix Ingest source API under `/ingest/api/v1`. */
@@ -251,7 +257,10 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
       });
       registerMessageRoutes(api, deps.services);
       registerAttemptRoutes(api, deps.services);
-      if (deps.tasks !== undefined) registerBackgroundTaskRoutes(api, deps.tasks);
+      if (deps.tasks !== undefined) {
+        registerBackgroundTaskRoutes(api, deps.tasks);
+        registerOverviewRoutes(api, deps.tasks.activity);
+      }
       if (deps.rules !== undefined) registerRuleRoutes(api, deps.rules);
       done();
     },

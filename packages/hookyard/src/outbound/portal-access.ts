@@ -58,9 +58,10 @@ export class PortalAccess {
   }): Promise<PortalAccess> {
     let hex = await deps.store.getSetting(KEY_SETTING);
     if (hex === null) {
-      await deps.store.setSetting(KEY_SETTING, randomBytes(32).toString("hex"));
+      const made = randomBytes(32).toString("hex");
+      await deps.store.setSetting(KEY_SETTING, made);
       // Two processes starting at once: the one written last is everybody's.
-      hex = (await deps.store.getSetting(KEY_SETTING))!;
+      hex = (await deps.store.getSetting(KEY_SETTING)) ?? made;
     }
     return new PortalAccess(deps.store, deps.clock, Buffer.from(hex, "hex"));
   }

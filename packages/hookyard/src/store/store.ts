@@ -237,6 +237,21 @@ export type StoreChange =
   | { kind: "message-expunged"; msgId: MessageId }
   | { kind: "resync" };
 
+/** What the dashboard's overview shows: activity since a time, in buckets, and what waits. */
+export interface ActivityOverview {
+  /** Per bucket (index from `since`, `bucketMs` wide): messages published. */
+  messages: { bucket: number; count: number }[];
+  attempts: { bucket: number; succeeded: number; failed: number }[];
+  received: { bucket: number; accepted: number; rejected: number }[];
+  ruleRuns: { bucket: number; succeeded: number; failed: number }[];
+  /** Per source, since `since`. */
+  bySource: { sourceId: string; accepted: number; rejected: number; duplicate: number }[];
+  /** Deliveries waiting to be sent (pending or retrying), now. */
+  backlog: number;
+  /** Endpoints failing now, longest failing first (at most 10). */
+  failingEndpoints: { appId: string; endpointId: string; url: string; failingSince: number }[];
+}
+
 export interface Store {
   /** sqlite: one process per database file; postgres: several processes share the database. */
   readonly kind: "sqlite" | "postgres";
@@ -255,6 +270,9 @@ export interface Store {
    * (never for this process's own writes; SQLite has no other processes). Returns unsubscribe.
    */
   onChange(listener: (change: StoreChange) => void): () => void;
+
+  /** Activity since `since` (epoch ms) in buckets of `bucketMs`, read through the id index. */
+  activityOverview(since: number, bucketMs: number): Promise<ActivityOverview>;
 
   // --- settings (small key/value facts: the API key hash, schema version, …) ---
   getSetting(key: string): Promise<string | null>;

@@ -84,6 +84,15 @@ describe.skipIf(unavailable !== null)("the dashboard", () => {
     await page.getByText("succeeded").first().waitFor();
     await page.getByText("HTTP 200").waitFor();
     await screenshot(page, "message");
+
+    // The overview counts it, as a bar of the last hour.
+    await go(page, server, "/");
+    const messages = page.locator(".tile", { hasText: "Messages" }).locator(".tile-value");
+    await expect.poll(() => messages.textContent()).toBe("1");
+    await page.getByRole("img", { name: /Messages per minute: 1 messages/ }).waitFor();
+    await page.getByRole("button", { name: "Last day" }).click();
+    await page.getByRole("img", { name: /Messages per 15 minutes: 1 messages/ }).waitFor();
+    await screenshot(page, "overview");
     expect(errors).toEqual([]);
   });
 

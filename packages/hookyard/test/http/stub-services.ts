@@ -4,6 +4,8 @@ import type { FastifyInstance } from "fastify";
 import { buildHttpApp } from "../../src/http/app.js";
 import type { OutboundServices } from "../../src/outbound/services.js";
 import type { IdempotencyRecord } from "../../src/store/store.js";
+import { SystemClock } from "../../src/clock.js";
+import { PortalAccess } from "../../src/outbound/portal-access.js";
 
 export const TEST_API_KEY = "hy_test_key";
 
@@ -44,7 +46,7 @@ export async function buildStubApp(
 ): Promise<FastifyInstance> {
   const app = await buildHttpApp({
     services: opts.services ?? stubServices(),
-    tasks: { tasks: unusedService(), statistics: unusedService() },
+    tasks: { tasks: unusedService(), statistics: unusedService(), activity: unusedService() },
     inbound: {
       sources: unusedService(),
       receiver: unusedService(),
@@ -53,6 +55,10 @@ export async function buildStubApp(
       publicUrl: null,
       maxBodyBytes: 1024,
     },
+    portal: await PortalAccess.init({
+      store: { getSetting: () => Promise.resolve(null), setSetting: () => Promise.resolve() },
+      clock: new SystemClock(),
+    }),
     logger: pino({ level: "silent" }),
     bodyLimitBytes: opts.bodyLimitBytes ?? 1024 * 1024,
     version: "0.0.0-test",

@@ -82,3 +82,17 @@ export function errorBox(err: unknown): HTMLElement {
     err instanceof Error ? err.message : String(err),
   );
 }
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** An SVG element (charts): attributes as text, children appended. */
+export function svg(
+  tag: string,
+  attrs: Record<string, string | number> = {},
+  ...children: Child[]
+): SVGElement {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, String(value));
+  append(el, children);
+  return el;
+}

@@ -53,6 +53,7 @@ import type {
   PruneResult,
   Store,
   TableStats,
+  ActivityOverview,
   StoreChange,
 } from "../store.js";
 import { ID_TIME_SLACK_MS } from "../store.js";
@@ -70,6 +71,7 @@ import {
 } from "./pg-driver.js";
 import { addTerm, pgPage, pgTerms, type PgTerms } from "./pg-listing.js";
 import { migratePg, requireCurrentPgSchema } from "./pg-migrations.js";
+import { activityFloors, activityFromRows, activityQueries } from "../rows/activity-queries.js";
 
 const OPEN = "status IN ('pending', 'retrying')";
 
@@ -1238,6 +1240,23 @@ export class PgStore implements Store {
   }
 
   // --- visibility ---
+
+  async activityOverview(since: number, bucketMs: number): Promise<ActivityOverview> {
+    const q = activityQueries((n) => `$${n}`);
+    const floors = activityFloors(since);
+    type Row = Record<string, unknown>;
+    const bucketed = (sql: string, floor: string) => this.#rows<Row>(sql, [since, bucketMs, floor]);
+    const [messages, attempts, received, ruleRuns, bySource, backlog, failing] = await Promise.all([
+      bucketed(q.messages, floors.msg),
+      bucketed(q.attempts, floors.atmpt),
+      bucketed(q.received, floors.req),
+      bucketed(q.ruleRuns, floors.rrun),
+      this.#rows<Row>(q.bySource, [floors.req]),
+      this.#rows<Row>(q.backlog),
+      this.#rows<Row>(q.failing),
+    ]);
+    return activityFromRows({ messages, attempts, received, ruleRuns, bySource, backlog, failing });
+  }
 
   async tableStats(): Promise<TableStats[]> {
     const found = await this.#rows<{ table: string; estimate: number; bytes: number }>(

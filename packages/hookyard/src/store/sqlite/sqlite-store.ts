@@ -1,4 +1,5 @@
 import { ServiceUnavailableError } from "../../errors.js";
+import { activityFloors, activityFromRows, activityQueries } from "../rows/activity-queries.js";
 import type {
   AppId,
   Application,
@@ -26,6 +27,7 @@ import type {
   SourceId,
 } from "../../model.js";
 import type {
+  ActivityOverview,
   AppDeliveryCount,
   ApplicationFilter,
   AttemptFilter,
@@ -506,6 +508,24 @@ export class SqliteStore implements Store {
     until: number | null,
   ): Promise<EndpointStats> {
     return this.#read(() => attempts.endpointStats(this.#ctx, endpointId, since, until));
+  }
+
+  activityOverview(since: number, bucketMs: number): Promise<ActivityOverview> {
+    return this.#read(() => {
+      const q = activityQueries(() => "?");
+      const floors = activityFloors(since);
+      const bucketed = (sql: string, floor: string) =>
+        this.#db.prepare(sql).all(since, bucketMs, floor) as Record<string, unknown>[];
+      return activityFromRows({
+        messages: bucketed(q.messages, floors.msg),
+        attempts: bucketed(q.attempts, floors.atmpt),
+        received: bucketed(q.received, floors.req),
+        ruleRuns: bucketed(q.ruleRuns, floors.rrun),
+        bySource: this.#db.prepare(q.bySource).all(floors.req) as Record<string, unknown>[],
+        backlog: this.#db.prepare(q.backlog).all() as Record<string, unknown>[],
+        failing: this.#db.prepare(q.failing).all() as Record<string, unknown>[],
+      });
+    });
   }
 
   tableStats(): Promise<TableStats[]> {
