@@ -10,8 +10,12 @@ import { startTestServer, TEST_API_KEY, type TestServer } from "../helpers/serve
 
 const unavailable = browserUnavailable();
 
-async function signedIn(server: TestServer, viewport?: { width: number; height: number }) {
-  const opened = await newPage(viewport);
+async function signedIn(
+  server: TestServer,
+  viewport?: { width: number; height: number },
+  colorScheme: "light" | "dark" = "light",
+) {
+  const opened = await newPage(viewport, colorScheme);
   await opened.page.goto(`${server.url}/`);
   await opened.page.getByLabel("API key").fill(TEST_API_KEY);
   await opened.page.getByRole("button", { name: "Sign in" }).click();
@@ -211,6 +215,23 @@ describe.skipIf(unavailable !== null)("the dashboard", () => {
     });
     expect(overflow).toBeLessThanOrEqual(0);
     await screenshot(page, "phone");
+  });
+
+  it("follows a dark system theme", async () => {
+    const server = await startTestServer();
+    await server.svix.application.create({ name: "Night", uid: "night" });
+    const { page } = await signedIn(server, undefined, "dark");
+    await go(page, server, "/apps/night");
+    await page.getByRole("heading", { name: "Endpoints" }).waitFor();
+    const background = await page.evaluate(() => {
+      const g = globalThis as unknown as {
+        getComputedStyle(el: unknown): { backgroundColor: string };
+        document: { body: unknown };
+      };
+      return g.getComputedStyle(g.document.body).backgroundColor;
+    });
+    expect(background).toBe("rgb(13, 17, 23)");
+    await screenshot(page, "dark");
   });
 
   it("opens the app portal from its link: that application only, and its token refused on another's", async () => {

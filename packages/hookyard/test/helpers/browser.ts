@@ -42,8 +42,9 @@ export async function closeBrowser(): Promise<void> {
  */
 export async function newPage(
   viewport = { width: 1280, height: 860 },
+  colorScheme: "light" | "dark" = "light",
 ): Promise<{ page: Page; errors: string[]; dialogs: string[] }> {
-  const context = await (await browser()).newContext({ viewport });
+  const context = await (await browser()).newContext({ viewport, colorScheme });
   onTestFinished(() => context.close());
   const page = await context.newPage();
   const errors: string[] = [];
@@ -56,9 +57,14 @@ export async function newPage(
   return { page, errors, dialogs };
 }
 
-/** Screenshots go to test-results/screenshots (ignored by git), for a person to look at. */
+/**
+ * Screenshots go to test-results/screenshots (ignored by git), for a person to look at, or to
+ * HOOKYARD_SCREENSHOTS_DIR: `npm run screenshots` writes the README's into docs/screenshots.
+ */
 export async function screenshot(page: Page, name: string): Promise<void> {
-  const dir = fileURLToPath(new URL("../../test-results/screenshots/", import.meta.url));
+  const dir =
+    process.env["HOOKYARD_SCREENSHOTS_DIR"] ??
+    fileURLToPath(new URL("../../test-results/screenshots/", import.meta.url));
   await mkdir(dir, { recursive: true });
   await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
 }

@@ -1,6 +1,6 @@
-import { get, withQuery, type Page } from "../api.js";
+import { get, post, withQuery, type Page } from "../api.js";
 import type { PageView } from "../app.js";
-import { badge, h, time } from "../dom.js";
+import { badge, errorBox, field, h, replace, time } from "../dom.js";
 import { jsonView } from "../json-view.js";
 import { pagedTable } from "../list.js";
 
@@ -100,11 +100,64 @@ export async function automatePage(): Promise<PageView> {
       runs("failed"),
       h("h2", null, "All runs"),
       runs(null),
-      h(
-        "p",
-        { class: "muted" },
-        "Try a rule on a captured request: hookyard rules test <rulebook> --request <req_…>.",
-      ),
+      testForm(),
     ),
   };
+}
+
+/** Dry-runs the rules in force on a captured request (or an event typed in), doing nothing. */
+function testForm(): HTMLElement {
+  const requestId = h("input", {
+    name: "requestId",
+    placeholder: "req_… (from a source's requests)",
+  });
+  const event = h("textarea", {
+    name: "event",
+    rows: "4",
+    placeholder: '{"source": "github", "type": "push", "payload": {"ref": "refs/heads/main"}}',
+  });
+  const result = h("div", { "aria-live": "polite" });
+  const form = h(
+    "form",
+    { class: "card", "aria-label": "Test the rules" },
+    h("h2", null, "Test the rules"),
+    h(
+      "p",
+      { class: "muted" },
+      "Which rules would run for a request a source captured, what each condition gives and what each action would do. Nothing is done.",
+    ),
+    field("Captured request", requestId),
+    field("Or an event (JSON)", event),
+    h("button", { type: "submit" }, "Dry run"),
+    result,
+  );
+  form.addEventListener("submit", (submitted) => {
+    submitted.preventDefault();
+    let body: Record<string, unknown>;
+    try {
+      body =
+        requestId.value.trim() !== ""
+          ? { requestId: requestId.value.trim() }
+          : { event: JSON.parse(event.value) as unknown };
+    } catch (err) {
+      replace(
+        result,
+        errorBox(
+          new Error(`The event is not JSON: ${err instanceof Error ? err.message : String(err)}`),
+        ),
+      );
+      return;
+    }
+    post<{ data: unknown[] }>("/api/v1/rules/test", body).then(
+      (answer) =>
+        replace(
+          result,
+          answer.data.length === 0
+            ? h("p", { class: "muted" }, "No rule listens to this event.")
+            : jsonView(JSON.stringify(answer.data)),
+        ),
+      (err: unknown) => replace(result, errorBox(err)),
+    );
+  });
+  return form;
 }

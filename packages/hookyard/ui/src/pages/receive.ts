@@ -164,6 +164,14 @@ export function binsPage(): PageView {
 
 export async function sourcePage(sourceId: string): Promise<PageView> {
   const source = await get<Source>(base(sourceId));
+  const activity = await get<{
+    bySource: { sourceId: string; accepted: number; rejected: number; duplicate: number }[];
+  }>("/api/v1/stats/activity?window=24h").catch(() => null);
+  const counts = activity?.bySource.find((s) => s.sourceId === source.id) ?? {
+    accepted: 0,
+    rejected: 0,
+    duplicate: 0,
+  };
   const abort = new AbortController();
   const live = h("p", { class: "muted", "aria-live": "polite" }, "Connecting…");
   const requests = pagedTable<Received>({
@@ -234,6 +242,16 @@ export async function sourcePage(sourceId: string): Promise<PageView> {
         h("dd", null, h("code", null, source.ingestUrl), " ", copyButton(source.ingestUrl)),
         h("dt", null, "Id"),
         h("dd", null, h("code", null, source.id)),
+        h("dt", null, "Last day"),
+        h(
+          "dd",
+          null,
+          badge(`${counts.accepted} accepted`, "ok"),
+          " ",
+          badge(`${counts.rejected} rejected`, counts.rejected > 0 ? "bad" : "neutral"),
+          " ",
+          badge(`${counts.duplicate} duplicates`, "neutral"),
+        ),
       ),
       source.type === "request-bin" ? answerForm(source) : null,
       h("h2", null, "Requests"),
