@@ -1,6 +1,7 @@
 import { Svix } from "svix";
 import { describe, expect, it } from "vitest";
 import { apiError } from "../helpers/api-error.js";
+import { FakeClock } from "../helpers/fake-clock.js";
 import { startTestServer, TEST_API_KEY, type TestServer } from "../helpers/server.js";
 
 // The customer app portal's token (svix `authentication.appPortalAccess`): it reaches its own
@@ -123,6 +124,18 @@ describe("app portal access", () => {
     expect(await status(server, second, "GET", "/api/v1/app/acme")).toBe(401);
     expect(await status(server, other, "GET", "/api/v1/app/beta")).toBe(200);
     expect(await status(server, TEST_API_KEY, "POST", "/api/v1/auth/logout")).toBe(400);
+  });
+
+  it("refuses a token once its expiry has passed", async () => {
+    const clock = new FakeClock(Date.now());
+    const server = await startTestServer({ clock });
+    await server.svix.application.create({ name: "Acme", uid: "acme" });
+    const { token } = await server.svix.authentication.appPortalAccess("acme", { expiry: 3600 });
+    expect(await status(server, token, "GET", "/api/v1/app/acme")).toBe(200);
+    await clock.advance(3_599_000);
+    expect(await status(server, token, "GET", "/api/v1/app/acme")).toBe(200);
+    await clock.advance(2_000);
+    expect(await status(server, token, "GET", "/api/v1/app/acme")).toBe(401);
   });
 
   it("names a bad expiry, and makes the application when asked", async () => {

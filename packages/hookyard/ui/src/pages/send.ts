@@ -43,6 +43,8 @@ interface Attempt {
   triggerType: number;
   timestamp: string;
   errorClass?: string | null;
+  errorMessage?: string | null;
+  responseHeaders?: Record<string, string> | null;
 }
 
 const ATTEMPT_STATUS: Record<number, [string, "ok" | "bad" | "warn" | "neutral"]> = {
@@ -503,8 +505,22 @@ export async function messagePage(appId: string, msgId: string): Promise<PageVie
           " ",
           time(a.timestamp),
         ),
-        h("div", { class: "muted" }, a.url),
+        h("div", { class: "muted" }, a.url, a.errorMessage ? ` — ${a.errorMessage}` : ""),
         h("details", null, h("summary", null, "Response body"), jsonView(a.response)),
+        a.responseHeaders
+          ? h(
+              "details",
+              null,
+              h("summary", null, "Response headers"),
+              h(
+                "pre",
+                { class: "code" },
+                Object.entries(a.responseHeaders)
+                  .map(([k, v]) => `${k}: ${v}`)
+                  .join("\n"),
+              ),
+            )
+          : null,
       );
     }),
   );
