@@ -274,7 +274,7 @@ const SEMANTIC_CHECKS: Readonly<Record<string, (value: unknown) => string | null
     );
     return bad === undefined
       ? null
-      : `each entry must be an origin like https://app.example.com (or 'self'), got ${show(bad)}`;
+      : `each entry must be an origin like https://app.example.com (or 'self'; no wildcards: any site could frame the portal), got ${show(bad)}`;
   },
   "delivery.egressAllow": (value) => {
     const entries: readonly unknown[] = Array.isArray(value) ? value : [];

@@ -12,7 +12,7 @@ import { jsonHazard, MAX_JSON_DEPTH, type JsonHazard } from "../inbound/provider
 import type { Receiver } from "../inbound/receiver.js";
 import type { Sources } from "../inbound/sources.js";
 import type { OutboundServices } from "../outbound/services.js";
-import { bearerAuthHook, FailedAuthLimiter } from "./auth.js";
+import { type PortalChecks, bearerAuthHook, FailedAuthLimiter } from "./auth.js";
 import { toHttpFailure } from "./error-mapping.js";
 import { registerIdempotency } from "./idempotency.js";
 import { RequestLog } from "./request-log.js";
@@ -236,7 +236,19 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
   const failedAuth = new FailedAuthLimiter();
   await app.register(
     (api, _opts, done) => {
-      api.addHook("onRequest", bearerAuthHook(deps.services.auth, failedAuth, deps.portal));
+      const applications = deps.services.applications;
+      const portalChecks: PortalChecks | undefined =
+        deps.portal === undefined
+          ? undefined
+          : {
+              verify: (token) => deps.portal!.verify(token),
+              applicationId: (idOrUid) =>
+                applications.get(idOrUid).then(
+                  (found) => found.id,
+                  () => null,
+                ),
+            };
+      api.addHook("onRequest", bearerAuthHook(deps.services.auth, failedAuth, portalChecks));
       registerIdempotency(api, deps.services.idempotency);
       if (deps.portal !== undefined) {
         registerAuthRoutes(api, {

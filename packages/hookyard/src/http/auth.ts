@@ -110,7 +110,7 @@ export function bearerAuthHook(
   auth: AuthService,
   limiter: FailedAuthLimiter = new FailedAuthLimiter(),
   /** Accepts app portal tokens too, for their application's routes only. */
-  portal?: PortalAccess,
+  portal?: PortalChecks,
 ): (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void {
   return (request, _reply, done) => {
     const waitMs = limiter.retryAfterMs(request.ip);
@@ -129,16 +129,8 @@ export function bearerAuthHook(
       return;
     }
     if (portal !== undefined && PortalAccess.isPortalToken(token)) {
-      portal.verify(token).then(
-        (grant) => {
-          if (grant === null) {
-            limiter.recordFailure(request.ip);
-            done(new AuthenticationError("Invalid or expired app portal token"));
-            return;
-          }
-          request.portal = grant;
-          done(portalRefusal(request, grant) ?? undefined);
-        },
+      checkPortal(request, token, portal, limiter).then(
+        (refusal) => done(refusal ?? undefined),
         (err: unknown) => done(err as Error),
       );
       return;
@@ -157,6 +149,13 @@ export function bearerAuthHook(
   };
 }
 
+/** What the hook needs to judge an app portal token. */
+export interface PortalChecks {
+  verify: PortalAccess["verify"];
+  /** The id of the application `idOrUid` names now, or null when there is none. */
+  applicationId(idOrUid: string): Promise<string | null>;
+}
+
 /** What an app portal token may reach beside `/api/v1/app/{its app}/…`: reading event types. */
 const PORTAL_EXTRA_ROUTES: readonly string[] = [
   "GET /api/v1/event-type",
@@ -164,27 +163,63 @@ const PORTAL_EXTRA_ROUTES: readonly string[] = [
   "POST /api/v1/auth/logout",
 ];
 
+async function checkPortal(
+  request: FastifyRequest,
+  token: string,
+  portal: PortalChecks,
+  limiter: FailedAuthLimiter,
+): Promise<Error | null> {
+  const grant = await portal.verify(token);
+  if (grant === "forged") {
+    // Only a token this server did not sign is a guess; an expired one is a customer's old link.
+    limiter.recordFailure(request.ip);
+    return new AuthenticationError("Invalid app portal token");
+  }
+  if (grant === "ended") return new AuthenticationError("This app portal token has expired");
+  request.portal = grant;
+  const refusal = portalRefusal(request, grant);
+  if (refusal !== null) return refusal;
+  const app = (request.params as { app_id?: string }).app_id;
+  // The application the path names now, by id: a uid may since name another application, and
+  // a deleted application's tokens reach nothing.
+  if (app !== undefined && (await portal.applicationId(app)) !== grant.appId) {
+    return new ForbiddenError("This app portal token is for another application");
+  }
+  return null;
+}
+
 /**
  * Why a request with a portal token is refused (403), or null: a portal token reaches its own
- * application's routes (not changing or deleting the application itself), and the event types
- * to read; a read-only one, nothing but reads.
+ * application's endpoints, messages and attempts (not publishing, not changing or deleting the
+ * application itself, not Hookyard's debug listeners), and the event types to read; a read-only
+ * one reads, and not the endpoints' secrets.
  */
 function portalRefusal(request: FastifyRequest, grant: PortalGrant): ForbiddenError | null {
   const route = request.routeOptions.url ?? "";
-  const method = request.method;
-  if (grant.readOnly && method !== "GET" && method !== "HEAD" && route !== "/api/v1/auth/logout") {
-    return new ForbiddenError("This app portal token is read-only");
+  const method = request.method === "HEAD" ? "GET" : request.method;
+  if (PORTAL_EXTRA_ROUTES.includes(`${method} ${route}`)) {
+    return grant.readOnly && method !== "GET" && route !== "/api/v1/auth/logout"
+      ? new ForbiddenError("This app portal token is read-only")
+      : null;
   }
-  if (PORTAL_EXTRA_ROUTES.includes(`${method === "HEAD" ? "GET" : method} ${route}`)) return null;
   if (!route.startsWith("/api/v1/app/:app_id")) {
     return new ForbiddenError("An app portal token reaches its application's routes only");
   }
-  const app = (request.params as { app_id?: string }).app_id;
-  if (app !== grant.appId && (grant.appUid === null || app !== grant.appUid)) {
-    return new ForbiddenError("This app portal token is for another application");
-  }
-  if (route === "/api/v1/app/:app_id" && method !== "GET" && method !== "HEAD") {
+  if (route === "/api/v1/app/:app_id" && method !== "GET") {
     return new ForbiddenError("An app portal token cannot change or delete its application");
+  }
+  if (route === "/api/v1/app/:app_id/msg" && method === "POST") {
+    // A message names (and may make) its application in its body: publishing is the SaaS's.
+    return new ForbiddenError("An app portal token cannot publish messages");
+  }
+  if (route.includes("/listener/")) {
+    return new ForbiddenError("An app portal token cannot use Hookyard's listeners");
+  }
+  if (grant.readOnly) {
+    if (method !== "GET") return new ForbiddenError("This app portal token is read-only");
+    if (route.endsWith("/secret")) {
+      return new ForbiddenError("A read-only app portal token cannot see endpoint secrets");
+    }
   }
   return null;
 }

@@ -45,7 +45,10 @@ export function registerIdempotency(app: FastifyInstance, idempotency: Idempoten
     if (request.method !== "POST") return done();
     const clientKey = clientKeyOf(request);
     if (clientKey === null) return done();
-    const key = scopedIdempotencyKey(request.method, request.url, clientKey);
+    // A portal session's keys are its own: it must not be answered what the admin key recorded.
+    const scope =
+      request.portal === undefined ? clientKey : `${request.portal.sessionId}:${clientKey}`;
+    const key = scopedIdempotencyKey(request.method, request.url, scope);
     idempotency.get(key).then((record) => {
       if (record === null) {
         request.idempotencyKey = key;

@@ -24,6 +24,7 @@ export interface ActivitySeries {
   }[];
   bySource: (ActivityOverview["bySource"][number] & { name: string | null })[];
   backlog: number;
+  failingCount: number;
   failingEndpoints: ActivityOverview["failingEndpoints"];
 }
 
@@ -51,7 +52,7 @@ export async function activity(
     rejected: 0,
     ruleRunsFailed: 0,
   }));
-  const at = (bucket: number) => buckets[Math.min(count - 1, Math.max(0, bucket))]!;
+  const at = (bucket: number) => buckets[Math.min(count - 1, Math.max(0, Math.floor(bucket)))]!;
   for (const m of raw.messages) at(m.bucket).messages += m.count;
   for (const a of raw.attempts) {
     at(a.bucket).attemptsSucceeded += a.succeeded;
@@ -75,6 +76,7 @@ export async function activity(
     buckets,
     bySource,
     backlog: raw.backlog,
+    failingCount: raw.failingCount,
     failingEndpoints: raw.failingEndpoints,
   };
 }

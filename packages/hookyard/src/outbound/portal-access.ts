@@ -26,15 +26,16 @@ export interface PortalGrant {
   appUid: string | null;
   readOnly: boolean;
   sessionId: string;
+  /** Epoch ms (an expire-all a moment before must not refuse it). */
+  issuedAtMs: number;
   /** Epoch seconds. */
-  issuedAt: number;
   expiresAt: number;
 }
 
 interface Revocations {
   /** Logged-out sessions and when their tokens would have expired (epoch s). */
   sessions: Record<string, number>;
-  /** Per app: tokens issued before this (epoch s) are expired. */
+  /** Per app: tokens issued before this (epoch ms) are expired. */
   notBefore: Record<string, number>;
   readAt: number;
 }
@@ -44,6 +45,8 @@ export class PortalAccess {
   readonly #clock: Clock;
   readonly #key: Buffer;
   #revocations: Revocations | null = null;
+  /** Revocations are read, changed and written one at a time (in this process). */
+  #writing: Promise<unknown> = Promise.resolve();
 
   private constructor(store: Pick<Store, "getSetting" | "setSetting">, clock: Clock, key: Buffer) {
     this.#store = store;
@@ -78,14 +81,14 @@ export class PortalAccess {
         `must be a whole number of seconds from ${MIN_EXPIRY_S} to ${MAX_EXPIRY_S}`,
       );
     }
-    const now = Math.floor(this.#clock.now() / 1000);
+    const nowMs = this.#clock.now();
     const grant: PortalGrant = {
       appId: app.id,
       appUid: app.uid,
       readOnly: opts.readOnly === true,
       sessionId: opts.sessionId ?? randomBytes(12).toString("base64url"),
-      issuedAt: now,
-      expiresAt: now + expiry,
+      issuedAtMs: nowMs,
+      expiresAt: Math.floor(nowMs / 1000) + expiry,
     };
     const body = Buffer.from(JSON.stringify(grant)).toString("base64url");
     return { token: `${PREFIX}${body}.${this.#sign(body)}`, grant };
@@ -96,29 +99,39 @@ export class PortalAccess {
     return token.startsWith(PREFIX);
   }
 
-  /** The grant of a valid token, or null: forged, altered, expired, logged out or expired-all. */
-  async verify(token: string): Promise<PortalGrant | null> {
+  /**
+   * The grant of a valid token; or why not: `forged` (not signed here, or altered) or `ended`
+   * (expired, logged out, expired-all). Only a forged one counts as a guess.
+   */
+  async verify(token: string): Promise<PortalGrant | "forged" | "ended"> {
     const dot = token.lastIndexOf(".");
-    if (!token.startsWith(PREFIX) || dot < 0) return null;
+    if (!token.startsWith(PREFIX) || dot < 0) return "forged";
     const body = token.slice(PREFIX.length, dot);
     const mac = Buffer.from(token.slice(dot + 1));
     const expected = Buffer.from(this.#sign(body));
-    if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) return null;
+    if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) return "forged";
     let grant: PortalGrant;
     try {
       grant = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as PortalGrant;
     } catch {
-      return null;
+      return "forged";
     }
-    if (grant.expiresAt <= Math.floor(this.#clock.now() / 1000)) return null;
+    if (grant.expiresAt <= Math.floor(this.#clock.now() / 1000)) return "ended";
     const revoked = await this.#currentRevocations();
-    if (revoked.sessions[grant.sessionId] !== undefined) return null;
-    if ((revoked.notBefore[grant.appId] ?? 0) > grant.issuedAt) return null;
+    if (Object.hasOwn(revoked.sessions, grant.sessionId)) return "ended";
+    const notBefore = Object.hasOwn(revoked.notBefore, grant.appId)
+      ? revoked.notBefore[grant.appId]!
+      : 0;
+    if (notBefore > grant.issuedAtMs) return "ended";
     return grant;
   }
 
   /** Logs a session out: its token (and any other with its session id) stops working. */
   async logout(grant: PortalGrant): Promise<void> {
+    await this.#serially(() => this.#logout(grant));
+  }
+
+  async #logout(grant: PortalGrant): Promise<void> {
     const current = await this.#readRevocations();
     const now = Math.floor(this.#clock.now() / 1000);
     const sessions = Object.fromEntries(
@@ -131,10 +144,18 @@ export class PortalAccess {
 
   /** Expires every token of the app issued until now (Svix's `expire-all`). */
   async expireAll(appId: string): Promise<void> {
-    const current = await this.#readRevocations();
-    const notBefore = { ...current.notBefore, [appId]: Math.floor(this.#clock.now() / 1000) + 1 };
-    await this.#store.setSetting(NOT_BEFORE_SETTING, JSON.stringify(notBefore));
-    this.#revocations = null;
+    await this.#serially(async () => {
+      const current = await this.#readRevocations();
+      const notBefore = { ...current.notBefore, [appId]: this.#clock.now() };
+      await this.#store.setSetting(NOT_BEFORE_SETTING, JSON.stringify(notBefore));
+      this.#revocations = null;
+    });
+  }
+
+  #serially(work: () => Promise<void>): Promise<void> {
+    const next = this.#writing.then(work);
+    this.#writing = next.catch(() => undefined);
+    return next;
   }
 
   #sign(body: string): string {

@@ -248,6 +248,8 @@ export interface ActivityOverview {
   bySource: { sourceId: string; accepted: number; rejected: number; duplicate: number }[];
   /** Deliveries waiting to be sent (pending or retrying), now. */
   backlog: number;
+  /** How many endpoints are failing now. */
+  failingCount: number;
   /** Endpoints failing now, longest failing first (at most 10). */
   failingEndpoints: { appId: string; endpointId: string; url: string; failingSince: number }[];
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { api } from "../helpers/api.js";
+import { FakeClock } from "../helpers/fake-clock.js";
 import { startReceiver } from "../helpers/receiver.js";
 import { startTestServer } from "../helpers/server.js";
 
@@ -45,11 +46,14 @@ describe("activity", () => {
 
     // Attempts and the endpoint's health are recorded once the answers are in.
     let activity: Activity | null = null;
-    await vi.waitFor(async () => {
-      activity = (await api<Activity>(server, "GET", "/api/v1/stats/activity?window=1h")).json;
-      expect(activity.buckets.reduce((sum, b) => sum + b.attemptsFailed, 0)).toBe(3);
-      expect(activity.failingEndpoints).toHaveLength(1);
-    });
+    await vi.waitFor(
+      async () => {
+        activity = (await api<Activity>(server, "GET", "/api/v1/stats/activity?window=1h")).json;
+        expect(activity.buckets.reduce((sum, b) => sum + b.attemptsFailed, 0)).toBe(3);
+        expect(activity.failingEndpoints).toHaveLength(1);
+      },
+      { timeout: 10_000 },
+    );
     const sum = (key: keyof Activity["buckets"][number]) =>
       activity!.buckets.reduce((total, b) => total + Number(b[key]), 0);
     expect(activity!.window).toBe("1h");
@@ -70,5 +74,22 @@ describe("activity", () => {
     expect(day.buckets).toHaveLength(96);
     expect(day.buckets.reduce((total, b) => total + b.messages, 0)).toBe(3);
     expect((await api(server, "GET", "/api/v1/stats/activity?window=7d")).status).toBe(422);
+  });
+
+  it("puts each message in the bucket of its minute, not only the current one", async () => {
+    const clock = new FakeClock(Date.UTC(2026, 0, 1, 10, 0, 20));
+    const server = await startTestServer({ clock });
+    await server.svix.application.create({ name: "A", uid: "a" });
+    await server.svix.message.create("a", { eventType: "x.y", payload: {} }); // 10:00:20
+    await clock.advance(150_000);
+    await server.svix.message.create("a", { eventType: "x.y", payload: {} }); // 10:02:50
+    await server.svix.message.create("a", { eventType: "x.y", payload: {} });
+    const activity = (await api<Activity>(server, "GET", "/api/v1/stats/activity")).json;
+    const counts = activity.buckets.map((b) => [b.start, b.messages]).filter(([, n]) => n !== 0);
+    expect(counts).toEqual([
+      ["2026-01-01T10:00:00.000Z", 1],
+      ["2026-01-01T10:02:00.000Z", 2],
+    ]);
+    expect(activity.buckets.at(-1)!.start).toBe("2026-01-01T10:02:00.000Z");
   });
 });

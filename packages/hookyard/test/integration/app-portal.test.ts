@@ -1,4 +1,4 @@
-import { Svix } from "svix";
+import { AppPortalCapability, Svix } from "svix";
 import { describe, expect, it } from "vitest";
 import { apiError } from "../helpers/api-error.js";
 import { FakeClock } from "../helpers/fake-clock.js";
@@ -122,6 +122,8 @@ describe("app portal access", () => {
     expect(await status(server, second, "GET", "/api/v1/app/acme")).toBe(200);
     await server.svix.authentication.expireAll("acme", {});
     expect(await status(server, second, "GET", "/api/v1/app/acme")).toBe(401);
+    const fresh = (await server.svix.authentication.appPortalAccess("acme", {})).token;
+    expect(await status(server, fresh, "GET", "/api/v1/app/acme")).toBe(200);
     expect(await status(server, other, "GET", "/api/v1/app/beta")).toBe(200);
     expect(await status(server, TEST_API_KEY, "POST", "/api/v1/auth/logout")).toBe(400);
   });
@@ -147,6 +149,10 @@ describe("app portal access", () => {
       application: { name: "Gamma" },
     });
     expect(made.token).toMatch(/^portal_/);
+    const unsupported = await apiError(
+      server.svix.authentication.appPortalAccess("acme", { capabilities: [AppPortalCapability.ViewBase] }),
+    );
+    expect(unsupported.code).toBe(422);
     expect((await server.svix.application.get("gamma")).name).toBe("Gamma");
   });
 });

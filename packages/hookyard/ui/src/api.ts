@@ -117,6 +117,8 @@ export async function stream(
     signal,
   });
   if (!res.ok || res.body === null) throw new ApiError(await failure(res), res.status);
+  // The server has subscribed before it answers: from here on nothing is missed.
+  onEvent("open", "");
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffered = "";
   for (;;) {

@@ -1,5 +1,6 @@
 import { get, portalGrant, post, signIn, signOut, storedKey } from "./api.js";
 import { errorBox, field, h, replace } from "./dom.js";
+import { takeFlash } from "./flash.js";
 import { automatePage } from "./pages/automate.js";
 import { overviewPage } from "./pages/overview.js";
 import { binsPage, requestPage, sourcePage, sourcesPage } from "./pages/receive.js";
@@ -36,6 +37,8 @@ const NAV: [string, string][] = [
 ];
 
 let current: PageView | null = null;
+/** Each navigation's number: a page that finishes loading after another navigation is dropped. */
+let navigation = 0;
 
 /**
  * The customer app portal is this page at /portal: the link's fragment carries a token for one
@@ -54,6 +57,7 @@ function portalPath(path: string): string {
 
 async function show(): Promise<void> {
   const root = document.getElementById("app")!;
+  const mine = ++navigation;
   current?.cleanup?.();
   current = null;
   if (PORTAL) {
@@ -106,10 +110,28 @@ async function show(): Promise<void> {
       body: h("section", null, h("h1", null, "Something went wrong"), errorBox(err)),
     };
   }
+  if (mine !== navigation) {
+    view.cleanup?.();
+    return;
+  }
   current = view;
   document.title = `${view.title} · Hookyard`;
-  replace(main, view.body);
+  const flash = takeFlash();
+  replace(
+    main,
+    flash === null ? null : h("p", { class: "ok-text", role: "status" }, flash),
+    view.body,
+  );
   main.focus();
+}
+
+/** Moves focus to the content (the URL's fragment is the route, so no #main jump). */
+function skipLink(main: HTMLElement): HTMLElement {
+  return h(
+    "button",
+    { type: "button", class: "skip", onclick: () => main.focus() },
+    "Skip to content",
+  );
 }
 
 function layout(path: string, main: HTMLElement): HTMLElement {
@@ -117,7 +139,7 @@ function layout(path: string, main: HTMLElement): HTMLElement {
   return h(
     "div",
     { class: "shell" },
-    h("a", { href: "#main", class: "skip" }, "Skip to content"),
+    skipLink(main),
     h(
       "header",
       null,
@@ -142,7 +164,7 @@ function portalLayout(main: HTMLElement): HTMLElement {
   return h(
     "div",
     { class: "shell portal" },
-    h("a", { href: "#main", class: "skip" }, "Skip to content"),
+    skipLink(main),
     h(
       "header",
       null,

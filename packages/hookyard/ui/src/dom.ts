@@ -15,8 +15,14 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   const el = document.createElement(tag);
   for (const [name, value] of Object.entries(props ?? {})) {
     if (value === null || value === undefined || value === false) continue;
-    if (typeof value === "function") el.addEventListener(name.slice(2), value);
-    else if (name === "value" && "value" in el) (el as HTMLInputElement).value = String(value);
+    if (name.startsWith("on")) {
+      // A handler is a function, never text (an inline handler is code made of strings).
+      if (typeof value !== "function") throw new Error(`${name} must be a function`);
+      el.addEventListener(name.slice(2).toLowerCase(), value);
+    } else if (typeof value === "function") throw new Error(`${name} cannot be a function`);
+    else if (name === "href" && !/^[#/]/.test(String(value))) {
+      throw new Error(`href must be a path of this server, not ${String(value)}`);
+    } else if (name === "value" && "value" in el) (el as HTMLInputElement).value = String(value);
     else el.setAttribute(name, value === true ? "" : String(value));
   }
   append(el, children);

@@ -1,6 +1,6 @@
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { BadRequestError, ForbiddenError, NotFoundError } from "../../errors.js";
+import { BadRequestError, ForbiddenError, NotFoundError, ValidationError } from "../../errors.js";
 import { MAX_EXPIRY_S, MIN_EXPIRY_S, type PortalAccess } from "../../outbound/portal-access.js";
 import type { ApplicationService } from "../../outbound/services.js";
 import { publicBaseUrl } from "../public-url.js";
@@ -32,7 +32,12 @@ const AppPortalAccessIn = Type.Object(
       }),
     ),
     featureFlags: Type.Optional(Type.Array(Type.String())),
-    capabilities: Type.Optional(Type.Union([Type.Null(), Type.Array(Type.String())])),
+    capabilities: Type.Optional(
+      Type.Union([Type.Null(), Type.Array(Type.String())], {
+        description:
+          "Not supported yet: a non-empty list is refused (422) rather than ignored; use `readOnly` (a read-only token reads everything but endpoint secrets).",
+      }),
+    ),
   },
   { title: "AppPortalAccessIn" },
 );
@@ -69,6 +74,7 @@ export function registerAuthRoutes(
       readOnly?: boolean | null;
       sessionId?: string | null;
       application?: ApplicationInBody | null;
+      capabilities?: string[] | null;
     };
   }>(
     "/auth/app-portal-access/:app_id",
@@ -85,6 +91,13 @@ export function registerAuthRoutes(
     },
     async (request) => {
       requireAdmin(request);
+      const { capabilities } = request.body;
+      if (capabilities !== undefined && capabilities !== null && capabilities.length > 0) {
+        throw ValidationError.field(
+          ["body", "capabilities"],
+          "capabilities are not supported yet; use readOnly",
+        );
+      }
       const { app_id: appId } = request.params;
       const application = await deps.applications.get(appId).catch(async (err: unknown) => {
         const wanted = request.body.application;

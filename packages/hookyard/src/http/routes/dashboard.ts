@@ -122,6 +122,8 @@ export function registerDashboardRoutes(
   ] as const) {
     app.get(path, { schema: { hide: true } }, (_request, reply) => {
       secure(reply).header("cache-control", "no-cache").header("content-security-policy", csp);
+      // Browsers that predate frame-ancestors: the dashboard is never framed.
+      if (path === "/") reply.header("x-frame-options", "DENY");
       if (!built) {
         return reply
           .code(503)

@@ -32,7 +32,9 @@ const ActivityOut = Type.Object(
       }),
     ),
     backlog: Type.Integer({ description: "Deliveries waiting to be sent (pending or retrying)." }),
+    failingCount: Type.Integer({ description: "Endpoints failing now." }),
     failingEndpoints: Type.Array(
+      // The 10 failing longest.
       Type.Object({
         appId: Type.String(),
         endpointId: Type.String(),
@@ -72,6 +74,7 @@ export function registerOverviewRoutes(
         buckets: series.buckets.map((b) => ({ ...b, start: iso(b.start) })),
         bySource: series.bySource,
         backlog: series.backlog,
+        failingCount: series.failingCount,
         failingEndpoints: series.failingEndpoints.map((e) => ({
           ...e,
           failingSince: iso(e.failingSince),

@@ -1246,16 +1246,27 @@ export class PgStore implements Store {
     const floors = activityFloors(since);
     type Row = Record<string, unknown>;
     const bucketed = (sql: string, floor: string) => this.#rows<Row>(sql, [since, bucketMs, floor]);
-    const [messages, attempts, received, ruleRuns, bySource, backlog, failing] = await Promise.all([
-      bucketed(q.messages, floors.msg),
-      bucketed(q.attempts, floors.atmpt),
-      bucketed(q.received, floors.req),
-      bucketed(q.ruleRuns, floors.rrun),
-      this.#rows<Row>(q.bySource, [floors.req]),
-      this.#rows<Row>(q.backlog),
-      this.#rows<Row>(q.failing),
-    ]);
-    return activityFromRows({ messages, attempts, received, ruleRuns, bySource, backlog, failing });
+    const [messages, attempts, received, ruleRuns, bySource, backlog, failing, failingCount] =
+      await Promise.all([
+        bucketed(q.messages, floors.msg),
+        bucketed(q.attempts, floors.atmpt),
+        bucketed(q.received, floors.req),
+        bucketed(q.ruleRuns, floors.rrun),
+        this.#rows<Row>(q.bySource, [floors.req]),
+        this.#rows<Row>(q.backlog),
+        this.#rows<Row>(q.failing),
+        this.#rows<Row>(q.failingCount),
+      ]);
+    return activityFromRows({
+      messages,
+      attempts,
+      received,
+      ruleRuns,
+      bySource,
+      backlog,
+      failing,
+      failingCount,
+    });
   }
 
   async tableStats(): Promise<TableStats[]> {

@@ -7,7 +7,8 @@ import type { ActivityOverview } from "../store.js";
  * `p(n)` writes the n-th placeholder of the dialect (`?` or `$n`).
  */
 export function activityQueries(p: (n: number) => string) {
-  const bucket = `(created_at - ${p(1)}) / ${p(2)}`;
+  // CAST: SQLite binds a JS number as REAL, which would make the division fractional.
+  const bucket = `CAST((created_at - ${p(1)}) / ${p(2)} AS INTEGER)`;
   return {
     messages: `SELECT ${bucket} AS bucket, count(*) AS n FROM message WHERE id >= ${p(3)} GROUP BY 1`,
     attempts: `SELECT ${bucket} AS bucket, count(*) AS n, sum(CASE WHEN succeeded <> 0 THEN 1 ELSE 0 END) AS ok FROM attempt WHERE id >= ${p(3)} GROUP BY 1`,
@@ -17,6 +18,7 @@ export function activityQueries(p: (n: number) => string) {
     backlog: "SELECT count(*) AS n FROM delivery WHERE status IN ('pending', 'retrying')",
     failing:
       "SELECT id, app_id, url, failing_since FROM endpoint WHERE failing_since IS NOT NULL ORDER BY failing_since LIMIT 10",
+    failingCount: "SELECT count(*) AS n FROM endpoint WHERE failing_since IS NOT NULL",
   };
 }
 
@@ -42,6 +44,7 @@ export function activityFromRows(rows: {
   bySource: Row[];
   backlog: Row[];
   failing: Row[];
+  failingCount: Row[];
 }): ActivityOverview {
   const sources = new Map<string, { accepted: number; rejected: number; duplicate: number }>();
   for (const row of rows.bySource) {
@@ -70,6 +73,7 @@ export function activityFromRows(rows: {
     })),
     bySource: [...sources].map(([sourceId, counts]) => ({ sourceId, ...counts })),
     backlog: num(rows.backlog[0]?.["n"]),
+    failingCount: num(rows.failingCount[0]?.["n"]),
     failingEndpoints: rows.failing.map((r) => ({
       appId: String(r["app_id"]),
       endpointId: String(r["id"]),

@@ -524,6 +524,7 @@ export class SqliteStore implements Store {
         bySource: this.#db.prepare(q.bySource).all(floors.req) as Record<string, unknown>[],
         backlog: this.#db.prepare(q.backlog).all() as Record<string, unknown>[],
         failing: this.#db.prepare(q.failing).all() as Record<string, unknown>[],
+        failingCount: this.#db.prepare(q.failingCount).all() as Record<string, unknown>[],
       });
     });
   }

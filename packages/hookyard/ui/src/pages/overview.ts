@@ -22,6 +22,7 @@ interface Activity {
     duplicate: number;
   }[];
   backlog: number;
+  failingCount: number;
   failingEndpoints: { appId: string; endpointId: string; url: string; failingSince: string }[];
 }
 
@@ -74,7 +75,7 @@ function render(a: Activity, choose: (window: "1h" | "24h") => void): HTMLElemen
       tile("Messages", String(total((b) => b.messages)), span),
       tile("Success rate", rate, `${succeeded} succeeded, ${failed} failed attempts`),
       tile("Backlog", String(a.backlog), "deliveries waiting now"),
-      tile("Failing endpoints", String(a.failingEndpoints.length), "now"),
+      tile("Failing endpoints", String(a.failingCount), "now"),
       tile("Received", String(total((b) => b.received)), `${total((b) => b.rejected)} rejected`),
       tile("Rule runs failed", String(total((b) => b.ruleRunsFailed)), span),
     ),

@@ -205,8 +205,18 @@ export async function sourcePage(sourceId: string): Promise<PageView> {
       { title: "From", cell: (r) => r.sourceIp },
     ],
     live: (prepend) => {
+      // A request can come both in the first page and on the stream: shown once.
+      const shown = new Set<string>();
       stream(`${base(source.id)}/request/stream`, abort.signal, (event, data) => {
-        if (event === "request") prepend(JSON.parse(data) as Received);
+        if (event === "open") {
+          live.textContent = "Live: new requests appear at the top.";
+          return;
+        }
+        if (event !== "request") return;
+        const r = JSON.parse(data) as Received;
+        if (shown.has(r.id)) return;
+        shown.add(r.id);
+        prepend(r);
       }).then(
         () => (live.textContent = "The live view ended; reload to reconnect."),
         (err: unknown) => {
@@ -214,7 +224,6 @@ export async function sourcePage(sourceId: string): Promise<PageView> {
             live.textContent = `The live view stopped: ${err instanceof Error ? err.message : String(err)}`;
         },
       );
-      live.textContent = "Live: new requests appear at the top.";
     },
   });
   return {

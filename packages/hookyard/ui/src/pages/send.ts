@@ -1,6 +1,7 @@
-import { del, enc, get, patch, post, put, withQuery, type Page } from "../api.js";
+import { del, enc, get, patch, post, withQuery, type Page } from "../api.js";
 import type { PageView } from "../app.js";
 import { badge, copyButton, errorBox, field, h, replace, time, type Child } from "../dom.js";
+import { rerender, writable } from "../flash.js";
 import { jsonView } from "../json-view.js";
 import { pagedTable } from "../list.js";
 
@@ -52,6 +53,7 @@ const ATTEMPT_STATUS: Record<number, [string, "ok" | "bad" | "warn" | "neutral"]
   1: ["pending", "warn"],
   2: ["failed", "bad"],
   3: ["sending", "neutral"],
+  4: ["cancelled", "neutral"],
 };
 
 function appBase(app: string): string {
@@ -122,7 +124,7 @@ export async function appPage(appId: string): Promise<PageView> {
       h("p", { class: "crumbs" }, link("#/apps", "Applications"), " / ", app.name),
       h("h1", null, app.name, " ", h("code", { class: "muted" }, app.id)),
       h("h2", null, "Endpoints"),
-      newEndpointForm(key),
+      writable() ? newEndpointForm(key) : null,
       pagedTable<Endpoint>({
         label: "Endpoints",
         empty: "No endpoint yet: add one above.",
@@ -187,7 +189,7 @@ function list(text: string): string[] {
 }
 
 function messageSearch(app: string): HTMLElement {
-  const id = h("input", { name: "id", placeholder: "msg_… or your eventId" });
+  const id = h("input", { name: "id", placeholder: "msg_…" });
   const eventType = h("input", { name: "eventType", placeholder: "invoice.paid" });
   const channel = h("input", { name: "channel" });
   const after = h("input", { name: "after", type: "datetime-local" });
@@ -227,7 +229,7 @@ function messageSearch(app: string): HTMLElement {
   const form = h(
     "form",
     { class: "card inline", role: "search", "aria-label": "Search messages" },
-    field("Message id or event id", id),
+    field("Message id", id),
     field("Event type", eventType),
     field("Channel", channel),
     field("After", after),
@@ -258,15 +260,15 @@ export async function endpointPage(appId: string, endpointId: string): Promise<P
     get<{ success: number; fail: number; pending: number; sending: number }>(`${base}/stats`).catch(
       () => null,
     ),
-    get<{ headers: Record<string, string> }>(`${base}/headers`).catch(() => ({ headers: {} })),
+    get<{ headers: Record<string, string>; sensitive?: string[] }>(`${base}/headers`).catch(() => ({
+      headers: {},
+      sensitive: [] as string[],
+    })),
   ]);
   const message = h("div", { "aria-live": "polite" });
   const act = (work: Promise<unknown>, done: string) =>
     work.then(
-      () => {
-        replace(message, h("p", { class: "ok-text" }, done));
-        window.dispatchEvent(new HashChangeEvent("hashchange"));
-      },
+      () => rerender(done),
       (err: unknown) => replace(message, errorBox(err)),
     );
   const secret = h("code", null, "••••••••");
@@ -284,9 +286,10 @@ export async function endpointPage(appId: string, endpointId: string): Promise<P
     value: String(ep.throttleRate ?? ep.rateLimit ?? ""),
   });
   const headerText = h("textarea", { name: "headers", rows: "3" });
-  headerText.value = Object.entries(headers.headers)
-    .map(([k, v]) => `${k}: ${v}`)
-    .join("\n");
+  const sensitive = headers.sensitive ?? [];
+  const shownHeaders = Object.entries(headers.headers).filter(([k]) => !sensitive.includes(k));
+  headerText.value = shownHeaders.map(([k, v]) => `${k}: ${v}`).join("\n");
+  const originalHeaders = headerText.value;
   const edit = h(
     "form",
     { class: "card", "aria-label": "Edit endpoint" },
@@ -295,7 +298,13 @@ export async function endpointPage(appId: string, endpointId: string): Promise<P
     field("Description", description),
     field("Event types", types, "Comma-separated; empty: every event type"),
     field("Rate limit (messages per second)", rate, "Empty: no limit"),
-    field("Custom headers", headerText, "One per line: Name: value"),
+    field(
+      "Custom headers",
+      headerText,
+      (headers.sensitive ?? []).length === 0
+        ? "One per line: Name: value"
+        : `One per line: Name: value. Kept and not shown: ${(headers.sensitive ?? []).join(", ")}`,
+    ),
     h("button", { type: "submit" }, "Save"),
   );
   edit.addEventListener("submit", (event) => {
@@ -306,18 +315,21 @@ export async function endpointPage(appId: string, endpointId: string): Promise<P
       const colon = line.indexOf(":");
       if (colon > 0) parsedHeaders[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
     }
-    void act(
-      Promise.all([
-        patch(base, {
-          url: url.value,
-          description: description.value,
-          eventTypes: eventTypes.length === 0 ? null : eventTypes,
-          throttleRate: rate.value === "" ? null : Number(rate.value),
-        }),
-        put(`${base}/headers`, { headers: parsedHeaders }),
-      ]),
-      "Saved.",
-    );
+    const removed = shownHeaders.map(([k]) => k).filter((k) => !(k in parsedHeaders));
+    // One after the other: each writes the endpoint's row.
+    const save = async () => {
+      await patch(base, {
+        url: url.value,
+        description: description.value,
+        eventTypes: eventTypes.length === 0 ? null : eventTypes,
+        throttleRate: rate.value === "" ? null : Number(rate.value),
+      });
+      if (headerText.value !== originalHeaders) {
+        // PATCH, not PUT: the hidden (sensitive) headers stay.
+        await patch(`${base}/headers`, { headers: parsedHeaders, deleteHeaders: removed });
+      }
+    };
+    void act(save(), "Saved.");
   });
   const since = h("input", { name: "since", type: "datetime-local", required: true });
   const recover = h(
@@ -366,72 +378,78 @@ export async function endpointPage(appId: string, endpointId: string): Promise<P
         h(
           "dd",
           null,
-          secret,
+          writable() ? secret : "hidden in a read-only portal",
           " ",
-          h(
-            "button",
-            {
-              type: "button",
-              class: "small",
-              onclick: () =>
-                void get<{ key: string }>(`${base}/secret`).then((s) => {
-                  secret.textContent = s.key;
-                  secret.after(" ", copyButton(s.key));
-                }),
-            },
-            "Show",
-          ),
-          " ",
-          h(
-            "button",
-            {
-              type: "button",
-              class: "small",
-              onclick: () =>
-                void act(
-                  post(`${base}/secret/rotate`, {}),
-                  "Secret rotated; the old one keeps working for 24 hours.",
-                ),
-            },
-            "Rotate",
-          ),
-        ),
-      ),
-      h(
-        "p",
-        null,
-        h(
-          "button",
-          {
-            type: "button",
-            onclick: () =>
-              void act(
-                patch(base, { disabled: !ep.disabled }),
-                ep.disabled ? "Enabled." : "Disabled.",
+          !writable()
+            ? null
+            : h(
+                "button",
+                {
+                  type: "button",
+                  class: "small",
+                  onclick: () =>
+                    void get<{ key: string }>(`${base}/secret`).then((s) => {
+                      secret.textContent = s.key;
+                      secret.after(" ", copyButton(s.key));
+                    }),
+                },
+                "Show",
               ),
-          },
-          ep.disabled ? "Enable" : "Disable",
-        ),
-        " ",
-        h(
-          "button",
-          {
-            type: "button",
-            class: "danger",
-            onclick: () => {
-              if (confirm(`Delete the endpoint ${ep.url}?`))
-                void del(base).then(
-                  () => (location.hash = `#/apps/${enc(app.uid ?? app.id)}`),
-                  (err: unknown) => replace(message, errorBox(err)),
-                );
-            },
-          },
-          "Delete",
+          " ",
+          !writable()
+            ? null
+            : h(
+                "button",
+                {
+                  type: "button",
+                  class: "small",
+                  onclick: () =>
+                    void act(
+                      post(`${base}/secret/rotate`, {}),
+                      "Secret rotated; the old one keeps working for 24 hours.",
+                    ),
+                },
+                "Rotate",
+              ),
         ),
       ),
+      !writable()
+        ? null
+        : h(
+            "p",
+            null,
+            h(
+              "button",
+              {
+                type: "button",
+                onclick: () =>
+                  void act(
+                    patch(base, { disabled: !ep.disabled }),
+                    ep.disabled ? "Enabled." : "Disabled.",
+                  ),
+              },
+              ep.disabled ? "Enable" : "Disable",
+            ),
+            " ",
+            h(
+              "button",
+              {
+                type: "button",
+                class: "danger",
+                onclick: () => {
+                  if (confirm(`Delete the endpoint ${ep.url}?`))
+                    void del(base).then(
+                      () => (location.hash = `#/apps/${enc(app.uid ?? app.id)}`),
+                      (err: unknown) => replace(message, errorBox(err)),
+                    );
+                },
+              },
+              "Delete",
+            ),
+          ),
       message,
-      edit,
-      recover,
+      writable() ? edit : null,
+      writable() ? recover : null,
       h("h2", null, "Attempts"),
       pagedTable<Attempt>({
         label: "Attempts",
@@ -472,58 +490,63 @@ function attemptColumns(app: string) {
 
 export async function messagePage(appId: string, msgId: string): Promise<PageView> {
   const base = appBase(appId);
-  const [app, msg, attempts, endpoints] = await Promise.all([
+  const [app, msg, endpoints] = await Promise.all([
     get<App>(base),
     get<Message>(withQuery(`${base}/msg/${enc(msgId)}`, { with_content: "true" })),
-    get<Page<Attempt>>(
-      withQuery(`${base}/attempt/msg/${enc(msgId)}`, { limit: "100", with_content: "true" }),
-    ),
     get<Page<{ id: string; url: string; status: number }>>(
-      `${base}/msg/${enc(msgId)}/endpoint`,
+      withQuery(`${base}/msg/${enc(msgId)}/endpoint`, { limit: "250" }),
     ).catch(() => ({ data: [], iterator: null, done: true })),
   ]);
   const message = h("div", { "aria-live": "polite" });
-  const timeline = h(
-    "ol",
-    { class: "timeline", "aria-label": "Attempts" },
-    attempts.data.length === 0 ? h("li", { class: "muted" }, "No attempt yet.") : null,
-    attempts.data.map((a) => {
-      const [label, tone] = ATTEMPT_STATUS[a.status] ?? ["?", "neutral"];
-      return h(
-        "li",
-        null,
-        h(
-          "div",
-          null,
-          badge(label, tone),
-          " ",
-          a.responseStatusCode === 0 ? "no response" : `HTTP ${a.responseStatusCode}`,
-          " · ",
-          `${a.responseDurationMs} ms`,
-          " · ",
-          a.errorClass ? h("strong", null, a.errorClass) : null,
-          " ",
-          time(a.timestamp),
-        ),
-        h("div", { class: "muted" }, a.url, a.errorMessage ? ` — ${a.errorMessage}` : ""),
-        h("details", null, h("summary", null, "Response body"), jsonView(a.response)),
-        a.responseHeaders
-          ? h(
-              "details",
-              null,
-              h("summary", null, "Response headers"),
-              h(
-                "pre",
-                { class: "code" },
-                Object.entries(a.responseHeaders)
-                  .map(([k, v]) => `${k}: ${v}`)
-                  .join("\n"),
-              ),
-            )
-          : null,
-      );
-    }),
-  );
+  // Newest first, a page at a time: a message retried for days has many.
+  const timeline = pagedTable<Attempt>({
+    label: "Attempts",
+    empty: "No attempt yet.",
+    load: (iterator) =>
+      get<Page<Attempt>>(
+        withQuery(`${base}/attempt/msg/${enc(msgId)}`, {
+          limit: "50",
+          iterator,
+          with_content: "true",
+        }),
+      ),
+    columns: [
+      { title: "When", cell: (a) => time(a.timestamp) },
+      { title: "Status", cell: (a) => badge(...(ATTEMPT_STATUS[a.status] ?? ["?", "neutral"])) },
+      {
+        title: "Answer",
+        cell: (a) =>
+          h(
+            "span",
+            null,
+            a.responseStatusCode === 0 ? "no response" : `HTTP ${a.responseStatusCode}`,
+            a.errorClass ? h("strong", null, ` ${a.errorClass}`) : null,
+            a.errorMessage ? h("small", { class: "muted" }, ` ${a.errorMessage}`) : null,
+          ),
+      },
+      { title: "Duration", cell: (a) => `${a.responseDurationMs} ms` },
+      { title: "URL", cell: (a) => a.url },
+      {
+        title: "Response",
+        cell: (a) =>
+          h(
+            "details",
+            null,
+            h("summary", null, "Body and headers"),
+            jsonView(a.response),
+            a.responseHeaders
+              ? h(
+                  "pre",
+                  { class: "code" },
+                  Object.entries(a.responseHeaders)
+                    .map(([k, v]) => `${k}: ${v}`)
+                    .join("\n"),
+                )
+              : null,
+          ),
+      },
+    ],
+  });
   return {
     title: msg.id,
     body: h(
@@ -562,19 +585,21 @@ export async function messagePage(appId: string, msgId: string): Promise<PageVie
             " ",
             badge(...(ATTEMPT_STATUS[e.status] ?? ["?", "neutral"])),
             " ",
-            h(
-              "button",
-              {
-                type: "button",
-                class: "small",
-                onclick: () =>
-                  void post(`${base}/msg/${enc(msg.id)}/endpoint/${enc(e.id)}/resend`).then(
-                    () => replace(message, h("p", { class: "ok-text" }, `Resent to ${e.url}.`)),
-                    (err: unknown) => replace(message, errorBox(err)),
-                  ),
-              },
-              "Resend",
-            ),
+            !writable()
+              ? null
+              : h(
+                  "button",
+                  {
+                    type: "button",
+                    class: "small",
+                    onclick: () =>
+                      void post(`${base}/msg/${enc(msg.id)}/endpoint/${enc(e.id)}/resend`).then(
+                        () => replace(message, h("p", { class: "ok-text" }, `Resent to ${e.url}.`)),
+                        (err: unknown) => replace(message, errorBox(err)),
+                      ),
+                  },
+                  "Resend",
+                ),
           ),
         ),
       ),
