@@ -150,7 +150,9 @@ describe("app portal access", () => {
     });
     expect(made.token).toMatch(/^portal_/);
     const unsupported = await apiError(
-      server.svix.authentication.appPortalAccess("acme", { capabilities: [AppPortalCapability.ViewBase] }),
+      server.svix.authentication.appPortalAccess("acme", {
+        capabilities: [AppPortalCapability.ViewBase],
+      }),
     );
     expect(unsupported.code).toBe(422);
     expect((await server.svix.application.get("gamma")).name).toBe("Gamma");
