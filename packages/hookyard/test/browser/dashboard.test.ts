@@ -302,4 +302,31 @@ describe.skipIf(unavailable !== null)("the dashboard", () => {
     await page.getByRole("heading", { name: "This link has expired" }).waitFor();
     expect(errors).toEqual([]);
   });
+
+  it("replays a captured request to one of its source's destinations", async () => {
+    const server = await startTestServer();
+    const receiver = await startReceiver();
+    onTestFinished(() => receiver.close());
+    const made = await api<{ id: string; ingestUrl: string }>(
+      server,
+      "POST",
+      "/ingest/api/v1/source",
+      {
+        name: "hooks",
+        type: "generic-webhook",
+      },
+    );
+    const sent = await fetch(made.json.ingestUrl, { method: "POST", body: '{"replay":"me"}' });
+    const { id } = (await sent.json()) as { id: string };
+    await server.svix.ingest.endpoint.create(made.json.id, { url: `${receiver.url}dest` });
+    const { page, errors } = await signedIn(server);
+    await go(page, server, `/sources/${made.json.id}/requests/${id}`);
+    await page.getByLabel("Replay to a destination").selectOption({ label: `${receiver.url}dest` });
+    await page.getByRole("button", { name: "Replay" }).click();
+    await page.getByText("Replayed: it goes through the delivery engine.").waitFor();
+    const [replayed] = await receiver.waitForCount(1);
+    expect(replayed!.url).toBe("/dest");
+    expect(replayed!.body).toBe('{"replay":"me"}');
+    expect(errors).toEqual([]);
+  });
 });

@@ -3,8 +3,11 @@ import { errorBox, field, h, replace } from "./dom.js";
 import { takeFlash } from "./flash.js";
 import { automatePage } from "./pages/automate.js";
 import { overviewPage } from "./pages/overview.js";
-import { binsPage, requestPage, sourcePage, sourcesPage } from "./pages/receive.js";
-import { appPage, appsPage, endpointPage, messagePage } from "./pages/send.js";
+import { binsPage, sourcePage, sourcesPage } from "./pages/receive.js";
+import { requestPage } from "./pages/request.js";
+import { endpointPage } from "./pages/endpoint.js";
+import { messagePage } from "./pages/message.js";
+import { appPage, appsPage } from "./pages/send.js";
 
 /** A page: what it shows for the route's parameters; `cleanup` runs when another page opens. */
 export interface PageView {

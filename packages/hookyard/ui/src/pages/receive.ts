@@ -1,10 +1,9 @@
 import { del, enc, get, post, put, stream, withQuery, type Page } from "../api.js";
 import type { PageView } from "../app.js";
 import { badge, copyButton, errorBox, field, h, replace, time } from "../dom.js";
-import { jsonView } from "../json-view.js";
 import { pagedTable } from "../list.js";
 
-interface Source {
+export interface Source {
   id: string;
   uid: string | null;
   name: string;
@@ -13,7 +12,7 @@ interface Source {
   config: Record<string, unknown>;
   createdAt: string;
 }
-interface Received {
+export interface Received {
   id: string;
   status: "accepted" | "rejected" | "duplicate";
   reason: string | null;
@@ -31,6 +30,7 @@ interface Received {
   receivedAt: string;
 }
 
+/** The source types of the API (src/inbound/sources.ts SOURCE_TYPES), most used first. */
 const TYPES = [
   "github",
   "stripe",
@@ -40,22 +40,22 @@ const TYPES = [
   "twilio",
   "standard-webhooks",
   "svix",
-  "hmac",
+  "generic-hmac",
   "bearer",
   "basic",
-  "generic",
+  "generic-webhook",
   "request-bin",
 ];
 
-const base = (source: string) => `/ingest/api/v1/source/${enc(source)}`;
+export const base = (source: string) => `/ingest/api/v1/source/${enc(source)}`;
 
-function verdict(r: Received): HTMLElement {
+export function verdict(r: Received): HTMLElement {
   if (r.status === "accepted") return badge("accepted", "ok");
   if (r.status === "duplicate") return badge("duplicate", "warn");
   return badge("rejected", "bad");
 }
 
-function target(r: Received): string {
+export function target(r: Received): string {
   return `/${r.path}${r.query === "" ? "" : `?${r.query}`}`;
 }
 
@@ -350,135 +350,4 @@ function answerForm(source: Source): HTMLElement {
     );
   });
   return form;
-}
-
-export async function requestPage(sourceId: string, requestId: string): Promise<PageView> {
-  const r = await get<Received>(`${base(sourceId)}/request/${enc(requestId)}`);
-  const forwards = await get<{
-    data: {
-      messageId: string;
-      trigger: string;
-      destinations: { endpointId: string; url?: string; statusText: string }[];
-      attempts: {
-        endpointId: string;
-        responseStatusCode: number;
-        errorClass?: string | null;
-        timestamp: string;
-      }[];
-    }[];
-  }>(`${base(sourceId)}/request/${enc(requestId)}/forward`).catch(() => ({ data: [] }));
-  const url = h("input", { name: "url", type: "url", required: true, placeholder: "https://…" });
-  const message = h("div", { "aria-live": "polite" });
-  const replay = h(
-    "form",
-    { class: "card inline", "aria-label": "Replay" },
-    field("Replay to a URL", url),
-    h("button", { type: "submit" }, "Replay"),
-    message,
-  );
-  replay.addEventListener("submit", (event) => {
-    event.preventDefault();
-    post(`${base(sourceId)}/request/${enc(r.id)}/replay`, { url: url.value }).then(
-      () =>
-        replace(
-          message,
-          h("p", { class: "ok-text" }, "Replayed: it goes through the delivery engine."),
-        ),
-      (err: unknown) => replace(message, errorBox(err)),
-    );
-  });
-  const body =
-    r.bodyEncoding === "base64"
-      ? h("pre", { class: "code" }, `(${r.bodyBytes} bytes, not UTF-8; base64)\n${r.body}`)
-      : jsonView(r.body);
-  return {
-    title: `${r.method} ${target(r)}`,
-    body: h(
-      "section",
-      null,
-      h(
-        "p",
-        { class: "crumbs" },
-        h("a", { href: `#/sources/${enc(sourceId)}` }, "Source"),
-        " / request",
-      ),
-      h("h1", null, `${r.method} ${target(r)}`, " ", verdict(r)),
-      h(
-        "dl",
-        { class: "facts" },
-        h("dt", null, "Received"),
-        h("dd", null, time(r.receivedAt)),
-        h("dt", null, "Verdict"),
-        h(
-          "dd",
-          null,
-          r.status,
-          r.reason === null ? "" : `: ${r.reason}`,
-          r.duplicateOf === null ? "" : ` (of ${r.duplicateOf})`,
-        ),
-        h("dt", null, "Delivery id"),
-        h("dd", null, r.deliveryId ?? "—"),
-        h("dt", null, "From"),
-        h("dd", null, r.sourceIp),
-        h("dt", null, "Id"),
-        h("dd", null, h("code", null, r.id)),
-      ),
-      h("h2", null, "Headers"),
-      h(
-        "table",
-        { "aria-label": "Headers" },
-        h(
-          "tbody",
-          null,
-          Object.entries(r.headers).map(([name, value]) =>
-            h("tr", null, h("th", { scope: "row" }, name), h("td", null, h("code", null, value))),
-          ),
-        ),
-      ),
-      h("h2", null, "Body"),
-      body,
-      h("h2", null, "Forwards"),
-      forwards.data.length === 0
-        ? h("p", { class: "muted" }, "Not forwarded (no destination took it).")
-        : h(
-            "ul",
-            { class: "plain" },
-            forwards.data.map((f) =>
-              h(
-                "li",
-                null,
-                h("code", null, f.messageId),
-                ` (${f.trigger}): `,
-                f.destinations.map((d) =>
-                  h(
-                    "span",
-                    null,
-                    d.url ?? d.endpointId,
-                    " ",
-                    badge(
-                      d.statusText,
-                      d.statusText === "success" ? "ok" : d.statusText === "fail" ? "bad" : "warn",
-                    ),
-                    " ",
-                  ),
-                ),
-                h(
-                  "ul",
-                  null,
-                  f.attempts.map((a) =>
-                    h(
-                      "li",
-                      null,
-                      time(a.timestamp),
-                      ` HTTP ${a.responseStatusCode || "—"} `,
-                      a.errorClass ?? "",
-                    ),
-                  ),
-                ),
-              ),
-            ),
-          ),
-      r.status === "accepted" ? replay : null,
-    ),
-  };
 }
