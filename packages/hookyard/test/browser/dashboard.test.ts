@@ -74,6 +74,10 @@ describe.skipIf(unavailable !== null)("the dashboard", () => {
     await page.getByLabel("Event types").fill("invoice.paid");
     await page.getByRole("button", { name: "Add endpoint" }).click();
     await page.getByRole("heading", { name: `${receiver.url}hooks` }).waitFor();
+    await page.getByRole("button", { name: "Show" }).click();
+    await page.getByRole("button", { name: "Copy" }).waitFor();
+    expect(await page.getByText(/^whsec_/).count()).toBe(1);
+    expect(await page.getByRole("button", { name: "Show" }).count()).toBe(0);
     await screenshot(page, "endpoint");
 
     const msg = await server.svix.message.create("acme", {

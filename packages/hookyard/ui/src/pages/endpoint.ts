@@ -5,6 +5,7 @@ import { rerender, writable } from "../flash.js";
 import { pagedTable } from "../list.js";
 import {
   appBase,
+  appCrumbs,
   ATTEMPT_STATUS,
   link,
   list,
@@ -111,14 +112,7 @@ export async function endpointPage(appId: string, endpointId: string): Promise<P
     body: h(
       "section",
       null,
-      h(
-        "p",
-        { class: "crumbs" },
-        link("#/apps", "Applications"),
-        " / ",
-        link(`#/apps/${enc(app.uid ?? app.id)}`, app.name),
-        " / endpoint",
-      ),
+      appCrumbs(app, "endpoint"),
       h("h1", null, ep.url),
       h(
         "dl",
@@ -148,11 +142,16 @@ export async function endpointPage(appId: string, endpointId: string): Promise<P
                 {
                   type: "button",
                   class: "small",
-                  onclick: () =>
-                    void get<{ key: string }>(`${base}/secret`).then((s) => {
-                      secret.textContent = s.key;
-                      secret.after(" ", copyButton(s.key));
-                    }),
+                  onclick: (event: Event) => {
+                    const button = event.currentTarget as HTMLButtonElement;
+                    get<{ key: string }>(`${base}/secret`).then(
+                      (found) => {
+                        secret.textContent = found.key;
+                        button.replaceWith(copyButton(found.key));
+                      },
+                      (err: unknown) => replace(message, errorBox(err)),
+                    );
+                  },
                 },
                 "Show",
               ),

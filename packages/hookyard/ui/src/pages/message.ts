@@ -6,6 +6,7 @@ import { jsonView } from "../json-view.js";
 import { pagedTable } from "../list.js";
 import {
   appBase,
+  appCrumbs,
   ATTEMPT_STATUS,
   link,
   type App,
@@ -77,14 +78,7 @@ export async function messagePage(appId: string, msgId: string): Promise<PageVie
     body: h(
       "section",
       null,
-      h(
-        "p",
-        { class: "crumbs" },
-        link("#/apps", "Applications"),
-        " / ",
-        link(`#/apps/${enc(app.uid ?? app.id)}`, app.name),
-        " / message",
-      ),
+      appCrumbs(app, "message"),
       h("h1", null, msg.eventType, " ", h("code", { class: "muted" }, msg.id)),
       h(
         "dl",

@@ -69,3 +69,15 @@ export function list(text: string): string[] {
     .map((part) => part.trim())
     .filter((part) => part !== "");
 }
+
+/** Applications / <app> / <what>: where a page of one application is. */
+export function appCrumbs(app: App, what: string): HTMLElement {
+  return h(
+    "p",
+    { class: "crumbs" },
+    link("#/apps", "Applications"),
+    " / ",
+    link(`#/apps/${enc(app.uid ?? app.id)}`, app.name),
+    ` / ${what}`,
+  );
+}
