@@ -1,4 +1,5 @@
 import { portalGrant } from "./api.js";
+import { h } from "./dom.js";
 
 /** What a page announces after it was drawn again (an action's outcome), read once. */
 let pending: string | null = null;
@@ -18,4 +19,9 @@ export function takeFlash(): string | null {
 /** False in a read-only portal: pages leave out what would only be refused. */
 export function writable(): boolean {
   return portalGrant()?.readOnly !== true;
+}
+
+/** A small button that changes something: absent in a read-only portal. */
+export function actionButton(label: string, onclick: (event: Event) => void): HTMLElement | null {
+  return writable() ? h("button", { type: "button", class: "small", onclick }, label) : null;
 }

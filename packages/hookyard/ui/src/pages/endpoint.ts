@@ -1,7 +1,7 @@
 import { del, enc, get, patch, post, withQuery, type Page } from "../api.js";
 import type { PageView } from "../app.js";
 import { badge, copyButton, errorBox, field, h, replace, time } from "../dom.js";
-import { rerender, writable } from "../flash.js";
+import { actionButton, rerender, writable } from "../flash.js";
 import { pagedTable } from "../list.js";
 import {
   appBase,
@@ -135,42 +135,25 @@ export async function endpointPage(appId: string, endpointId: string): Promise<P
           null,
           writable() ? secret : "hidden in a read-only portal",
           " ",
-          !writable()
-            ? null
-            : h(
-                "button",
-                {
-                  type: "button",
-                  class: "small",
-                  onclick: (event: Event) => {
-                    const button = event.currentTarget as HTMLButtonElement;
-                    get<{ key: string }>(`${base}/secret`).then(
-                      (found) => {
-                        secret.textContent = found.key;
-                        button.replaceWith(copyButton(found.key));
-                      },
-                      (err: unknown) => replace(message, errorBox(err)),
-                    );
-                  },
-                },
-                "Show",
-              ),
+          actionButton("Show", (event: Event) => {
+            const button = event.currentTarget as HTMLButtonElement;
+            get<{ key: string }>(`${base}/secret`).then(
+              (found) => {
+                secret.textContent = found.key;
+                button.replaceWith(copyButton(found.key));
+              },
+              (err: unknown) => replace(message, errorBox(err)),
+            );
+          }),
           " ",
-          !writable()
-            ? null
-            : h(
-                "button",
-                {
-                  type: "button",
-                  class: "small",
-                  onclick: () =>
-                    void act(
-                      post(`${base}/secret/rotate`, {}),
-                      "Secret rotated; the old one keeps working for 24 hours.",
-                    ),
-                },
-                "Rotate",
+          actionButton(
+            "Rotate",
+            () =>
+              void act(
+                post(`${base}/secret/rotate`, {}),
+                "Secret rotated; the old one keeps working for 24 hours.",
               ),
+          ),
         ),
       ),
       !writable()

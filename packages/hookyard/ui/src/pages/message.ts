@@ -1,7 +1,7 @@
 import { enc, get, post, withQuery, type Page } from "../api.js";
 import type { PageView } from "../app.js";
 import { badge, errorBox, h, replace, time } from "../dom.js";
-import { writable } from "../flash.js";
+import { actionButton } from "../flash.js";
 import { jsonView } from "../json-view.js";
 import { pagedTable } from "../list.js";
 import {
@@ -104,21 +104,14 @@ export async function messagePage(appId: string, msgId: string): Promise<PageVie
             " ",
             badge(...(ATTEMPT_STATUS[e.status] ?? ["?", "neutral"])),
             " ",
-            !writable()
-              ? null
-              : h(
-                  "button",
-                  {
-                    type: "button",
-                    class: "small",
-                    onclick: () =>
-                      void post(`${base}/msg/${enc(msg.id)}/endpoint/${enc(e.id)}/resend`).then(
-                        () => replace(message, h("p", { class: "ok-text" }, `Resent to ${e.url}.`)),
-                        (err: unknown) => replace(message, errorBox(err)),
-                      ),
-                  },
-                  "Resend",
+            actionButton(
+              "Resend",
+              () =>
+                void post(`${base}/msg/${enc(msg.id)}/endpoint/${enc(e.id)}/resend`).then(
+                  () => replace(message, h("p", { class: "ok-text" }, `Resent to ${e.url}.`)),
+                  (err: unknown) => replace(message, errorBox(err)),
                 ),
+            ),
           ),
         ),
       ),
