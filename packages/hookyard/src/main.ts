@@ -13,6 +13,7 @@ import { parseCidrList } from "./delivery/ssrf-guard.js";
 import { buildHttpApp } from "./http/app.js";
 import { TimeSortableIds } from "./ids.js";
 import { createLogger } from "./observability/logger.js";
+import { Metrics } from "./observability/metrics.js";
 import { Listeners } from "./debug/listeners.js";
 import { PortalAccess } from "./outbound/portal-access.js";
 import { activity } from "./outbound/activity.js";
@@ -97,6 +98,14 @@ export async function startHookyard(
   try {
     const { store, database } = await openStore(config.database.url, opts, logger, cleanups);
     const { auth, generatedKey } = await ApiKeyAuth.init(store, config.auth.apiKey);
+    const metrics = config.metrics.enabled
+      ? new Metrics({
+          version: VERSION,
+          endpointLabels: config.metrics.endpointLabels,
+          backlog: { deliveryBacklog: (now) => store.deliveryBacklog(now), now: () => clock.now() },
+        })
+      : null;
+    if (metrics !== null) cleanups.push(store.onCommit((commit) => metrics.commit(commit)));
 
     const senderSettings = {
       timeoutMs: config.delivery.timeoutMs,
@@ -149,6 +158,8 @@ export async function startHookyard(
       },
     });
     cleanups.push(() => engine.close());
+    if (metrics !== null)
+      engine.on("attempt", (attempt, update) => metrics.attempt(attempt, update));
 
     const schemas = new PayloadSchemas();
     const applications = new Applications({ store, clock, ids, endpoints: cache });
@@ -225,6 +236,7 @@ export async function startHookyard(
       logger,
       owner,
       egress: new MessageEgress({ applications, endpoints, cache, messages }),
+      ...(metrics !== null && { onRunFinished: (run) => metrics.ruleRunFinished(run) }),
     });
     const rules = await startRules(config.rules.path, automation, {
       runPolicy,
@@ -261,6 +273,7 @@ export async function startHookyard(
       ...config.inbound,
       automation,
     });
+    if (metrics !== null) receiver.on("received", (request) => metrics.received(request));
     // A source's writes here drop this process's cached sources; other processes hear of them
     // through the store's change feed (PostgreSQL) below.
     const sources = new Sources({ store, clock, ids, onChange: () => receiver.forgetSources() });
@@ -326,6 +339,7 @@ export async function startHookyard(
       portal: await PortalAccess.init({ store, clock }),
       portalFrameAncestors: config.server.portalFrameAncestors,
       version: VERSION,
+      ...(metrics !== null && { metrics: { metrics, token: config.metrics.token } }),
     });
     cleanups.push(() => http.close());
 

@@ -232,6 +232,32 @@ const LogSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const MetricsSchema = Type.Object(
+  {
+    enabled: setting(Type.Boolean(), {
+      description: "Serve Prometheus metrics at GET /metrics.",
+      default: true,
+      env: "HOOKYARD_METRICS_ENABLED",
+      flag: "--metrics-enabled",
+    }),
+    token: setting(NullableString(), {
+      description: "Bearer token a scraper must send to GET /metrics; null leaves it open.",
+      default: null,
+      env: "HOOKYARD_METRICS_TOKEN",
+      flag: "--metrics-token",
+      secret: true,
+    }),
+    endpointLabels: setting(Type.Boolean(), {
+      description:
+        "Label attempt metrics with the endpoint id (one series per endpoint: mind the cardinality).",
+      default: false,
+      env: "HOOKYARD_METRICS_ENDPOINT_LABELS",
+      flag: "--metrics-endpoint-labels",
+    }),
+  },
+  { additionalProperties: false },
+);
+
 export const ConfigSchema = Type.Object(
   {
     server: ServerSchema,
@@ -241,6 +267,7 @@ export const ConfigSchema = Type.Object(
     inbound: InboundSchema,
     rules: RulesSchema,
     log: LogSchema,
+    metrics: MetricsSchema,
   },
   { additionalProperties: false },
 );

@@ -33,6 +33,9 @@ import { registerBackgroundTaskRoutes } from "./routes/background-tasks.js";
 import type { BackgroundTasks } from "../outbound/background-tasks.js";
 import type { Statistics } from "../outbound/statistics.js";
 import { registerMessageRoutes } from "./routes/messages.js";
+import { registerMetricsRoutes } from "./routes/metrics.js";
+import type { Metrics } from "../observability/metrics.js";
+import { requestIds } from "./request-ids.js";
 import { registerSourceRoutes } from "./routes/sources.js";
 import { registerEndpointListenerRoutes, registerListenerRoutes } from "./routes/listeners.js";
 import { StreamSlots } from "./event-stream.js";
@@ -84,6 +87,8 @@ export interface HttpAppDeps {
   portalFrameAncestors?: readonly string[];
   /** Hookyard's version, shown in the OpenAPI document. */
   version: string;
+  /** Prometheus metrics at `GET /metrics`, open or behind `token` (absent: no metrics). */
+  metrics?: { metrics: Metrics; token: string | null };
 }
 
 const API_PREFIX = "/api/v1";
@@ -169,11 +174,26 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
     logController: new RequestLog(deps.logger),
     bodyLimit: deps.bodyLimitBytes,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
-    // Clients may send `X-Request-Id`; otherwise Fastify numbers requests.
-    requestIdHeader: "x-request-id",
+    // A client's well-formed `X-Request-Id` is kept; see request-ids.ts.
+    requestIdHeader: false,
+    genReqId: requestIds(),
     return503OnClosing: true,
     ...serverTimeouts(deps.requestTimeoutMs),
   });
+
+  // Every answer names its request, so a client can quote it and an operator find its log lines.
+  app.addHook("onRequest", (request, reply, done) => {
+    void reply.header("x-request-id", request.id);
+    done();
+  });
+  const metrics = deps.metrics?.metrics;
+  if (metrics !== undefined) {
+    app.addHook("onResponse", (request, reply, done) => {
+      const route = request.routeOptions.url ?? "unmatched";
+      metrics.httpResponse(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    });
+  }
 
   const allowedHostnames = deps.allowedHostnames;
   if (allowedHostnames !== undefined) {
@@ -230,6 +250,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
 
   await registerDocsRoutes(app, { version: deps.version, apiPrefix: API_PREFIX });
   registerHealthRoutes(app, API_PREFIX);
+  if (deps.metrics !== undefined) registerMetricsRoutes(app, deps.metrics);
   registerDashboardRoutes(app, { portalFrameAncestors: deps.portalFrameAncestors ?? [] });
 
   // One count of failed keys per server, whichever part of the API they were tried on.

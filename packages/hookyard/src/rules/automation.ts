@@ -34,6 +34,8 @@ export interface AutomationDeps {
   runPolicy?: RunPolicy;
   /** What the rules may hold in memory (tests lower them). */
   limits?: Partial<AutomationLimits>;
+  /** Told of each run that ends (succeeded, failed or interrupted), e.g. for metrics. */
+  onRunFinished?: (run: RuleRun) => void;
 }
 
 export interface AutomationLimits {
@@ -203,6 +205,7 @@ export class Automation {
           this.#deps.logger.info({ rule: run.rule, run: run.id }, message);
         }
       }
+      this.#deps.onRunFinished?.(run);
       if (run.status === "failed") this.#failed(run);
     }
   }
@@ -252,14 +255,16 @@ export class Automation {
         if (run.status === "queued") {
           this.#enqueue(run);
         } else {
-          await store.updateRuleRun({
+          const interrupted: RuleRun = {
             ...run,
             status: "interrupted",
             error: "the process running it stopped before it finished",
             owner: null,
             leaseUntil: null,
             finishedAt: now,
-          });
+          };
+          await store.updateRuleRun(interrupted);
+          this.#deps.onRunFinished?.(interrupted);
         }
       }
       taken += runs.length;
@@ -516,6 +521,7 @@ export class Automation {
       leaseUntil: null,
       finishedAt: now,
     };
+    this.#deps.onRunFinished?.(failed);
     this.#deps.store.updateRuleRun(failed).then(
       () => this.#failed(failed),
       (err: unknown) =>
@@ -552,7 +558,7 @@ export class Automation {
     const rule = this.#byName.get(queued.rule);
     const startedAt = clock.now();
     if (rule === undefined) {
-      await store.updateRuleRun({
+      const failed: RuleRun = {
         ...queued,
         status: "failed",
         error: "the rule is no longer in the rulebook",
@@ -560,7 +566,9 @@ export class Automation {
         leaseUntil: null,
         startedAt,
         finishedAt: startedAt,
-      });
+      };
+      await store.updateRuleRun(failed);
+      this.#deps.onRunFinished?.(failed);
       return;
     }
     let run: RuleRun = {
@@ -613,6 +621,7 @@ export class Automation {
           ),
         ),
     );
+    this.#deps.onRunFinished?.(run);
     if (error !== null) this.#failed(run);
   }
 

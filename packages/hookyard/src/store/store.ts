@@ -238,6 +238,25 @@ export type StoreChange =
   | { kind: "resync" };
 
 /** What the dashboard's overview shows: activity since a time, in buckets, and what waits. */
+/** One application's open deliveries (see `Store.deliveryBacklog`). */
+export interface DeliveryBacklog {
+  appId: AppId;
+  /** Held by a sender now. */
+  leased: number;
+  /** Due and waiting for a sender. */
+  due: number;
+  /** Waiting for a later time (a retry, a scheduled message). */
+  scheduled: number;
+  /** When the oldest of them was created (epoch ms). */
+  oldestCreatedAt: number;
+}
+
+/** One group commit: how many writes it carried and how long its transaction took. */
+export interface CommitStats {
+  writes: number;
+  durationMs: number;
+}
+
 export interface ActivityOverview {
   /** Per bucket (index from `since`, `bucketMs` wide): messages published. */
   messages: { bucket: number; count: number }[];
@@ -275,6 +294,12 @@ export interface Store {
 
   /** Activity since `since` (epoch ms) in buckets of `bucketMs`, read through the id index. */
   activityOverview(since: number, bucketMs: number): Promise<ActivityOverview>;
+
+  /** The open deliveries per application with any, as of `now` (metrics read it on a scrape). */
+  deliveryBacklog(now: number): Promise<DeliveryBacklog[]>;
+
+  /** Calls `listener` after each group commit of this process's writes. Returns unsubscribe. */
+  onCommit(listener: (commit: CommitStats) => void): () => void;
 
   // --- settings (small key/value facts: the API key hash, schema version, …) ---
   getSetting(key: string): Promise<string | null>;

@@ -71,6 +71,7 @@ describe("config defaults", () => {
       },
       rules: { path: null, allowRunFromApi: false, allowedCommands: [] },
       log: { level: "info" },
+      metrics: { enabled: true, token: null, endpointLabels: false },
     });
   });
 
@@ -218,7 +219,8 @@ describe("config errors name the key and its source", () => {
   // auth.apiKey takes any text (empty means none), and rules.path any path (checked at start,
   // with the rulebook), so no text form of them is invalid.
   const textKeys = CONFIG_KEYS.filter(
-    (key) => key.path !== "auth.apiKey" && key.path !== "rules.path",
+    // Any text is a valid key, path or token.
+    (key) => !["auth.apiKey", "rules.path", "metrics.token"].includes(key.path),
   );
 
   it.each(textKeys.map((key) => [key.env, key] as const))(

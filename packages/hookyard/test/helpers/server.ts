@@ -42,6 +42,7 @@ export interface TestServerOptions {
   server?: Partial<Config["server"]>;
   /** The rules settings beside `rulesPath` (the run policy). */
   rules?: Partial<Omit<Config["rules"], "path">>;
+  metrics?: Partial<Config["metrics"]>;
   /** Defaults to a silent logger (HOOKYARD_TEST_LOG sets its level). */
   logger?: Logger;
 }
@@ -65,6 +66,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     delivery: { ...defaults.delivery, egressAllow: ["127.0.0.1/32"], ...opts.delivery },
     rules: { ...defaults.rules, path: opts.rulesPath ?? null, ...opts.rules },
     log: { level: "silent" },
+    metrics: { ...defaults.metrics, ...opts.metrics },
   };
   const hookyard = await startHookyard(config, {
     logger: opts.logger ?? pino({ level: process.env["HOOKYARD_TEST_LOG"] ?? "silent" }),

@@ -263,6 +263,7 @@ describe("HTTP app: idempotency", () => {
 
 describe("HTTP app: OpenAPI and docs", () => {
   const ROUTES: [string, string][] = [
+    ["get", "/metrics"],
     ["get", "/api/v1/health"],
     ["get", "/api/v1/health/ping"],
     ["head", "/api/v1/health/ping"],

@@ -6,6 +6,7 @@ import type { OutboundServices } from "../../src/outbound/services.js";
 import type { IdempotencyRecord } from "../../src/store/store.js";
 import { SystemClock } from "../../src/clock.js";
 import { PortalAccess } from "../../src/outbound/portal-access.js";
+import { Metrics } from "../../src/observability/metrics.js";
 
 export const TEST_API_KEY = "hy_test_key";
 
@@ -62,6 +63,14 @@ export async function buildStubApp(
     logger: pino({ level: "silent" }),
     bodyLimitBytes: opts.bodyLimitBytes ?? 1024 * 1024,
     version: "0.0.0-test",
+    metrics: {
+      metrics: new Metrics({
+        version: "0.0.0-test",
+        endpointLabels: false,
+        backlog: { deliveryBacklog: () => Promise.resolve([]), now: () => 0 },
+      }),
+      token: null,
+    },
   });
   onTestFinished(() => app.close());
   return app;

@@ -50,8 +50,15 @@ export class PgWriteBatcher {
   #transactions = 0;
   #idleWaiters: Array<() => void> = [];
 
-  constructor(deps: { pool: PgPool }) {
+  readonly #onCommit: (writes: number, durationMs: number) => void;
+
+  constructor(deps: {
+    pool: PgPool;
+    /** After each COMMIT: the writes it carried and ms from BEGIN to COMMIT's answer. */
+    onCommit?: (writes: number, durationMs: number) => void;
+  }) {
     this.#pool = deps.pool;
+    this.#onCommit = deps.onCommit ?? (() => undefined);
   }
 
   get transactions(): number {
@@ -119,11 +126,13 @@ export class PgWriteBatcher {
     };
     client.on("error", onClientError);
     try {
+      const began = performance.now();
       const results = await this.#runOptimistically(client, batch);
       const outcome = results ?? (await this.#runWithSavepoints(client, batch));
       // PostgreSQL answers COMMIT of an aborted transaction with ROLLBACK: nothing was stored.
       const commit = await client.query("COMMIT");
       if (commit.command !== "COMMIT") throw new Error(`COMMIT answered ${commit.command}`);
+      this.#onCommit(outcome.filter((result) => result.ok).length, performance.now() - began);
       outcome.forEach((result, i) => {
         const write = batch[i]!;
         if (result.ok) write.resolve(result.value);

@@ -54,6 +54,8 @@ import type {
   Store,
   TableStats,
   ActivityOverview,
+  CommitStats,
+  DeliveryBacklog,
   StoreChange,
 } from "../store.js";
 import { ID_TIME_SLACK_MS } from "../store.js";
@@ -72,6 +74,7 @@ import {
 import { addTerm, pgPage, pgTerms, type PgTerms } from "./pg-listing.js";
 import { migratePg, requireCurrentPgSchema } from "./pg-migrations.js";
 import { activityFloors, activityFromRows, activityQueries } from "../rows/activity-queries.js";
+import { backlogFromRows, backlogQuery } from "../rows/backlog-rows.js";
 
 const OPEN = "status IN ('pending', 'retrying')";
 
@@ -234,6 +237,7 @@ export class PgStore implements Store {
   readonly kind = "postgres";
   readonly #pool: PgPool;
   readonly #batcher: PgWriteBatcher;
+  readonly #commitListeners = new Set<(commit: CommitStats) => void>();
   readonly #feed: PgChangeFeed;
   /** Publishes without an eventId, stored a group at a time (the hot path). */
   readonly #newMessages: Coalescer<CreateMessageRequest>;
@@ -250,7 +254,12 @@ export class PgStore implements Store {
     this.applied = applied;
     this.#pool = pool;
     this.#feed = feed;
-    this.#batcher = new PgWriteBatcher({ pool });
+    this.#batcher = new PgWriteBatcher({
+      pool,
+      onCommit: (writes, durationMs) => {
+        for (const listener of this.#commitListeners) listener({ writes, durationMs });
+      },
+    });
     this.#newMessages = new Coalescer({
       write: (fn) => this.#write(fn),
       many: async (db, reqs) => {
@@ -1267,6 +1276,20 @@ export class PgStore implements Store {
       failing,
       failingCount,
     });
+  }
+
+  async deliveryBacklog(now: number): Promise<DeliveryBacklog[]> {
+    return backlogFromRows(
+      await this.#rows(
+        backlogQuery(() => "$1"),
+        [now],
+      ),
+    );
+  }
+
+  onCommit(listener: (commit: CommitStats) => void): () => void {
+    this.#commitListeners.add(listener);
+    return () => this.#commitListeners.delete(listener);
   }
 
   async tableStats(): Promise<TableStats[]> {

@@ -1,5 +1,6 @@
 import { ServiceUnavailableError } from "../../errors.js";
 import { activityFloors, activityFromRows, activityQueries } from "../rows/activity-queries.js";
+import { backlogFromRows, backlogQuery } from "../rows/backlog-rows.js";
 import type {
   AppId,
   Application,
@@ -28,6 +29,8 @@ import type {
 } from "../../model.js";
 import type {
   ActivityOverview,
+  CommitStats,
+  DeliveryBacklog,
   AppDeliveryCount,
   ApplicationFilter,
   AttemptFilter,
@@ -102,6 +105,7 @@ export class SqliteStore implements Store {
   readonly #db: SqliteDatabase;
   readonly #ctx: SqliteContext;
   readonly #batcher: WriteBatcher;
+  readonly #commitListeners = new Set<(commit: CommitStats) => void>();
   readonly #checkpointer: WalCheckpointer;
   readonly #walSync: WalSync;
   #closing: Promise<void> | null = null;
@@ -132,7 +136,10 @@ export class SqliteStore implements Store {
     this.#batcher = new WriteBatcher({
       db,
       ...(deps.maxBatchOps === undefined ? {} : { maxBatchOps: deps.maxBatchOps }),
-      onCommit: (writes) => this.#checkpointer.noteCommit(writes),
+      onCommit: (writes, durationMs) => {
+        this.#checkpointer.noteCommit(writes);
+        for (const listener of this.#commitListeners) listener({ writes, durationMs });
+      },
       // Without WAL (a file system that cannot do it), COMMIT itself syncs: synchronous=FULL.
       ...(wal && { commitSync: this.#walSync }),
     });
@@ -527,6 +534,19 @@ export class SqliteStore implements Store {
         failingCount: this.#db.prepare(q.failingCount).all() as Record<string, unknown>[],
       });
     });
+  }
+
+  deliveryBacklog(now: number): Promise<DeliveryBacklog[]> {
+    return this.#read(() =>
+      backlogFromRows(
+        this.#db.prepare(backlogQuery(() => "?")).all(now, now, now) as Record<string, unknown>[],
+      ),
+    );
+  }
+
+  onCommit(listener: (commit: CommitStats) => void): () => void {
+    this.#commitListeners.add(listener);
+    return () => this.#commitListeners.delete(listener);
   }
 
   tableStats(): Promise<TableStats[]> {

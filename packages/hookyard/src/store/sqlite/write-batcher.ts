@@ -60,7 +60,7 @@ interface SyncWaiter {
 export class WriteBatcher {
   readonly #db: SqliteDatabase;
   readonly #maxBatchOps: number;
-  readonly #onCommit: (writes: number) => void;
+  readonly #onCommit: (writes: number, durationMs: number) => void;
   readonly #commitSync: CommitSync | null;
   readonly #begin: SqliteStatement;
   readonly #commit: SqliteStatement;
@@ -88,8 +88,11 @@ export class WriteBatcher {
   constructor(deps: {
     db: SqliteDatabase;
     maxBatchOps?: number;
-    /** Called after each successful COMMIT with the number of writes it carried. */
-    onCommit?: (writes: number) => void;
+    /**
+     * Called after each successful COMMIT with the number of writes it carried and how long the
+     * transaction took from BEGIN to COMMIT (ms; the flush that follows is not in it).
+     */
+    onCommit?: (writes: number, durationMs: number) => void;
     commitSync?: CommitSync;
   }) {
     this.#db = deps.db;
@@ -193,6 +196,7 @@ export class WriteBatcher {
     const done: DoneWrite[] = [];
     const failed: Array<{ write: PendingWrite; err: unknown }> = [];
     this.#transactions++;
+    const began = performance.now();
     try {
       this.#begin.run();
       if (!this.#runAllOptimistically(batch, done)) {
@@ -216,7 +220,7 @@ export class WriteBatcher {
     }
     this.#committed++;
     this.#writes += done.length;
-    this.#onCommit(done.length);
+    this.#onCommit(done.length, performance.now() - began);
     // A write that failed alone was rolled back: nothing of it needs to become durable.
     for (const { write, err } of failed) write.reject(err);
     if (this.#commitSync === null) {

@@ -1,0 +1,50 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import { AuthenticationError } from "../../errors.js";
+import type { Metrics } from "../../observability/metrics.js";
+import { bearerTokenOf } from "../auth.js";
+
+/**
+ * `GET /metrics`: Prometheus' exposition format (text 0.0.4), for a scraper. Not under
+ * `/api/v1`, where the admin key rules: a scraper gets its own token (`metrics.token`), or none.
+ */
+export function registerMetricsRoutes(
+  app: FastifyInstance,
+  deps: { metrics: Metrics; token: string | null },
+): void {
+  const expected = deps.token === null ? null : digest(deps.token);
+  app.get(
+    "/metrics",
+    {
+      schema: {
+        tags: ["Operations"],
+        summary: "Prometheus metrics",
+        description:
+          "This process's metrics in Prometheus' text format: HTTP requests by route and status, publish and ingest latency, delivery attempts by outcome and error class, attempt duration, open deliveries and the oldest one's age per application, received requests by source and verdict, rule runs, group commits, and Node's own (event-loop lag, memory, CPU). Open unless `metrics.token` is set; then send `Authorization: Bearer <token>`.",
+        security: [],
+        produces: ["text/plain"],
+        response: { 200: { type: "string", description: "Prometheus text format 0.0.4." } },
+      },
+    },
+    async (request, reply) => {
+      if (expected !== null) {
+        const token = bearerTokenOf(request.headers.authorization);
+        if (token === null) {
+          throw new AuthenticationError(
+            "GET /metrics needs `Authorization: Bearer <metrics token>`",
+          );
+        }
+        if (!timingSafeEqual(digest(token), expected)) {
+          throw new AuthenticationError("Invalid metrics token");
+        }
+      }
+      const { contentType, body } = await deps.metrics.render();
+      return reply.type(contentType).send(body);
+    },
+  );
+}
+
+/** Equal-length inputs for the constant-time compare, whatever the tokens' lengths. */
+function digest(token: string): Buffer {
+  return createHash("sha256").update(token).digest();
+}
