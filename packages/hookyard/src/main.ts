@@ -34,6 +34,7 @@ import { Endpoints } from "./outbound/endpoints.js";
 import { EventTypes } from "./outbound/event-types.js";
 import { Idempotency } from "./outbound/idempotency.js";
 import { Messages } from "./outbound/messages.js";
+import { OperationalWebhooks } from "./outbound/operational-webhooks.js";
 import { PayloadFilters, scopeOfMessage } from "./outbound/payload-filter.js";
 import { PayloadSchemas } from "./outbound/payload-schemas.js";
 import { pruneExpired } from "./outbound/retention.js";
@@ -43,6 +44,7 @@ import { acquireProcessLock } from "./store/process-lock.js";
 import { PgStore } from "./store/postgres/pg-store.js";
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
 import type { Store, TableStats } from "./store/store.js";
+import type { EndpointId, MessageId } from "./model.js";
 
 export const VERSION = "0.1.0";
 const USER_AGENT = `Hookyard/${VERSION}`;
@@ -181,6 +183,8 @@ export async function startHookyard(
       maxPayloadBytes: config.server.bodyLimitBytes,
       leaseMs,
     });
+    // Made once the services it publishes through exist (below); endpoints tell it of toggles.
+    let operational: OperationalWebhooks | null = null;
     const endpoints = new Endpoints({
       store,
       clock,
@@ -191,6 +195,10 @@ export async function startHookyard(
       messages,
       engine,
       leaseMs,
+      onToggled: (endpoint) =>
+        endpoint.disabled
+          ? operational?.endpointDisabled(endpoint, "manual")
+          : operational?.endpointEnabled(endpoint),
     });
     const attempts = new Attempts({
       store,
@@ -255,13 +263,15 @@ export async function startHookyard(
         ),
       start: (runs) => automation.start(runs),
     };
-    cache.onDisabled = (endpoint, reason) =>
+    cache.onDisabled = (endpoint, reason) => {
       automation.operational("endpoint.disabled", {
         appId: endpoint.appId,
         endpointId: endpoint.id,
         url: endpoint.url,
         reason,
       });
+      operational?.endpointDisabled(endpoint, "automatic");
+    };
     const receiver = new Receiver({
       store,
       clock,
@@ -277,6 +287,22 @@ export async function startHookyard(
     // A source's writes here drop this process's cached sources; other processes hear of them
     // through the store's change feed (PostgreSQL) below.
     const sources = new Sources({ store, clock, ids, onChange: () => receiver.forgetSources() });
+    const ops = new OperationalWebhooks({
+      applications,
+      messages,
+      endpointsOf: (appId) => cache.forApp(appId),
+      endpoint: (appId, endpointId) => cache.get(appId, endpointId as EndpointId),
+      eventIdOf: async (appId, msgId) =>
+        (await store.getMessage(appId, msgId as MessageId))?.eventId ?? null,
+      sourceUidOf: async (sourceId) => (await sources.get(sourceId).catch(() => null))?.uid ?? null,
+      clock,
+      logger: logger.child({ component: "operational-webhooks" }),
+    });
+    operational = ops;
+    engine.on("attempt", (attempt, update) => ops.attempt(attempt, update));
+    receiver.on("received", (request) => ops.received(request));
+    // Runs before the engine closes: the events raised so far are published first.
+    cleanups.push(() => ops.whenIdle());
     // Other processes on the same database changed configuration this process caches.
     const unsubscribe = store.onChange((change) => {
       switch (change.kind) {
@@ -340,6 +366,7 @@ export async function startHookyard(
       portalFrameAncestors: config.server.portalFrameAncestors,
       version: VERSION,
       ...(metrics !== null && { metrics: { metrics, token: config.metrics.token } }),
+      operational: ops,
     });
     cleanups.push(() => http.close());
 

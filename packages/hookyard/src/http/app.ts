@@ -34,6 +34,8 @@ import type { BackgroundTasks } from "../outbound/background-tasks.js";
 import type { Statistics } from "../outbound/statistics.js";
 import { registerMessageRoutes } from "./routes/messages.js";
 import { registerMetricsRoutes } from "./routes/metrics.js";
+import { registerOperationalWebhookRoutes } from "./routes/operational-webhooks.js";
+import type { OperationalWebhooks } from "../outbound/operational-webhooks.js";
 import type { Metrics } from "../observability/metrics.js";
 import { requestIds } from "./request-ids.js";
 import { registerSourceRoutes } from "./routes/sources.js";
@@ -87,6 +89,8 @@ export interface HttpAppDeps {
   portalFrameAncestors?: readonly string[];
   /** Hookyard's version, shown in the OpenAPI document. */
   version: string;
+  /** Operational webhooks (absent: no `/operational-webhook` routes). */
+  operational?: OperationalWebhooks;
   /** Prometheus metrics at `GET /metrics`, open or behind `token` (absent: no metrics). */
   metrics?: { metrics: Metrics; token: string | null };
 }
@@ -290,6 +294,12 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
       });
       registerMessageRoutes(api, deps.services);
       registerAttemptRoutes(api, deps.services);
+      if (deps.operational !== undefined) {
+        registerOperationalWebhookRoutes(api, {
+          endpoints: deps.services.endpoints,
+          operational: deps.operational,
+        });
+      }
       if (deps.tasks !== undefined) {
         registerBackgroundTaskRoutes(api, deps.tasks);
         registerOverviewRoutes(api, deps.tasks.activity);

@@ -1,9 +1,10 @@
 import type { Clock } from "../clock.js";
-import { ConflictError, NotFoundError } from "../errors.js";
+import { ConflictError, ForbiddenError, NotFoundError } from "../errors.js";
 import type { IdGenerator } from "../ids.js";
 import type { AppId, Application } from "../model.js";
 import type { ApplicationFilter, Page, PageRequest, Store } from "../store/store.js";
 import type { EndpointCache } from "./endpoint-cache.js";
+import { OPERATIONAL_APP_UID } from "./operational-webhooks.js";
 import type { ApplicationInput, ApplicationPatch, ApplicationService } from "./services.js";
 
 export class Applications implements ApplicationService {
@@ -24,14 +25,19 @@ export class Applications implements ApplicationService {
     this.#endpoints = deps.endpoints;
   }
 
-  list(page: PageRequest, filter: ApplicationFilter = {}): Promise<Page<Application>> {
-    return this.#store.listApplications(page, filter);
+  async list(page: PageRequest, filter: ApplicationFilter = {}): Promise<Page<Application>> {
+    const found = await this.#store.listApplications(page, filter);
+    // Hookyard's own application is not one of the sender's customers. A page may hold one
+    // fewer than asked; its iterator still continues after it.
+    const data = found.data.filter((app) => app.uid !== OPERATIONAL_APP_UID);
+    return data.length === found.data.length ? found : { ...found, data };
   }
 
   async create(
     input: ApplicationInput,
-    opts: { getIfExists: boolean },
+    opts: { getIfExists: boolean; internal?: boolean },
   ): Promise<{ app: Application; created: boolean }> {
+    if (input.uid === OPERATIONAL_APP_UID && opts.internal !== true) refuseReserved();
     if (opts.getIfExists && input.uid != null) {
       const existing = await this.#store.getApplication(input.uid);
       if (existing !== null) return { app: existing, created: false };
@@ -83,6 +89,7 @@ export class Applications implements ApplicationService {
       const uid = input.uid ?? (idOrUid.startsWith("app_") ? null : idOrUid);
       return this.create({ ...input, uid }, { getIfExists: false });
     }
+    if (existing.uid === OPERATIONAL_APP_UID || input.uid === OPERATIONAL_APP_UID) refuseReserved();
     const app: Application = {
       ...existing,
       name: input.name,
@@ -97,6 +104,7 @@ export class Applications implements ApplicationService {
 
   async patch(idOrUid: string, patch: ApplicationPatch): Promise<Application> {
     const existing = await this.get(idOrUid);
+    if (existing.uid === OPERATIONAL_APP_UID || patch.uid === OPERATIONAL_APP_UID) refuseReserved();
     const app: Application = {
       ...existing,
       ...(patch.name !== undefined && { name: patch.name }),
@@ -111,6 +119,7 @@ export class Applications implements ApplicationService {
 
   async delete(idOrUid: string): Promise<void> {
     const app = await this.get(idOrUid);
+    if (app.uid === OPERATIONAL_APP_UID) refuseReserved();
     await this.#store.deleteApplication(app.id);
     this.#forget(app);
     this.#endpoints.forgetApp(app.id);
@@ -154,4 +163,10 @@ export class Applications implements ApplicationService {
       throw err;
     }
   }
+}
+
+function refuseReserved(): never {
+  throw new ForbiddenError(
+    `The application "${OPERATIONAL_APP_UID}" is Hookyard's own (operational webhooks): manage it with /api/v1/operational-webhook/endpoint`,
+  );
 }

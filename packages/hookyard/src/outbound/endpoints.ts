@@ -35,6 +35,8 @@ export interface EndpointsDeps {
   messages: Messages;
   engine: DeliveryEngine;
   leaseMs: number;
+  /** Told when an update through the API disables or enables an endpoint (its new state). */
+  onToggled?: (endpoint: Endpoint) => void;
 }
 
 export class Endpoints implements EndpointService {
@@ -288,6 +290,7 @@ export class Endpoints implements EndpointService {
     }
     if (!existing.disabled && endpoint.disabled)
       await cancelOpenDeliveries(this.#deps.store, endpoint.id, now);
+    if (existing.disabled !== endpoint.disabled) this.#deps.onToggled?.(endpoint);
     return endpoint;
   }
 }

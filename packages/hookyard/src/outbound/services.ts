@@ -40,7 +40,8 @@ export interface ApplicationService {
   /** With `getIfExists`, an existing application with the same uid is returned (created: false). */
   create(
     input: ApplicationInput,
-    opts: { getIfExists: boolean },
+    /** `internal`: Hookyard's own use of a reserved uid (the operational webhooks' app). */
+    opts: { getIfExists: boolean; internal?: boolean },
   ): Promise<{ app: Application; created: boolean }>;
   /** @throws NotFoundError */
   get(idOrUid: string): Promise<Application>;

@@ -264,6 +264,15 @@ describe("HTTP app: idempotency", () => {
 describe("HTTP app: OpenAPI and docs", () => {
   const ROUTES: [string, string][] = [
     ["get", "/metrics"],
+    ["get", "/api/v1/operational-webhook/endpoint"],
+    ["post", "/api/v1/operational-webhook/endpoint"],
+    ["get", "/api/v1/operational-webhook/endpoint/{endpoint_id}"],
+    ["put", "/api/v1/operational-webhook/endpoint/{endpoint_id}"],
+    ["delete", "/api/v1/operational-webhook/endpoint/{endpoint_id}"],
+    ["get", "/api/v1/operational-webhook/endpoint/{endpoint_id}/secret"],
+    ["post", "/api/v1/operational-webhook/endpoint/{endpoint_id}/secret/rotate"],
+    ["get", "/api/v1/operational-webhook/endpoint/{endpoint_id}/headers"],
+    ["put", "/api/v1/operational-webhook/endpoint/{endpoint_id}/headers"],
     ["get", "/api/v1/health"],
     ["get", "/api/v1/health/ping"],
     ["head", "/api/v1/health/ping"],

@@ -63,6 +63,7 @@ export async function buildStubApp(
     logger: pino({ level: "silent" }),
     bodyLimitBytes: opts.bodyLimitBytes ?? 1024 * 1024,
     version: "0.0.0-test",
+    operational: unusedService(),
     metrics: {
       metrics: new Metrics({
         version: "0.0.0-test",
