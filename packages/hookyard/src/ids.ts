@@ -6,7 +6,18 @@ import { randomBytes } from "node:crypto";
  * (ASCII order of 0-9A-Za-z), which is what cursor pagination relies on.
  */
 export type IdPrefix =
-  "app" | "ep" | "msg" | "atmpt" | "dlv" | "et" | "qtask" | "src" | "req" | "rrun";
+  | "app"
+  | "ep"
+  | "msg"
+  | "atmpt"
+  | "dlv"
+  | "et"
+  | "qtask"
+  | "src"
+  | "req"
+  | "rrun"
+  | "key"
+  | "audit";
 
 export interface IdGenerator {
   next<P extends IdPrefix>(prefix: P): `${P}_${string}`;

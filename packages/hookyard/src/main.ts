@@ -25,6 +25,8 @@ import { outboundEvent } from "./rules/events.js";
 import { MessageEgress } from "./rules/rule-targets.js";
 import { startRules } from "./rules/rules-in-force.js";
 import { ApiKeyAuth } from "./outbound/api-key.js";
+import { ApiKeys } from "./outbound/api-keys.js";
+import { AuditLog } from "./outbound/audit-log.js";
 import { Applications } from "./outbound/applications.js";
 import { Attempts } from "./outbound/attempts.js";
 import { BackgroundTasks } from "./outbound/background-tasks.js";
@@ -303,6 +305,13 @@ export async function startHookyard(
     receiver.on("received", (request) => ops.received(request));
     // Runs before the engine closes: the events raised so far are published first.
     cleanups.push(() => ops.whenIdle());
+    const apiKeys = await ApiKeys.init({
+      store,
+      clock,
+      ids,
+      resolveApp: async (idOrUid) => (await applications.get(idOrUid)).id,
+    });
+    const audit = new AuditLog({ store, clock, ids });
     // Other processes on the same database changed configuration this process caches.
     const unsubscribe = store.onChange((change) => {
       switch (change.kind) {
@@ -325,7 +334,15 @@ export async function startHookyard(
         case "sources":
           receiver.forgetSources();
           break;
+        case "api-keys":
+          apiKeys
+            .reload()
+            .catch((err: unknown) => logger.warn({ err }, "reloading API keys failed"));
+          break;
         case "resync":
+          apiKeys
+            .reload()
+            .catch((err: unknown) => logger.warn({ err }, "reloading API keys failed"));
           receiver.forgetSources();
           applications.clear();
           cache.clear();
@@ -367,6 +384,7 @@ export async function startHookyard(
       version: VERSION,
       ...(metrics !== null && { metrics: { metrics, token: config.metrics.token } }),
       operational: ops,
+      access: { keys: apiKeys, audit },
     });
     cleanups.push(() => http.close());
 
@@ -391,6 +409,10 @@ export async function startHookyard(
       const retentionDays = config.database.retentionDays;
       pruneExpired({ store, clock, retentionDays, logger }).catch((err: unknown) =>
         logger.warn({ err }, "pruning expired data failed"),
+      );
+      audit.prune(config.database.auditRetentionDays).then(
+        (pruned) => logger.debug({ pruned }, "pruned audit log entries"),
+        (err: unknown) => logger.warn({ err }, "pruning the audit log failed"),
       );
       automation
         .recover({ all: false })

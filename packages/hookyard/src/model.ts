@@ -20,6 +20,8 @@ export type DeliveryId = `dlv_${string}`;
 export type SourceId = `src_${string}`;
 export type InboundRequestId = `req_${string}`;
 export type RuleRunId = `rrun_${string}`;
+export type ApiKeyId = `key_${string}`;
+export type AuditEntryId = `audit_${string}`;
 
 export interface Application {
   id: AppId;
@@ -317,4 +319,47 @@ export interface RuleRun {
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
+}
+
+/**
+ * An API key beside the admin key: for every application or one, read-write or read-only. Only
+ * its SHA-256 is kept; the key itself is shown once, when it is created.
+ */
+export interface ApiKey {
+  id: ApiKeyId;
+  name: string;
+  /** The key's first characters, shown to tell keys apart (not enough to use it). */
+  prefix: string;
+  /** Hex SHA-256 of the key. */
+  hash: string;
+  /** null = every application. */
+  appId: AppId | null;
+  readOnly: boolean;
+  createdAt: number;
+  /** Set once revoked: the key authenticates nothing from then on. */
+  revokedAt: number | null;
+}
+
+/** One change made through the API: who, what, when. */
+export interface AuditEntry {
+  id: AuditEntryId;
+  /** `admin`, an API key's id (`key_…`) or `portal:<app id>` (an app portal token). */
+  actor: string;
+  /** The API key's name, or null. */
+  actorName: string | null;
+  method: string;
+  /** The route's pattern (`/api/v1/app/:app_id/endpoint/:endpoint_id`). */
+  route: string;
+  /** The path as requested (ids and uids in it), without the query. */
+  path: string;
+  status: number;
+  /** The application the change is in, or null (event types, sources, keys, …). */
+  appId: AppId | null;
+  /** The object changed (its id), or null when unknown. */
+  objectId: string | null;
+  /** Changed fields: `{ field: { from, to } }`, secrets masked. */
+  changes: Record<string, { from?: unknown; to?: unknown }>;
+  requestId: string;
+  ip: string;
+  createdAt: number;
 }

@@ -92,6 +92,12 @@ const DatabaseSchema = Type.Object(
       env: "HOOKYARD_RETENTION_DAYS",
       flag: "--retention-days",
     }),
+    auditRetentionDays: setting(Type.Number({ exclusiveMinimum: 0 }), {
+      description: "Audit log entries older than this many days are removed (hourly).",
+      default: 365,
+      env: "HOOKYARD_AUDIT_RETENTION_DAYS",
+      flag: "--audit-retention-days",
+    }),
   },
   { additionalProperties: false },
 );

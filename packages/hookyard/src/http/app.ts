@@ -12,7 +12,7 @@ import { jsonHazard, MAX_JSON_DEPTH, type JsonHazard } from "../inbound/provider
 import type { Receiver } from "../inbound/receiver.js";
 import type { Sources } from "../inbound/sources.js";
 import type { OutboundServices } from "../outbound/services.js";
-import { type PortalChecks, bearerAuthHook, FailedAuthLimiter } from "./auth.js";
+import { type ApiKeyChecks, type PortalChecks, bearerAuthHook, FailedAuthLimiter } from "./auth.js";
 import { toHttpFailure } from "./error-mapping.js";
 import { registerIdempotency } from "./idempotency.js";
 import { RequestLog } from "./request-log.js";
@@ -35,6 +35,10 @@ import type { Statistics } from "../outbound/statistics.js";
 import { registerMessageRoutes } from "./routes/messages.js";
 import { registerMetricsRoutes } from "./routes/metrics.js";
 import { registerOperationalWebhookRoutes } from "./routes/operational-webhooks.js";
+import { registerAccessRoutes } from "./routes/access.js";
+import { registerAuditTrail } from "./audit-trail.js";
+import type { ApiKeys } from "../outbound/api-keys.js";
+import type { AuditLog } from "../outbound/audit-log.js";
 import type { OperationalWebhooks } from "../outbound/operational-webhooks.js";
 import type { Metrics } from "../observability/metrics.js";
 import { requestIds } from "./request-ids.js";
@@ -89,6 +93,8 @@ export interface HttpAppDeps {
   portalFrameAncestors?: readonly string[];
   /** Hookyard's version, shown in the OpenAPI document. */
   version: string;
+  /** API keys beside the admin key and the audit log (absent: the admin key only, no audit). */
+  access?: { keys: ApiKeys; audit: AuditLog };
   /** Operational webhooks (absent: no `/operational-webhook` routes). */
   operational?: OperationalWebhooks;
   /** Prometheus metrics at `GET /metrics`, open or behind `token` (absent: no metrics). */
@@ -259,21 +265,28 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
 
   // One count of failed keys per server, whichever part of the API they were tried on.
   const failedAuth = new FailedAuthLimiter();
+  const applicationId = (idOrUid: string) =>
+    deps.services.applications.get(idOrUid).then(
+      (found): string | null => found.id,
+      () => null,
+    );
+  const keys = deps.access?.keys;
+  const keyChecks: ApiKeyChecks | undefined =
+    keys === undefined
+      ? undefined
+      : { authenticate: (token) => keys.authenticate(token), applicationId };
+  const audit = deps.access === undefined ? undefined : { audit: deps.access.audit, applicationId };
   await app.register(
     (api, _opts, done) => {
-      const applications = deps.services.applications;
       const portalChecks: PortalChecks | undefined =
         deps.portal === undefined
           ? undefined
-          : {
-              verify: (token) => deps.portal!.verify(token),
-              applicationId: (idOrUid) =>
-                applications.get(idOrUid).then(
-                  (found) => found.id,
-                  () => null,
-                ),
-            };
-      api.addHook("onRequest", bearerAuthHook(deps.services.auth, failedAuth, portalChecks));
+          : { verify: (token) => deps.portal!.verify(token), applicationId };
+      api.addHook(
+        "onRequest",
+        bearerAuthHook(deps.services.auth, failedAuth, portalChecks, keyChecks),
+      );
+      if (audit !== undefined) registerAuditTrail(api, { ...audit, root: () => app });
       registerIdempotency(api, deps.services.idempotency);
       if (deps.portal !== undefined) {
         registerAuthRoutes(api, {
@@ -305,13 +318,18 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
         registerOverviewRoutes(api, deps.tasks.activity);
       }
       if (deps.rules !== undefined) registerRuleRoutes(api, deps.rules);
+      if (deps.access !== undefined) registerAccessRoutes(api, deps.access);
       done();
     },
     { prefix: API_PREFIX },
   );
   await app.register(
     (api, _opts, done) => {
-      api.addHook("onRequest", bearerAuthHook(deps.services.auth, failedAuth));
+      api.addHook(
+        "onRequest",
+        bearerAuthHook(deps.services.auth, failedAuth, undefined, keyChecks),
+      );
+      if (audit !== undefined) registerAuditTrail(api, { ...audit, root: () => app });
       registerIdempotency(api, deps.services.idempotency);
       registerSourceRoutes(api, { ...deps.inbound, endpoints: deps.services.endpoints, streams });
       registerListenerRoutes(api, { ...deps.inbound, streams });

@@ -1,4 +1,7 @@
 import type {
+  ApiKey,
+  ApiKeyId,
+  AuditEntry,
   AppId,
   Application,
   BackgroundTask,
@@ -231,6 +234,8 @@ export type StoreChange =
   | { kind: "event-type"; name: string }
   /** A source was created, changed (tokens included) or deleted. */
   | { kind: "sources" }
+  /** An API key was created or revoked. */
+  | { kind: "api-keys" }
   /** Deliveries nobody holds fall due at `at` (handed back at shutdown, a retry left to the store). */
   | { kind: "due"; at: number }
   /** A message's payload was expunged: copies of it held in memory must not be sent. */
@@ -249,6 +254,16 @@ export interface DeliveryBacklog {
   scheduled: number;
   /** When the oldest of them was created (epoch ms). */
   oldestCreatedAt: number;
+}
+
+/** Which audit entries to list; every field narrows. */
+export interface AuditFilter {
+  actor?: string;
+  appId?: AppId;
+  objectId?: string;
+  /** Entries created at or after this time (epoch ms), and before `until`. */
+  since?: number;
+  until?: number;
 }
 
 /** One group commit: how many writes it carried and how long its transaction took. */
@@ -300,6 +315,18 @@ export interface Store {
 
   /** Calls `listener` after each group commit of this process's writes. Returns unsubscribe. */
   onCommit(listener: (commit: CommitStats) => void): () => void;
+
+  // --- API keys and the audit log ---
+  insertApiKey(key: ApiKey): Promise<void>;
+  /** Every key, revoked ones included (they are few), oldest first. */
+  listApiKeys(): Promise<ApiKey[]>;
+  /** Marks the key revoked at `at`; false when there is no such key or it was already. */
+  revokeApiKey(id: ApiKeyId, at: number): Promise<boolean>;
+  insertAuditEntry(entry: AuditEntry): Promise<void>;
+  /** Newest first; `page.iterator` is the last id of the previous page. */
+  listAuditEntries(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEntry>>;
+  /** Deletes entries created before `before` (epoch ms); returns how many. */
+  pruneAuditEntries(before: number): Promise<number>;
 
   // --- settings (small key/value facts: the API key hash, schema version, …) ---
   getSetting(key: string): Promise<string | null>;

@@ -52,7 +52,11 @@ describe("config defaults", () => {
         requestTimeoutMs: 60_000,
         portalFrameAncestors: [],
       },
-      database: { url: "sqlite:./.hookyard/hookyard.db", retentionDays: 30 },
+      database: {
+        url: "sqlite:./.hookyard/hookyard.db",
+        retentionDays: 30,
+        auditRetentionDays: 365,
+      },
       auth: { apiKey: null },
       delivery: {
         retrySchedule: [5, 300, 1800, 7200, 18000, 36000, 36000],

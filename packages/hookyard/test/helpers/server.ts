@@ -61,6 +61,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     database: {
       url: opts.databaseUrl ?? (await testDatabaseUrl(dir)),
       retentionDays: opts.retentionDays ?? defaults.database.retentionDays,
+      auditRetentionDays: defaults.database.auditRetentionDays,
     },
     auth: { apiKey: TEST_API_KEY },
     delivery: { ...defaults.delivery, egressAllow: ["127.0.0.1/32"], ...opts.delivery },

@@ -264,6 +264,11 @@ describe("HTTP app: idempotency", () => {
 describe("HTTP app: OpenAPI and docs", () => {
   const ROUTES: [string, string][] = [
     ["get", "/metrics"],
+    ["post", "/api/v1/api-key"],
+    ["get", "/api/v1/api-key"],
+    ["get", "/api/v1/api-key/{key_id}"],
+    ["post", "/api/v1/api-key/{key_id}/revoke"],
+    ["get", "/api/v1/audit-log"],
     ["get", "/api/v1/operational-webhook/endpoint"],
     ["post", "/api/v1/operational-webhook/endpoint"],
     ["get", "/api/v1/operational-webhook/endpoint/{endpoint_id}"],

@@ -7,6 +7,8 @@ import type { IdempotencyRecord } from "../../src/store/store.js";
 import { SystemClock } from "../../src/clock.js";
 import { PortalAccess } from "../../src/outbound/portal-access.js";
 import { Metrics } from "../../src/observability/metrics.js";
+import type { ApiKeys } from "../../src/outbound/api-keys.js";
+import type { AuditLog } from "../../src/outbound/audit-log.js";
 
 export const TEST_API_KEY = "hy_test_key";
 
@@ -64,6 +66,11 @@ export async function buildStubApp(
     bodyLimitBytes: opts.bodyLimitBytes ?? 1024 * 1024,
     version: "0.0.0-test",
     operational: unusedService(),
+    // No API keys beside the admin key; changes are "recorded" nowhere.
+    access: {
+      keys: { authenticate: () => null } as unknown as ApiKeys,
+      audit: { record: () => Promise.resolve() } as unknown as AuditLog,
+    },
     metrics: {
       metrics: new Metrics({
         version: "0.0.0-test",

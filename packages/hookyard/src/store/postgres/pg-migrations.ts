@@ -259,6 +259,39 @@ CREATE INDEX inbound_request_replay ON inbound_request (source_id, replay_key, c
 CREATE INDEX inbound_request_status ON inbound_request (source_id, status, id);
 `;
 
+/** v11 (issue 16): as SQLite's v10, API keys and the audit log. */
+const V11_ACCESS = `
+CREATE TABLE api_key (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  name TEXT NOT NULL,
+  prefix TEXT NOT NULL,
+  hash TEXT COLLATE "C" NOT NULL UNIQUE,
+  app_id TEXT,
+  read_only INTEGER NOT NULL,
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT
+);
+
+CREATE TABLE audit_log (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  actor TEXT COLLATE "C" NOT NULL,
+  actor_name TEXT,
+  method TEXT NOT NULL,
+  route TEXT NOT NULL,
+  path TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  app_id TEXT COLLATE "C",
+  object_id TEXT COLLATE "C",
+  changes TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  ip TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX audit_log_app ON audit_log (app_id, id);
+CREATE INDEX audit_log_actor ON audit_log (actor, id);
+CREATE INDEX audit_log_object ON audit_log (object_id, id);
+`;
+
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 1, name: "initial outbound schema", sql: V1_INITIAL },
   { version: 2, name: "cluster-wide endpoint rate limits", sql: V2_RATE_LIMIT },
@@ -267,6 +300,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 5, name: "rule events stored once", sql: V5_RULE_EVENTS },
   { version: 6, name: "payload filters, scheduled messages, background tasks", sql: V6_SDK2 },
   { version: 7, name: "replay keys and capped rejected requests", sql: V7_REPLAY_KEYS },
+  { version: 11, name: "api keys and the audit log", sql: V11_ACCESS },
 ];
 
 /** An arbitrary constant: the advisory lock every Hookyard migrating this schema takes. */

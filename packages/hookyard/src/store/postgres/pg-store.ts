@@ -1,4 +1,7 @@
 import type {
+  ApiKey,
+  ApiKeyId,
+  AuditEntry,
   AppId,
   Application,
   Attempt,
@@ -54,6 +57,7 @@ import type {
   Store,
   TableStats,
   ActivityOverview,
+  AuditFilter,
   CommitStats,
   DeliveryBacklog,
   StoreChange,
@@ -75,6 +79,7 @@ import { addTerm, pgPage, pgTerms, type PgTerms } from "./pg-listing.js";
 import { migratePg, requireCurrentPgSchema } from "./pg-migrations.js";
 import { activityFloors, activityFromRows, activityQueries } from "../rows/activity-queries.js";
 import { backlogFromRows, backlogQuery } from "../rows/backlog-rows.js";
+import * as access from "../rows/access-rows.js";
 
 const OPEN = "status IN ('pending', 'retrying')";
 
@@ -357,6 +362,60 @@ export class PgStore implements Store {
       await this.#batcher.whenIdle();
       if (this.#readsInFlight === 0) return;
     }
+  }
+
+  // --- API keys and the audit log ---
+
+  insertApiKey(key: ApiKey): Promise<void> {
+    return this.#write(async (db) => {
+      await db.query(
+        access.insertSql("api_key", access.API_KEY_COLUMNS, (n) => `$${n}`),
+        access.apiKeyValues(key),
+      );
+      await this.#notify(db, { kind: "api-keys" });
+    });
+  }
+
+  async listApiKeys(): Promise<ApiKey[]> {
+    return (await this.#rows<Record<string, unknown>>("SELECT * FROM api_key ORDER BY id")).map(
+      access.rowToApiKey,
+    );
+  }
+
+  revokeApiKey(id: ApiKeyId, at: number): Promise<boolean> {
+    return this.#write(async (db) => {
+      const result = await db.query(
+        "UPDATE api_key SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        [at, id],
+      );
+      if ((result.rowCount ?? 0) === 0) return false;
+      await this.#notify(db, { kind: "api-keys" });
+      return true;
+    });
+  }
+
+  insertAuditEntry(entry: AuditEntry): Promise<void> {
+    return this.#write(async (db) => {
+      await db.query(
+        access.insertSql("audit_log", access.AUDIT_COLUMNS, (n) => `$${n}`),
+        access.auditValues(entry),
+      );
+    });
+  }
+
+  async listAuditEntries(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEntry>> {
+    const { sql, params } = access.auditListQuery(filter, page, (n) => `$${n}`);
+    const rows = await this.#rows<Record<string, unknown>>(sql, params);
+    return access.auditPage(rows, page.limit);
+  }
+
+  pruneAuditEntries(before: number): Promise<number> {
+    return this.#write(async (db) => {
+      const result = await db.query("DELETE FROM audit_log WHERE id < $1", [
+        idFloor("audit", before),
+      ]);
+      return result.rowCount ?? 0;
+    });
   }
 
   // --- settings ---

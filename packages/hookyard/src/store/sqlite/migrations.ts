@@ -277,6 +277,43 @@ CREATE INDEX inbound_request_replay ON inbound_request (source_id, replay_key, c
 CREATE INDEX inbound_request_status ON inbound_request (source_id, status, id);
 `;
 
+/**
+ * v10 (issue 16): API keys beside the admin key (only their SHA-256 is kept; an app-scoped key
+ * names its application) and the audit log of changes, found newest first per application,
+ * actor or object. (Versions 7 to 9 belong to other changes of the same issue.)
+ */
+const V10_ACCESS = `
+CREATE TABLE api_key (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  prefix TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  app_id TEXT,
+  read_only INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+
+CREATE TABLE audit_log (
+  id TEXT PRIMARY KEY,
+  actor TEXT NOT NULL,
+  actor_name TEXT,
+  method TEXT NOT NULL,
+  route TEXT NOT NULL,
+  path TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  app_id TEXT,
+  object_id TEXT,
+  changes TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  ip TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX audit_log_app ON audit_log (app_id, id);
+CREATE INDEX audit_log_actor ON audit_log (actor, id);
+CREATE INDEX audit_log_object ON audit_log (object_id, id);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial outbound schema", sql: V1_INITIAL },
   { version: 2, name: "inbound sources", sql: V2_SOURCES },
@@ -284,6 +321,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: "rule events stored once", sql: V4_RULE_EVENTS },
   { version: 5, name: "payload filters, scheduled messages, background tasks", sql: V5_SDK2 },
   { version: 6, name: "replay keys and capped rejected requests", sql: V6_REPLAY_KEYS },
+  { version: 10, name: "api keys and the audit log", sql: V10_ACCESS },
 ];
 
 /**

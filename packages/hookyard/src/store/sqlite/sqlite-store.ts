@@ -1,7 +1,12 @@
 import { ServiceUnavailableError } from "../../errors.js";
 import { activityFloors, activityFromRows, activityQueries } from "../rows/activity-queries.js";
+import { idFloor } from "../../ids.js";
 import { backlogFromRows, backlogQuery } from "../rows/backlog-rows.js";
+import * as access from "../rows/access-rows.js";
 import type {
+  ApiKey,
+  ApiKeyId,
+  AuditEntry,
   AppId,
   Application,
   Attempt,
@@ -29,6 +34,7 @@ import type {
 } from "../../model.js";
 import type {
   ActivityOverview,
+  AuditFilter,
   CommitStats,
   DeliveryBacklog,
   AppDeliveryCount,
@@ -190,6 +196,55 @@ export class SqliteStore implements Store {
   /** One process per file: nobody else changes anything. */
   onChange(): () => void {
     return () => undefined;
+  }
+
+  insertApiKey(key: ApiKey): Promise<void> {
+    return this.#write(() => {
+      this.#db
+        .prepare(access.insertSql("api_key", access.API_KEY_COLUMNS, () => "?"))
+        .run(...access.apiKeyValues(key));
+    });
+  }
+
+  listApiKeys(): Promise<ApiKey[]> {
+    return this.#read(() =>
+      (
+        this.#db.prepare("SELECT * FROM api_key ORDER BY id").all() as Record<string, unknown>[]
+      ).map(access.rowToApiKey),
+    );
+  }
+
+  revokeApiKey(id: ApiKeyId, at: number): Promise<boolean> {
+    return this.#write(
+      () =>
+        this.#db
+          .prepare("UPDATE api_key SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+          .run(at, id).changes > 0,
+    );
+  }
+
+  insertAuditEntry(entry: AuditEntry): Promise<void> {
+    return this.#write(() => {
+      this.#db
+        .prepare(access.insertSql("audit_log", access.AUDIT_COLUMNS, () => "?"))
+        .run(...access.auditValues(entry));
+    });
+  }
+
+  listAuditEntries(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEntry>> {
+    return this.#read(() => {
+      const { sql, params } = access.auditListQuery(filter, page, () => "?");
+      const rows = this.#db.prepare(sql).all(...params) as Record<string, unknown>[];
+      return access.auditPage(rows, page.limit);
+    });
+  }
+
+  pruneAuditEntries(before: number): Promise<number> {
+    return this.#write(
+      () =>
+        this.#db.prepare("DELETE FROM audit_log WHERE id < ?").run(idFloor("audit", before))
+          .changes,
+    );
   }
 
   getSetting(key: string): Promise<string | null> {

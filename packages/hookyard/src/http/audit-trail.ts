@@ -1,0 +1,149 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { AppId, AuditEntry } from "../model.js";
+import { changedFields, createdFields, deletedFields } from "../outbound/audit-diff.js";
+import type { AuditLog } from "../outbound/audit-log.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The object as it was before this change (read by the audit trail), when it had a GET. */
+    auditBefore?: Record<string, unknown> | null;
+  }
+}
+
+/**
+ * Requests that change nothing an operator configured, though they are not GETs: publishing (the
+ * data plane, recorded as messages), checks and reports, and debug listeners' cursors.
+ */
+const NOT_CHANGES: readonly RegExp[] = [
+  /^POST \/api\/v1\/app\/:app_id\/msg$/,
+  /\/precheck\//,
+  /^(POST|PUT) \/api\/v1\/stats\//,
+  /\/listener\//,
+  /^POST \/api\/v1\/auth\/logout$/,
+  /^POST \/api\/v1\/rule(book)?s?\/(test|check|dry-run)/,
+];
+
+/**
+ * The audit trail (issue 16): every change that succeeded through the management API becomes an
+ * audit entry — who made it (the key), the route and the object, and the fields it changed with
+ * secrets masked. Before a PUT, PATCH or DELETE, the object is read with a GET of the same URL
+ * (as the same caller), so the entry holds the fields' old values; the reply is held until the
+ * entry is stored, so a client that saw a 2xx knows it is on record. (The entry is written after
+ * the change, not in its transaction: a crash between the two leaves a change without an entry.)
+ */
+export function registerAuditTrail(
+  api: FastifyInstance,
+  deps: {
+    audit: AuditLog;
+    root: () => FastifyInstance;
+    /** The id of the application a path's `:app_id` (an id or a uid) names, or null. */
+    applicationId(idOrUid: string): Promise<string | null>;
+  },
+): void {
+  api.addHook("preHandler", async (request) => {
+    if (!isChange(request)) return;
+    if (request.method !== "PUT" && request.method !== "PATCH" && request.method !== "DELETE") {
+      return;
+    }
+    request.auditBefore = await readBefore(deps.root(), request);
+  });
+  api.addHook("onSend", async (request, reply, payload) => {
+    if (!isChange(request) || reply.statusCode < 200 || reply.statusCode >= 300) return payload;
+    const after = jsonObject(payload);
+    const before = request.auditBefore ?? null;
+    let changes: AuditEntry["changes"];
+    if (request.method === "DELETE") changes = before === null ? {} : deletedFields(before);
+    else if (before !== null && after !== null) changes = changedFields(before, after);
+    else changes = createdFields(after ?? jsonObject(request.body) ?? {});
+    const params = request.params as Record<string, string | undefined>;
+    await deps.audit.record({
+      actor: actorOf(request),
+      actorName: request.principal?.kind === "api-key" ? request.principal.key.name : null,
+      method: request.method,
+      route: request.routeOptions.url ?? "",
+      path: request.url.split("?")[0] ?? request.url,
+      status: reply.statusCode,
+      appId: await appIdOf(params, after, before, (idOrUid) => deps.applicationId(idOrUid)),
+      objectId: objectIdOf(params, after, before),
+      changes,
+      requestId: request.id,
+      ip: request.ip,
+    });
+    return payload;
+  });
+}
+
+function isChange(request: FastifyRequest): boolean {
+  if (request.method === "GET" || request.method === "HEAD" || request.method === "OPTIONS") {
+    return false;
+  }
+  const key = `${request.method} ${request.routeOptions.url ?? ""}`;
+  return !NOT_CHANGES.some((pattern) => pattern.test(key));
+}
+
+async function readBefore(
+  root: FastifyInstance,
+  request: FastifyRequest,
+): Promise<Record<string, unknown> | null> {
+  const authorization = request.headers.authorization;
+  const res = await root.inject({
+    method: "GET",
+    url: request.url,
+    headers: {
+      ...(authorization !== undefined && { authorization }),
+      "x-request-id": request.id,
+    },
+    remoteAddress: request.ip,
+  });
+  if (res.statusCode !== 200) return null;
+  return jsonObject(res.body);
+}
+
+function actorOf(request: FastifyRequest): string {
+  if (request.portal !== undefined) return `portal:${request.portal.appId}`;
+  const principal = request.principal;
+  return principal?.kind === "api-key" ? principal.key.id : "admin";
+}
+
+/** An object from a JSON text or value, or null (an empty reply, an array, not JSON). */
+function jsonObject(payload: unknown): Record<string, unknown> | null {
+  let value = payload;
+  if (typeof payload === "string" || Buffer.isBuffer(payload)) {
+    try {
+      value = JSON.parse(payload.toString());
+    } catch {
+      return null;
+    }
+  }
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : null;
+}
+
+async function appIdOf(
+  params: Record<string, string | undefined>,
+  after: Record<string, unknown> | null,
+  before: Record<string, unknown> | null,
+  applicationId: (idOrUid: string) => Promise<string | null>,
+): Promise<AppId | null> {
+  for (const candidate of [after?.["appId"], before?.["appId"], after?.["id"], before?.["id"]]) {
+    if (typeof candidate === "string" && candidate.startsWith("app_")) return candidate as AppId;
+  }
+  const named = params["app_id"];
+  if (named === undefined) return null;
+  // A deleted application is found no more: its path's id is what is left.
+  return ((await applicationId(named)) ??
+    (named.startsWith("app_") ? named : null)) as AppId | null;
+}
+
+/** The innermost object the route names (its last `:…_id` parameter), by id when known. */
+function objectIdOf(
+  params: Record<string, string | undefined>,
+  after: Record<string, unknown> | null,
+  before: Record<string, unknown> | null,
+): string | null {
+  const id = after?.["id"] ?? before?.["id"];
+  if (typeof id === "string") return id;
+  const named = Object.entries(params).filter(([name]) => name.endsWith("_id") || name === "name");
+  return named.at(-1)?.[1] ?? null;
+}
