@@ -83,7 +83,7 @@ describe.skipIf(unavailable !== null)("postgres adapter", () => {
     await client.connect();
     onTestFinished(() => client.end());
     await client.query("INSERT INTO hookyard_schema (version, name) VALUES ($1, 'future')", [
-      PG_MIGRATIONS.length + 1,
+      PG_MIGRATIONS.at(-1)!.version + 1,
     ]);
     await expect(PgStore.open({ url: TEST_PG_URL, schema })).rejects.toThrow(
       /newer than this Hookyard supports/,

@@ -66,7 +66,7 @@ describe("sqlite store: files and schema", () => {
   it("refuses a database whose schema is newer than this code", async () => {
     const path = await tempSqlitePath();
     const raw = new Database(path);
-    raw.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    raw.pragma(`user_version = ${MIGRATIONS.at(-1)!.version + 1}`);
     raw.close();
     expect(() => SqliteStore.open({ path })).toThrow(/newer than this Hookyard supports/);
   });

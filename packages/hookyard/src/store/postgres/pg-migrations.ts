@@ -259,6 +259,11 @@ CREATE INDEX inbound_request_replay ON inbound_request (source_id, replay_key, c
 CREATE INDEX inbound_request_status ON inbound_request (source_id, status, id);
 `;
 
+/** v10 (issue 16): as SQLite's v9, the trace context of messages. */
+const V10_MESSAGE_TRACEPARENT = `
+ALTER TABLE message ADD COLUMN traceparent TEXT;
+`;
+
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 1, name: "initial outbound schema", sql: V1_INITIAL },
   { version: 2, name: "cluster-wide endpoint rate limits", sql: V2_RATE_LIMIT },
@@ -267,6 +272,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 5, name: "rule events stored once", sql: V5_RULE_EVENTS },
   { version: 6, name: "payload filters, scheduled messages, background tasks", sql: V6_SDK2 },
   { version: 7, name: "replay keys and capped rejected requests", sql: V7_REPLAY_KEYS },
+  { version: 10, name: "trace context of messages", sql: V10_MESSAGE_TRACEPARENT },
 ];
 
 /** An arbitrary constant: the advisory lock every Hookyard migrating this schema takes. */
