@@ -13,6 +13,7 @@ import { parseCidrList } from "./delivery/ssrf-guard.js";
 import { buildHttpApp } from "./http/app.js";
 import { TimeSortableIds } from "./ids.js";
 import { createLogger } from "./observability/logger.js";
+import { startTracing } from "./observability/start-tracing.js";
 import { Listeners } from "./debug/listeners.js";
 import { PortalAccess } from "./outbound/portal-access.js";
 import { activity } from "./outbound/activity.js";
@@ -95,6 +96,14 @@ export async function startHookyard(
     for (const cleanup of cleanups.reverse()) await cleanup();
   };
   try {
+    // First in, so last out: the spans of everything closing before it are still exported.
+    const tracing = await startTracing(config.tracing, {
+      clock,
+      logger,
+      serviceVersion: VERSION,
+      instanceId: owner,
+    });
+    if (tracing !== null) cleanups.push(() => tracing.close());
     const { store, database } = await openStore(config.database.url, opts, logger, cleanups);
     const { auth, generatedKey } = await ApiKeyAuth.init(store, config.auth.apiKey);
 
@@ -147,6 +156,7 @@ export async function startHookyard(
         userAgent: USER_AGENT,
         closeTimeoutMs: 10_000,
       },
+      ...(tracing !== null && { tracer: tracing }),
     });
     cleanups.push(() => engine.close());
 
@@ -326,6 +336,7 @@ export async function startHookyard(
       portal: await PortalAccess.init({ store, clock }),
       portalFrameAncestors: config.server.portalFrameAncestors,
       version: VERSION,
+      ...(tracing !== null && { tracer: tracing }),
     });
     cleanups.push(() => http.close());
 

@@ -15,6 +15,7 @@ import type { OutboundServices } from "../outbound/services.js";
 import { type PortalChecks, bearerAuthHook, FailedAuthLimiter } from "./auth.js";
 import { toHttpFailure } from "./error-mapping.js";
 import { registerIdempotency } from "./idempotency.js";
+import { traceRequests, type RequestTracer } from "./request-spans.js";
 import { RequestLog } from "./request-log.js";
 import { LazyRequestLogger } from "./request-logger.js";
 import { registerApplicationRoutes } from "./routes/applications.js";
@@ -84,6 +85,8 @@ export interface HttpAppDeps {
   portalFrameAncestors?: readonly string[];
   /** Hookyard's version, shown in the OpenAPI document. */
   version: string;
+  /** Tracing on: publishing and ingest requests are spans (request-spans.ts). */
+  tracer?: RequestTracer;
 }
 
 const API_PREFIX = "/api/v1";
@@ -174,6 +177,9 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
     return503OnClosing: true,
     ...serverTimeouts(deps.requestTimeoutMs),
   });
+
+  // First, so that a traced request's span covers every other hook (auth, idempotency).
+  if (deps.tracer !== undefined) traceRequests(app, deps.tracer);
 
   const allowedHostnames = deps.allowedHostnames;
   if (allowedHostnames !== undefined) {

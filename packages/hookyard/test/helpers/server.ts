@@ -42,6 +42,8 @@ export interface TestServerOptions {
   server?: Partial<Config["server"]>;
   /** The rules settings beside `rulesPath` (the run policy). */
   rules?: Partial<Omit<Config["rules"], "path">>;
+  /** Tracing settings (default: off). */
+  tracing?: Partial<Config["tracing"]>;
   /** Defaults to a silent logger (HOOKYARD_TEST_LOG sets its level). */
   logger?: Logger;
 }
@@ -64,6 +66,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     auth: { apiKey: TEST_API_KEY },
     delivery: { ...defaults.delivery, egressAllow: ["127.0.0.1/32"], ...opts.delivery },
     rules: { ...defaults.rules, path: opts.rulesPath ?? null, ...opts.rules },
+    tracing: { ...defaults.tracing, ...opts.tracing },
     log: { level: "silent" },
   };
   const hookyard = await startHookyard(config, {
