@@ -52,6 +52,12 @@ const DRIVERS = ["better-sqlite3", "pg", "kysely"].map((name) => ({
   message: "database drivers belong in the store adapters (store/sqlite, store/postgres)",
 }));
 const FASTIFY = { name: "fastify", message: "domain code knows no HTTP framework; see src/http/" };
+/** Loaded on demand, only when tracing is on: an import elsewhere would load it for everyone. */
+const OPENTELEMETRY = {
+  group: ["@opentelemetry/*"],
+  message:
+    "only src/observability/tracing.ts uses OpenTelemetry; take a seam (delivery/attempt-tracer.ts, http/request-spans.ts)",
+};
 
 /** Domain code (STYLE 2.3): no framework, no driver, no adapter. */
 const DOMAIN_FILES = [
@@ -200,6 +206,10 @@ export default tseslint.config(
   // blocks match a file, so each block below lists the full set for its folder; the last match wins.
   {
     files: [`${SRC}/**/*.ts`],
+    rules: { "no-restricted-imports": ["error", { paths: [UNDICI], patterns: [OPENTELEMETRY] }] },
+  },
+  {
+    files: [`${SRC}/observability/tracing.ts`],
     rules: { "no-restricted-imports": ["error", { paths: [UNDICI] }] },
   },
   {
@@ -207,7 +217,7 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { paths: [UNDICI, ...DRIVERS], patterns: [STORE_ADAPTERS] },
+        { paths: [UNDICI, ...DRIVERS], patterns: [STORE_ADAPTERS, OPENTELEMETRY] },
       ],
     },
   },
@@ -216,7 +226,7 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { paths: [UNDICI, FASTIFY, ...DRIVERS], patterns: [STORE_ADAPTERS] },
+        { paths: [UNDICI, FASTIFY, ...DRIVERS], patterns: [STORE_ADAPTERS, OPENTELEMETRY] },
       ],
     },
   },
@@ -225,7 +235,7 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { paths: [FASTIFY, ...DRIVERS], patterns: [STORE_ADAPTERS] },
+        { paths: [FASTIFY, ...DRIVERS], patterns: [STORE_ADAPTERS, OPENTELEMETRY] },
       ],
     },
   },

@@ -14,6 +14,7 @@ import { buildHttpApp } from "./http/app.js";
 import { TimeSortableIds } from "./ids.js";
 import { createLogger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
+import { startTracing } from "./observability/start-tracing.js";
 import { Listeners } from "./debug/listeners.js";
 import { PortalAccess } from "./outbound/portal-access.js";
 import { activity } from "./outbound/activity.js";
@@ -100,6 +101,14 @@ export async function startHookyard(
     for (const cleanup of cleanups.reverse()) await cleanup();
   };
   try {
+    // First in, so last out: the spans of everything closing before it are still exported.
+    const tracing = await startTracing(config.tracing, {
+      clock,
+      logger,
+      serviceVersion: VERSION,
+      instanceId: owner,
+    });
+    if (tracing !== null) cleanups.push(() => tracing.close());
     const { store, database } = await openStore(config.database.url, opts, logger, cleanups);
     const { auth, generatedKey } = await ApiKeyAuth.init(store, config.auth.apiKey);
     const metrics = config.metrics.enabled
@@ -160,6 +169,7 @@ export async function startHookyard(
         userAgent: USER_AGENT,
         closeTimeoutMs: 10_000,
       },
+      ...(tracing !== null && { tracer: tracing }),
     });
     cleanups.push(() => engine.close());
     if (metrics !== null)
@@ -385,6 +395,7 @@ export async function startHookyard(
       ...(metrics !== null && { metrics: { metrics, token: config.metrics.token } }),
       operational: ops,
       access: { keys: apiKeys, audit },
+      ...(tracing !== null && { tracer: tracing }),
     });
     cleanups.push(() => http.close());
 

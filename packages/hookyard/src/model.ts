@@ -167,6 +167,11 @@ export interface Message {
   /** Scheduled delivery (Svix `deliverAt`): no attempt before this time; null = at once. */
   deliverAt: number | null;
   createdAt: number;
+  /**
+   * W3C `traceparent` of the span that published (or received) it, stored with it so that its
+   * attempts, whenever and on whichever node they run, join that trace. Absent with tracing off.
+   */
+  traceparent?: string;
 }
 
 /**

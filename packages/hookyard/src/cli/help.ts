@@ -227,7 +227,7 @@ export function renderServeHelp(): string {
     "Usage: hookyard serve [options]",
     "",
     "Starts the Hookyard server. Every option below can also be set in hookyard.yaml (under its",
-    "key) or in the environment (HOOKYARD_*).",
+    "key) or in the environment (HOOKYARD_*; tracing: the standard OTEL_* names).",
     PRECEDENCE,
     "",
     `  ${CONFIG_FILE_SETTING.flag} <path>  ·  ${CONFIG_FILE_SETTING.env}`,

@@ -11,7 +11,7 @@ import { CONFIG_FILE_SETTING, ConfigSchema } from "./schema.js";
 import type { Config } from "./schema.js";
 
 export interface LoadConfigRequest {
-  /** Usually `process.env`; only `HOOKYARD_*` names are read. */
+  /** Usually `process.env`; only `HOOKYARD_*` names and the tracing keys' `OTEL_*` are read. */
   env: Readonly<Record<string, string | undefined>>;
   /** Raw flag values by long name without dashes (`port`, `database-url`), as parseArgs returns. */
   flags: Readonly<Record<string, string | undefined>>;
@@ -246,6 +246,8 @@ const SEMANTIC_CHECKS: Readonly<Record<string, (value: unknown) => string | null
     }
     return null;
   },
+  "tracing.endpoint": collectorUrlProblem,
+  "tracing.tracesEndpoint": collectorUrlProblem,
   "server.publicUrl": (value) => {
     if (typeof value !== "string") return null; // null: no public URL
     const text = value;
@@ -288,6 +290,14 @@ const SEMANTIC_CHECKS: Readonly<Record<string, (value: unknown) => string | null
     return null;
   },
 };
+
+function collectorUrlProblem(value: unknown): string | null {
+  if (typeof value !== "string") return null; // null: no tracing
+  const protocol = URL.canParse(value) ? new URL(value).protocol : null;
+  return protocol === "http:" || protocol === "https:"
+    ? null
+    : `expected the http(s) URL of an OTLP/HTTP collector, e.g. http://127.0.0.1:4318, got ${show(value)}`;
+}
 
 function expected(key: ConfigKey, source: ConfigSource): string {
   return describeExpected(key, source.kind === "file" ? "yaml" : "text");

@@ -14,7 +14,8 @@ export interface SettingMeta<T> {
   /** One sentence for `--help` and the example file. */
   description: string;
   default: T;
-  env: `HOOKYARD_${string}`;
+  /** Hookyard's own name, or the standard OpenTelemetry one for the tracing keys. */
+  env: `HOOKYARD_${string}` | `OTEL_${string}`;
   flag: `--${string}`;
   /** Never echoed in error messages. */
   secret?: boolean;
@@ -226,6 +227,36 @@ const RulesSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * Tracing (issue 16) reads the standard OpenTelemetry variables, so an environment set up for
+ * any OpenTelemetry SDK sets Hookyard up too. No endpoint: tracing is off and nothing is loaded.
+ */
+const TracingSchema = Type.Object(
+  {
+    endpoint: setting(NullableString(), {
+      description:
+        "Base URL of an OTLP/HTTP collector, e.g. http://127.0.0.1:4318: spans are posted as JSON to <url>/v1/traces. Unset (and no tracesEndpoint): no tracing.",
+      default: null,
+      env: "OTEL_EXPORTER_OTLP_ENDPOINT",
+      flag: "--otlp-endpoint",
+    }),
+    tracesEndpoint: setting(NullableString(), {
+      description:
+        "Full URL spans are posted to, used as is in place of endpoint + /v1/traces; setting it alone turns tracing on too.",
+      default: null,
+      env: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+      flag: "--otlp-traces-endpoint",
+    }),
+    serviceName: setting(Type.String({ minLength: 1 }), {
+      description: "The service.name of every span.",
+      default: "hookyard",
+      env: "OTEL_SERVICE_NAME",
+      flag: "--otel-service-name",
+    }),
+  },
+  { additionalProperties: false },
+);
+
 const LogSchema = Type.Object(
   {
     level: setting(Type.Union(LOG_LEVELS.map((level) => Type.Literal(level))), {
@@ -272,6 +303,7 @@ export const ConfigSchema = Type.Object(
     delivery: DeliverySchema,
     inbound: InboundSchema,
     rules: RulesSchema,
+    tracing: TracingSchema,
     log: LogSchema,
     metrics: MetricsSchema,
   },

@@ -17,6 +17,7 @@ import type {
 import { SigningKeys } from "../signing/standard-webhooks.js";
 import type { DeliveryUpdate, LeasedDelivery, Store } from "../store/store.js";
 import { decideAfterAttempt } from "./attempt-decision.js";
+import type { AttemptTracer } from "./attempt-tracer.js";
 import { outgoingRequest } from "./outgoing-request.js";
 import type { SendOutcome, SendRequest } from "./http-sender.js";
 import { TimerQueue } from "./timer-queue.js";
@@ -81,6 +82,8 @@ export interface DeliveryEngineDeps {
   /** This process's lease owner id. */
   owner: string;
   config: DeliveryEngineConfig;
+  /** Tracing on: each attempt is a span, and its request carries that span's traceparent. */
+  tracer?: AttemptTracer;
 }
 
 interface WorkItem {
@@ -475,6 +478,13 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       }
     }
     const startedAt = clock.now();
+    const span = this.#deps.tracer?.startAttempt({
+      message,
+      delivery,
+      attempt: delivery.attempts + 1,
+      trigger: item.trigger,
+      startedAt,
+    });
     const outcome = await sender.send(
       outgoingRequest({
         endpoint,
@@ -483,6 +493,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
         now: startedAt,
         keyOf: this.#keys.keyOf,
         userAgent: config.userAgent,
+        traceparent: span?.traceparent,
       }),
     );
     releaseSlot();
@@ -515,6 +526,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       trigger: item.trigger,
       createdAt: startedAt,
     };
+    span?.end(attempt, outcome.durationMs);
     const retryAt = decision.status === "retrying" ? decision.nextAttemptAt : null;
     // A retry due soon stays leased to this process until it is due (plus a lease), so no one
     // else takes it; a later one is left unleased in the store for the sweep.

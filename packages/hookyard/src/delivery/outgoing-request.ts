@@ -24,6 +24,11 @@ export function outgoingRequest(req: {
   now: number;
   keyOf: (secret: string) => Buffer;
   userAgent: string;
+  /**
+   * The attempt span's (tracing on; issue 16): sent last, so the receiver's tracing joins the
+   * trace whatever the custom or forwarded headers hold. Absent: the headers stay as they are.
+   */
+  traceparent?: string | undefined;
 }): OutgoingRequest {
   const { endpoint, message, now } = req;
   const forwarded = req.received === null ? null : forwardedParts(req.received, endpoint.url);
@@ -44,6 +49,7 @@ export function outgoingRequest(req: {
         "content-type": "application/json",
         "user-agent": req.userAgent,
         ...signature,
+        ...(req.traceparent !== undefined && { traceparent: req.traceparent }),
       },
       body,
     };
@@ -51,7 +57,12 @@ export function outgoingRequest(req: {
   return {
     url: forwarded.url,
     method: forwarded.method,
-    headers: { ...forwarded.headers, ...endpoint.headers, ...signature },
+    headers: {
+      ...forwarded.headers,
+      ...endpoint.headers,
+      ...signature,
+      ...(req.traceparent !== undefined && { traceparent: req.traceparent }),
+    },
     body,
   };
 }

@@ -15,6 +15,7 @@ import type { OutboundServices } from "../outbound/services.js";
 import { type ApiKeyChecks, type PortalChecks, bearerAuthHook, FailedAuthLimiter } from "./auth.js";
 import { toHttpFailure } from "./error-mapping.js";
 import { registerIdempotency } from "./idempotency.js";
+import { traceRequests, type RequestTracer } from "./request-spans.js";
 import { RequestLog } from "./request-log.js";
 import { LazyRequestLogger } from "./request-logger.js";
 import { registerApplicationRoutes } from "./routes/applications.js";
@@ -99,6 +100,8 @@ export interface HttpAppDeps {
   operational?: OperationalWebhooks;
   /** Prometheus metrics at `GET /metrics`, open or behind `token` (absent: no metrics). */
   metrics?: { metrics: Metrics; token: string | null };
+  /** Tracing on: publishing and ingest requests are spans (request-spans.ts). */
+  tracer?: RequestTracer;
 }
 
 const API_PREFIX = "/api/v1";
@@ -190,6 +193,9 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
     return503OnClosing: true,
     ...serverTimeouts(deps.requestTimeoutMs),
   });
+
+  // First, so that a traced request's span covers every other hook (auth, idempotency).
+  if (deps.tracer !== undefined) traceRequests(app, deps.tracer);
 
   // Every answer names its request, so a client can quote it and an operator find its log lines.
   app.addHook("onRequest", (request, reply, done) => {

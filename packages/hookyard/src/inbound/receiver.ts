@@ -43,6 +43,8 @@ export interface ReceivedHttp {
   headers: Record<string, string>;
   body: Buffer;
   sourceIp: string;
+  /** The span receiving it (tracing on): its forward's attempts are that span's children. */
+  traceparent?: string;
 }
 
 /** The answer to the sender, and what was recorded. */
@@ -204,6 +206,8 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
           (endpoint) =>
             endpointAccepts(endpoint, { eventType, channels: null }) &&
             this.#payloadFilters.matches(endpoint, filterScope),
+          null,
+          http.traceparent,
         );
     const forward = planned !== undefined && planned.deliveries.length > 0 ? planned : undefined;
     const keys = source.uid === null ? [source.id] : [source.id, source.uid];
@@ -351,6 +355,7 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
     now: number,
     takes: (endpoint: Endpoint) => boolean,
     tags: string[] | null = null,
+    traceparent?: string,
   ): Promise<{ message: Message; deliveries: Delivery[] }> {
     const eventType = request.eventType ?? UNTYPED_EVENT;
     const message: Message = {
@@ -365,6 +370,7 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
       deliverAt: null,
       createdAt: now,
     };
+    if (traceparent !== undefined) message.traceparent = traceparent;
     const endpoints = (await this.#endpoints.forApp(source.appId)).values();
     const deliveries = newLeasedDeliveries({
       message,

@@ -119,7 +119,10 @@ export class Messages implements MessageService {
    */
   async publish(
     appId: AppId,
-    input: Pick<MessageInput, "eventType" | "payload" | "eventId" | "channels" | "tags"> & {
+    input: Pick<
+      MessageInput,
+      "eventType" | "payload" | "eventId" | "channels" | "tags" | "traceparent"
+    > & {
       /** Scheduled delivery: the deliveries wait in the store, unleased, until this time. */
       deliverAt?: number | null;
       /** The message forwards this received request's bytes (a rule's forward of it). */
@@ -147,6 +150,7 @@ export class Messages implements MessageService {
       deliverAt: input.deliverAt ?? null,
       createdAt: now,
     };
+    if (input.traceparent !== undefined) message.traceparent = input.traceparent;
     const deliverAt =
       message.deliverAt !== null && message.deliverAt > now ? message.deliverAt : null;
     const deliveries = newLeasedDeliveries({

@@ -179,6 +179,11 @@ export interface MessageInput {
   deliverAt?: number | null;
   /** Svix lets `message.create` create the application on the fly. */
   application?: ApplicationInput | null;
+  /**
+   * The publishing request's span (tracing on), stored with the message for its attempts. Set
+   * by the HTTP layer, never from the body (MessageIn has no such field).
+   */
+  traceparent?: string;
 }
 
 export interface MessageService {

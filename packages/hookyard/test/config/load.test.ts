@@ -74,6 +74,7 @@ describe("config defaults", () => {
         maxBytesInFlight: 268_435_456,
       },
       rules: { path: null, allowRunFromApi: false, allowedCommands: [] },
+      tracing: { endpoint: null, tracesEndpoint: null, serviceName: "hookyard" },
       log: { level: "info" },
       metrics: { enabled: true, token: null, endpointLabels: false },
     });
@@ -92,7 +93,10 @@ describe("config defaults", () => {
     expect(new Set(envs).size, envs.join(" ")).toBe(CONFIG_KEYS.length);
     expect(new Set(flags).size, flags.join(" ")).toBe(CONFIG_KEYS.length);
     for (const key of CONFIG_KEYS) {
-      expect(key.env, key.path).toMatch(/^HOOKYARD_[A-Z0-9_]+$/);
+      // Tracing takes the standard OpenTelemetry names (and only tracing does).
+      expect(key.env, key.path).toMatch(
+        key.section === "tracing" ? /^OTEL_[A-Z0-9_]+$/ : /^HOOKYARD_[A-Z0-9_]+$/,
+      );
       expect(key.flag, key.path).toMatch(/^--[a-z0-9-]+$/);
     }
   });
@@ -230,7 +234,9 @@ describe("config errors name the key and its source", () => {
   it.each(textKeys.map((key) => [key.env, key] as const))(
     "refuses an invalid %s from the environment and from its flag",
     (_env, key) => {
-      const text = key.path === "server.publicUrl" ? "ftp://example.com" : badText[key.shape.kind];
+      // A nullable URL reads "" as none: a URL of another scheme is its bad sample.
+      const urls = ["server.publicUrl", "tracing.endpoint", "tracing.tracesEndpoint"];
+      const text = urls.includes(key.path) ? "ftp://example.com" : badText[key.shape.kind];
       expect(text, `a bad sample for ${key.path}`).toBeDefined();
       const fromEnv = configErrorOf(() => load({ env: { [key.env]: text } }));
       expect(fromEnv.message.startsWith(`invalid ${key.env} (env): `), fromEnv.message).toBe(true);
@@ -410,5 +416,50 @@ describe("nullable keys", () => {
       kind: "enum",
       values: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
     });
+  });
+});
+
+describe("tracing from the standard OpenTelemetry variables", () => {
+  it("reads OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT and OTEL_SERVICE_NAME", () => {
+    const env = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318",
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "https://collector:4318/custom/traces",
+      OTEL_SERVICE_NAME: "hookyard-eu",
+    };
+    expect(load({ env }).tracing).toEqual({
+      endpoint: "http://collector:4318",
+      tracesEndpoint: "https://collector:4318/custom/traces",
+      serviceName: "hookyard-eu",
+    });
+  });
+
+  it("reads an empty OTEL_EXPORTER_OTLP_ENDPOINT as tracing off", () => {
+    expect(load({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: "" } }).tracing.endpoint).toBeNull();
+  });
+
+  it("lets --otlp-endpoint override the variable and hookyard.yaml", () => {
+    const cwd = dirWithYaml("tracing:\n  endpoint: http://from-file:4318\n");
+    const config = load({
+      cwd,
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: "http://from-env:4318" },
+      flags: { "otlp-endpoint": "http://from-flag:4318" },
+    });
+    expect(config.tracing.endpoint).toBe("http://from-flag:4318");
+    expect(load({ cwd }).tracing.endpoint).toBe("http://from-file:4318");
+  });
+
+  it("refuses a collector endpoint that is no http(s) URL, naming the variable", () => {
+    const err = configErrorOf(() =>
+      load({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" } }),
+    );
+    expect(err.message).toBe(
+      'invalid OTEL_EXPORTER_OTLP_ENDPOINT (env): expected the http(s) URL of an OTLP/HTTP collector, e.g. http://127.0.0.1:4318, got "collector:4318"',
+    );
+    expect(err).toMatchObject({ key: "tracing.endpoint", source: { kind: "env" } });
+  });
+
+  it("refuses an empty OTEL_SERVICE_NAME", () => {
+    const err = configErrorOf(() => load({ env: { OTEL_SERVICE_NAME: " " } }));
+    expect(err.message).toMatch(/^invalid OTEL_SERVICE_NAME \(env\): expected a non-empty string/);
   });
 });

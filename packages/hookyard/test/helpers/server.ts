@@ -43,6 +43,8 @@ export interface TestServerOptions {
   /** The rules settings beside `rulesPath` (the run policy). */
   rules?: Partial<Omit<Config["rules"], "path">>;
   metrics?: Partial<Config["metrics"]>;
+  /** Tracing settings (default: off). */
+  tracing?: Partial<Config["tracing"]>;
   /** Defaults to a silent logger (HOOKYARD_TEST_LOG sets its level). */
   logger?: Logger;
 }
@@ -66,6 +68,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     auth: { apiKey: TEST_API_KEY },
     delivery: { ...defaults.delivery, egressAllow: ["127.0.0.1/32"], ...opts.delivery },
     rules: { ...defaults.rules, path: opts.rulesPath ?? null, ...opts.rules },
+    tracing: { ...defaults.tracing, ...opts.tracing },
     log: { level: "silent" },
     metrics: { ...defaults.metrics, ...opts.metrics },
   };

@@ -962,6 +962,47 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
       expect(await list({ after: m1.createdAt, before: m3.createdAt })).toEqual([m2.id]);
       expect(await list({ eventTypes: [] }), "an empty list filters nothing").toHaveLength(3);
     });
+
+    it("keeps a message's traceparent wherever the message is read back, and none when absent", async () => {
+      const { store, seed, app, ep } = await world();
+      const traced = (n: number) => `00-${"ab".repeat(15)}0${n}-${"cd".repeat(7)}0${n}-01`;
+      const alone = await publish(store, seed, app, [ep], {
+        message: { traceparent: traced(1) },
+      });
+      // Written in one event-loop turn: one batch (a multi-row insert on PostgreSQL).
+      const batch = await Promise.all([
+        publish(store, seed, app, [ep], { message: { traceparent: traced(2) } }),
+        publish(store, seed, app, [ep]),
+      ]);
+      const sent = [alone, ...batch].map((p) => p.message);
+      expect(sent[2], "the untraced one has no traceparent at all").not.toHaveProperty(
+        "traceparent",
+      );
+      for (const message of sent) {
+        expect(await store.getMessage(app.id, message.id), message.id).toEqual(message);
+      }
+      const leased = await store.leaseDueDeliveries({
+        now: SCHEDULED,
+        limit: 10,
+        leaseMs: 30_000,
+        owner: "w",
+      });
+      expect(leased.map((l) => l.message).sort((a, b) => a.id.localeCompare(b.id))).toEqual(sent);
+      const listed = await store.listEndpointMessages(ep.id, {}, { limit: 10, iterator: null });
+      expect(listed.data.map((l) => l.message).reverse()).toEqual(sent);
+
+      const source = seed.source({ appId: app.id });
+      await store.insertSource(source);
+      const request = seed.inboundRequest(source);
+      const forward = seed.message(app.id, {
+        inboundRequestId: request.id,
+        traceparent: traced(3),
+      });
+      await store.insertInboundRequest(request, 0, { message: forward, deliveries: [] });
+      expect(await store.getMessage(app.id, forward.id), "a received request's forward").toEqual(
+        forward,
+      );
+    });
   });
 
   describe(`${adapter} store: deliveries`, () => {

@@ -105,7 +105,8 @@ export function registerIngestRoutes(
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
     }
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    return deps.receiver.receive(request.params.token, {
+    const span = request.traceSpan;
+    const outcome = await deps.receiver.receive(request.params.token, {
       method: request.method,
       url: publicBaseUrl(request, deps.publicUrl) + request.url,
       path: request.params["*"] ?? "",
@@ -113,7 +114,16 @@ export function registerIngestRoutes(
       headers,
       body,
       sourceIp: request.ip,
+      ...(span != null && { traceparent: span.traceparent }),
     });
+    if (span != null && outcome.request !== null) {
+      span.setAttributes({
+        "hookyard.source.id": outcome.request.sourceId,
+        "hookyard.inbound_request.id": outcome.request.id,
+        "hookyard.inbound_request.status": outcome.request.status,
+      });
+    }
+    return outcome;
   };
 
   for (const url of ["/in/:token", "/in/:token/*"]) {

@@ -74,7 +74,14 @@ export function registerMessageRoutes(app: FastifyInstance, services: OutboundSe
       },
     },
     async (request, reply) => {
-      const result = await messages.create(request.params.app_id, messageInput(request.body));
+      const input = messageInput(request.body);
+      const span = request.traceSpan;
+      if (span != null) input.traceparent = span.traceparent;
+      const result = await messages.create(request.params.app_id, input);
+      span?.setAttributes({
+        "hookyard.app.id": result.message.appId,
+        "hookyard.message.id": result.message.id,
+      });
       return reply
         .code(result.created ? 202 : 200)
         .type(JSON_CONTENT_TYPE)

@@ -259,6 +259,11 @@ CREATE INDEX inbound_request_replay ON inbound_request (source_id, replay_key, c
 CREATE INDEX inbound_request_status ON inbound_request (source_id, status, id);
 `;
 
+/** v10 (issue 16): as SQLite's v9, the trace context of messages. */
+const V10_MESSAGE_TRACEPARENT = `
+ALTER TABLE message ADD COLUMN traceparent TEXT;
+`;
+
 /** v11 (issue 16): as SQLite's v10, API keys and the audit log. */
 const V11_ACCESS = `
 CREATE TABLE api_key (
@@ -300,6 +305,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 5, name: "rule events stored once", sql: V5_RULE_EVENTS },
   { version: 6, name: "payload filters, scheduled messages, background tasks", sql: V6_SDK2 },
   { version: 7, name: "replay keys and capped rejected requests", sql: V7_REPLAY_KEYS },
+  { version: 10, name: "trace context of messages", sql: V10_MESSAGE_TRACEPARENT },
   { version: 11, name: "api keys and the audit log", sql: V11_ACCESS },
 ];
 

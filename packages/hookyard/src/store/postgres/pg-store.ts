@@ -156,7 +156,8 @@ const SQL = {
   insertEndpoint: insertSql("endpoint", ENDPOINT_COLUMNS),
   updateEndpoint: updateSql("endpoint", ENDPOINT_COLUMNS, ["id", "app_id"]),
   insertMessage: `INSERT INTO message (id, app_id, event_type, event_id, channels, tags, payload,
-    inbound_request_id, deliver_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    inbound_request_id, deliver_at, created_at, traceparent)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
   insertDelivery: `INSERT INTO delivery (id, msg_id, endpoint_id, app_id, status, attempts,
     next_attempt_at, lease_owner, lease_until, created_at, updated_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
@@ -168,12 +169,12 @@ const SQL = {
     error_message, trigger, created_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
   insertMessages: `INSERT INTO message (id, app_id, event_type, event_id, channels, tags, payload,
-      inbound_request_id, deliver_at, created_at)
+      inbound_request_id, deliver_at, created_at, traceparent)
     SELECT id, app_id, event_type, event_id, channels, tags, payload, inbound_request_id,
-      deliver_at, created_at
+      deliver_at, created_at, traceparent
     FROM jsonb_to_recordset($1::jsonb) AS x(id text, app_id text, event_type text, event_id text,
       channels text, tags text, payload text, inbound_request_id text, deliver_at bigint,
-      created_at bigint)`,
+      created_at bigint, traceparent text)`,
   insertDeliveries: `INSERT INTO delivery (id, msg_id, endpoint_id, app_id, status, attempts,
       next_attempt_at, lease_owner, lease_until, created_at, updated_at)
     SELECT id, msg_id, endpoint_id, app_id, status, attempts, next_attempt_at, lease_owner,
@@ -206,7 +207,7 @@ const SQL = {
     "SELECT d.*, m.event_type AS m_event_type, m.event_id AS m_event_id, m.channels AS m_channels, " +
     "m.tags AS m_tags, m.payload AS m_payload, m.inbound_request_id AS m_inbound_request_id, " +
     "m.deliver_at AS m_deliver_at, " +
-    "m.created_at AS m_created_at " +
+    "m.created_at AS m_created_at, m.traceparent AS m_traceparent " +
     "FROM delivery d JOIN message m ON m.id = d.msg_id",
 } as const;
 
@@ -1159,7 +1160,7 @@ export class PgStore implements Store {
          SELECT leased.*, m.event_type AS m_event_type, m.event_id AS m_event_id,
            m.channels AS m_channels, m.tags AS m_tags, m.payload AS m_payload,
            m.inbound_request_id AS m_inbound_request_id, m.deliver_at AS m_deliver_at,
-           m.created_at AS m_created_at
+           m.created_at AS m_created_at, m.traceparent AS m_traceparent
          FROM leased JOIN message m ON m.id = leased.msg_id
          ORDER BY leased.next_attempt_at, leased.id`,
         [now, req.limit, owner, now + req.leaseMs],

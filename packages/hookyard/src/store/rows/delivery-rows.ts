@@ -32,11 +32,12 @@ export interface MessageRow extends Row {
   inbound_request_id: string | null;
   deliver_at: number | null;
   created_at: number;
+  traceparent: string | null;
 }
 
 /**
  * `insertMessage`'s parameters: id, app_id, event_type, event_id, channels, tags, payload,
- * inbound_request_id, deliver_at, created_at.
+ * inbound_request_id, deliver_at, created_at, traceparent.
  */
 export function messageParams(msg: Message): SqlParam[] {
   return [
@@ -50,11 +51,12 @@ export function messageParams(msg: Message): SqlParam[] {
     msg.inboundRequestId,
     msg.deliverAt,
     msg.createdAt,
+    msg.traceparent ?? null,
   ];
 }
 
 export function rowToMessage(row: MessageRow): Message {
-  return {
+  const message: Message = {
     id: row.id as MessageId,
     appId: row.app_id as AppId,
     eventType: row.event_type,
@@ -66,6 +68,9 @@ export function rowToMessage(row: MessageRow): Message {
     deliverAt: row.deliver_at,
     createdAt: row.created_at,
   };
+  // Set only when stored: with tracing off every message reads back as it was built.
+  if (row.traceparent !== null) message.traceparent = row.traceparent;
+  return message;
 }
 
 export interface DeliveryRow extends Row {
@@ -128,27 +133,27 @@ export interface DeliveryMessageRow extends DeliveryRow {
   m_inbound_request_id: string | null;
   m_deliver_at: number | null;
   m_created_at: number;
+  m_traceparent: string | null;
 }
 
 export function rowToDeliveryMessage(row: DeliveryMessageRow): {
   delivery: Delivery;
   message: Message;
 } {
-  return {
-    delivery: rowToDelivery(row),
-    message: {
-      id: row.msg_id as MessageId,
-      appId: row.app_id as AppId,
-      eventType: row.m_event_type,
-      eventId: row.m_event_id,
-      channels: parseJson<string[]>(row.m_channels),
-      tags: parseJson<string[]>(row.m_tags),
-      payload: row.m_payload,
-      inboundRequestId: row.m_inbound_request_id as InboundRequestId | null,
-      deliverAt: row.m_deliver_at,
-      createdAt: row.m_created_at,
-    },
+  const message: Message = {
+    id: row.msg_id as MessageId,
+    appId: row.app_id as AppId,
+    eventType: row.m_event_type,
+    eventId: row.m_event_id,
+    channels: parseJson<string[]>(row.m_channels),
+    tags: parseJson<string[]>(row.m_tags),
+    payload: row.m_payload,
+    inboundRequestId: row.m_inbound_request_id as InboundRequestId | null,
+    deliverAt: row.m_deliver_at,
+    createdAt: row.m_created_at,
   };
+  if (row.m_traceparent !== null) message.traceparent = row.m_traceparent;
+  return { delivery: rowToDelivery(row), message };
 }
 
 export interface AttemptRow extends Row {
@@ -258,6 +263,7 @@ export const MESSAGE_COLUMNS = [
   "inbound_request_id",
   "deliver_at",
   "created_at",
+  "traceparent",
 ] as const;
 export const DELIVERY_COLUMNS = [
   "id",

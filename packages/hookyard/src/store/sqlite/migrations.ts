@@ -1,8 +1,9 @@
 import type { SqliteDatabase } from "./sqlite-driver.js";
 
 /**
- * The SQLite schema as an append-only list of steps. Step n (1-based) brings the database to
- * version n, kept in `PRAGMA user_version`. Never edit a released step; add one.
+ * The SQLite schema as an append-only list of steps, in ascending version order; each brings the
+ * database to its version, kept in `PRAGMA user_version`. Versions may skip numbers (parallel
+ * branches take theirs in advance). Never edit a released step; add one.
  *
  * Conventions: times are INTEGER epoch ms, booleans INTEGER 0/1, JSON-valued fields TEXT holding
  * JSON (SQL NULL for a null field, never the text 'null').
@@ -278,6 +279,14 @@ CREATE INDEX inbound_request_status ON inbound_request (source_id, status, id);
 `;
 
 /**
+ * v9 (issue 16): the W3C traceparent of the span that published a message, so its attempts
+ * (retries hours later, after a restart) join that trace. NULL with tracing off.
+ */
+const V9_MESSAGE_TRACEPARENT = `
+ALTER TABLE message ADD COLUMN traceparent TEXT;
+`;
+
+/**
  * v10 (issue 16): API keys beside the admin key (only their SHA-256 is kept; an app-scoped key
  * names its application) and the audit log of changes, found newest first per application,
  * actor or object. (Versions 7 to 9 belong to other changes of the same issue.)
@@ -321,6 +330,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: "rule events stored once", sql: V4_RULE_EVENTS },
   { version: 5, name: "payload filters, scheduled messages, background tasks", sql: V5_SDK2 },
   { version: 6, name: "replay keys and capped rejected requests", sql: V6_REPLAY_KEYS },
+  { version: 9, name: "trace context of messages", sql: V9_MESSAGE_TRACEPARENT },
   { version: 10, name: "api keys and the audit log", sql: V10_ACCESS },
 ];
 
@@ -332,7 +342,7 @@ export function migrate(
   db: SqliteDatabase,
   migrations: readonly Migration[] = MIGRATIONS,
 ): number[] {
-  const latest = migrations.length;
+  const latest = migrations.at(-1)?.version ?? 0;
   const applied: number[] = [];
   db.exec("BEGIN IMMEDIATE");
   try {
@@ -342,7 +352,8 @@ export function migrate(
         `database schema version ${current} is newer than this Hookyard supports (${latest})`,
       );
     }
-    for (const step of migrations.slice(current)) {
+    for (const step of migrations) {
+      if (step.version <= current) continue;
       db.exec(step.sql);
       applied.push(step.version);
     }

@@ -20,7 +20,8 @@ export const DELIVERY_MESSAGE_SELECT =
   `SELECT ${DELIVERY_COLUMNS}, m.event_type AS m_event_type, m.event_id AS m_event_id, ` +
   "m.channels AS m_channels, m.tags AS m_tags, m.payload AS m_payload, " +
   "m.inbound_request_id AS m_inbound_request_id, m.deliver_at AS m_deliver_at, " +
-  "m.created_at AS m_created_at FROM delivery d JOIN message m ON m.id = d.msg_id";
+  "m.created_at AS m_created_at, m.traceparent AS m_traceparent " +
+  "FROM delivery d JOIN message m ON m.id = d.msg_id";
 
 const SQL = {
   getSetting: "SELECT value FROM settings WHERE key = ?",
@@ -145,8 +146,8 @@ const SQL = {
   // binding an object makes the driver look every named parameter up by name, about twice the
   // cost of the statement's own work for a 15-column insert.
   insertMessage: `INSERT INTO message (id, app_id, event_type, event_id, channels, tags, payload,
-      inbound_request_id, deliver_at, created_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      inbound_request_id, deliver_at, created_at, traceparent)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   getMessage: "SELECT * FROM message WHERE id = ? AND app_id = ?",
   // Ids are time-sortable (ids.ts): the window is an id range of the message_app index.
   listMessagesWithoutDelivery: `SELECT * FROM message m
