@@ -11,6 +11,7 @@ import { ThreadedSender } from "./delivery/sender-thread.js";
 import { RateLimiter } from "./delivery/rate-limiter.js";
 import { parseCidrList } from "./delivery/ssrf-guard.js";
 import { buildHttpApp } from "./http/app.js";
+import { readTlsListener } from "./http/tls-options.js";
 import { TimeSortableIds } from "./ids.js";
 import { createLogger } from "./observability/logger.js";
 import { Listeners } from "./debug/listeners.js";
@@ -95,6 +96,11 @@ export async function startHookyard(
     for (const cleanup of cleanups.reverse()) await cleanup();
   };
   try {
+    // First: a wrong TLS file stops the start before anything is opened.
+    const tls = readTlsListener(config.server.tls, opts.cwd ?? process.cwd());
+    if (tls !== null && tls.notAfter <= clock.now()) {
+      logger.warn({ notAfter: new Date(tls.notAfter) }, "the server's TLS certificate has expired");
+    }
     const { store, database } = await openStore(config.database.url, opts, logger, cleanups);
     const { auth, generatedKey } = await ApiKeyAuth.init(store, config.auth.apiKey);
 
@@ -326,6 +332,7 @@ export async function startHookyard(
       portal: await PortalAccess.init({ store, clock }),
       portalFrameAncestors: config.server.portalFrameAncestors,
       version: VERSION,
+      ...(tls !== null && { tls }),
     });
     cleanups.push(() => http.close());
 
@@ -369,7 +376,8 @@ export async function startHookyard(
         config.server.host === "0.0.0.0" || config.server.host === "::"
           ? "127.0.0.1"
           : config.server.host;
-      url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+      const scheme = tls === null ? "http" : "https";
+      url = `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}`;
       logger.info({ url, database }, "hookyard listening");
     }
 

@@ -32,6 +32,26 @@ export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "
 /** Svix-like default: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (DESIGN "Default policy"). */
 export const DEFAULT_RETRY_SCHEDULE_SECONDS = [5, 300, 1800, 7200, 18000, 36000, 36000];
 
+/** HTTPS of the server's own listener (issue 16); the files are read at start. */
+const TlsSchema = Type.Object(
+  {
+    cert: setting(NullableString(), {
+      description:
+        "PEM file of the server's certificate (its chain after it): with key, the server speaks HTTPS only; null: plain HTTP.",
+      default: null,
+      env: "HOOKYARD_TLS_CERT",
+      flag: "--tls-cert",
+    }),
+    key: setting(NullableString(), {
+      description: "PEM file of the private key of server.tls.cert (unencrypted).",
+      default: null,
+      env: "HOOKYARD_TLS_KEY",
+      flag: "--tls-key",
+    }),
+  },
+  { additionalProperties: false },
+);
+
 const ServerSchema = Type.Object(
   {
     host: setting(Type.String({ minLength: 1 }), {
@@ -72,6 +92,7 @@ const ServerSchema = Type.Object(
       env: "HOOKYARD_PORTAL_FRAME_ANCESTORS",
       flag: "--portal-frame-ancestors",
     }),
+    tls: TlsSchema,
   },
   { additionalProperties: false },
 );

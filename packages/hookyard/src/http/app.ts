@@ -44,6 +44,7 @@ import type { RulesInForce } from "../rules/rules-in-force.js";
 import { registerIngestRoutes } from "./routes/ingest.js";
 import { registerIngestEndpointRoutes } from "./routes/ingest-endpoints.js";
 import { createValidatorCompiler } from "./schema-validation.js";
+import { httpsServerOptions, type TlsListener } from "./tls-options.js";
 
 export interface HttpAppDeps {
   services: OutboundServices;
@@ -84,6 +85,8 @@ export interface HttpAppDeps {
   portalFrameAncestors?: readonly string[];
   /** Hookyard's version, shown in the OpenAPI document. */
   version: string;
+  /** HTTPS (`server.tls`); absent: plain HTTP. */
+  tls?: TlsListener;
 }
 
 const API_PREFIX = "/api/v1";
@@ -158,6 +161,7 @@ function handleError(error: FastifyError, request: FastifyRequest, reply: Fastif
 export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> {
   // Widened to Fastify's logger type so route modules take a plain FastifyInstance.
   const loggerInstance: FastifyBaseLogger = deps.logger;
+  const timeouts = serverTimeouts(deps.requestTimeoutMs);
   const app = Fastify({
     loggerInstance,
     // Request loggers are built on first use (see LazyRequestLogger). Route-level log options
@@ -172,7 +176,9 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
     // Clients may send `X-Request-Id`; otherwise Fastify numbers requests.
     requestIdHeader: "x-request-id",
     return503OnClosing: true,
-    ...serverTimeouts(deps.requestTimeoutMs),
+    ...timeouts,
+    // Typed as the plain HTTP server the routes take: an HTTPS one serves them the same way.
+    ...(deps.tls !== undefined && { https: httpsServerOptions(deps.tls, timeouts.http) }),
   });
 
   const allowedHostnames = deps.allowedHostnames;
