@@ -333,6 +333,7 @@ export async function startHookyard(
       portalFrameAncestors: config.server.portalFrameAncestors,
       version: VERSION,
       ...(tls !== null && { tls }),
+      clock,
     });
     cleanups.push(() => http.close());
 

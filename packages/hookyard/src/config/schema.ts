@@ -48,6 +48,13 @@ const TlsSchema = Type.Object(
       env: "HOOKYARD_TLS_KEY",
       flag: "--tls-key",
     }),
+    clientCa: setting(NullableString(), {
+      description:
+        "PEM file of the CA certificates API clients' certificates must be issued by: the API (not ingest URLs, health or the dashboard's files) then needs a client certificate as well as the API key; null: no client certificate needed.",
+      default: null,
+      env: "HOOKYARD_TLS_CLIENT_CA",
+      flag: "--tls-client-ca",
+    }),
   },
   { additionalProperties: false },
 );

@@ -45,6 +45,8 @@ import { registerIngestRoutes } from "./routes/ingest.js";
 import { registerIngestEndpointRoutes } from "./routes/ingest-endpoints.js";
 import { createValidatorCompiler } from "./schema-validation.js";
 import { httpsServerOptions, type TlsListener } from "./tls-options.js";
+import { clientCertificateHook } from "./client-certificate-auth.js";
+import { SystemClock, type Clock } from "../clock.js";
 
 export interface HttpAppDeps {
   services: OutboundServices;
@@ -87,6 +89,8 @@ export interface HttpAppDeps {
   version: string;
   /** HTTPS (`server.tls`); absent: plain HTTP. */
   tls?: TlsListener;
+  /** The time client certificates are judged at (default: the system's). */
+  clock?: Clock;
 }
 
 const API_PREFIX = "/api/v1";
@@ -240,6 +244,10 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
 
   // One count of failed keys per server, whichever part of the API they were tried on.
   const failedAuth = new FailedAuthLimiter();
+  // server.tls.clientCa: the API needs a client certificate too, checked before the key.
+  const clientCa = deps.tls?.clientCa ?? null;
+  const certificateCheck =
+    clientCa === null ? null : clientCertificateHook(clientCa, deps.clock ?? new SystemClock());
   await app.register(
     (api, _opts, done) => {
       const applications = deps.services.applications;
@@ -254,6 +262,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
                   () => null,
                 ),
             };
+      if (certificateCheck !== null) api.addHook("onRequest", certificateCheck);
       api.addHook("onRequest", bearerAuthHook(deps.services.auth, failedAuth, portalChecks));
       registerIdempotency(api, deps.services.idempotency);
       if (deps.portal !== undefined) {
@@ -286,6 +295,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
   );
   await app.register(
     (api, _opts, done) => {
+      if (certificateCheck !== null) api.addHook("onRequest", certificateCheck);
       api.addHook("onRequest", bearerAuthHook(deps.services.auth, failedAuth));
       registerIdempotency(api, deps.services.idempotency);
       registerSourceRoutes(api, { ...deps.inbound, endpoints: deps.services.endpoints, streams });

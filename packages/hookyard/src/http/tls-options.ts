@@ -6,6 +6,7 @@ import { resolve } from "node:path";
 import { createSecureContext } from "node:tls";
 import { ConfigError } from "../config/config-error.js";
 import type { Config } from "../config/schema.js";
+import { parseCertificateBundle } from "../inbound/client-certificates.js";
 
 /** The HTTPS listener's certificate and key (`server.tls`), read and checked at start. */
 export interface TlsListener {
@@ -14,9 +15,11 @@ export interface TlsListener {
   key: string;
   /** When the server's certificate stops being valid (epoch ms). */
   notAfter: number;
+  /** `server.tls.clientCa`: what API clients' certificates must lead to; null: none needed. */
+  clientCa: X509Certificate[] | null;
 }
 
-type TlsKey = "cert" | "key";
+type TlsKey = "cert" | "key" | "clientCa";
 
 /**
  * Reads the files `server.tls` names (relative to `cwd`), or null when it names none. A wrong
@@ -24,7 +27,13 @@ type TlsKey = "cert" | "key";
  * e.g. `server.tls.key: key.pem is not the private key of the certificate in server.tls.cert`.
  */
 export function readTlsListener(tls: Config["server"]["tls"], cwd: string): TlsListener | null {
-  if (tls.cert === null && tls.key === null) return null;
+  if (tls.cert === null && tls.key === null) {
+    if (tls.clientCa === null) return null;
+    throw problem(
+      "clientCa",
+      "needs server.tls.cert and server.tls.key: client certificates come over HTTPS only",
+    );
+  }
   if (tls.cert === null || tls.key === null) {
     const missing: TlsKey = tls.cert === null ? "cert" : "key";
     throw problem(missing, "is not set; server.tls.cert and server.tls.key are set together");
@@ -61,7 +70,18 @@ export function readTlsListener(tls: Config["server"]["tls"], cwd: string): TlsL
   } catch (err) {
     throw problem("cert", `${tls.cert} cannot be used with its key (${text(err)})`);
   }
-  return { cert, key: keyText, notAfter: Date.parse(leaf.validTo) };
+  return {
+    cert,
+    key: keyText,
+    notAfter: Date.parse(leaf.validTo),
+    clientCa: tls.clientCa === null ? null : readCertificates("clientCa", tls.clientCa, cwd),
+  };
+}
+
+function readCertificates(key: TlsKey, path: string, cwd: string): X509Certificate[] {
+  const bundle = parseCertificateBundle(readPem(key, path, cwd));
+  if ("problem" in bundle) throw problem(key, `${path} ${bundle.problem}`);
+  return bundle.certificates;
 }
 
 /**

@@ -51,7 +51,7 @@ describe("config defaults", () => {
         publicUrl: null,
         requestTimeoutMs: 60_000,
         portalFrameAncestors: [],
-        tls: { cert: null, key: null },
+        tls: { cert: null, key: null, clientCa: null },
       },
       database: { url: "sqlite:./.hookyard/hookyard.db", retentionDays: 30 },
       auth: { apiKey: null },
@@ -275,18 +275,19 @@ describe("grouped keys (server.tls)", () => {
     expect(load({ cwd, flags: { "tls-key": "c.key" } }).server.tls).toEqual({
       cert: "a.pem",
       key: "c.key",
+      clientCa: null,
     });
   });
 
   it("keeps a group's defaults when it is all commented out", () => {
     const config = load({ cwd: dirWithYaml("server:\n  tls:\n    # cert: a.pem\n") });
-    expect(config.server.tls).toEqual({ cert: null, key: null });
+    expect(config.server.tls).toEqual({ cert: null, key: null, clientCa: null });
   });
 
   it("rejects an unknown key in a group and lists the group's keys", () => {
     const err = configErrorOf(() => load({ cwd: dirWithYaml("server:\n  tls:\n    crt: a\n") }));
     expect(err.message).toBe(
-      'unknown key "server.tls.crt" in hookyard.yaml (keys in server.tls: cert, key)',
+      'unknown key "server.tls.crt" in hookyard.yaml (keys in server.tls: cert, key, clientCa)',
     );
     expect(err.key).toBe("server.tls.crt");
   });

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { Svix } from "svix";
 import { Agent as UndiciAgent, fetch as undiciFetch } from "undici";
 import { onTestFinished } from "vitest";
+import type { Config } from "../../src/config/schema.js";
 import type { KeyPair } from "./certificates.js";
 
 /** What a client of an HTTPS test server brings: the CA it trusts, and its own certificate. */
@@ -105,6 +106,14 @@ export function keyPairFiles(pair: KeyPair): KeyPair {
   writeFileSync(cert, pair.cert);
   writeFileSync(key, pair.key);
   return { cert, key };
+}
+
+/**
+ * `server.tls` for a test server: the pair's files, and `clientCa` (a PEM bundle, written to a
+ * file too) when the API should want client certificates.
+ */
+export function serverTls(pair: KeyPair, clientCa?: string): Config["server"]["tls"] {
+  return { ...keyPairFiles(pair), clientCa: clientCa === undefined ? null : pemFile(clientCa) };
 }
 
 /** Writes `pem` to a file of its own (removed when the test ends); returns its path. */

@@ -13,9 +13,12 @@ import { keyPairFiles, pemFile } from "../helpers/https-client.js";
 const ca = createTestCa();
 const server = ca.server();
 
-function problemOf(tls: { cert: string | null; key: string | null }, cwd = "/"): ConfigError {
+function problemOf(
+  tls: { cert: string | null; key: string | null; clientCa?: string | null },
+  cwd = "/",
+): ConfigError {
   try {
-    readTlsListener(tls, cwd);
+    readTlsListener({ clientCa: null, ...tls }, cwd);
   } catch (err) {
     if (err instanceof ConfigError) return err;
     throw err;
@@ -26,10 +29,16 @@ function problemOf(tls: { cert: string | null; key: string | null }, cwd = "/"):
 describe("reading server.tls", () => {
   it("reads a certificate and its key, relative paths from the working directory", () => {
     const files = keyPairFiles(server);
-    const listener = readTlsListener({ cert: "cert.pem", key: "key.pem" }, dirname(files.cert));
+    const listener = readTlsListener(
+      { cert: "cert.pem", key: "key.pem", clientCa: null },
+      dirname(files.cert),
+    );
     expect(listener).toMatchObject({ cert: server.cert, key: server.key });
     expect(listener!.notAfter).toBeGreaterThan(Date.now());
-    expect(readTlsListener({ cert: null, key: null }, "/"), "neither: plain HTTP").toBeNull();
+    expect(
+      readTlsListener({ cert: null, key: null, clientCa: null }, "/"),
+      "neither: plain HTTP",
+    ).toBeNull();
   });
 
   it("names the key that is missing when only one of the pair is set", () => {
@@ -90,5 +99,27 @@ describe("reading server.tls", () => {
       `server.tls.key: ${other.key} is not the private key of the certificate in server.tls.cert (${files.cert})`,
     );
     expect(err.message, "one line").not.toContain("\n");
+  });
+
+  it("reads server.tls.clientCa as a bundle of certificates, and names it when it is wrong", () => {
+    const files = keyPairFiles(server);
+    const other = createTestCa("Other CA");
+    const bundle = pemFile(`${ca.cert}${other.cert}`);
+    const listener = readTlsListener({ ...files, clientCa: bundle }, "/");
+    expect(listener?.clientCa?.map((cert) => cert.subject)).toEqual([
+      "CN=Hookyard Test CA",
+      "CN=Other CA",
+    ]);
+    expect(problemOf({ ...files, clientCa: files.key }).message).toBe(
+      `server.tls.clientCa: ${files.key} holds a private key; give the CA's certificates only`,
+    );
+    expect(problemOf({ ...files, clientCa: "none.pem" }, "/").message).toBe(
+      "server.tls.clientCa: cannot read none.pem (no such file)",
+    );
+    expect(problemOf({ cert: null, key: null, clientCa: bundle })).toMatchObject({
+      message:
+        "server.tls.clientCa: needs server.tls.cert and server.tls.key: client certificates come over HTTPS only",
+      key: "server.tls.clientCa",
+    });
   });
 });

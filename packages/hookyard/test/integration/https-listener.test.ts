@@ -4,7 +4,7 @@ import { connect } from "node:tls";
 import pino from "pino";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { createTestCa } from "../helpers/certificates.js";
-import { httpsRequest, svixOverTls, keyPairFiles } from "../helpers/https-client.js";
+import { httpsRequest, serverTls, svixOverTls } from "../helpers/https-client.js";
 import { startTestServer, TEST_API_KEY } from "../helpers/server.js";
 
 // Hookyard's own HTTPS listener (server.tls, issue 16), with certificates the test issues.
@@ -27,7 +27,7 @@ describe("the HTTPS listener (server.tls)", () => {
     const { logger, lines } = recordingLogger();
     const server = await startTestServer({
       logger,
-      server: { tls: keyPairFiles(ca.server()) },
+      server: { tls: serverTls(ca.server()) },
     });
     expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     expect(lines.find((line) => line["msg"] === "hookyard listening")).toMatchObject({
@@ -58,7 +58,7 @@ describe("the HTTPS listener (server.tls)", () => {
 
   it("presents the configured certificate and speaks nothing but TLS", async () => {
     const ca = createTestCa();
-    const server = await startTestServer({ server: { tls: keyPairFiles(ca.server()) } });
+    const server = await startTestServer({ server: { tls: serverTls(ca.server()) } });
     const otherCa = createTestCa("Another CA");
     await expect(
       httpsRequest(`${server.url}/api/v1/health`, { ca: otherCa.cert }),
@@ -74,7 +74,7 @@ describe("the HTTPS listener (server.tls)", () => {
     async () => {
       const ca = createTestCa();
       const server = await startTestServer({
-        server: { tls: keyPairFiles(ca.server()), requestTimeoutMs: 300 },
+        server: { tls: serverTls(ca.server()), requestTimeoutMs: 300 },
       });
       const socket = connect({
         host: "127.0.0.1",
