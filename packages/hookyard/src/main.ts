@@ -269,7 +269,13 @@ export async function startHookyard(
     });
     // A source's writes here drop this process's cached sources; other processes hear of them
     // through the store's change feed (PostgreSQL) below.
-    const sources = new Sources({ store, clock, ids, onChange: () => receiver.forgetSources() });
+    const sources = new Sources({
+      store,
+      clock,
+      ids,
+      onChange: () => receiver.forgetSources(),
+      clientCertificates: tls !== null,
+    });
     // Other processes on the same database changed configuration this process caches.
     const unsubscribe = store.onChange((change) => {
       switch (change.kind) {

@@ -45,7 +45,7 @@ import { registerIngestRoutes } from "./routes/ingest.js";
 import { registerIngestEndpointRoutes } from "./routes/ingest-endpoints.js";
 import { createValidatorCompiler } from "./schema-validation.js";
 import { httpsServerOptions, type TlsListener } from "./tls-options.js";
-import { clientCertificateHook } from "./client-certificate-auth.js";
+import { clientCertificateHook, PeerCertificates } from "./client-certificate-auth.js";
 import { SystemClock, type Clock } from "../clock.js";
 
 export interface HttpAppDeps {
@@ -244,10 +244,13 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
 
   // One count of failed keys per server, whichever part of the API they were tried on.
   const failedAuth = new FailedAuthLimiter();
+  const peers = new PeerCertificates();
   // server.tls.clientCa: the API needs a client certificate too, checked before the key.
   const clientCa = deps.tls?.clientCa ?? null;
   const certificateCheck =
-    clientCa === null ? null : clientCertificateHook(clientCa, deps.clock ?? new SystemClock());
+    clientCa === null
+      ? null
+      : clientCertificateHook(clientCa, { clock: deps.clock ?? new SystemClock(), peers });
   await app.register(
     (api, _opts, done) => {
       const applications = deps.services.applications;
@@ -306,7 +309,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
     { prefix: INGEST_API_PREFIX },
   );
   await app.register((ingest, _opts, done) => {
-    registerIngestRoutes(ingest, deps.inbound);
+    registerIngestRoutes(ingest, { ...deps.inbound, peers });
     done();
   });
 

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request, type Agent } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { TLSSocket } from "node:tls";
 import { Svix } from "svix";
 import { Agent as UndiciAgent, fetch as undiciFetch } from "undici";
 import { onTestFinished } from "vitest";
@@ -20,6 +21,8 @@ export interface HttpsAnswer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+  /** Whether the connection resumed an earlier TLS session (no full handshake). */
+  resumed: boolean;
 }
 
 /**
@@ -53,6 +56,7 @@ export function httpsRequest(
         ...(opts.localAddress !== undefined && { localAddress: opts.localAddress }),
       },
       (res) => {
+        const resumed = (res.socket as TLSSocket).isSessionReused();
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
         res.on("end", () =>
@@ -60,6 +64,7 @@ export function httpsRequest(
             status: res.statusCode ?? 0,
             headers: res.headers,
             body: Buffer.concat(chunks).toString("utf8"),
+            resumed,
           }),
         );
         res.on("error", reject);
