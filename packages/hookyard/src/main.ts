@@ -340,6 +340,7 @@ export async function startHookyard(
       version: VERSION,
       ...(tls !== null && { tls }),
       clock,
+      trustProxy: config.inbound.trustProxy,
     });
     cleanups.push(() => http.close());
 

@@ -302,6 +302,7 @@ const SEMANTIC_CHECKS: Readonly<Record<string, (value: unknown) => string | null
       : `each entry must be an origin like https://app.example.com (or 'self'; no wildcards: any site could frame the portal), got ${show(bad)}`;
   },
   "delivery.egressAllow": cidrListProblem,
+  "inbound.trustProxy": cidrListProblem,
 };
 
 function cidrListProblem(value: unknown): string | null {

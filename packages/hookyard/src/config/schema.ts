@@ -217,6 +217,13 @@ const InboundSchema = Type.Object(
       env: "HOOKYARD_INBOUND_MAX_BYTES_IN_FLIGHT",
       flag: "--inbound-max-bytes-in-flight",
     }),
+    trustProxy: setting(Type.Array(Type.String({ minLength: 1 })), {
+      description:
+        "Addresses or CIDRs of the load balancers in front of Hookyard (comma-separated in env/flags): a request from one of them is taken to come from the client its X-Forwarded-For names (source allowedIps, the wrong-API-key limit, logs), and its X-Forwarded-Proto and -Host are believed; empty: the connection's own address, and X-Forwarded-* are ignored.",
+      default: [],
+      env: "HOOKYARD_TRUST_PROXY",
+      flag: "--trust-proxy",
+    }),
   },
   { additionalProperties: false },
 );

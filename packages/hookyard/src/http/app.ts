@@ -47,6 +47,7 @@ import { createValidatorCompiler } from "./schema-validation.js";
 import { httpsServerOptions, type TlsListener } from "./tls-options.js";
 import { clientCertificateHook, PeerCertificates } from "./client-certificate-auth.js";
 import { SystemClock, type Clock } from "../clock.js";
+import { inCidrList, parseCidrList } from "../delivery/ssrf-guard.js";
 
 export interface HttpAppDeps {
   services: OutboundServices;
@@ -91,6 +92,11 @@ export interface HttpAppDeps {
   tls?: TlsListener;
   /** The time client certificates are judged at (default: the system's). */
   clock?: Clock;
+  /**
+   * Addresses or CIDRs of trusted proxies (`inbound.trustProxy`): only a request from one has its
+   * X-Forwarded-For (client address), -Proto and -Host believed. Absent or empty: none.
+   */
+  trustProxy?: readonly string[];
 }
 
 const API_PREFIX = "/api/v1";
@@ -144,6 +150,16 @@ function unsafeJsonError(hazard: JsonHazard): ValidationError {
   );
 }
 
+/**
+ * Fastify's `trustProxy` as a test of each hop's address with the CIDR matcher the sources'
+ * allowedIps use (IPv4-mapped IPv6 included), so both read addresses the same way.
+ */
+function trustedProxies(entries: readonly string[]) {
+  if (entries.length === 0) return {};
+  const proxies = parseCidrList(entries);
+  return { trustProxy: (address: string) => inCidrList(address, proxies) };
+}
+
 /** Logs and answers every error; `request.log` carries `reqId`. 4xx at info, 5xx at error. */
 function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const failure = toHttpFailure(error);
@@ -183,6 +199,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
     ...timeouts,
     // Typed as the plain HTTP server the routes take: an HTTPS one serves them the same way.
     ...(deps.tls !== undefined && { https: httpsServerOptions(deps.tls, timeouts.http) }),
+    ...trustedProxies(deps.trustProxy ?? []),
   });
 
   const allowedHostnames = deps.allowedHostnames;

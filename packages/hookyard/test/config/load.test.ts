@@ -69,6 +69,7 @@ describe("config defaults", () => {
         maxBodyBytes: 26_214_400,
         dedupWindowSeconds: 86_400,
         maxBytesInFlight: 268_435_456,
+        trustProxy: [],
       },
       rules: { path: null, allowRunFromApi: false, allowedCommands: [] },
       log: { level: "info" },
@@ -366,6 +367,19 @@ describe("egress allow-list", () => {
     );
     expect(err.message).toMatch(
       /^invalid delivery\.egressAllow \(hookyard\.yaml\): invalid CIDR "localhost"/,
+    );
+  });
+});
+
+describe("trusted proxies", () => {
+  it("accepts addresses and CIDRs, and refuses a host name naming the key", () => {
+    const config = load({ env: { HOOKYARD_TRUST_PROXY: "10.0.0.0/8, 192.168.1.5,fd00::/8" } });
+    expect(config.inbound.trustProxy).toEqual(["10.0.0.0/8", "192.168.1.5", "fd00::/8"]);
+    const err = configErrorOf(() =>
+      load({ cwd: dirWithYaml("inbound:\n  trustProxy: [loopback]\n") }),
+    );
+    expect(err.message).toMatch(
+      /^invalid inbound\.trustProxy \(hookyard\.yaml\): invalid CIDR "loopback"/,
     );
   });
 });
