@@ -11,6 +11,7 @@ import { ThreadedSender } from "./delivery/sender-thread.js";
 import { RateLimiter } from "./delivery/rate-limiter.js";
 import { parseCidrList } from "./delivery/ssrf-guard.js";
 import { buildHttpApp } from "./http/app.js";
+import { readTlsListener } from "./http/tls-options.js";
 import { TimeSortableIds } from "./ids.js";
 import { createLogger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
@@ -101,6 +102,11 @@ export async function startHookyard(
     for (const cleanup of cleanups.reverse()) await cleanup();
   };
   try {
+    // First: a wrong TLS file stops the start before anything is opened.
+    const tls = readTlsListener(config.server.tls, opts.cwd ?? process.cwd());
+    if (tls !== null && tls.notAfter <= clock.now()) {
+      logger.warn({ notAfter: new Date(tls.notAfter) }, "the server's TLS certificate has expired");
+    }
     // First in, so last out: the spans of everything closing before it are still exported.
     const tracing = await startTracing(config.tracing, {
       clock,
@@ -298,7 +304,13 @@ export async function startHookyard(
     if (metrics !== null) receiver.on("received", (request) => metrics.received(request));
     // A source's writes here drop this process's cached sources; other processes hear of them
     // through the store's change feed (PostgreSQL) below.
-    const sources = new Sources({ store, clock, ids, onChange: () => receiver.forgetSources() });
+    const sources = new Sources({
+      store,
+      clock,
+      ids,
+      onChange: () => receiver.forgetSources(),
+      clientCertificates: tls !== null,
+    });
     const ops = new OperationalWebhooks({
       applications,
       messages,
@@ -396,6 +408,9 @@ export async function startHookyard(
       operational: ops,
       access: { keys: apiKeys, audit },
       ...(tracing !== null && { tracer: tracing }),
+      ...(tls !== null && { tls }),
+      clock,
+      trustProxy: config.inbound.trustProxy,
     });
     cleanups.push(() => http.close());
 
@@ -443,7 +458,8 @@ export async function startHookyard(
         config.server.host === "0.0.0.0" || config.server.host === "::"
           ? "127.0.0.1"
           : config.server.host;
-      url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+      const scheme = tls === null ? "http" : "https";
+      url = `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}`;
       logger.info({ url, database }, "hookyard listening");
     }
 

@@ -69,7 +69,9 @@ export async function runServer(req: ServeRequest, mode: ServerMode): Promise<nu
     running = await startHookyard(config, { logger, cwd: io.cwd, ...mode.startOptions });
   } catch (err) {
     logger.debug({ err }, "startup failed");
-    io.stderr.write(`hookyard: cannot start: ${oneLine(err)}\n`);
+    // A setting found wrong only at start (a TLS file) reads like any other config error.
+    const message = err instanceof ConfigError ? err.message : `cannot start: ${oneLine(err)}`;
+    io.stderr.write(`hookyard: ${message}\n`);
     return 1;
   }
   try {

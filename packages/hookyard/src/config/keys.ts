@@ -18,9 +18,11 @@ export type ValueShape =
   | { kind: "string-list" };
 
 export interface ConfigKey {
-  /** Dotted path as written in hookyard.yaml, e.g. `server.port`. */
+  /** Dotted path as written in hookyard.yaml, e.g. `server.port` or `server.tls.cert`. */
   path: string;
+  /** The top-level mapping the key is in (`server`). */
   section: string;
+  /** The last part of the path (`port`, `cert`). */
   name: string;
   schema: TSchema;
   shape: ValueShape;
@@ -68,8 +70,8 @@ function shapeOf(schema: TSchema, path: string): ValueShape {
   throw new Error(`config schema: ${path} has a shape the loader cannot read from text`);
 }
 
-function leafOf(section: string, name: string, schema: TSchema): ConfigKey {
-  const path = `${section}.${name}`;
+function leafOf(section: string, path: string, schema: TSchema): ConfigKey {
+  const name = path.slice(path.lastIndexOf(".") + 1);
   const nonNull =
     KindGuard.IsUnion(schema) && schema.anyOf.some((s) => KindGuard.IsNull(s))
       ? schema.anyOf.filter((s) => !KindGuard.IsNull(s))
@@ -93,14 +95,26 @@ function leafOf(section: string, name: string, schema: TSchema): ConfigKey {
 
 function flatten(): readonly ConfigKey[] {
   const keys: ConfigKey[] = [];
-  for (const [section, sectionSchema] of Object.entries(ConfigSchema.properties)) {
-    for (const [name, leaf] of Object.entries(
-      sectionSchema.properties as Record<string, TSchema>,
-    )) {
-      keys.push(leafOf(section, name, leaf));
+  // A group (`server.tls`) is an object without a setting's metadata; its leaves are keys.
+  const walk = (section: string, at: string, schema: TSchema) => {
+    for (const [name, child] of Object.entries(schema.properties as Record<string, TSchema>)) {
+      const path = `${at}.${name}`;
+      if (KindGuard.IsObject(child) && child["env"] === undefined) walk(section, path, child);
+      else keys.push(leafOf(section, path, child));
     }
+  };
+  for (const [section, sectionSchema] of Object.entries(ConfigSchema.properties)) {
+    walk(section, section, sectionSchema);
   }
   return Object.freeze(keys);
+}
+
+/** The names directly under `at` (`server`, `server.tls`), keys and groups, in order. */
+export function childrenOf(at: string): string[] {
+  const names = CONFIG_KEYS.filter((key) => key.path.startsWith(`${at}.`)).map(
+    (key) => key.path.slice(at.length + 1).split(".")[0] ?? "",
+  );
+  return [...new Set(names)];
 }
 
 export const CONFIG_KEYS: readonly ConfigKey[] = flatten();

@@ -5,7 +5,7 @@ import { parseDocument } from "yaml";
 import { parseCidr } from "../delivery/ssrf-guard.js";
 import { ConfigError } from "./config-error.js";
 import type { ConfigSource } from "./config-error.js";
-import { CONFIG_KEYS, describeExpected } from "./keys.js";
+import { CONFIG_KEYS, childrenOf, describeExpected } from "./keys.js";
 import type { ConfigKey } from "./keys.js";
 import { CONFIG_FILE_SETTING, ConfigSchema } from "./schema.js";
 import type { Config } from "./schema.js";
@@ -28,6 +28,7 @@ export interface LoadConfigRequest {
   defaults?: Readonly<Record<string, unknown>>;
 }
 
+/** The config being built: sections, and in them values or groups (`server.tls`). */
 type Sections = Record<string, Record<string, unknown>>;
 
 /**
@@ -74,15 +75,18 @@ export function configDefaults(): Config {
 
 function defaultSections(): Sections {
   const sections: Sections = {};
-  for (const key of CONFIG_KEYS) {
-    sections[key.section] ??= {};
-    sections[key.section]![key.name] = structuredClone(key.default);
-  }
+  for (const key of CONFIG_KEYS) setValue(sections, key, structuredClone(key.default));
   return sections;
 }
 
 function setValue(sections: Sections, key: ConfigKey, value: unknown): void {
-  sections[key.section]![key.name] = value;
+  const parts = key.path.split(".");
+  let at: Record<string, unknown> = sections;
+  for (const part of parts.slice(0, -1)) {
+    at[part] ??= {};
+    at = at[part] as Record<string, unknown>;
+  }
+  at[key.name] = value;
 }
 
 interface ConfigFile {
@@ -154,17 +158,38 @@ function applyFile(sections: Sections, file: ConfigFile): void {
         source,
       });
     }
-    for (const [name, value] of Object.entries(body)) {
-      const key = known.find((k) => k.name === name);
-      if (key === undefined) {
-        throw new ConfigError(
-          `unknown key "${section}.${name}" in ${file.shownAs} (keys in ${section}: ${known
-            .map((k) => k.name)
-            .join(", ")})`,
-          { key: `${section}.${name}`, source },
-        );
-      }
+    applyMapping(sections, section, body, source, file.shownAs);
+  }
+}
+
+/** The keys and groups of the mapping at `at` (`server`, `server.tls`) in the file. */
+function applyMapping(
+  sections: Sections,
+  at: string,
+  body: Record<string, unknown>,
+  source: ConfigSource,
+  shownAs: string,
+): void {
+  const children = childrenOf(at);
+  for (const [name, value] of Object.entries(body)) {
+    const path = `${at}.${name}`;
+    const key = CONFIG_KEYS.find((k) => k.path === path);
+    if (key !== undefined) {
       setValue(sections, key, checkValue(key, value, value, source));
+    } else if (children.includes(name)) {
+      if (value === null) continue; // a group whose keys are all commented out
+      if (!isMapping(value)) {
+        throw new ConfigError(`invalid ${path} (${shownAs}): expected a mapping of keys`, {
+          key: path,
+          source,
+        });
+      }
+      applyMapping(sections, path, value, source, shownAs);
+    } else {
+      throw new ConfigError(
+        `unknown key "${path}" in ${shownAs} (keys in ${at}: ${children.join(", ")})`,
+        { key: path, source },
+      );
     }
   }
 }
@@ -278,17 +303,8 @@ const SEMANTIC_CHECKS: Readonly<Record<string, (value: unknown) => string | null
       ? null
       : `each entry must be an origin like https://app.example.com (or 'self'; no wildcards: any site could frame the portal), got ${show(bad)}`;
   },
-  "delivery.egressAllow": (value) => {
-    const entries: readonly unknown[] = Array.isArray(value) ? value : [];
-    for (const entry of entries) {
-      try {
-        parseCidr(typeof entry === "string" ? entry : "");
-      } catch (err) {
-        return errorText(err);
-      }
-    }
-    return null;
-  },
+  "delivery.egressAllow": cidrListProblem,
+  "inbound.trustProxy": cidrListProblem,
 };
 
 function collectorUrlProblem(value: unknown): string | null {
@@ -297,6 +313,18 @@ function collectorUrlProblem(value: unknown): string | null {
   return protocol === "http:" || protocol === "https:"
     ? null
     : `expected the http(s) URL of an OTLP/HTTP collector, e.g. http://127.0.0.1:4318, got ${show(value)}`;
+}
+
+function cidrListProblem(value: unknown): string | null {
+  const entries: readonly unknown[] = Array.isArray(value) ? value : [];
+  for (const entry of entries) {
+    try {
+      parseCidr(typeof entry === "string" ? entry : "");
+    } catch (err) {
+      return errorText(err);
+    }
+  }
+  return null;
 }
 
 function expected(key: ConfigKey, source: ConfigSource): string {

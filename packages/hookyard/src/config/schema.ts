@@ -33,6 +33,33 @@ export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "
 /** Svix-like default: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (DESIGN "Default policy"). */
 export const DEFAULT_RETRY_SCHEDULE_SECONDS = [5, 300, 1800, 7200, 18000, 36000, 36000];
 
+/** HTTPS of the server's own listener (issue 16); the files are read at start. */
+const TlsSchema = Type.Object(
+  {
+    cert: setting(NullableString(), {
+      description:
+        "PEM file of the server's certificate (its chain after it): with key, the server speaks HTTPS only; null: plain HTTP.",
+      default: null,
+      env: "HOOKYARD_TLS_CERT",
+      flag: "--tls-cert",
+    }),
+    key: setting(NullableString(), {
+      description: "PEM file of the private key of server.tls.cert (unencrypted).",
+      default: null,
+      env: "HOOKYARD_TLS_KEY",
+      flag: "--tls-key",
+    }),
+    clientCa: setting(NullableString(), {
+      description:
+        "PEM file of the CA certificates API clients' certificates must be issued by: the API (not ingest URLs, health or the dashboard's files) then needs a client certificate as well as the API key; null: no client certificate needed.",
+      default: null,
+      env: "HOOKYARD_TLS_CLIENT_CA",
+      flag: "--tls-client-ca",
+    }),
+  },
+  { additionalProperties: false },
+);
+
 const ServerSchema = Type.Object(
   {
     host: setting(Type.String({ minLength: 1 }), {
@@ -73,6 +100,7 @@ const ServerSchema = Type.Object(
       env: "HOOKYARD_PORTAL_FRAME_ANCESTORS",
       flag: "--portal-frame-ancestors",
     }),
+    tls: TlsSchema,
   },
   { additionalProperties: false },
 );
@@ -195,6 +223,13 @@ const InboundSchema = Type.Object(
       default: 256 * 1024 * 1024,
       env: "HOOKYARD_INBOUND_MAX_BYTES_IN_FLIGHT",
       flag: "--inbound-max-bytes-in-flight",
+    }),
+    trustProxy: setting(Type.Array(Type.String({ minLength: 1 })), {
+      description:
+        "Addresses or CIDRs of the load balancers in front of Hookyard (comma-separated in env/flags): a request from one of them is taken to come from the client its X-Forwarded-For names (source allowedIps, the wrong-API-key limit, logs), and its X-Forwarded-Proto and -Host are believed; empty: the connection's own address, and X-Forwarded-* are ignored.",
+      default: [],
+      env: "HOOKYARD_TRUST_PROXY",
+      flag: "--trust-proxy",
     }),
   },
   { additionalProperties: false },

@@ -54,6 +54,10 @@ import type { RulesInForce } from "../rules/rules-in-force.js";
 import { registerIngestRoutes } from "./routes/ingest.js";
 import { registerIngestEndpointRoutes } from "./routes/ingest-endpoints.js";
 import { createValidatorCompiler } from "./schema-validation.js";
+import { httpsServerOptions, type TlsListener } from "./tls-options.js";
+import { clientCertificateHook, PeerCertificates } from "./client-certificate-auth.js";
+import { SystemClock, type Clock } from "../clock.js";
+import { inCidrList, parseCidrList } from "../delivery/ssrf-guard.js";
 
 export interface HttpAppDeps {
   services: OutboundServices;
@@ -102,6 +106,15 @@ export interface HttpAppDeps {
   metrics?: { metrics: Metrics; token: string | null };
   /** Tracing on: publishing and ingest requests are spans (request-spans.ts). */
   tracer?: RequestTracer;
+  /** HTTPS (`server.tls`); absent: plain HTTP. */
+  tls?: TlsListener;
+  /** The time client certificates are judged at (default: the system's). */
+  clock?: Clock;
+  /**
+   * Addresses or CIDRs of trusted proxies (`inbound.trustProxy`): only a request from one has its
+   * X-Forwarded-For (client address), -Proto and -Host believed. Absent or empty: none.
+   */
+  trustProxy?: readonly string[];
 }
 
 const API_PREFIX = "/api/v1";
@@ -155,6 +168,16 @@ function unsafeJsonError(hazard: JsonHazard): ValidationError {
   );
 }
 
+/**
+ * Fastify's `trustProxy` as a test of each hop's address with the CIDR matcher the sources'
+ * allowedIps use (IPv4-mapped IPv6 included), so both read addresses the same way.
+ */
+function trustedProxies(entries: readonly string[]) {
+  if (entries.length === 0) return {};
+  const proxies = parseCidrList(entries);
+  return { trustProxy: (address: string) => inCidrList(address, proxies) };
+}
+
 /** Logs and answers every error; `request.log` carries `reqId`. 4xx at info, 5xx at error. */
 function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const failure = toHttpFailure(error);
@@ -176,6 +199,7 @@ function handleError(error: FastifyError, request: FastifyRequest, reply: Fastif
 export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> {
   // Widened to Fastify's logger type so route modules take a plain FastifyInstance.
   const loggerInstance: FastifyBaseLogger = deps.logger;
+  const timeouts = serverTimeouts(deps.requestTimeoutMs);
   const app = Fastify({
     loggerInstance,
     // Request loggers are built on first use (see LazyRequestLogger). Route-level log options
@@ -191,7 +215,10 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
     requestIdHeader: false,
     genReqId: requestIds(),
     return503OnClosing: true,
-    ...serverTimeouts(deps.requestTimeoutMs),
+    ...timeouts,
+    // Typed as the plain HTTP server the routes take: an HTTPS one serves them the same way.
+    ...(deps.tls !== undefined && { https: httpsServerOptions(deps.tls, timeouts.http) }),
+    ...trustedProxies(deps.trustProxy ?? []),
   });
 
   // First, so that a traced request's span covers every other hook (auth, idempotency).
@@ -282,12 +309,20 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
       ? undefined
       : { authenticate: (token) => keys.authenticate(token), applicationId };
   const audit = deps.access === undefined ? undefined : { audit: deps.access.audit, applicationId };
+  const peers = new PeerCertificates();
+  // server.tls.clientCa: the API needs a client certificate too, checked before the key.
+  const clientCa = deps.tls?.clientCa ?? null;
+  const certificateCheck =
+    clientCa === null
+      ? null
+      : clientCertificateHook(clientCa, { clock: deps.clock ?? new SystemClock(), peers });
   await app.register(
     (api, _opts, done) => {
       const portalChecks: PortalChecks | undefined =
         deps.portal === undefined
           ? undefined
           : { verify: (token) => deps.portal!.verify(token), applicationId };
+      if (certificateCheck !== null) api.addHook("onRequest", certificateCheck);
       api.addHook(
         "onRequest",
         bearerAuthHook(deps.services.auth, failedAuth, portalChecks, keyChecks),
@@ -331,6 +366,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
   );
   await app.register(
     (api, _opts, done) => {
+      if (certificateCheck !== null) api.addHook("onRequest", certificateCheck);
       api.addHook(
         "onRequest",
         bearerAuthHook(deps.services.auth, failedAuth, undefined, keyChecks),
@@ -345,7 +381,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
     { prefix: INGEST_API_PREFIX },
   );
   await app.register((ingest, _opts, done) => {
-    registerIngestRoutes(ingest, deps.inbound);
+    registerIngestRoutes(ingest, { ...deps.inbound, peers });
     done();
   });
 

@@ -21,6 +21,7 @@ import type { Store } from "../store/store.js";
 import { deliveryIdOf, eventTypeOf, factOf, jsonBody } from "./provider-facts.js";
 import { RejectionLimiter, REJECTED_KEPT_PER_SOURCE, truncatedBody } from "./rejected-requests.js";
 import { withoutCredentials } from "./credential-headers.js";
+import { verifyClientCertificate } from "./client-certificates.js";
 import { replayKeyOf } from "./replay-key.js";
 import { sourceOptions, sourceScheme, type SourceOptions } from "./sources.js";
 import type { Automation } from "../rules/automation.js";
@@ -45,6 +46,11 @@ export interface ReceivedHttp {
   sourceIp: string;
   /** The span receiving it (tracing on): its forward's attempts are that span's children. */
   traceparent?: string;
+  /**
+   * The client certificate chain the connection presented, leaf first (DER); empty when none,
+   * null or absent when the connection is not TLS.
+   */
+  clientCertificates?: readonly Buffer[] | null;
 }
 
 /** The answer to the sender, and what was recorded. */
@@ -175,6 +181,14 @@ export class Receiver extends EventEmitter<ReceiverEvents> {
       return this.#reject(known, http, null, now, { status: 403, code: "forbidden", reason });
     }
     const json = jsonBody(http.body, http.headers["content-type"]);
+    if (options.clientCa !== undefined) {
+      const presented = http.clientCertificates ?? null;
+      const certificate = verifyClientCertificate(presented, options.clientCa, now);
+      if (!certificate.ok) {
+        const refusal = { status: 401, code: "verification_failed", reason: certificate.reason };
+        return this.#reject(known, http, json, now, refusal);
+      }
+    }
     const verdict = verifyInbound(scheme, http, now);
     if (!verdict.ok) {
       const refusal = { status: 401, code: "verification_failed", reason: verdict.reason };

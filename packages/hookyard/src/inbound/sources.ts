@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, type X509Certificate } from "node:crypto";
 import type { Clock } from "../clock.js";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import type { IdGenerator } from "../ids.js";
@@ -16,6 +16,7 @@ import type {
 import { InvalidCidrError, parseCidrList, type Cidr } from "../delivery/ssrf-guard.js";
 import type { HmacAlgorithm, SourceScheme } from "../signing/provider-schemes.js";
 import { secretProblem } from "../signing/standard-webhooks.js";
+import { parseCertificateBundle } from "./client-certificates.js";
 import type { FactSpec } from "./provider-facts.js";
 import type { Page, PageRequest, Store } from "../store/store.js";
 
@@ -91,6 +92,7 @@ export class Sources {
   readonly #clock: Clock;
   readonly #ids: IdGenerator;
   readonly #changed: () => void;
+  readonly #clientCertificates: boolean;
 
   constructor(deps: {
     store: Store;
@@ -98,11 +100,14 @@ export class Sources {
     ids: IdGenerator;
     /** Called after every write: the receive pipeline caches sources. */
     onChange?: () => void;
+    /** Whether senders can present client certificates (the server speaks HTTPS); default no. */
+    clientCertificates?: boolean;
   }) {
     this.#store = deps.store;
     this.#clock = deps.clock;
     this.#ids = deps.ids;
     this.#changed = deps.onChange ?? (() => undefined);
+    this.#clientCertificates = deps.clientCertificates ?? false;
   }
 
   list(page: PageRequest): Promise<Page<Source>> {
@@ -112,7 +117,7 @@ export class Sources {
   async create(input: SourceInput): Promise<Source> {
     const config = input.config ?? {};
     sourceScheme(input.type, config); // validates type and config
-    sourceOptions(config, input.type);
+    this.#checkOptions(config, input.type);
     const now = this.#clock.now();
     const id = this.#ids.next("src");
     // The source's destinations are the endpoints of an application of its own: the same
@@ -160,7 +165,7 @@ export class Sources {
     const current = await this.get(idOrUid);
     const config = input.config ?? {};
     sourceScheme(input.type, config);
-    sourceOptions(config, input.type);
+    this.#checkOptions(config, input.type);
     const source: Source = {
       ...current,
       uid: input.uid ?? null,
@@ -173,6 +178,17 @@ export class Sources {
     await uidConflict(this.#store.updateSource(source), input.uid);
     this.#changed();
     return source;
+  }
+
+  /** `sourceOptions`, and what this server can do: a client certificate needs HTTPS. */
+  #checkOptions(config: Record<string, unknown>, type: string): void {
+    const options = sourceOptions(config, type);
+    if (options.clientCa !== undefined && !this.#clientCertificates) {
+      throw ValidationError.field(
+        ["body", "config", "clientCa"],
+        "needs HTTPS: this server has no server.tls.cert and server.tls.key, so no sender can present a client certificate",
+      );
+    }
   }
 
   async delete(idOrUid: string): Promise<void> {
@@ -382,6 +398,11 @@ export interface SourceOptions {
   maxBodyBytes?: number;
   /** Only requests from these networks are accepted (others: 403, recorded as rejected). */
   allowedIps?: Cidr[];
+  /**
+   * Only requests over a connection whose client certificate leads to one of these are accepted
+   * (others: 401 like a failed signature, recorded as rejected).
+   */
+  clientCa?: X509Certificate[];
   /** The answer to an accepted request: status, headers, body, and a delay before it. */
   response?: ResponseSpec;
   /** A request bin keeps this many requests, evicting the oldest (default 500 for bins). */
@@ -406,7 +427,8 @@ const MAX_RESPONSE_DELAY_MS = 30_000;
 
 /**
  * Hookyard's receive options, for any source type: `dedupWindowSeconds` and `maxBodyBytes`
- * override the server-wide settings; `allowedIps` (CIDRs) restricts who may call; and
+ * override the server-wide settings; `allowedIps` (CIDRs) restricts who may call, and `clientCa`
+ * (a PEM bundle) which client certificate they must present; and
  * `responseStatus` / `responseBody` / `responseContentType` shape the answer to an accepted
  * request (default 200 with `{"id", "status"}`); `eventTypeHeader` / `eventTypeField` and
  * `deliveryIdHeader` / `deliveryIdField` say where the event type and the delivery id are when
@@ -443,6 +465,15 @@ export function sourceOptions(config: Record<string, unknown>, type?: string): S
         throw ValidationError.field(field("allowedIps"), err.message);
       throw err;
     }
+  }
+  if (config.clientCa !== undefined) {
+    const pem = config.clientCa;
+    if (typeof pem !== "string") {
+      throw ValidationError.field(field("clientCa"), "must be a PEM bundle of CA certificates");
+    }
+    const bundle = parseCertificateBundle(pem);
+    if ("problem" in bundle) throw ValidationError.field(field("clientCa"), bundle.problem);
+    options.clientCa = bundle.certificates;
   }
   for (const [fact, headerKey, fieldKey] of [
     ["eventType", "eventTypeHeader", "eventTypeField"],

@@ -17,9 +17,18 @@ describe("hookyard.example.yaml", () => {
   it("spells out every config key with its value instead of leaving it commented out", () => {
     const raw: unknown = parse(readFileSync(`${REPO_ROOT}${EXAMPLE}`, "utf8"));
     const written: string[] = [];
-    for (const [section, body] of Object.entries(raw as Record<string, Record<string, unknown>>)) {
-      for (const name of Object.keys(body)) written.push(`${section}.${name}`);
-    }
+    // Groups (server.tls) are mappings; everything else, lists included, is a key's value.
+    const walk = (at: string, body: Record<string, unknown>) => {
+      for (const [name, value] of Object.entries(body)) {
+        const path = at === "" ? name : `${at}.${name}`;
+        if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+          walk(path, value as Record<string, unknown>);
+        } else {
+          written.push(path);
+        }
+      }
+    };
+    walk("", raw as Record<string, unknown>);
     expect(written).toEqual(CONFIG_KEYS.map((key) => key.path));
   });
 

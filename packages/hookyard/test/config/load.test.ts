@@ -51,6 +51,7 @@ describe("config defaults", () => {
         publicUrl: null,
         requestTimeoutMs: 60_000,
         portalFrameAncestors: [],
+        tls: { cert: null, key: null, clientCa: null },
       },
       database: {
         url: "sqlite:./.hookyard/hookyard.db",
@@ -72,6 +73,7 @@ describe("config defaults", () => {
         maxBodyBytes: 26_214_400,
         dedupWindowSeconds: 86_400,
         maxBytesInFlight: 268_435_456,
+        trustProxy: [],
       },
       rules: { path: null, allowRunFromApi: false, allowedCommands: [] },
       tracing: { endpoint: null, tracesEndpoint: null, serviceName: "hookyard" },
@@ -206,10 +208,13 @@ describe("config errors name the key and its source", () => {
   it.each(CONFIG_KEYS.map((key) => [key.path, key] as const))(
     "refuses a mapping as the value of %s in hookyard.yaml",
     (_path, key) => {
-      const cwd = dirWithYaml(`${key.section}:\n  ${key.name}:\n    nested: true\n`);
+      // server.tls.cert is written `server:\n  tls:\n    cert: ...`.
+      const parts = key.path.split(".");
+      const yaml = parts.map((part, depth) => `${"  ".repeat(depth)}${part}:`).join("\n");
+      const cwd = dirWithYaml(`${yaml}\n${"  ".repeat(parts.length)}nested: true\n`);
       const err = configErrorOf(() => load({ cwd }));
       expect(err.message).toMatch(
-        new RegExp(`^invalid ${key.path.replace(".", "\\.")} \\(hookyard\\.yaml\\): `),
+        new RegExp(`^invalid ${key.path.replaceAll(".", "\\.")} \\(hookyard\\.yaml\\): `),
       );
       expect(err.key).toBe(key.path);
     },
@@ -224,11 +229,13 @@ describe("config errors name the key and its source", () => {
     string: "",
     boolean: "yes",
   };
-  // auth.apiKey takes any text (empty means none), and rules.path any path (checked at start,
-  // with the rulebook), so no text form of them is invalid.
+  // auth.apiKey takes any text (empty means none), rules.path and the server.tls files any path
+  // (checked at start, with the rulebook or the certificate), so no text form of them is invalid.
   const textKeys = CONFIG_KEYS.filter(
     // Any text is a valid key, path or token.
-    (key) => !["auth.apiKey", "rules.path", "metrics.token"].includes(key.path),
+    (key) =>
+      !["auth.apiKey", "rules.path", "metrics.token"].includes(key.path) &&
+      !key.path.startsWith("server.tls."),
   );
 
   it.each(textKeys.map((key) => [key.env, key] as const))(
@@ -256,7 +263,7 @@ describe("config errors name the key and its source", () => {
   it("rejects an unknown key in hookyard.yaml and lists the known ones", () => {
     const err = configErrorOf(() => load({ cwd: dirWithYaml("server:\n  prot: 80\n") }));
     expect(err.message).toBe(
-      'unknown key "server.prot" in hookyard.yaml (keys in server: host, port, bodyLimitBytes, publicUrl, requestTimeoutMs, portalFrameAncestors)',
+      'unknown key "server.prot" in hookyard.yaml (keys in server: host, port, bodyLimitBytes, publicUrl, requestTimeoutMs, portalFrameAncestors, tls)',
     );
   });
 
@@ -269,6 +276,37 @@ describe("config errors name the key and its source", () => {
     expect(configErrorOf(() => load({ flags: { prot: "1" } })).message).toBe(
       "unknown option --prot",
     );
+  });
+});
+
+describe("grouped keys (server.tls)", () => {
+  it("reads a group from its nested mapping, and from its own env vars and flags", () => {
+    const cwd = dirWithYaml("server:\n  port: 1\n  tls:\n    cert: a.pem\n    key: a.key\n");
+    expect(load({ cwd }).server).toMatchObject({ port: 1, tls: { cert: "a.pem", key: "a.key" } });
+    expect(load({ cwd, env: { HOOKYARD_TLS_CERT: "b.pem" } }).server.tls.cert).toBe("b.pem");
+    expect(load({ cwd, flags: { "tls-key": "c.key" } }).server.tls).toEqual({
+      cert: "a.pem",
+      key: "c.key",
+      clientCa: null,
+    });
+  });
+
+  it("keeps a group's defaults when it is all commented out", () => {
+    const config = load({ cwd: dirWithYaml("server:\n  tls:\n    # cert: a.pem\n") });
+    expect(config.server.tls).toEqual({ cert: null, key: null, clientCa: null });
+  });
+
+  it("rejects an unknown key in a group and lists the group's keys", () => {
+    const err = configErrorOf(() => load({ cwd: dirWithYaml("server:\n  tls:\n    crt: a\n") }));
+    expect(err.message).toBe(
+      'unknown key "server.tls.crt" in hookyard.yaml (keys in server.tls: cert, key, clientCa)',
+    );
+    expect(err.key).toBe("server.tls.crt");
+  });
+
+  it("refuses a value where the group's mapping belongs", () => {
+    const err = configErrorOf(() => load({ cwd: dirWithYaml("server:\n  tls: cert.pem\n") }));
+    expect(err.message).toBe("invalid server.tls (hookyard.yaml): expected a mapping of keys");
   });
 });
 
@@ -340,6 +378,19 @@ describe("egress allow-list", () => {
     );
     expect(err.message).toMatch(
       /^invalid delivery\.egressAllow \(hookyard\.yaml\): invalid CIDR "localhost"/,
+    );
+  });
+});
+
+describe("trusted proxies", () => {
+  it("accepts addresses and CIDRs, and refuses a host name naming the key", () => {
+    const config = load({ env: { HOOKYARD_TRUST_PROXY: "10.0.0.0/8, 192.168.1.5,fd00::/8" } });
+    expect(config.inbound.trustProxy).toEqual(["10.0.0.0/8", "192.168.1.5", "fd00::/8"]);
+    const err = configErrorOf(() =>
+      load({ cwd: dirWithYaml("inbound:\n  trustProxy: [loopback]\n") }),
+    );
+    expect(err.message).toMatch(
+      /^invalid inbound\.trustProxy \(hookyard\.yaml\): invalid CIDR "loopback"/,
     );
   });
 });

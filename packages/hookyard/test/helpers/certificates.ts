@@ -15,15 +15,21 @@ export interface TestCa extends KeyPair {
   server(names?: readonly string[]): KeyPair;
   /** A client certificate with this common name. */
   client(commonName: string): KeyPair;
+  /** An intermediate CA that this CA issued; its certificates chain through it to this one. */
+  intermediate(commonName: string): TestCa;
 }
 
 /**
  * Makes a CA with openssl (the test machine's, as an operator would): tests of TLS and mTLS use
  * real certificates, not fixtures that expire. Each CA lives in its own temporary directory,
- * removed once its files are read; keys are EC P-256 so generating them is quick.
+ * removed once its files are read; keys are EC P-256 so generating them is quick. Certificates
+ * are valid from now for two days (a test of expiry moves Hookyard's clock instead).
  */
 export function createTestCa(commonName = "Hookyard Test CA"): TestCa {
-  const ca = issue({ subject: `/CN=${commonName}`, ca: true });
+  return issuing(issue({ subject: `/CN=${commonName}`, ca: true }));
+}
+
+function issuing(ca: KeyPair): TestCa {
   return {
     ...ca,
     server: (names = ["localhost", "127.0.0.1", "::1"]) =>
@@ -41,6 +47,7 @@ export function createTestCa(commonName = "Hookyard Test CA"): TestCa {
         issuer: ca,
         extensions: ["extendedKeyUsage=clientAuth"],
       }),
+    intermediate: (name) => issuing(issue({ subject: `/CN=${name}`, issuer: ca, ca: true })),
   };
 }
 

@@ -40,6 +40,7 @@ export interface TestServerOptions {
   delivery?: Partial<Config["delivery"]>;
   engine?: StartOptions["engine"];
   server?: Partial<Config["server"]>;
+  inbound?: Partial<Config["inbound"]>;
   /** The rules settings beside `rulesPath` (the run policy). */
   rules?: Partial<Omit<Config["rules"], "path">>;
   metrics?: Partial<Config["metrics"]>;
@@ -67,6 +68,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     },
     auth: { apiKey: TEST_API_KEY },
     delivery: { ...defaults.delivery, egressAllow: ["127.0.0.1/32"], ...opts.delivery },
+    inbound: { ...defaults.inbound, ...opts.inbound },
     rules: { ...defaults.rules, path: opts.rulesPath ?? null, ...opts.rules },
     tracing: { ...defaults.tracing, ...opts.tracing },
     log: { level: "silent" },

@@ -9,6 +9,7 @@ import {
   type HookyardError,
 } from "../../errors.js";
 import type { Receiver } from "../../inbound/receiver.js";
+import type { PeerCertificates } from "../client-certificate-auth.js";
 import { publicBaseUrl } from "../public-url.js";
 
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] as const;
@@ -45,6 +46,8 @@ export function registerIngestRoutes(
     maxBodyBytes: number;
     /** Body bytes all ingest requests may hold at once (absent: no cap). */
     maxBytesInFlight?: number;
+    /** The client certificates of connections (a source's clientCa judges them). */
+    peers: Pick<PeerCertificates, "of">;
   },
 ): void {
   const budget = new BodyBudget(deps.maxBytesInFlight ?? Infinity);
@@ -115,6 +118,7 @@ export function registerIngestRoutes(
       body,
       sourceIp: request.ip,
       ...(span != null && { traceparent: span.traceparent }),
+      clientCertificates: deps.peers.of(request.raw.socket),
     });
     if (span != null && outcome.request !== null) {
       span.setAttributes({

@@ -40,7 +40,7 @@ import { inboundRequestOut, iso, requestForwardOut } from "../serializers.js";
 const TAGS = ["Ingest source"];
 
 const SOURCE_CONFIG_RULES =
-  "A type Hookyard does not verify, or a config it cannot use, is a 422 naming the field: among others a blank `secret`, `token` or `password` (anyone could sign with it); for `standard-webhooks`, `svix` and the Svix-powered types a `secret` that is not base64 (after an optional `whsec_`) of 24 to 75 bytes, as the Standard Webhooks libraries require; a `responseHeaders` entry with CR, LF or another control character, or one of the headers a source may not set (`content-length`, `transfer-encoding`, `content-encoding`, `connection`, `keep-alive`, `proxy-connection`, `upgrade`, `te`, `trailer`, `host`, `set-cookie`, `x-content-type-options`).";
+  "A type Hookyard does not verify, or a config it cannot use, is a 422 naming the field: among others a blank `secret`, `token` or `password` (anyone could sign with it); for `standard-webhooks`, `svix` and the Svix-powered types a `secret` that is not base64 (after an optional `whsec_`) of 24 to 75 bytes, as the Standard Webhooks libraries require; a `responseHeaders` entry with CR, LF or another control character, or one of the headers a source may not set (`content-length`, `transfer-encoding`, `content-encoding`, `connection`, `keep-alive`, `proxy-connection`, `upgrade`, `te`, `trailer`, `host`, `set-cookie`, `x-content-type-options`); a `clientCa` (Hookyard extension: a PEM bundle of the CA certificates whose client certificates the ingest URL requires) that holds no certificate or a private key, or on a server without HTTPS (`server.tls`).";
 
 /**
  * Svix Ingest's source API (`/ingest/api/v1/source`, as the `svix` SDK's `ingest.source` calls
