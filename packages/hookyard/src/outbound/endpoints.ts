@@ -77,6 +77,10 @@ export class Endpoints implements EndpointService {
       payloadFilter: normalizePayloadFilter(input.payloadFilter, ["body", "payloadFilter"]),
       accept302: input.accept302 ?? false,
       failingSince: null,
+      auth: null,
+      authSecret: null,
+      tls: null,
+      tlsClientKey: null,
       createdAt: now,
       updatedAt: now,
     };

@@ -259,6 +259,15 @@ CREATE INDEX inbound_request_replay ON inbound_request (source_id, replay_key, c
 CREATE INDEX inbound_request_status ON inbound_request (source_id, status, id);
 `;
 
+/** v8 (issue 16): as SQLite's v7, endpoint authentication and TLS options. */
+const V8_ENDPOINT_AUTH = `
+ALTER TABLE endpoint
+  ADD COLUMN auth TEXT,
+  ADD COLUMN auth_secret TEXT,
+  ADD COLUMN tls TEXT,
+  ADD COLUMN tls_client_key TEXT;
+`;
+
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 1, name: "initial outbound schema", sql: V1_INITIAL },
   { version: 2, name: "cluster-wide endpoint rate limits", sql: V2_RATE_LIMIT },
@@ -267,6 +276,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 5, name: "rule events stored once", sql: V5_RULE_EVENTS },
   { version: 6, name: "payload filters, scheduled messages, background tasks", sql: V6_SDK2 },
   { version: 7, name: "replay keys and capped rejected requests", sql: V7_REPLAY_KEYS },
+  { version: 8, name: "endpoint authentication and TLS options", sql: V8_ENDPOINT_AUTH },
 ];
 
 /** An arbitrary constant: the advisory lock every Hookyard migrating this schema takes. */

@@ -277,6 +277,18 @@ CREATE INDEX inbound_request_replay ON inbound_request (source_id, replay_key, c
 CREATE INDEX inbound_request_status ON inbound_request (source_id, status, id);
 `;
 
+/**
+ * v7 (issue 16): how Hookyard authenticates to an endpoint. `auth` and `tls` are the JSON of the
+ * parts that are not secret; the secrets (token, password or client secret; the client key's
+ * PEM) have columns of their own so that they can be encrypted at rest without touching the rest.
+ */
+const V7_ENDPOINT_AUTH = `
+ALTER TABLE endpoint ADD COLUMN auth TEXT;
+ALTER TABLE endpoint ADD COLUMN auth_secret TEXT;
+ALTER TABLE endpoint ADD COLUMN tls TEXT;
+ALTER TABLE endpoint ADD COLUMN tls_client_key TEXT;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial outbound schema", sql: V1_INITIAL },
   { version: 2, name: "inbound sources", sql: V2_SOURCES },
@@ -284,6 +296,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: "rule events stored once", sql: V4_RULE_EVENTS },
   { version: 5, name: "payload filters, scheduled messages, background tasks", sql: V5_SDK2 },
   { version: 6, name: "replay keys and capped rejected requests", sql: V6_REPLAY_KEYS },
+  { version: 7, name: "endpoint authentication and TLS options", sql: V7_ENDPOINT_AUTH },
 ];
 
 /**
