@@ -222,17 +222,23 @@ export interface Delivery {
 
 export type AttemptTrigger = "scheduled" | "manual";
 
-/** Why an attempt failed without (or despite) an HTTP response. */
-export type AttemptErrorClass =
-  | "timeout"
-  | "dns"
-  | "connect"
-  | "tls"
-  | "egress_blocked"
-  | "invalid_url"
-  | "http_status"
-  | "redirect"
-  | "network";
+/**
+ * Why an attempt failed without (or despite) an HTTP response; `auth`: the endpoint's
+ * credentials could not be obtained (its OAuth 2.0 token endpoint failed), so nothing was sent.
+ */
+export const ATTEMPT_ERROR_CLASSES = [
+  "timeout",
+  "dns",
+  "connect",
+  "tls",
+  "egress_blocked",
+  "invalid_url",
+  "http_status",
+  "redirect",
+  "auth",
+  "network",
+] as const;
+export type AttemptErrorClass = (typeof ATTEMPT_ERROR_CLASSES)[number];
 
 export interface Attempt {
   id: AttemptId;
