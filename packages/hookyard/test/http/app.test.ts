@@ -390,8 +390,10 @@ describe("HTTP app: OpenAPI and docs", () => {
       >;
     }>();
     const body = doc.paths["/api/v1/app/{app_id}/endpoint"]?.["post"]?.requestBody;
-    const accept302 = body?.content["application/json"]?.schema.properties["accept302"];
-    expect(accept302?.description).toMatch(/Hookyard extension/);
+    const properties = body?.content["application/json"]?.schema.properties;
+    for (const name of ["accept302", "auth", "tls"]) {
+      expect(properties?.[name]?.description, name).toMatch(/Hookyard extension/);
+    }
   });
 
   it("documents errorClass auth among the attempt error classes", async () => {
