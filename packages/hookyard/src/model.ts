@@ -117,6 +117,31 @@ export interface EndpointSecretVersion {
   expiresAt: number;
 }
 
+/**
+ * How Hookyard authenticates to an endpoint (issue 16). Only the parts that are not secret are
+ * here; the secret itself (bearer token, basic password, OAuth 2.0 client secret) is the
+ * endpoint's `authSecret`, kept apart so it can be encrypted at rest on its own.
+ */
+export type EndpointAuth =
+  | { type: "bearer" }
+  | { type: "basic"; username: string }
+  | {
+      /** OAuth 2.0 client credentials grant (RFC 6749 §4.4), client authenticated with Basic. */
+      type: "oauth2";
+      tokenUrl: string;
+      clientId: string;
+      scope: string | null;
+      audience: string | null;
+    };
+
+/** TLS options of the connections to an endpoint (https only); the client key is `tlsClientKey`. */
+export interface EndpointTls {
+  /** PEM certificate (chain) Hookyard presents to the receiver (mTLS); null = none. */
+  clientCert: string | null;
+  /** PEM bundle the receiver's certificate must chain to, instead of the system roots. */
+  ca: string | null;
+}
+
 export interface Endpoint {
   id: EndpointId;
   appId: AppId;
@@ -146,6 +171,13 @@ export interface Endpoint {
   accept302: boolean;
   /** Start of the current run of failures; null while the endpoint succeeds. */
   failingSince: number | null;
+  /** null = no Authorization header of Hookyard's. */
+  auth: EndpointAuth | null;
+  /** Secret: the token, password or client secret `auth` needs; null exactly when `auth` is. */
+  authSecret: string | null;
+  tls: EndpointTls | null;
+  /** Secret: the PEM private key of `tls.clientCert`; null exactly when that is. */
+  tlsClientKey: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -197,17 +229,23 @@ export interface Delivery {
 
 export type AttemptTrigger = "scheduled" | "manual";
 
-/** Why an attempt failed without (or despite) an HTTP response. */
-export type AttemptErrorClass =
-  | "timeout"
-  | "dns"
-  | "connect"
-  | "tls"
-  | "egress_blocked"
-  | "invalid_url"
-  | "http_status"
-  | "redirect"
-  | "network";
+/**
+ * Why an attempt failed without (or despite) an HTTP response; `auth`: the endpoint's
+ * credentials could not be obtained (its OAuth 2.0 token endpoint failed), so nothing was sent.
+ */
+export const ATTEMPT_ERROR_CLASSES = [
+  "timeout",
+  "dns",
+  "connect",
+  "tls",
+  "egress_blocked",
+  "invalid_url",
+  "http_status",
+  "redirect",
+  "auth",
+  "network",
+] as const;
+export type AttemptErrorClass = (typeof ATTEMPT_ERROR_CLASSES)[number];
 
 export interface Attempt {
   id: AttemptId;

@@ -18,6 +18,7 @@ import { SigningKeys } from "../signing/standard-webhooks.js";
 import type { DeliveryUpdate, LeasedDelivery, Store } from "../store/store.js";
 import { decideAfterAttempt } from "./attempt-decision.js";
 import type { AttemptTracer } from "./attempt-tracer.js";
+import { EndpointEgress } from "./endpoint-egress.js";
 import { outgoingRequest } from "./outgoing-request.js";
 import type { SendOutcome, SendRequest } from "./http-sender.js";
 import { TimerQueue } from "./timer-queue.js";
@@ -137,6 +138,8 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
   readonly #expunged = new Set<MessageId>();
   readonly #retries: TimerQueue<WorkItem>;
   readonly #keys = new SigningKeys();
+  /** The sender, with each endpoint's auth and TLS options applied. */
+  readonly #egress: EndpointEgress;
   #readyHead = 0;
   /** Requests being sent (bounded by `concurrency`, and per endpoint by its pool). */
   #inFlight = 0;
@@ -158,6 +161,11 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     this.#deps = deps;
     this.owner = deps.owner;
     this.#log = deps.logger.child({ component: "delivery-engine" });
+    this.#egress = new EndpointEgress({
+      sender: deps.sender,
+      clock: deps.clock,
+      userAgent: deps.config.userAgent,
+    });
     this.#retries = new TimerQueue<WorkItem>({
       clock: deps.clock,
       onDue: (items) => {
@@ -435,7 +443,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
   }
 
   async #attempt(item: WorkItem, releaseSlot: () => void): Promise<void> {
-    const { clock, endpoints, rateLimiter, sender, ids, config } = this.#deps;
+    const { clock, endpoints, rateLimiter, ids, config } = this.#deps;
     const { delivery, message } = item;
     if (item.lost === true) return;
     if (message.payload === "" || this.#expunged.has(message.id)) {
@@ -485,7 +493,8 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       trigger: item.trigger,
       startedAt,
     });
-    const outcome = await sender.send(
+    const outcome = await this.#egress.send(
+      endpoint,
       outgoingRequest({
         endpoint,
         message,

@@ -3,8 +3,10 @@ import { EventEmitter } from "node:events";
 import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
-import { Pool } from "undici";
+import type { SecureContext } from "node:tls";
+import { buildConnector, Pool } from "undici";
 import type { AttemptErrorClass } from "../model.js";
+import { endpointSecureContext, keepTlsAlerts } from "./endpoint-tls.js";
 import {
   checkUrl,
   resolvePinned,
@@ -22,6 +24,9 @@ export type { LookupFn } from "./ssrf-guard.js";
  * the guard checked: one keep-alive `Pool` per origin is pinned to that address through the
  * connector's `lookup`, so TLS SNI and the Host header still carry the hostname while a DNS
  * answer that changes later (rebinding) is only ever seen by the guard, never by the socket.
+ * Requests with TLS options (a client certificate, a CA bundle) get a pool per (origin, TLS
+ * identity), so two endpoints on one origin never share a connection made with the other's
+ * certificate.
  *
  * Failures of the outside world are values: `send` never throws.
  */
@@ -33,6 +38,19 @@ export interface SendRequest {
   headers: Record<string, string>;
   /** Bytes for a forwarded inbound request, sent exactly as received. */
   body: string | Uint8Array;
+  /** The endpoint's TLS options (endpoint-tls.ts); https only. */
+  tls?: TlsOptions;
+}
+
+/** PEM texts for the TLS handshake; they cross to the sending thread as strings. */
+export interface TlsOptions {
+  /** Names this TLS identity: connections are shared only by requests with the same id. */
+  id: string;
+  /** Client certificate (chain) and its key, presented to the receiver (mTLS). */
+  cert: string | null;
+  key: string | null;
+  /** Replaces the system roots the receiver's certificate must chain to. */
+  ca: string | null;
 }
 
 export interface SendOutcome {
@@ -140,7 +158,8 @@ export class HttpSender {
     if (this.#closed) return this.#failure(startedAt, "network", "the sender is closed");
     if (++this.#sendsSinceSweep >= SWEEP_EVERY_SENDS) this.#sweep(startedAt);
 
-    const pool = this.#poolFor(url.origin, pin.address, startedAt);
+    const pool = this.#poolFor(url.origin, pin.address, startedAt, req.tls);
+    if (typeof pool === "string") return this.#failure(startedAt, "tls", pool);
     const deadline = this.#startDeadline(startedAt);
     const signal = deadline.signal as DeadlineSignal;
     try {
@@ -232,11 +251,25 @@ export class HttpSender {
     return pending;
   }
 
-  #poolFor(origin: string, address: string, now: number): Pool {
-    const entry = this.#pools.get(origin);
+  /** The pool for the origin (and TLS identity), or why its TLS options cannot be used. */
+  #poolFor(
+    origin: string,
+    address: string,
+    now: number,
+    tls: TlsOptions | undefined,
+  ): Pool | string {
+    const withTls = tls !== undefined && origin.startsWith("https:");
+    const key = withTls ? `${origin} ${tls.id}` : origin;
+    const entry = this.#pools.get(key);
     if (entry !== undefined && entry.address === address) {
       entry.lastUsedAt = now;
       return entry.pool;
+    }
+    let secureContext: SecureContext | undefined;
+    try {
+      if (withTls) secureContext = endpointSecureContext(tls);
+    } catch (err) {
+      return `the endpoint's TLS options cannot be used: ${shortMessage(err)}`;
     }
     if (entry !== undefined) retire(entry.pool);
     const pool = new Pool(origin, {
@@ -244,9 +277,15 @@ export class HttpSender {
       pipelining: 1,
       headersTimeout: this.#timeoutMs,
       bodyTimeout: this.#timeoutMs,
-      connect: { timeout: this.#timeoutMs, lookup: pinnedLookup(address) },
+      connect: keepTlsAlerts(
+        buildConnector({
+          timeout: this.#timeoutMs,
+          lookup: pinnedLookup(address),
+          ...(secureContext !== undefined && { secureContext }),
+        }),
+      ),
     });
-    this.#pools.set(origin, { pool, address, lastUsedAt: now });
+    this.#pools.set(key, { pool, address, lastUsedAt: now });
     return pool;
   }
 
@@ -298,9 +337,9 @@ export class HttpSender {
 
   #sweep(now: number): void {
     this.#sendsSinceSweep = 0;
-    for (const [origin, entry] of this.#pools) {
+    for (const [key, entry] of this.#pools) {
       if (now - entry.lastUsedAt > IDLE_POOL_MS) {
-        this.#pools.delete(origin);
+        this.#pools.delete(key);
         retire(entry.pool);
       }
     }
@@ -421,10 +460,15 @@ function errorCode(err: unknown): string | null {
   return null;
 }
 
+/** OpenSSL's `<hex>:error:<hex>:SSL routines:<function>:<reason>:<file>:<line>:…`. */
+const OPENSSL_LINE = /^[0-9A-F]+:error:[0-9A-F]+:[^:]*:[^:]*:([^:]+):/;
+
 function shortMessage(err: unknown): string {
   const text = err instanceof Error ? err.message || err.name : String(err);
   const code = errorCode(err);
-  const firstLine = text.split("\n", 1)[0] ?? "";
+  const line = text.split("\n", 1)[0] ?? "";
+  // The reason is what a reader needs; the file and line inside OpenSSL are not.
+  const firstLine = OPENSSL_LINE.exec(line)?.[1] ?? line;
   const withCode = code !== null && !firstLine.includes(code) ? `${code}: ${firstLine}` : firstLine;
   return withCode.length > MAX_ERROR_MESSAGE_CHARS
     ? withCode.slice(0, MAX_ERROR_MESSAGE_CHARS - 1) + "…"

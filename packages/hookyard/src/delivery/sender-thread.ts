@@ -78,6 +78,7 @@ export class ThreadedSender implements Sender {
       headers: req.headers,
       body: req.body,
       ...(req.method !== undefined && { method: req.method }),
+      ...(req.tls !== undefined && { tls: req.tls }),
     });
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;

@@ -7,6 +7,7 @@ import type {
   Delivery,
   DeliveryStatus,
   Endpoint,
+  EndpointAuth,
   EventType,
   InboundRequest,
   Message,
@@ -19,6 +20,7 @@ import type { ApplicationOut } from "./schemas/application.js";
 import type { MessageAttemptOut, MessageEndpointOut } from "./schemas/attempt.js";
 import type { BackgroundTaskOut, TaskStartedOut } from "./schemas/background-task.js";
 import type { EndpointOut } from "./schemas/endpoint.js";
+import type { EndpointAuthOut } from "./schemas/endpoint-credentials.js";
 import type { EventTypeOut } from "./schemas/event-type.js";
 import type { RequestForwardOut } from "./schemas/source.js";
 
@@ -75,9 +77,31 @@ export function endpointOut(endpoint: Endpoint): Static<typeof EndpointOut> {
     metadata: endpoint.metadata,
     payloadFilter: endpoint.payloadFilter,
     accept302: endpoint.accept302,
+    auth: endpointAuthOut(endpoint.auth),
+    tls:
+      endpoint.tls === null
+        ? null
+        : { ...endpoint.tls, clientKeySet: endpoint.tlsClientKey !== null },
     createdAt: iso(endpoint.createdAt),
     updatedAt: iso(endpoint.updatedAt),
   };
+}
+
+/** The auth without its secret (`authSecret` is never read here): each type says it is set. */
+function endpointAuthOut(auth: EndpointAuth | null): Static<typeof EndpointAuthOut> | null {
+  if (auth === null) return null;
+  switch (auth.type) {
+    case "bearer":
+      return { type: auth.type, tokenSet: true };
+    case "basic":
+      return { type: auth.type, username: auth.username, passwordSet: true };
+    case "oauth2":
+      return { ...auth, clientSecretSet: true };
+    default: {
+      const unhandled: never = auth;
+      throw new Error(`unhandled auth type ${JSON.stringify(unhandled)}`);
+    }
+  }
 }
 
 /** Svix's MessageStatus number and text. */

@@ -24,6 +24,13 @@ export const REDACTED_PATHS: readonly string[] = [
   "*.apiKey",
   "password",
   "*.password",
+  // An endpoint's credentials (issue 16), should an endpoint ever be logged whole.
+  "authSecret",
+  "*.authSecret",
+  "tlsClientKey",
+  "*.tlsClientKey",
+  "clientSecret",
+  "*.clientSecret",
 ];
 
 export interface CreateLoggerOptions {

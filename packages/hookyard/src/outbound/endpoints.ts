@@ -7,8 +7,10 @@ import type { Endpoint, EndpointStats, Message } from "../model.js";
 import { generateSecret, isValidSecret } from "../signing/standard-webhooks.js";
 import type { Page, PageRequest, Store } from "../store/store.js";
 import type { Applications } from "./applications.js";
+import { checkOneAuthorization, NO_AUTH, resolveAuth } from "./endpoint-auth.js";
 import { cancelOpenDeliveries, type EndpointCache } from "./endpoint-cache.js";
 import { normalizeHeaders, splitSensitive } from "./endpoint-headers.js";
+import { checkTlsNeedsHttps, NO_TLS, resolveTls } from "./endpoint-tls-options.js";
 import type { EventTypes } from "./event-types.js";
 import type { Messages } from "./messages.js";
 import { normalizePayloadFilter } from "./payload-filter.js";
@@ -61,6 +63,7 @@ export class Endpoints implements EndpointService {
       );
     }
     const now = this.#deps.clock.now();
+    const given = credentials(input, { ...NO_AUTH, ...NO_TLS });
     const endpoint: Endpoint = {
       id: this.#deps.ids.next("ep"),
       appId: app.id,
@@ -79,9 +82,13 @@ export class Endpoints implements EndpointService {
       payloadFilter: normalizePayloadFilter(input.payloadFilter, ["body", "payloadFilter"]),
       accept302: input.accept302 ?? false,
       failingSince: null,
+      ...NO_AUTH,
+      ...NO_TLS,
+      ...given,
       createdAt: now,
       updatedAt: now,
     };
+    checkCredentialsFit(endpoint, given);
     try {
       await this.#deps.store.insertEndpoint(endpoint);
     } catch (err) {
@@ -129,6 +136,7 @@ export class Endpoints implements EndpointService {
         metadata: input.metadata ?? {},
         payloadFilter,
         accept302: input.accept302 ?? existing.accept302,
+        ...credentials(input, existing),
       }),
       created: false,
     };
@@ -163,6 +171,7 @@ export class Endpoints implements EndpointService {
       ...(patch.metadata !== undefined && { metadata: patch.metadata }),
       ...(payloadFilter !== undefined && { payloadFilter }),
       ...(patch.accept302 !== undefined && { accept302: patch.accept302 }),
+      ...credentials(patch, existing),
     };
     if (patch.secret != null)
       Object.assign(changes, this.#rotated(existing, patch.secret, DEFAULT_SECRET_GRACE_MS));
@@ -281,6 +290,7 @@ export class Endpoints implements EndpointService {
   async #save(existing: Endpoint, changes: Partial<Endpoint>): Promise<Endpoint> {
     const now = this.#deps.clock.now();
     const endpoint: Endpoint = { ...existing, ...changes, updatedAt: now };
+    checkCredentialsFit(endpoint, changes);
     // Re-enabling clears the failure run; disabling cancels what is still queued for the endpoint.
     if (existing.disabled && !endpoint.disabled) endpoint.failingSince = null;
     try {
@@ -293,6 +303,28 @@ export class Endpoints implements EndpointService {
     if (existing.disabled !== endpoint.disabled) this.#deps.onToggled?.(endpoint);
     return endpoint;
   }
+}
+
+type Credentials = Pick<Endpoint, "auth" | "authSecret" | "tls" | "tlsClientKey">;
+
+/**
+ * The changes to `auth` and `tls` the input asks for: Hookyard's own fields, so on PUT as on
+ * PATCH an absent one stays as it is (the svix SDK cannot send them) and null clears it.
+ */
+function credentials(
+  input: Pick<EndpointInput, "auth" | "tls">,
+  existing: Credentials,
+): Partial<Credentials> {
+  return {
+    ...(input.auth !== undefined && resolveAuth(input.auth, existing, ["body", "auth"])),
+    ...(input.tls !== undefined && resolveTls(input.tls, existing, ["body", "tls"])),
+  };
+}
+
+/** The credentials agree with the rest of the endpoint; the 422 names what the call changed. */
+function checkCredentialsFit(endpoint: Endpoint, changed: Partial<Endpoint>): void {
+  checkOneAuthorization(endpoint, "auth" in changed ? "auth" : "headers");
+  checkTlsNeedsHttps(endpoint, "tls" in changed ? "tls" : "url");
 }
 
 function checkEndpointUrl(url: string): void {

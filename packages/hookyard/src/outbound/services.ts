@@ -4,6 +4,7 @@ import type {
   BackgroundTask,
   Delivery,
   Endpoint,
+  EndpointAuth,
   EndpointStats,
   EventType,
   Message,
@@ -115,6 +116,36 @@ export interface EndpointInput {
   /** A CEL condition over the message; null = none. */
   payloadFilter?: string | null;
   accept302?: boolean;
+  /** How Hookyard authenticates to the endpoint; null = not at all (endpoint-auth.ts). */
+  auth?: EndpointAuthInput | null;
+  /** Client certificate and CA bundle of its https connections; null = none (endpoint-tls-options.ts). */
+  tls?: EndpointTlsInput | null;
+}
+
+/**
+ * `auth` as given, one shape for all types (each takes only its fields); a secret left out keeps
+ * the stored one of the same type.
+ */
+export interface EndpointAuthInput {
+  type: EndpointAuth["type"];
+  /** bearer */
+  token?: string;
+  /** basic */
+  username?: string;
+  password?: string;
+  /** oauth2 */
+  tokenUrl?: string;
+  clientId?: string;
+  clientSecret?: string;
+  scope?: string | null;
+  audience?: string | null;
+}
+
+/** PEM texts; a `clientCert` without `clientKey` keeps the stored key. */
+export interface EndpointTlsInput {
+  clientCert?: string | null;
+  clientKey?: string | null;
+  ca?: string | null;
 }
 export type EndpointUpdateInput = Omit<EndpointInput, "secret" | "headers">;
 export type EndpointPatch = Partial<Omit<EndpointInput, "headers">>;

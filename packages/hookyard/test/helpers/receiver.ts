@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 
 /** One scripted reply; `hang` never answers (the socket stays open until the receiver closes). */
 export interface ReplySpec {
@@ -25,10 +27,12 @@ export interface RecordedRequest {
   receivedAt: number;
   /** Requests on the same TCP connection share this number (1, 2, … per receiver). */
   socketId: number;
+  /** HTTPS receivers: the common name of the client certificate presented, or null. */
+  clientCertCommonName: string | null;
 }
 
 export interface Receiver {
-  /** `http://127.0.0.1:<port>/` */
+  /** `http://127.0.0.1:<port>/` (https for an HTTPS receiver) */
   url: string;
   port: number;
   /** Every request so far, in arrival order. */
@@ -51,6 +55,13 @@ export interface ReceiverOptions {
   host?: string;
   /** Default 0 (any free port). */
   port?: number;
+  /** Answers these requests itself (undefined: the script's next reply). */
+  respond?: (req: RecordedRequest) => Reply | undefined;
+  /**
+   * An HTTPS receiver with this certificate; with `requestCert` it refuses a client that
+   * presents no certificate issued by `ca`.
+   */
+  tls?: { cert: string; key: string; ca?: string; requestCert?: boolean };
 }
 
 const DEFAULT_WAIT_MS = 5_000;
@@ -87,7 +98,7 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
     waiters = still;
   };
 
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
@@ -95,7 +106,8 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
       for (const [name, value] of Object.entries(req.headers)) {
         if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
       }
-      requests.push({
+      const peer = opts.tls === undefined ? null : (req.socket as TLSSocket).getPeerCertificate();
+      const recorded: RecordedRequest = {
         method: req.method ?? "",
         url: req.url ?? "",
         headers,
@@ -103,8 +115,10 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
         raw: Buffer.concat(chunks),
         receivedAt: Date.now(),
         socketId: socketIds.get(req.socket) ?? 0,
-      });
-      const next = script.shift() ?? defaultReply;
+        clientCertCommonName: typeof peer?.subject?.CN === "string" ? peer.subject.CN : null,
+      };
+      requests.push(recorded);
+      const next = opts.respond?.(recorded) ?? script.shift() ?? defaultReply;
       const reply: ReplySpec = typeof next === "number" ? { status: next } : next;
       notify();
       if (reply.hang === true) return;
@@ -130,14 +144,30 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
       }, reply.delayMs);
       timers.add(timer);
     });
-  });
+  };
+  const tls = opts.tls;
+  const server =
+    tls === undefined
+      ? createServer(handle)
+      : createHttpsServer(
+          {
+            cert: tls.cert,
+            key: tls.key,
+            ...(tls.ca !== undefined && { ca: tls.ca }),
+            requestCert: tls.requestCert === true,
+            rejectUnauthorized: tls.requestCert === true,
+          },
+          handle,
+        );
 
   let nextSocketId = 1;
   server.on("connection", (socket: Socket) => {
-    socketIds.set(socket, nextSocketId++);
+    if (tls === undefined) socketIds.set(socket, nextSocketId++);
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });
+  // An HTTPS request's socket is the TLS socket, known once its handshake is done.
+  server.on("secureConnection", (socket: TLSSocket) => socketIds.set(socket, nextSocketId++));
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -147,7 +177,7 @@ export async function startReceiver(opts: ReceiverOptions = {}): Promise<Receive
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}/`;
+  const url = `${tls === undefined ? "http" : "https"}://${host.includes(":") ? `[${host}]` : host}:${port}/`;
 
   const wait = <T>(
     what: string,

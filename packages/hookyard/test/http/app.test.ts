@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ATTEMPT_ERROR_CLASSES } from "../../src/model.js";
 import { AUTH, buildStubApp, stubServices } from "./stub-services.js";
 
 describe("HTTP app: authentication", () => {
@@ -404,8 +405,26 @@ describe("HTTP app: OpenAPI and docs", () => {
       >;
     }>();
     const body = doc.paths["/api/v1/app/{app_id}/endpoint"]?.["post"]?.requestBody;
-    const accept302 = body?.content["application/json"]?.schema.properties["accept302"];
-    expect(accept302?.description).toMatch(/Hookyard extension/);
+    const properties = body?.content["application/json"]?.schema.properties;
+    for (const name of ["accept302", "auth", "tls"]) {
+      expect(properties?.[name]?.description, name).toMatch(/Hookyard extension/);
+    }
+  });
+
+  it("documents errorClass auth among the attempt error classes", async () => {
+    const app = await buildStubApp();
+    const res = await app.inject({ method: "GET", url: "/api/v1/openapi.json" });
+    const list = res.json<{ paths: Record<string, Record<string, unknown>> }>().paths[
+      "/api/v1/app/{app_id}/attempt/msg/{msg_id}"
+    ]?.["get"] as {
+      responses: Record<string, { content: Record<string, { schema: unknown }> }>;
+    };
+    const schema = list.responses["200"]?.content["application/json"]?.schema as {
+      properties: { data: { items: { properties: Record<string, { enum?: string[] }> } } };
+    };
+    const errorClass = schema.properties.data.items.properties["errorClass"];
+    expect(errorClass?.enum).toContain("auth");
+    expect(errorClass?.enum).toEqual([...ATTEMPT_ERROR_CLASSES]);
   });
 
   it("serves the docs page as HTML without auth", async () => {

@@ -39,14 +39,21 @@ describe("logger", () => {
       {
         req: { headers: { authorization: "Bearer sk_live_1", "content-type": "application/json" } },
         request: { headers: { authorization: "Basic dXNlcjpwYXNz" } },
-        endpoint: { secret: "whsec_abc", url: "https://example.com/hook" },
+        endpoint: {
+          secret: "whsec_abc",
+          url: "https://example.com/hook",
+          authSecret: "oauth_cs_1",
+          tlsClientKey: "-----BEGIN PRIVATE KEY-----k1",
+        },
+        auth: { type: "oauth2", clientSecret: "oauth_cs_2" },
         apiKey: "sk_live_2",
         secret: "whsec_def",
       },
       "request received",
     );
     const text = JSON.stringify(records());
-    for (const secret of ["sk_live_1", "dXNlcjpwYXNz", "whsec_abc", "sk_live_2", "whsec_def"]) {
+    const secrets = ["sk_live_1", "dXNlcjpwYXNz", "whsec_abc", "sk_live_2", "whsec_def"];
+    for (const secret of [...secrets, "oauth_cs_1", "PRIVATE KEY-----k1", "oauth_cs_2"]) {
       expect(text, `${secret} must be redacted`).not.toContain(secret);
     }
     expect(records()[0]).toMatchObject({

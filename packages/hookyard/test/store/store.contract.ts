@@ -766,6 +766,37 @@ export function describeStoreContract(adapter: string, openStore: () => Promise<
       expect(await store.getEndpoint(app.id, ep.id)).toEqual(updated);
     });
 
+    it("keeps an endpoint's auth and TLS options with their secrets, and clears them", async () => {
+      const { store, seed, app } = await world();
+      const oauth = seed.endpoint(app, {
+        auth: {
+          type: "oauth2",
+          tokenUrl: "https://auth.example.com/token",
+          clientId: "hookyard",
+          scope: "hooks:write",
+          audience: null,
+        },
+        authSecret: "client-secret-1",
+        tls: { clientCert: "-----BEGIN CERTIFICATE-----\nA\n", ca: null },
+        tlsClientKey: "-----BEGIN PRIVATE KEY-----\nB\n",
+      });
+      await store.insertEndpoint(oauth);
+      expect(await store.getEndpoint(app.id, oauth.id)).toEqual(oauth);
+      const basic: Endpoint = {
+        ...oauth,
+        auth: { type: "basic", username: "ops" },
+        authSecret: "pässword",
+        tls: { clientCert: null, ca: "-----BEGIN CERTIFICATE-----\nC\n" },
+        tlsClientKey: null,
+        updatedAt: oauth.updatedAt + 1,
+      };
+      await store.updateEndpoint(basic);
+      expect(await store.listAllEndpoints(app.id)).toContainEqual(basic);
+      const cleared = { ...basic, auth: null, authSecret: null, tls: null, updatedAt: 9 };
+      await store.updateEndpoint(cleared);
+      expect(await store.getEndpoint(app.id, oauth.id)).toEqual(cleared);
+    });
+
     it("writes an endpoint's health alone, keeping a change made to its other fields", async () => {
       const { store, app, ep } = await world();
       const changed: Endpoint = { ...ep, url: "https://new.example.com/", filterTypes: ["a.b"] };

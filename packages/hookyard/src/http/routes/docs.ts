@@ -13,8 +13,9 @@ const API_DESCRIPTION = [
   "`Idempotency-Key` header: a repeat with the same key on the same path returns the first",
   "answer without repeating the operation.",
   "",
-  "Hookyard extensions: `accept302` on endpoints; `errorClass`, `errorMessage` and",
-  "`responseHeaders` on attempts.",
+  "Hookyard extensions: `accept302`, `payloadFilter`, `auth` (bearer, basic, OAuth 2.0 client",
+  "credentials) and `tls` (client certificate, CA bundle) on endpoints; `errorClass`,",
+  "`errorMessage` and `responseHeaders` on attempts.",
 ].join("\n");
 
 /**

@@ -88,7 +88,7 @@ export function registerEndpointRoutes(app: FastifyInstance, services: OutboundS
         tags: TAGS,
         summary: "Update an endpoint",
         description:
-          "Replaces every Svix field but the secret and headers (Hookyard's own `payloadFilter` and `accept302` stay as they are unless given: the svix SDK cannot send them); creates the endpoint (201) when it does not exist.",
+          "Replaces every Svix field but the secret and headers (Hookyard's own `payloadFilter`, `accept302`, `auth` and `tls` stay as they are unless given: the svix SDK cannot send them); creates the endpoint (201) when it does not exist.",
         params: EndpointParams,
         body: EndpointUpdate,
         response: { 200: EndpointOut, 201: EndpointOut, ...ERROR_RESPONSES },
@@ -108,7 +108,8 @@ export function registerEndpointRoutes(app: FastifyInstance, services: OutboundS
       schema: {
         tags: TAGS,
         summary: "Patch an endpoint",
-        description: "Changes only the given fields; null clears a field.",
+        description:
+          "Changes only the given fields; null clears a field. `auth` and `tls` are replaced as a whole when given, except that a secret left out (`token`, `password`, `clientSecret`, `clientKey`) keeps the stored one.",
         params: EndpointParams,
         body: EndpointPatch,
         response: { 200: EndpointOut, ...ERROR_RESPONSES },

@@ -1,11 +1,13 @@
 import { Type } from "@sinclair/typebox";
 import type { Static } from "@sinclair/typebox";
+import { ATTEMPT_ERROR_CLASSES } from "../../model.js";
 import { PAGE_QUERY } from "../pagination.js";
 import {
   CHANNEL_PATTERN,
   DateTime,
   ListResponse,
   Nullable,
+  StringEnum,
   StringMap,
   TAG_PATTERN,
 } from "./common.js";
@@ -26,9 +28,9 @@ export const MessageAttemptOut = Type.Object(
     triggerType: Type.Integer({ enum: [0, 1], description: "0 scheduled, 1 manual (resend)." }),
     timestamp: Type.String({ format: "date-time" }),
     errorClass: Nullable(
-      Type.String({
+      StringEnum(ATTEMPT_ERROR_CLASSES, {
         description:
-          "Hookyard extension: why the attempt failed (timeout, dns, connect, tls, egress_blocked, invalid_url, http_status, redirect, network).",
+          "Hookyard extension: why the attempt failed; `auth`: the endpoint's OAuth 2.0 token could not be fetched (errorMessage says what the token endpoint did), so nothing was sent to the endpoint; the attempt is retried like any other.",
       }),
     ),
     errorMessage: Nullable(

@@ -3,6 +3,12 @@ import type { Static } from "@sinclair/typebox";
 import { MAX_PAYLOAD_FILTER_LENGTH } from "../../outbound/payload-filter.js";
 import { AppParams } from "./application.js";
 import {
+  EndpointAuthIn,
+  EndpointAuthOut,
+  EndpointTlsIn,
+  EndpointTlsOut,
+} from "./endpoint-credentials.js";
+import {
   CHANNEL_PATTERN,
   DateTime,
   ID_PATTERN,
@@ -89,6 +95,8 @@ const UpdateFields = {
   metadata: Type.Optional(Metadata),
   payloadFilter: Type.Optional(Nullable(PayloadFilter)),
   accept302: Type.Optional(Accept302),
+  auth: Type.Optional(Nullable(EndpointAuthIn)),
+  tls: Type.Optional(Nullable(EndpointTlsIn)),
 };
 
 export const EndpointIn = Type.Object(
@@ -134,6 +142,8 @@ export const ENDPOINT_OUT_FIELDS = {
     Type.String({ description: "The endpoint's payload filter (CEL); null = none." }),
   ),
   accept302: Accept302,
+  auth: Nullable(EndpointAuthOut),
+  tls: Nullable(EndpointTlsOut),
   createdAt: Type.String({ format: "date-time" }),
   updatedAt: Type.String({ format: "date-time" }),
 };

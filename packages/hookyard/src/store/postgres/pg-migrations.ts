@@ -259,13 +259,22 @@ CREATE INDEX inbound_request_replay ON inbound_request (source_id, replay_key, c
 CREATE INDEX inbound_request_status ON inbound_request (source_id, status, id);
 `;
 
-/** v10 (issue 16): as SQLite's v9, the trace context of messages. */
-const V10_MESSAGE_TRACEPARENT = `
+/** v8 (issue 16): as SQLite's v7, endpoint authentication and TLS options. */
+const V8_ENDPOINT_AUTH = `
+ALTER TABLE endpoint
+  ADD COLUMN auth TEXT,
+  ADD COLUMN auth_secret TEXT,
+  ADD COLUMN tls TEXT,
+  ADD COLUMN tls_client_key TEXT;
+`;
+
+/** v9 (issue 16): as SQLite's v8, the trace context of messages. */
+const V9_MESSAGE_TRACEPARENT = `
 ALTER TABLE message ADD COLUMN traceparent TEXT;
 `;
 
-/** v11 (issue 16): as SQLite's v10, API keys and the audit log. */
-const V11_ACCESS = `
+/** v10 (issue 16): as SQLite's v9, API keys and the audit log. */
+const V10_ACCESS = `
 CREATE TABLE api_key (
   id TEXT COLLATE "C" PRIMARY KEY,
   name TEXT NOT NULL,
@@ -305,8 +314,9 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 5, name: "rule events stored once", sql: V5_RULE_EVENTS },
   { version: 6, name: "payload filters, scheduled messages, background tasks", sql: V6_SDK2 },
   { version: 7, name: "replay keys and capped rejected requests", sql: V7_REPLAY_KEYS },
-  { version: 10, name: "trace context of messages", sql: V10_MESSAGE_TRACEPARENT },
-  { version: 11, name: "api keys and the audit log", sql: V11_ACCESS },
+  { version: 8, name: "endpoint authentication and TLS options", sql: V8_ENDPOINT_AUTH },
+  { version: 9, name: "trace context of messages", sql: V9_MESSAGE_TRACEPARENT },
+  { version: 10, name: "api keys and the audit log", sql: V10_ACCESS },
 ];
 
 /** An arbitrary constant: the advisory lock every Hookyard migrating this schema takes. */

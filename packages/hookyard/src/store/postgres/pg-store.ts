@@ -121,6 +121,10 @@ const ENDPOINT_COLUMNS = [
   "payload_filter",
   "accept_302",
   "failing_since",
+  "auth",
+  "auth_secret",
+  "tls",
+  "tls_client_key",
   "created_at",
   "updated_at",
 ];

@@ -2,8 +2,10 @@ import type {
   AppId,
   Application,
   Endpoint,
+  EndpointAuth,
   EndpointId,
   EndpointSecretVersion,
+  EndpointTls,
   EventType,
 } from "../../model.js";
 import type { ApplicationFilter, IdempotencyRecord } from "../store.js";
@@ -125,6 +127,10 @@ export interface EndpointRow extends Row {
   payload_filter: string | null;
   accept_302: number;
   failing_since: number | null;
+  auth: string | null;
+  auth_secret: string | null;
+  tls: string | null;
+  tls_client_key: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -148,6 +154,10 @@ export function endpointToRow(ep: Endpoint): EndpointRow {
     payload_filter: ep.payloadFilter,
     accept_302: ep.accept302 ? 1 : 0,
     failing_since: ep.failingSince,
+    auth: json(ep.auth),
+    auth_secret: ep.authSecret,
+    tls: json(ep.tls),
+    tls_client_key: ep.tlsClientKey,
     created_at: ep.createdAt,
     updated_at: ep.updatedAt,
   };
@@ -172,6 +182,10 @@ export function rowToEndpoint(row: EndpointRow): Endpoint {
     payloadFilter: row.payload_filter,
     accept302: row.accept_302 === 1,
     failingSince: row.failing_since,
+    auth: parseJson<EndpointAuth>(row.auth),
+    authSecret: row.auth_secret,
+    tls: parseJson<EndpointTls>(row.tls),
+    tlsClientKey: row.tls_client_key,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -279,19 +279,31 @@ CREATE INDEX inbound_request_status ON inbound_request (source_id, status, id);
 `;
 
 /**
- * v9 (issue 16): the W3C traceparent of the span that published a message, so its attempts
+ * v7 (issue 16): how Hookyard authenticates to an endpoint. `auth` and `tls` are the JSON of the
+ * parts that are not secret; the secrets (token, password or client secret; the client key's
+ * PEM) have columns of their own so that they can be encrypted at rest without touching the rest.
+ */
+const V7_ENDPOINT_AUTH = `
+ALTER TABLE endpoint ADD COLUMN auth TEXT;
+ALTER TABLE endpoint ADD COLUMN auth_secret TEXT;
+ALTER TABLE endpoint ADD COLUMN tls TEXT;
+ALTER TABLE endpoint ADD COLUMN tls_client_key TEXT;
+`;
+
+/**
+ * v8 (issue 16): the W3C traceparent of the span that published a message, so its attempts
  * (retries hours later, after a restart) join that trace. NULL with tracing off.
  */
-const V9_MESSAGE_TRACEPARENT = `
+const V8_MESSAGE_TRACEPARENT = `
 ALTER TABLE message ADD COLUMN traceparent TEXT;
 `;
 
 /**
- * v10 (issue 16): API keys beside the admin key (only their SHA-256 is kept; an app-scoped key
+ * v9 (issue 16): API keys beside the admin key (only their SHA-256 is kept; an app-scoped key
  * names its application) and the audit log of changes, found newest first per application,
- * actor or object. (Versions 7 to 9 belong to other changes of the same issue.)
+ * actor or object.
  */
-const V10_ACCESS = `
+const V9_ACCESS = `
 CREATE TABLE api_key (
   id TEXT PRIMARY KEY,
   name TEXT NOT NULL,
@@ -330,8 +342,9 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: "rule events stored once", sql: V4_RULE_EVENTS },
   { version: 5, name: "payload filters, scheduled messages, background tasks", sql: V5_SDK2 },
   { version: 6, name: "replay keys and capped rejected requests", sql: V6_REPLAY_KEYS },
-  { version: 9, name: "trace context of messages", sql: V9_MESSAGE_TRACEPARENT },
-  { version: 10, name: "api keys and the audit log", sql: V10_ACCESS },
+  { version: 7, name: "endpoint authentication and TLS options", sql: V7_ENDPOINT_AUTH },
+  { version: 8, name: "trace context of messages", sql: V8_MESSAGE_TRACEPARENT },
+  { version: 9, name: "api keys and the audit log", sql: V9_ACCESS },
 ];
 
 /**

@@ -120,10 +120,11 @@ const SQL = {
 
   insertEndpoint: `INSERT INTO endpoint (id, app_id, uid, url, description, version, disabled,
       filter_types, channels, rate_limit, metadata, headers, secret, previous_secrets,
-      payload_filter, accept_302, failing_since, created_at, updated_at)
+      payload_filter, accept_302, failing_since, auth, auth_secret, tls, tls_client_key,
+      created_at, updated_at)
     VALUES (@id, @app_id, @uid, @url, @description, @version, @disabled, @filter_types, @channels,
       @rate_limit, @metadata, @headers, @secret, @previous_secrets, @payload_filter, @accept_302,
-      @failing_since, @created_at, @updated_at)`,
+      @failing_since, @auth, @auth_secret, @tls, @tls_client_key, @created_at, @updated_at)`,
   getEndpointById: "SELECT * FROM endpoint WHERE app_id = ? AND id = ?",
   getEndpointByUid: "SELECT * FROM endpoint WHERE app_id = ? AND uid = ?",
   listAllEndpoints: "SELECT * FROM endpoint WHERE app_id = ? ORDER BY id",
@@ -131,7 +132,8 @@ const SQL = {
     version = @version, disabled = @disabled, filter_types = @filter_types, channels = @channels,
     rate_limit = @rate_limit, metadata = @metadata, headers = @headers, secret = @secret,
     previous_secrets = @previous_secrets, payload_filter = @payload_filter,
-    accept_302 = @accept_302,
+    accept_302 = @accept_302, auth = @auth, auth_secret = @auth_secret, tls = @tls,
+    tls_client_key = @tls_client_key,
     failing_since = @failing_since, updated_at = @updated_at
     WHERE id = @id AND app_id = @app_id`,
   deleteEndpoint: "DELETE FROM endpoint WHERE app_id = ? AND id = ?",
