@@ -49,6 +49,8 @@ export function registerAuditTrail(
   });
   api.addHook("onSend", async (request, reply, payload) => {
     if (!isChange(request) || reply.statusCode < 200 || reply.statusCode >= 300) return payload;
+    // A replayed answer changed nothing: the first request is on record.
+    if (request.idempotentReplay) return payload;
     const after = jsonObject(payload);
     const before = request.auditBefore ?? null;
     let changes: AuditEntry["changes"];

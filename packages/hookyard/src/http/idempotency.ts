@@ -5,6 +5,8 @@ declare module "fastify" {
   interface FastifyRequest {
     /** The scoped idempotency key of a POST whose response must be recorded; null otherwise. */
     idempotencyKey: string | null;
+    /** True when the answer is a recorded one replayed for a repeated Idempotency-Key. */
+    idempotentReplay: boolean;
   }
 }
 
@@ -39,15 +41,22 @@ function clientKeyOf(request: FastifyRequest): string | null {
  */
 export function registerIdempotency(app: FastifyInstance, idempotency: IdempotencyService): void {
   app.decorateRequest("idempotencyKey", null);
+  app.decorateRequest("idempotentReplay", false);
 
   // Callback-style hooks: no promise per request on the publish hot path.
   app.addHook("preValidation", (request, reply, done) => {
     if (request.method !== "POST") return done();
     const clientKey = clientKeyOf(request);
     if (clientKey === null) return done();
-    // A portal session's keys are its own: it must not be answered what the admin key recorded.
+    // A portal session's keys are its own, and so are an API key's: neither is answered what
+    // the admin key (or another key) recorded.
+    const principal = request.principal;
     const scope =
-      request.portal === undefined ? clientKey : `${request.portal.sessionId}:${clientKey}`;
+      request.portal !== undefined
+        ? `${request.portal.sessionId}:${clientKey}`
+        : principal?.kind === "api-key"
+          ? `${principal.key.id}:${clientKey}`
+          : clientKey;
     const key = scopedIdempotencyKey(request.method, request.url, scope);
     idempotency.get(key).then((record) => {
       if (record === null) {
@@ -55,6 +64,7 @@ export function registerIdempotency(app: FastifyInstance, idempotency: Idempoten
         done();
         return;
       }
+      request.idempotentReplay = true;
       reply.code(record.statusCode);
       if (record.body.length === 0) {
         reply.send();

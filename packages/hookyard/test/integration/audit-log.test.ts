@@ -142,6 +142,16 @@ describe("audit log", () => {
     expect(refused.status).toBe(403);
   });
 
+  it("records a change once when its request is repeated with the same Idempotency-Key", async () => {
+    const server = await startTestServer();
+    for (let n = 0; n < 2; n++) {
+      const app = await server.svix.application.create({ name: "Once" }, { idempotencyKey: "k-1" });
+      expect(app.name).toBe("Once");
+    }
+    const entries = await api<EntryPage>(server, "GET", "/api/v1/audit-log");
+    expect(entries.json.data.map((e) => e.route)).toEqual(["/api/v1/app"]);
+  });
+
   it("prunes entries past the retention", async () => {
     const server = await startTestServer();
     await server.svix.application.create({ name: "Acme" });
