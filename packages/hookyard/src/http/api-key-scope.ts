@@ -3,6 +3,8 @@ import type { ApiKey } from "../model.js";
 
 /** Routes only the admin key reaches: managing keys and reading the audit log. */
 const ADMIN_ONLY_PREFIXES = ["/api/v1/api-key", "/api/v1/audit-log"];
+/** Routes only the admin key changes: the rules (their commands run on the host). */
+const ADMIN_ONLY_WRITES = ["/api/v1/rules"];
 
 /** What an application's key may reach beside `/api/v1/app/{its app}/…`. */
 const APP_KEY_EXTRA_ROUTES: readonly string[] = [
@@ -25,6 +27,9 @@ export function apiKeyRefusal(route: string, method: string, key: ApiKey): Forbi
   if (ADMIN_ONLY_PREFIXES.some((prefix) => route.startsWith(prefix))) {
     return new ForbiddenError("Only the admin API key manages API keys and reads the audit log");
   }
+  if (verb !== "GET" && ADMIN_ONLY_WRITES.some((prefix) => route.startsWith(prefix))) {
+    return new ForbiddenError("Only the admin API key changes the rules");
+  }
   if (key.appId !== null) {
     const extra = APP_KEY_EXTRA_ROUTES.includes(`${verb} ${route}`);
     if (!extra && !route.startsWith("/api/v1/app/:app_id")) {
@@ -37,6 +42,10 @@ export function apiKeyRefusal(route: string, method: string, key: ApiKey): Forbi
     if (verb !== "GET") return new ForbiddenError("This API key is read-only");
     if (route.endsWith("/secret")) {
       return new ForbiddenError("A read-only API key cannot see signing secrets");
+    }
+    // A listener's stream is a GET, but it makes or takes over the listener's cursor.
+    if (route.includes("/listener/")) {
+      return new ForbiddenError("A read-only API key cannot use Hookyard's listeners");
     }
   }
   return null;

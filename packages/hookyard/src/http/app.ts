@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import Fastify from "fastify";
 import type {
   FastifyBaseLogger,
@@ -118,6 +119,8 @@ export interface HttpAppDeps {
 }
 
 const API_PREFIX = "/api/v1";
+/** The header that marks the audit trail's internal reads (see `internalMarker`). */
+const INTERNAL_HEADER = "x-hookyard-internal";
 const INGEST_API_PREFIX = "/ingest/api/v1";
 
 /** Longest path segment (uids and event type names are up to 256 characters, percent-encoded). */
@@ -229,9 +232,15 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
     void reply.header("x-request-id", request.id);
     done();
   });
+  // The audit trail's own reads (a GET before a change, app.inject) carry this process's secret
+  // marker: no client can send it, and they are neither counted nor asked for a certificate.
+  const internalMarker = randomBytes(16).toString("hex");
+  const isInternal = (request: FastifyRequest) =>
+    request.headers[INTERNAL_HEADER] === internalMarker;
   const metrics = deps.metrics?.metrics;
   if (metrics !== undefined) {
     app.addHook("onResponse", (request, reply, done) => {
+      if (isInternal(request)) return done();
       const route = request.routeOptions.url ?? "unmatched";
       metrics.httpResponse(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
       done();
@@ -312,10 +321,18 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
   const peers = new PeerCertificates();
   // server.tls.clientCa: the API needs a client certificate too, checked before the key.
   const clientCa = deps.tls?.clientCa ?? null;
-  const certificateCheck =
+  const checkCertificate =
     clientCa === null
       ? null
       : clientCertificateHook(clientCa, { clock: deps.clock ?? new SystemClock(), peers });
+  const certificateCheck: typeof checkCertificate =
+    checkCertificate === null
+      ? null
+      : (request, reply, done) => {
+          // The audit trail's read runs as the request it precedes, which was checked.
+          if (isInternal(request)) done();
+          else checkCertificate(request, reply, done);
+        };
   await app.register(
     (api, _opts, done) => {
       const portalChecks: PortalChecks | undefined =
@@ -327,7 +344,13 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
         "onRequest",
         bearerAuthHook(deps.services.auth, failedAuth, portalChecks, keyChecks),
       );
-      if (audit !== undefined) registerAuditTrail(api, { ...audit, root: () => app });
+      if (audit !== undefined) {
+        registerAuditTrail(api, {
+          ...audit,
+          root: () => app,
+          internalHeader: [INTERNAL_HEADER, internalMarker],
+        });
+      }
       registerIdempotency(api, deps.services.idempotency);
       if (deps.portal !== undefined) {
         registerAuthRoutes(api, {
@@ -371,7 +394,13 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
         "onRequest",
         bearerAuthHook(deps.services.auth, failedAuth, undefined, keyChecks),
       );
-      if (audit !== undefined) registerAuditTrail(api, { ...audit, root: () => app });
+      if (audit !== undefined) {
+        registerAuditTrail(api, {
+          ...audit,
+          root: () => app,
+          internalHeader: [INTERNAL_HEADER, internalMarker],
+        });
+      }
       registerIdempotency(api, deps.services.idempotency);
       registerSourceRoutes(api, { ...deps.inbound, endpoints: deps.services.endpoints, streams });
       registerListenerRoutes(api, { ...deps.inbound, streams });

@@ -38,6 +38,8 @@ export function registerAuditTrail(
     root: () => FastifyInstance;
     /** The id of the application a path's `:app_id` (an id or a uid) names, or null. */
     applicationId(idOrUid: string): Promise<string | null>;
+    /** Name and value of the header that marks the trail's own reads as internal. */
+    internalHeader: readonly [string, string];
   },
 ): void {
   api.addHook("preHandler", async (request) => {
@@ -45,7 +47,7 @@ export function registerAuditTrail(
     if (request.method !== "PUT" && request.method !== "PATCH" && request.method !== "DELETE") {
       return;
     }
-    request.auditBefore = await readBefore(deps.root(), request);
+    request.auditBefore = await readBefore(deps.root(), request, deps.internalHeader);
   });
   api.addHook("onSend", async (request, reply, payload) => {
     if (!isChange(request) || reply.statusCode < 200 || reply.statusCode >= 300) return payload;
@@ -53,24 +55,31 @@ export function registerAuditTrail(
     if (request.idempotentReplay) return payload;
     const after = jsonObject(payload);
     const before = request.auditBefore ?? null;
+    const input = jsonObject(request.body);
     let changes: AuditEntry["changes"];
     if (request.method === "DELETE") changes = before === null ? {} : deletedFields(before);
-    else if (before !== null && after !== null) changes = changedFields(before, after);
-    else changes = createdFields(after ?? jsonObject(request.body) ?? {});
+    else if (before !== null && after !== null) changes = changedFields(before, after, input);
+    else changes = createdFields(after ?? input ?? {});
     const params = request.params as Record<string, string | undefined>;
-    await deps.audit.record({
-      actor: actorOf(request),
-      actorName: request.principal?.kind === "api-key" ? request.principal.key.name : null,
-      method: request.method,
-      route: request.routeOptions.url ?? "",
-      path: request.url.split("?")[0] ?? request.url,
-      status: reply.statusCode,
-      appId: await appIdOf(params, after, before, (idOrUid) => deps.applicationId(idOrUid)),
-      objectId: objectIdOf(params, after, before),
-      changes,
-      requestId: request.id,
-      ip: request.ip,
-    });
+    // The change is committed: a failed entry is logged, never turned into an error the client
+    // would retry (and so repeat the change).
+    await deps.audit
+      .record({
+        actor: actorOf(request),
+        actorName: request.principal?.kind === "api-key" ? request.principal.key.name : null,
+        method: request.method,
+        route: request.routeOptions.url ?? "",
+        path: request.url.split("?")[0] ?? request.url,
+        status: reply.statusCode,
+        appId: await appIdOf(params, after, before, (idOrUid) => deps.applicationId(idOrUid)),
+        objectId: objectIdOf(params, after, before),
+        changes,
+        requestId: request.id,
+        ip: request.ip,
+      })
+      .catch((err: unknown) =>
+        request.log.error({ err }, "an audit log entry could not be stored"),
+      );
     return payload;
   });
 }
@@ -86,15 +95,18 @@ function isChange(request: FastifyRequest): boolean {
 async function readBefore(
   root: FastifyInstance,
   request: FastifyRequest,
+  [markerName, marker]: readonly [string, string],
 ): Promise<Record<string, unknown> | null> {
-  const authorization = request.headers.authorization;
+  // As the request itself: its key, and the host and scheme its URLs are built from.
+  const forwarded: Record<string, string> = {};
+  for (const name of ["authorization", "host", "x-forwarded-proto", "x-forwarded-host"]) {
+    const value = request.headers[name];
+    if (typeof value === "string") forwarded[name] = value;
+  }
   const res = await root.inject({
     method: "GET",
     url: request.url,
-    headers: {
-      ...(authorization !== undefined && { authorization }),
-      "x-request-id": request.id,
-    },
+    headers: { ...forwarded, "x-request-id": request.id, [markerName]: marker },
     remoteAddress: request.ip,
   });
   if (res.statusCode !== 200) return null;

@@ -191,11 +191,18 @@ export class Metrics {
   #backlogGauges(registers: Registry[]): void {
     const backlog = this.#backlog;
     let reading: Promise<DeliveryBacklog[]> | null = null;
-    // Both gauges collect in the same scrape: they share one read.
+    let readAt = -Infinity;
+    // Both gauges collect in the same scrape and share one read, which later scrapes reuse for a
+    // few seconds: however often /metrics is asked, the database is read at most that often.
     const read = () => {
-      reading ??= backlog.deliveryBacklog(backlog.now()).finally(() => {
-        reading = null;
-      });
+      const now = backlog.now();
+      if (reading === null || now - readAt >= BACKLOG_READ_EVERY_MS) {
+        readAt = now;
+        reading = backlog.deliveryBacklog(now).catch((err: unknown) => {
+          readAt = -Infinity;
+          throw err;
+        });
+      }
       return reading;
     };
     new Gauge({
@@ -240,4 +247,6 @@ export class Metrics {
 }
 
 const PUBLISH_ROUTE = "/api/v1/app/:app_id/msg";
+/** The backlog gauges read the database at most this often. */
+const BACKLOG_READ_EVERY_MS = 5_000;
 const INGEST_ROUTE_PREFIX = "/in/";

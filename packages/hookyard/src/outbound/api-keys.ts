@@ -37,6 +37,8 @@ export class ApiKeys {
   readonly #deps: Pick<ApiKeysDeps, "resolveApp">;
   #byHash = new Map<string, ApiKey>();
   #byId = new Map<ApiKeyId, ApiKey>();
+  /** Moves with each change this process makes, so a read that raced one is read again. */
+  #generation = 0;
 
   private constructor(deps: ApiKeysDeps) {
     this.#store = deps.store;
@@ -53,9 +55,16 @@ export class ApiKeys {
 
   /** Reads every key again (another process created or revoked one). */
   async reload(): Promise<void> {
-    const keys = await this.#store.listApiKeys();
-    this.#byHash = new Map(keys.map((key) => [key.hash, key]));
-    this.#byId = new Map(keys.map((key) => [key.id, key]));
+    for (;;) {
+      const generation = this.#generation;
+      const keys = await this.#store.listApiKeys();
+      // A key this process created or revoked while the read ran may be missing from it, or
+      // still active in it: read again rather than undo a revocation.
+      if (generation !== this.#generation) continue;
+      this.#byHash = new Map(keys.map((key) => [key.hash, key]));
+      this.#byId = new Map(keys.map((key) => [key.id, key]));
+      return;
+    }
   }
 
   /** The key `token` is, `revoked` when it was revoked, or null when it is no key of ours. */
@@ -124,6 +133,7 @@ export class ApiKeys {
   }
 
   #remember(key: ApiKey): void {
+    this.#generation++;
     this.#byHash.set(key.hash, key);
     this.#byId.set(key.id, key);
   }

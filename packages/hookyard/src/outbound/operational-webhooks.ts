@@ -84,7 +84,9 @@ export class OperationalWebhooks {
 
   /** A delivery attempt finished (the engine's `attempt` event). */
   attempt(attempt: Attempt, update: DeliveryUpdate | null): void {
-    if (update === null) return;
+    // Only the retry schedule's attempts: a manual resend or replay (of a finished delivery,
+    // to an endpoint that is down) neither fails nor recovers a message's delivery.
+    if (update === null || attempt.trigger !== "scheduled") return;
     let type: OperationalEventType | null = null;
     if (attempt.errorClass !== null && update.status === "failed") {
       type = "message.attempt.exhausted";

@@ -97,4 +97,22 @@ describe("the API with server.tls.clientCa", () => {
     expect(refused.code).toBe(401);
     expect(refused.body).toMatchObject({ code: "authentication_failed" });
   });
+
+  it("keeps the audit log's old values: its own read of the object needs no certificate", async () => {
+    const ca = createTestCa();
+    const server = await serverWithClientCa(ca);
+    const svix = svixOverTls(server.url, TEST_API_KEY, { ca: ca.cert, identity: ca.client("a") });
+    const app = await svix.application.create({ name: "Before" });
+    await svix.application.patch(app.id, { name: "After" });
+    const log = await httpsRequest(
+      `${server.url}/api/v1/audit-log?objectId=${app.id}`,
+      { ca: ca.cert, identity: ca.client("a") },
+      { headers: auth },
+    );
+    const entries = (JSON.parse(log.body) as { data: { method: string; changes: unknown }[] }).data;
+    expect(entries[0]).toMatchObject({
+      method: "PATCH",
+      changes: { name: { from: "Before", to: "After" } },
+    });
+  });
 });

@@ -155,6 +155,15 @@ describe("API keys", () => {
         "/api/v1/api-key",
       ),
     ).toEqual({ status: 403, code: "forbidden" });
+    const opsKey = (await createKey(server, { name: "ops3" })).key;
+    expect(await statusOf(server, opsKey, "PUT", "/api/v1/rules", { rules: [] })).toEqual({
+      status: 403,
+      code: "forbidden",
+    });
+    const readerKey = (await createKey(server, { name: "r2", appId: "a", readOnly: true })).key;
+    expect(
+      await statusOf(server, readerKey, "GET", `/api/v1/app/a/endpoint/${ep.id}/listener/x/stream`),
+    ).toEqual({ status: 403, code: "forbidden" });
     const globalReader = (await createKey(server, { name: "auditor", readOnly: true })).key;
     expect((await sdk(server, globalReader).application.list()).data).toHaveLength(2);
     expect((await apiError(sdk(server, globalReader).application.create({ name: "C" }))).code).toBe(

@@ -1,7 +1,21 @@
 import { Svix } from "svix";
 import { describe, expect, it } from "vitest";
 import { api } from "../helpers/api.js";
-import { startTestServer } from "../helpers/server.js";
+import { startTestServer, TEST_API_KEY, type TestServer } from "../helpers/server.js";
+
+/** A request whose answer may have no body (204); its status. */
+async function send(server: TestServer, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${TEST_API_KEY}`,
+      ...(body !== undefined && { "content-type": "application/json" }),
+    },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
 
 // The audit log through the real server on both stores: changes made with the svix SDK, by the
 // admin key and by an API key, listed with filters.
@@ -150,6 +164,61 @@ describe("audit log", () => {
     }
     const entries = await api<EntryPage>(server, "GET", "/api/v1/audit-log");
     expect(entries.json.data.map((e) => e.route)).toEqual(["/api/v1/app"]);
+  });
+
+  it("keeps no credential or content: header values, ingest and portal tokens, deleted bodies", async () => {
+    const server = await startTestServer();
+    const app = await server.svix.application.create({ name: "Acme", uid: "acme" });
+    const ep = await server.svix.endpoint.create("acme", { url: "http://127.0.0.1:9/" });
+    await send(server, "PUT", `/api/v1/app/acme/endpoint/${ep.id}/headers`, {
+      headers: { Cookie: "sid=cookie-secret", "X-Hook-Pass": "pass-secret" },
+    });
+    const portal = await server.svix.authentication.appPortalAccess(app.id, {});
+    const source = await api<{ id: string; ingestUrl: string }>(
+      server,
+      "POST",
+      "/ingest/api/v1/source",
+      { name: "bin", type: "generic-webhook" },
+    );
+    const token = source.json.ingestUrl.split("/in/")[1]!;
+    await api(server, "PUT", `/ingest/api/v1/source/${source.json.id}`, {
+      name: "bin2",
+      type: "generic-webhook",
+    });
+    await fetch(source.json.ingestUrl, { method: "POST", body: "body-secret" });
+    const requests = await api<{ data: { id: string }[] }>(
+      server,
+      "GET",
+      `/ingest/api/v1/source/${source.json.id}/request`,
+    );
+    const deleted = await send(
+      server,
+      "DELETE",
+      `/ingest/api/v1/source/${source.json.id}/request/${requests.json.data[0]!.id}`,
+    );
+    expect(deleted).toBe(204);
+    // A secret changed without anything else: the entry says so, masked.
+    await api(server, "PATCH", `/api/v1/app/acme/endpoint/${ep.id}`, {
+      secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    });
+
+    const log = await api<EntryPage>(server, "GET", "/api/v1/audit-log");
+    const text = JSON.stringify(log.json);
+    for (const secret of ["cookie-secret", "pass-secret", portal.token, token, "body-secret"]) {
+      expect(text).not.toContain(secret);
+    }
+    expect(text).not.toContain("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    const [secretPatch, requestDelete, sourcePut] = log.json.data;
+    expect(secretPatch!.changes).toEqual({ secret: { to: "********" } });
+    expect(requestDelete!.changes["body"]).toBeUndefined();
+    expect(requestDelete!.changes["headers"]).toBeUndefined();
+    // The GET before the PUT runs as the PUT's own request: the ingest URL did not "change".
+    expect(sourcePut!.changes).toMatchObject({ name: { from: "bin", to: "bin2" } });
+    expect(sourcePut!.changes["ingestUrl"]).toBeUndefined();
+    const headers = log.json.data.find((e) => e.route.endsWith("/headers"))!;
+    expect(headers.changes).toEqual({
+      headers: { to: { Cookie: "********", "X-Hook-Pass": "********" } },
+    });
   });
 
   it("prunes entries past the retention", async () => {

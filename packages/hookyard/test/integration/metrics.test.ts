@@ -58,14 +58,18 @@ rules:
     }
     expect((await fetch(gh.json.ingestUrl, { method: "POST", body: "{}" })).status).toBe(401);
 
+    // Waited for through the API, not by scraping: a scrape's backlog read is reused for 5 s.
+    const downEp = (await server.svix.endpoint.list("a")).data.find((e) => e.url.endsWith("down"))!;
     await vi.waitFor(
       async () => {
-        const m = await scrape(server.url);
-        expect(m.value("hookyard_delivery_attempts_total", { outcome: "retrying" })).toBe(3);
-        expect(m.value("hookyard_rule_runs_total", { rule: "note-push" })).toBe(2);
+        const failed = await server.svix.messageAttempt.listByEndpoint("a", downEp.id);
+        expect(failed.data).toHaveLength(3);
+        const runs = await api<{ data: unknown[] }>(server, "GET", "/api/v1/rule-run");
+        expect(runs.json.data).toHaveLength(2);
       },
       { timeout: 10_000 },
     );
+    await server.hookyard.store.whenIdle();
     const m = await scrape(server.url);
     const attempts = { name: "hookyard_delivery_attempts_total" } as const;
     expect(m.value(attempts.name, { outcome: "succeeded", error_class: "none" })).toBe(3);
@@ -145,6 +149,15 @@ rules:
     });
     expect(admin.status).toBe(401);
     expect((await scrape(server.url, "scrape-me")).value("hookyard_info")).toBe(1);
+
+    // Without a token only this host is answered: here a client behind a trusted proxy.
+    const local = await startTestServer({ inbound: { trustProxy: ["127.0.0.1"] } });
+    const remote = await fetch(`${local.url}/metrics`, {
+      headers: { "x-forwarded-for": "203.0.113.9" },
+    });
+    expect(remote.status).toBe(403);
+    expect(((await remote.json()) as { detail: string }).detail).toContain("metrics.token");
+    expect((await scrape(local.url)).value("hookyard_info")).toBe(1);
 
     const off = await startTestServer({ metrics: { enabled: false } });
     expect((await fetch(`${off.url}/metrics`)).status).toBe(404);

@@ -199,6 +199,25 @@ describe("operational webhooks", () => {
     expect(types.length).toBe(ops.requests.length);
   });
 
+  it("sends nothing for manual resends, whatever they give", async () => {
+    const ops = await startReceiver();
+    onTestFinished(() => ops.close());
+    const dead = await startReceiver({ defaultReply: 500 });
+    onTestFinished(() => dead.close());
+    const { svix, hookyard } = await startTestServer({ delivery: { retrySchedule: [] } });
+    await svix.operationalWebhook.endpoint.create({ url: ops.url });
+    const app = await svix.application.create({ name: "Customer" });
+    const ep = await svix.endpoint.create(app.id, { url: dead.url });
+    const msg = await svix.message.create(app.id, { eventType: "a.b", payload: {} });
+    // No retries: the first attempt exhausts the delivery (one event).
+    await vi.waitFor(() => expect(ops.requests).toHaveLength(1), { timeout: 10_000 });
+    for (let n = 0; n < 5; n++) await svix.messageAttempt.resend(app.id, msg.id, ep.id);
+    await dead.waitForCount(6);
+    await hookyard.store.whenIdle();
+    const list = await svix.message.list("hookyard-operational");
+    expect(list.data.map((m) => m.eventType)).toEqual(["message.attempt.exhausted"]);
+  });
+
   it("stores nothing while no operational endpoint exists", async () => {
     const dead = await startReceiver({ defaultReply: 500 });
     onTestFinished(() => dead.close());

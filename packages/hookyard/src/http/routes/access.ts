@@ -121,7 +121,7 @@ export function registerAccessRoutes(
         tags: KEY_TAGS,
         summary: "Create an API key",
         description:
-          "A key for every application or for one (`appId`), read-write or read-only. The key is in this answer only; Hookyard keeps its SHA-256. An application's key reaches `/api/v1/app/{that app}/…` and reads event types; a key for every application reaches all but API keys and the audit log, which need the admin key. A read-only key sends only GET requests and cannot read signing secrets.",
+          "A key for every application or for one (`appId`), read-write or read-only. The key is in this answer only; Hookyard keeps its SHA-256. An application's key reaches `/api/v1/app/{that app}/…` and reads event types; a key for every application reaches all but API keys, the audit log and changes to the rules, which need the admin key. A read-only key sends only GET requests, and cannot read signing secrets or use listeners.",
         body: ApiKeyIn,
         response: { 201: ApiKeyCreatedOut, ...ERROR_RESPONSES },
       },

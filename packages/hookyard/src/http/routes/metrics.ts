@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import { AuthenticationError } from "../../errors.js";
+import { AuthenticationError, ForbiddenError } from "../../errors.js";
 import type { Metrics } from "../../observability/metrics.js";
 import { bearerTokenOf } from "../auth.js";
 
@@ -20,13 +20,18 @@ export function registerMetricsRoutes(
         tags: ["Operations"],
         summary: "Prometheus metrics",
         description:
-          "This process's metrics in Prometheus' text format: HTTP requests by route and status, publish and ingest latency, delivery attempts by outcome and error class, attempt duration, open deliveries and the oldest one's age per application, received requests by source and verdict, rule runs, group commits, and Node's own (event-loop lag, memory, CPU). Open unless `metrics.token` is set; then send `Authorization: Bearer <token>`.",
+          "This process's metrics in Prometheus' text format: HTTP requests by route and status, publish and ingest latency, delivery attempts by outcome and error class, attempt duration, open deliveries and the oldest one's age per application, received requests by source and verdict, rule runs, group commits, and Node's own (event-loop lag, memory, CPU). With `metrics.token` set, send `Authorization: Bearer <token>`; without one, only clients on this host (loopback) are answered.",
         security: [],
         produces: ["text/plain"],
         response: { 200: { type: "string", description: "Prometheus text format 0.0.4." } },
       },
     },
     async (request, reply) => {
+      if (expected === null && !isLoopback(request.ip)) {
+        throw new ForbiddenError(
+          "Without metrics.token, GET /metrics answers this host only: set metrics.token to scrape it from elsewhere",
+        );
+      }
       if (expected !== null) {
         const token = bearerTokenOf(request.headers.authorization);
         if (token === null) {
@@ -47,4 +52,10 @@ export function registerMetricsRoutes(
 /** Equal-length inputs for the constant-time compare, whatever the tokens' lengths. */
 function digest(token: string): Buffer {
   return createHash("sha256").update(token).digest();
+}
+
+/** A client on this host: 127.0.0.0/8 or ::1, also as an IPv4-mapped IPv6 address. */
+function isLoopback(ip: string): boolean {
+  const v4 = ip.startsWith("::ffff:") ? ip.slice(7) : ip;
+  return v4.startsWith("127.") || ip === "::1";
 }
