@@ -313,7 +313,8 @@ const MetricsSchema = Type.Object(
       flag: "--metrics-enabled",
     }),
     token: setting(NullableString(), {
-      description: "Bearer token a scraper must send to GET /metrics; null answers this host (loopback) only.",
+      description:
+        "Bearer token a scraper must send to GET /metrics; null answers this host (loopback) only.",
       default: null,
       env: "HOOKYARD_METRICS_TOKEN",
       flag: "--metrics-token",
