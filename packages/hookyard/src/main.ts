@@ -505,7 +505,8 @@ export async function migrateDatabase(
   const logger = opts.logger ?? createLogger({ level: config.log.level });
   const cleanups: (() => Promise<void> | void)[] = [];
   try {
-    const { database, applied } = await openStore(config, opts, logger, cleanups);
+    // A migration reads and writes no secret: it needs no key (PostgreSQL) and makes no key file.
+    const { database, applied } = await openStore(config, opts, logger, cleanups, true, false);
     return { database, applied };
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup();
@@ -541,12 +542,14 @@ async function openStore(
    * no PostgreSQL migration.
    */
   exclusive = true,
+  /** false: no secrets key is needed (nothing secret is read or written); none is made. */
+  keysNeeded = exclusive,
 ): Promise<{ store: Store; database: string; applied: readonly number[]; keys: SecretKeys }> {
   const url = config.database.url;
   const cwd = opts.cwd ?? process.cwd();
   if (/^postgres(ql)?:/i.test(url)) {
     const database = withoutPassword(url);
-    const keys = secretKeysOrReader(config, { sqlitePath: null, cwd, create: exclusive });
+    const keys = secretKeysOrReader(config, { sqlitePath: null, cwd, create: keysNeeded });
     let store: PgStore;
     try {
       store = await PgStore.open({
@@ -568,7 +571,7 @@ async function openStore(
     const lock = acquireProcessLock(`${dbPath}.lock`, process.pid);
     cleanups.push(() => lock.release());
   }
-  const keys = secretKeysOrReader(config, { sqlitePath: dbPath, cwd, create: exclusive });
+  const keys = secretKeysOrReader(config, { sqlitePath: dbPath, cwd, create: keysNeeded });
   const store = SqliteStore.open({
     path: dbPath,
     secrets: keys.box,
