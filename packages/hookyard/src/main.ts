@@ -50,7 +50,7 @@ import { SecretsResealer } from "./secrets/secrets-reseal.js";
 import { acquireProcessLock } from "./store/process-lock.js";
 import { PgStore } from "./store/postgres/pg-store.js";
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
-import type { Store, TableStats } from "./store/store.js";
+import type { SecretsStatus, Store, TableStats } from "./store/store.js";
 import type { EndpointId, MessageId } from "./model.js";
 
 export const VERSION = "0.1.0";
@@ -528,6 +528,22 @@ export async function databaseStats(
   }
 }
 
+/** `hookyard secrets status`: how the database's secrets are sealed (safe beside servers). */
+export async function databaseSecrets(
+  config: Config,
+  opts: Pick<StartOptions, "cwd" | "logger"> = {},
+): Promise<{ database: string; status: SecretsStatus; keys: SecretKeys | null }> {
+  const logger = opts.logger ?? createLogger({ level: config.log.level });
+  const cleanups: (() => Promise<void> | void)[] = [];
+  try {
+    const opened = await openStore(config, opts, logger, cleanups, false);
+    const status = await opened.store.secretsStatus();
+    return { database: opened.database, status, keys: opened.configured ? opened.keys : null };
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  }
+}
+
 /**
  * Opens the store `url` names (config validation already refused other forms) and registers its
  * cleanup. `database` describes it for logs, without a password.
@@ -544,12 +560,20 @@ async function openStore(
   exclusive = true,
   /** false: no secrets key is needed (nothing secret is read or written); none is made. */
   keysNeeded = exclusive,
-): Promise<{ store: Store; database: string; applied: readonly number[]; keys: SecretKeys }> {
+): Promise<{
+  store: Store;
+  database: string;
+  applied: readonly number[];
+  keys: SecretKeys;
+  /** false: no key is configured, `keys` is a reader's own. */
+  configured: boolean;
+}> {
   const url = config.database.url;
   const cwd = opts.cwd ?? process.cwd();
   if (/^postgres(ql)?:/i.test(url)) {
     const database = withoutPassword(url);
-    const keys = secretKeysOrReader(config, { sqlitePath: null, cwd, create: keysNeeded });
+    const found = loadSecretKeys(config.secrets, { sqlitePath: null, cwd, create: keysNeeded });
+    const keys = found ?? readerKeys();
     let store: PgStore;
     try {
       store = await PgStore.open({
@@ -562,7 +586,7 @@ async function openStore(
       throw new Error(`cannot use the PostgreSQL database ${database}`, { cause: err });
     }
     cleanups.push(() => store.close());
-    return { store, database, applied: store.applied, keys };
+    return { store, database, applied: store.applied, keys, configured: found !== null };
   }
   const dbPath = resolve(cwd, url.replace(/^sqlite:(\/\/)?/, ""));
   if (!exclusive && !existsSync(dbPath)) throw new Error(`there is no database at ${dbPath}`);
@@ -571,31 +595,23 @@ async function openStore(
     const lock = acquireProcessLock(`${dbPath}.lock`, process.pid);
     cleanups.push(() => lock.release());
   }
-  const keys = secretKeysOrReader(config, { sqlitePath: dbPath, cwd, create: keysNeeded });
+  const found = loadSecretKeys(config.secrets, { sqlitePath: dbPath, cwd, create: keysNeeded });
+  const keys = found ?? readerKeys();
   const store = SqliteStore.open({
     path: dbPath,
     secrets: keys.box,
     logger: logger.child({ component: "sqlite" }),
   });
   cleanups.push(() => store.close());
-  return { store, database: dbPath, applied: store.applied, keys };
+  return { store, database: dbPath, applied: store.applied, keys, configured: found !== null };
 }
 
 /**
- * The configured secrets keys; for a reader beside servers (`create` false) that finds none, a
- * key of its own: it reads no secret and writes none, so the key never seals anything kept.
+ * Keys for a reader beside servers that finds none configured: it reads no secret and writes
+ * none, so this key of its own never seals anything kept.
  */
-function secretKeysOrReader(
-  config: Config,
-  where: Parameters<typeof loadSecretKeys>[1],
-): SecretKeys {
-  return (
-    loadSecretKeys(config.secrets, where) ?? {
-      box: new SecretBox(secretKey(randomBytes(32))),
-      keyFile: null,
-      created: false,
-    }
-  );
+function readerKeys(): SecretKeys {
+  return { box: new SecretBox(secretKey(randomBytes(32))), keyFile: null, created: false };
 }
 
 function withoutPassword(url: string): string {
