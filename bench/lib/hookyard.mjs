@@ -41,6 +41,8 @@ export async function runHookyard({
   if (!keepTemp) registry.trackDir(dir);
   const logPath = join(dir, "server.log");
   const apiKey = `hk_bench_${randomBytes(18).toString("base64url")}`;
+  // Several processes on one PostgreSQL share their secrets key (there is no key file to make).
+  const secretsKey = randomBytes(32).toString("base64");
   const logFd = openSync(logPath, "a");
   const rulesPath = join(dir, "rules.yaml");
   if (rulebook !== null) writeFileSync(rulesPath, rulebook);
@@ -60,6 +62,7 @@ export async function runHookyard({
             HOOKYARD_PORT: String(port),
             HOOKYARD_DATABASE_URL: databaseUrl ?? `sqlite:${join(dir, "bench.db")}`,
             HOOKYARD_API_KEY: apiKey,
+            HOOKYARD_SECRETS_KEY: secretsKey,
             HOOKYARD_EGRESS_ALLOW: "127.0.0.1/32",
             HOOKYARD_LOG_LEVEL: "warn",
             ...(rulebook !== null && { HOOKYARD_RULES: rulesPath }),

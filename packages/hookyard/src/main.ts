@@ -44,10 +44,13 @@ import { PayloadSchemas } from "./outbound/payload-schemas.js";
 import { pruneExpired } from "./outbound/retention.js";
 import { Statistics } from "./outbound/statistics.js";
 import type { OutboundServices } from "./outbound/services.js";
+import { SecretBox, secretKey } from "./secrets/secret-box.js";
+import { checkSecretsKey, loadSecretKeys, type SecretKeys } from "./secrets/secrets-keys.js";
+import { SecretsResealer } from "./secrets/secrets-reseal.js";
 import { acquireProcessLock } from "./store/process-lock.js";
 import { PgStore } from "./store/postgres/pg-store.js";
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
-import type { Store, TableStats } from "./store/store.js";
+import type { SecretsStatus, Store, TableStats } from "./store/store.js";
 import type { EndpointId, MessageId } from "./model.js";
 
 export const VERSION = "0.1.0";
@@ -115,7 +118,15 @@ export async function startHookyard(
       instanceId: owner,
     });
     if (tracing !== null) cleanups.push(() => tracing.close());
-    const { store, database } = await openStore(config.database.url, opts, logger, cleanups);
+    const { store, database, keys } = await openStore(config, opts, logger, cleanups);
+    // Before anything reads a secret: a wrong key refuses the start, never serves without them.
+    checkSecretsKey(await store.secretsStatus(), keys);
+    if (keys.created) {
+      logger.warn(
+        { keyFile: keys.keyFile },
+        "made a secrets key file beside the database: back it up apart from it, the secrets cannot be read without it",
+      );
+    }
     const { auth, generatedKey } = await ApiKeyAuth.init(store, config.auth.apiKey);
     const metrics = config.metrics.enabled
       ? new Metrics({
@@ -427,6 +438,11 @@ export async function startHookyard(
     }
     // Runs a previous process left: on one SQLite file every open one is ours to take now.
     await automation.recover({ all: store.kind === "sqlite" });
+    // Seals what an older version left in plaintext and what a previous key sealed, meanwhile
+    // serving: reads open either form.
+    const resealer = new SecretsResealer({ store, logger });
+    void resealer.start();
+    cleanups.push(() => resealer.close());
     const maintenance = () => {
       idempotency.prune().then(
         (pruned) => logger.debug({ pruned }, "pruned idempotency keys"),
@@ -489,7 +505,8 @@ export async function migrateDatabase(
   const logger = opts.logger ?? createLogger({ level: config.log.level });
   const cleanups: (() => Promise<void> | void)[] = [];
   try {
-    const { database, applied } = await openStore(config.database.url, opts, logger, cleanups);
+    // A migration reads and writes no secret: it needs no key (PostgreSQL) and makes no key file.
+    const { database, applied } = await openStore(config, opts, logger, cleanups, true, false);
     return { database, applied };
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup();
@@ -504,8 +521,24 @@ export async function databaseStats(
   const logger = opts.logger ?? createLogger({ level: config.log.level });
   const cleanups: (() => Promise<void> | void)[] = [];
   try {
-    const { store, database } = await openStore(config.database.url, opts, logger, cleanups, false);
+    const { store, database } = await openStore(config, opts, logger, cleanups, false);
     return { database, tables: await store.tableStats() };
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  }
+}
+
+/** `hookyard secrets status`: how the database's secrets are sealed (safe beside servers). */
+export async function databaseSecrets(
+  config: Config,
+  opts: Pick<StartOptions, "cwd" | "logger"> = {},
+): Promise<{ database: string; status: SecretsStatus; keys: SecretKeys | null }> {
+  const logger = opts.logger ?? createLogger({ level: config.log.level });
+  const cleanups: (() => Promise<void> | void)[] = [];
+  try {
+    const opened = await openStore(config, opts, logger, cleanups, false);
+    const status = await opened.store.secretsStatus();
+    return { database: opened.database, status, keys: opened.configured ? opened.keys : null };
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup();
   }
@@ -516,7 +549,7 @@ export async function databaseStats(
  * cleanup. `database` describes it for logs, without a password.
  */
 async function openStore(
-  url: string,
+  config: Config,
   opts: StartOptions,
   logger: Logger,
   cleanups: (() => Promise<void> | void)[],
@@ -525,13 +558,27 @@ async function openStore(
    * no PostgreSQL migration.
    */
   exclusive = true,
-): Promise<{ store: Store; database: string; applied: readonly number[] }> {
+  /** false: no secrets key is needed (nothing secret is read or written); none is made. */
+  keysNeeded = exclusive,
+): Promise<{
+  store: Store;
+  database: string;
+  applied: readonly number[];
+  keys: SecretKeys;
+  /** false: no key is configured, `keys` is a reader's own. */
+  configured: boolean;
+}> {
+  const url = config.database.url;
+  const cwd = opts.cwd ?? process.cwd();
   if (/^postgres(ql)?:/i.test(url)) {
     const database = withoutPassword(url);
+    const found = loadSecretKeys(config.secrets, { sqlitePath: null, cwd, create: keysNeeded });
+    const keys = found ?? readerKeys();
     let store: PgStore;
     try {
       store = await PgStore.open({
         url,
+        secrets: keys.box,
         logger: logger.child({ component: "postgres" }),
         migrate: exclusive,
       });
@@ -539,18 +586,32 @@ async function openStore(
       throw new Error(`cannot use the PostgreSQL database ${database}`, { cause: err });
     }
     cleanups.push(() => store.close());
-    return { store, database, applied: store.applied };
+    return { store, database, applied: store.applied, keys, configured: found !== null };
   }
-  const dbPath = resolve(opts.cwd ?? process.cwd(), url.replace(/^sqlite:(\/\/)?/, ""));
+  const dbPath = resolve(cwd, url.replace(/^sqlite:(\/\/)?/, ""));
   if (!exclusive && !existsSync(dbPath)) throw new Error(`there is no database at ${dbPath}`);
   mkdirSync(dirname(dbPath), { recursive: true });
   if (exclusive) {
     const lock = acquireProcessLock(`${dbPath}.lock`, process.pid);
     cleanups.push(() => lock.release());
   }
-  const store = SqliteStore.open({ path: dbPath, logger: logger.child({ component: "sqlite" }) });
+  const found = loadSecretKeys(config.secrets, { sqlitePath: dbPath, cwd, create: keysNeeded });
+  const keys = found ?? readerKeys();
+  const store = SqliteStore.open({
+    path: dbPath,
+    secrets: keys.box,
+    logger: logger.child({ component: "sqlite" }),
+  });
   cleanups.push(() => store.close());
-  return { store, database: dbPath, applied: store.applied };
+  return { store, database: dbPath, applied: store.applied, keys, configured: found !== null };
+}
+
+/**
+ * Keys for a reader beside servers that finds none configured: it reads no secret and writes
+ * none, so this key of its own never seals anything kept.
+ */
+function readerKeys(): SecretKeys {
+  return { box: new SecretBox(secretKey(randomBytes(32))), keyFile: null, created: false };
 }
 
 function withoutPassword(url: string): string {

@@ -20,6 +20,10 @@ export const COMMANDS = [
   },
   { name: "stats", summary: "Show the rows and size of each table of the database." },
   {
+    name: "secrets",
+    summary: "Rotate the key sealing secrets in the database, or show which keys seal them.",
+  },
+  {
     name: "tail",
     summary: "Print the requests a source or request bin receives, live: hookyard tail <source>.",
   },

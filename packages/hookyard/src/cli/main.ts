@@ -108,7 +108,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     else if (topic === "bin") io.stdout.write(renderBinHelp());
     else if (topic === "rules") io.stdout.write(renderRulesHelp());
     else if (topic === "apply") io.stdout.write(renderApplyHelp());
-    else if (topic === "dev") io.stdout.write((await import("./dev.js")).renderDevHelp());
+    else if (topic === "secrets") {
+      io.stdout.write((await import("./secrets.js")).renderSecretsHelp());
+    } else if (topic === "dev") io.stdout.write((await import("./dev.js")).renderDevHelp());
     else if (topic === "listen") io.stdout.write((await import("./listen.js")).renderListenHelp());
     else if (topic === "trigger") {
       io.stdout.write((await import("./trigger.js")).renderTriggerHelp());
@@ -258,6 +260,30 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io,
     });
   }
+  if (command === "secrets") {
+    const { renderSecretsHelp, runSecrets } = await import("./secrets.js");
+    if (values["help"] === true) {
+      io.stdout.write(renderSecretsHelp());
+      return 0;
+    }
+    const [action, extra] = rest;
+    if (action !== "rotate-key" && action !== "status" && action !== "drop-previous") {
+      return usageError(io, 'secrets needs "rotate-key", "status" or "drop-previous"', null);
+    }
+    if (extra !== undefined) return usageError(io, `unexpected argument "${extra}"`, null);
+    const {
+      [CONFIG_FILE_SETTING.flag.slice(2)]: configFile,
+      help: _h,
+      version: _v,
+      ...flags
+    } = values;
+    return runSecrets({
+      action,
+      flags: onlyStrings(flags),
+      configFile: typeof configFile === "string" ? configFile : undefined,
+      io,
+    });
+  }
   if (command === "serve" || command === "migrate" || command === "stats" || command === "dev") {
     if (values["help"] === true) {
       io.stdout.write(
@@ -304,6 +330,7 @@ const COMMAND_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   serve: CONFIG_FLAGS,
   migrate: CONFIG_FLAGS,
   stats: CONFIG_FLAGS,
+  secrets: CONFIG_FLAGS,
   dev: [...CONFIG_FLAGS, "forward-to"],
   tail: API_FLAGS,
   bin: [...API_FLAGS, "status", "body", "content-type", "delay"],

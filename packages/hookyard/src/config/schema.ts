@@ -145,6 +145,39 @@ const AuthSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A 32-byte key as 64 hex digits or 44 characters of base64. */
+const SECRETS_KEY_PATTERN = "^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=?)$";
+
+/** Secrets at rest (issue 16): the keys that seal endpoint and source secrets in the database. */
+const SecretsSchema = Type.Object(
+  {
+    key: setting(Type.Union([Type.String({ pattern: SECRETS_KEY_PATTERN }), Type.Null()]), {
+      description:
+        "Key that seals secrets in the database (32 bytes as base64 or hex); null: read secrets.keyFile, or on SQLite make <database>.key on first start.",
+      default: null,
+      env: "HOOKYARD_SECRETS_KEY",
+      flag: "--secrets-key",
+      secret: true,
+    }),
+    keyFile: setting(NullableString(), {
+      description:
+        "File holding the key (first line) and previous keys (further lines) when secrets.key is null; null: <database>.key beside a SQLite file.",
+      default: null,
+      env: "HOOKYARD_SECRETS_KEY_FILE",
+      flag: "--secrets-key-file",
+    }),
+    previousKeys: setting(Type.Array(Type.String({ pattern: SECRETS_KEY_PATTERN })), {
+      description:
+        "Older keys that still open secrets sealed before a rotation; the server re-seals those with secrets.key in the background.",
+      default: [],
+      env: "HOOKYARD_SECRETS_PREVIOUS_KEYS",
+      flag: "--secrets-previous-keys",
+      secret: true,
+    }),
+  },
+  { additionalProperties: false },
+);
+
 const DeliverySchema = Type.Object(
   {
     retrySchedule: setting(Type.Array(Type.Number({ exclusiveMinimum: 0 })), {
@@ -336,6 +369,7 @@ export const ConfigSchema = Type.Object(
     server: ServerSchema,
     database: DatabaseSchema,
     auth: AuthSchema,
+    secrets: SecretsSchema,
     delivery: DeliverySchema,
     inbound: InboundSchema,
     rules: RulesSchema,

@@ -199,6 +199,14 @@ export interface IdempotencyRecord {
   createdAt: number;
 }
 
+/** How the store's secret values are sealed (secrets/secret-box.ts), for the start check. */
+export interface SecretsStatus {
+  /** Values written before encryption, not sealed yet. */
+  plaintext: number;
+  /** Sealed values by the id of the key that sealed them. */
+  byKeyId: Record<string, number>;
+}
+
 /** Size of one of the store's tables, for `hookyard stats`. */
 export interface TableStats {
   table: string;
@@ -562,6 +570,17 @@ export interface Store {
     since: number | null,
     until: number | null,
   ): Promise<EndpointStats>;
+
+  // --- secrets at rest ---
+  /** Counts the secret values by the key that sealed them. */
+  secretsStatus(): Promise<SecretsStatus>;
+  /**
+   * Re-seals up to `limit` rows holding a value that is plaintext or sealed with another key than
+   * the store's current one, each only if unchanged since it was read (a concurrent write wins).
+   * Returns how many rows it re-sealed: fewer than `limit` means none is left (or the rest were
+   * rewritten meanwhile, by writes that seal with the current key themselves).
+   */
+  resealSecrets(limit: number): Promise<number>;
 
   // --- visibility ---
   /** Rows and bytes of each table Hookyard keeps (messages, deliveries, attempts, …). */

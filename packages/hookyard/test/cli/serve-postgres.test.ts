@@ -3,6 +3,7 @@ import { createServer, type Socket } from "node:net";
 import { describe, expect, it, onTestFinished } from "vitest";
 import type { CliIo } from "../../src/cli/cli-io.js";
 import { runCli } from "../../src/cli/main.js";
+import { TEST_SECRETS_KEY } from "../helpers/secrets.js";
 import { PG_MIGRATIONS } from "../../src/store/postgres/pg-migrations.js";
 import {
   pgUrlWithSchema,
@@ -25,7 +26,10 @@ async function serveOn(url: string): Promise<{ code: number; stderr: string }> {
     exit: () => undefined,
   };
   const argv = ["serve", "--host", "127.0.0.1", "--port", "0", "--log-level", "silent"];
-  const code = await runCli([...argv, "--database-url", url], io);
+  const code = await runCli(
+    [...argv, "--database-url", url, "--secrets-key", TEST_SECRETS_KEY],
+    io,
+  );
   return { code, stderr: err.join("") };
 }
 

@@ -59,6 +59,7 @@ describe("config defaults", () => {
         auditRetentionDays: 365,
       },
       auth: { apiKey: null },
+      secrets: { key: null, keyFile: null, previousKeys: [] },
       delivery: {
         retrySchedule: [5, 300, 1800, 7200, 18000, 36000, 36000],
         timeoutMs: 15_000,
@@ -234,7 +235,7 @@ describe("config errors name the key and its source", () => {
   const textKeys = CONFIG_KEYS.filter(
     // Any text is a valid key, path or token.
     (key) =>
-      !["auth.apiKey", "rules.path", "metrics.token"].includes(key.path) &&
+      !["auth.apiKey", "rules.path", "metrics.token", "secrets.keyFile"].includes(key.path) &&
       !key.path.startsWith("server.tls."),
   );
 
@@ -243,7 +244,11 @@ describe("config errors name the key and its source", () => {
     (_env, key) => {
       // A nullable URL reads "" as none: a URL of another scheme is its bad sample.
       const urls = ["server.publicUrl", "tracing.endpoint", "tracing.tracesEndpoint"];
-      const text = urls.includes(key.path) ? "ftp://example.com" : badText[key.shape.kind];
+      const text = urls.includes(key.path)
+        ? "ftp://example.com"
+        : key.path === "secrets.key"
+          ? "not-32-bytes"
+          : badText[key.shape.kind];
       expect(text, `a bad sample for ${key.path}`).toBeDefined();
       const fromEnv = configErrorOf(() => load({ env: { [key.env]: text } }));
       expect(fromEnv.message.startsWith(`invalid ${key.env} (env): `), fromEnv.message).toBe(true);

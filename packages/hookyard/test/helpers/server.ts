@@ -9,6 +9,7 @@ import { configDefaults } from "../../src/config/load.js";
 import type { Config } from "../../src/config/schema.js";
 import type { LookupFn } from "../../src/delivery/http-sender.js";
 import { FakeClock } from "./fake-clock.js";
+import { TEST_SECRETS_KEY } from "./secrets.js";
 import { testDatabaseUrl } from "./test-store.js";
 import { startHookyard, type RunningHookyard, type StartOptions } from "../../src/main.js";
 
@@ -46,6 +47,8 @@ export interface TestServerOptions {
   metrics?: Partial<Config["metrics"]>;
   /** Tracing settings (default: off). */
   tracing?: Partial<Config["tracing"]>;
+  /** Secrets keys (default: a key file made beside SQLite, TEST_SECRETS_KEY on PostgreSQL). */
+  secrets?: Partial<Config["secrets"]>;
   /** Defaults to a silent logger (HOOKYARD_TEST_LOG sets its level). */
   logger?: Logger;
 }
@@ -58,15 +61,22 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), "hookyard-test-")));
   if (opts.dir === undefined) onTestFinished(() => rm(dir, { recursive: true, force: true }));
   const defaults = configDefaults();
+  const databaseUrl = opts.databaseUrl ?? (await testDatabaseUrl(dir));
   const config: Config = {
     ...defaults,
     server: { ...defaults.server, host: "127.0.0.1", port: 0, ...opts.server },
     database: {
-      url: opts.databaseUrl ?? (await testDatabaseUrl(dir)),
+      url: databaseUrl,
       retentionDays: opts.retentionDays ?? defaults.database.retentionDays,
       auditRetentionDays: defaults.database.auditRetentionDays,
     },
     auth: { apiKey: TEST_API_KEY },
+    // PostgreSQL refuses to start without a configured key (several servers share it).
+    secrets: {
+      ...defaults.secrets,
+      ...(databaseUrl.startsWith("postgres") && { key: TEST_SECRETS_KEY }),
+      ...opts.secrets,
+    },
     delivery: { ...defaults.delivery, egressAllow: ["127.0.0.1/32"], ...opts.delivery },
     inbound: { ...defaults.inbound, ...opts.inbound },
     rules: { ...defaults.rules, path: opts.rulesPath ?? null, ...opts.rules },

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { onTestFinished, vi } from "vitest";
+import { TEST_SECRETS_KEY } from "./secrets.js";
 
 export const BIN = fileURLToPath(new URL("../../bin/hookyard.js", import.meta.url));
 
@@ -33,6 +34,11 @@ export async function spawnServer(
       HOOKYARD_HOST: "127.0.0.1",
       HOOKYARD_PORT: String(opts.port),
       HOOKYARD_LOG_LEVEL: "warn",
+      // Servers sharing a PostgreSQL database need the same configured key (a SQLite one makes
+      // its key file).
+      ...(env["HOOKYARD_DATABASE_URL"]?.startsWith("postgres") === true && {
+        HOOKYARD_SECRETS_KEY: TEST_SECRETS_KEY,
+      }),
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

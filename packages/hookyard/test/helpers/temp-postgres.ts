@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { testSecretBox } from "./secrets.js";
 import pg from "pg";
 import { onTestFinished } from "vitest";
 import { PgStore } from "../../src/store/postgres/pg-store.js";
@@ -63,7 +64,7 @@ export function pgUrlWithSchema(schema: string): string {
 /** A `PgStore` on a fresh schema, closed when the test finishes (before the schema is dropped). */
 export async function openTempPgStore(): Promise<PgStore> {
   const schema = await tempPgSchema();
-  const store = await PgStore.open({ url: TEST_PG_URL, schema });
+  const store = await PgStore.open({ url: TEST_PG_URL, schema, secrets: testSecretBox() });
   onTestFinished(() => store.close());
   return store;
 }

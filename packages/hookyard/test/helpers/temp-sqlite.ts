@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from "node:fs/promises";
+import { testSecretBox } from "./secrets.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { onTestFinished } from "vitest";
@@ -23,7 +24,7 @@ export async function openTempSqliteStore(
   opts: Partial<SqliteStoreDeps> = {},
 ): Promise<SqliteStore> {
   const path = opts.path ?? (await tempSqlitePath());
-  const store = SqliteStore.open({ ...opts, path });
+  const store = SqliteStore.open({ secrets: testSecretBox(), ...opts, path });
   onTestFinished(() => store.close());
   return store;
 }

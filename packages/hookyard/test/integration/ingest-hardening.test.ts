@@ -4,6 +4,7 @@ import { request as httpRequest } from "node:http";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { TEST_SECRETS_KEY } from "../helpers/secrets.js";
 import { Writable } from "node:stream";
 import pino from "pino";
 import { describe, expect, it, onTestFinished } from "vitest";
@@ -177,6 +178,7 @@ async function startServerWith(
       server: { ...defaults.server, host: "127.0.0.1", port: 0, ...server },
       database: { ...defaults.database, url: await testDatabaseUrl(dir) },
       auth: { apiKey: TEST_API_KEY },
+      secrets: { ...defaults.secrets, key: TEST_SECRETS_KEY },
       delivery: { ...defaults.delivery, egressAllow: ["127.0.0.1/32"] },
       inbound: { ...defaults.inbound, ...inbound },
       log: { level: "silent" },

@@ -1,4 +1,5 @@
 import pg from "pg";
+import { testSecretBox } from "../helpers/secrets.js";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { ServiceUnavailableError } from "../../src/errors.js";
 import type { RuleEvent, RuleRun } from "../../src/model.js";
@@ -57,7 +58,7 @@ function finishedRun(id: string, rule: string): RuleRun {
 }
 
 async function openOn(schema: string, url = TEST_PG_URL): Promise<PgStore> {
-  const store = await PgStore.open({ url, schema });
+  const store = await PgStore.open({ url, schema, secrets: testSecretBox() });
   onTestFinished(() => store.close());
   return store;
 }
@@ -85,9 +86,9 @@ describe.skipIf(unavailable !== null)("postgres adapter", () => {
     await client.query("INSERT INTO hookyard_schema (version, name) VALUES ($1, 'future')", [
       PG_MIGRATIONS.at(-1)!.version + 1,
     ]);
-    await expect(PgStore.open({ url: TEST_PG_URL, schema })).rejects.toThrow(
-      /newer than this Hookyard supports/,
-    );
+    await expect(
+      PgStore.open({ url: TEST_PG_URL, schema, secrets: testSecretBox() }),
+    ).rejects.toThrow(/newer than this Hookyard supports/);
   });
 
   it("answers ServiceUnavailable while the database is away, commits nothing, and recovers", async () => {

@@ -1,4 +1,5 @@
 import { dirname, join } from "node:path";
+import { testSecretBox } from "../helpers/secrets.js";
 import Database from "better-sqlite3";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { ServiceUnavailableError } from "../../src/errors.js";
@@ -68,7 +69,9 @@ describe("sqlite store: files and schema", () => {
     const raw = new Database(path);
     raw.pragma(`user_version = ${MIGRATIONS.at(-1)!.version + 1}`);
     raw.close();
-    expect(() => SqliteStore.open({ path })).toThrow(/newer than this Hookyard supports/);
+    expect(() => SqliteStore.open({ path, secrets: testSecretBox() })).toThrow(
+      /newer than this Hookyard supports/,
+    );
   });
 });
 

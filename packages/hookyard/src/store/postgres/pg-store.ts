@@ -30,6 +30,8 @@ import type {
 import { ServiceUnavailableError } from "../../errors.js";
 import { idFloor } from "../../ids.js";
 import * as cfg from "../rows/config-rows.js";
+import * as secrets from "../rows/secret-rows.js";
+import type { SecretBox } from "../../secrets/secret-box.js";
 import * as taskRows from "../rows/background-task-rows.js";
 import * as listingSql from "../rows/listing-sql.js";
 import * as rows from "../rows/delivery-rows.js";
@@ -55,6 +57,7 @@ import type {
   PageRequest,
   PruneResult,
   Store,
+  SecretsStatus,
   TableStats,
   ActivityOverview,
   AuditFilter,
@@ -231,6 +234,8 @@ function named(
 }
 
 export interface PgStoreDeps extends PgConnectOptions {
+  /** Seals the secrets the store writes and opens those it reads. */
+  secrets: SecretBox;
   logger?: { info(obj: object, msg: string): void };
   /** false: never change the schema; refuse a database whose schema is not current. */
   migrate?: boolean;
@@ -246,6 +251,7 @@ export interface PgStoreDeps extends PgConnectOptions {
 export class PgStore implements Store {
   readonly kind = "postgres";
   readonly #pool: PgPool;
+  readonly #box: SecretBox;
   readonly #batcher: PgWriteBatcher;
   readonly #commitListeners = new Set<(commit: CommitStats) => void>();
   readonly #feed: PgChangeFeed;
@@ -260,9 +266,15 @@ export class PgStore implements Store {
   /** Schema versions this open applied (empty when the schema was current). */
   readonly applied: readonly number[];
 
-  private constructor(pool: PgPool, feed: PgChangeFeed, applied: readonly number[]) {
+  private constructor(
+    pool: PgPool,
+    feed: PgChangeFeed,
+    applied: readonly number[],
+    box: SecretBox,
+  ) {
     this.applied = applied;
     this.#pool = pool;
+    this.#box = box;
     this.#feed = feed;
     this.#batcher = new PgWriteBatcher({
       pool,
@@ -332,7 +344,7 @@ export class PgStore implements Store {
       } finally {
         client.release();
       }
-      return new PgStore(pool, new PgChangeFeed({ connect: deps, schema }), applied);
+      return new PgStore(pool, new PgChangeFeed({ connect: deps, schema }), applied, deps.secrets);
     } catch (err) {
       await pool.end().catch(() => undefined);
       throw err;
@@ -429,15 +441,42 @@ export class PgStore implements Store {
     const [row] = await this.#rows<{ value: string }>("SELECT value FROM settings WHERE key = $1", [
       key,
     ]);
-    return row?.value ?? null;
+    return secrets.openSetting(this.#box, key, row?.value ?? null);
   }
 
   setSetting(key: string, value: string): Promise<void> {
     return this.#write(async (db) => {
       await db.query(
         "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [key, value],
+        [key, secrets.sealSetting(this.#box, key, value)],
       );
+    });
+  }
+
+  // --- secrets at rest ---
+
+  async secretsStatus(): Promise<SecretsStatus> {
+    const sql = secrets.SEALED_TABLES.map(secrets.statusSql).join(" UNION ALL ");
+    return secrets.secretsStatus(await this.#rows<{ key_id: string; n: string }>(sql));
+  }
+
+  resealSecrets(limit: number): Promise<number> {
+    const box = this.#box;
+    // Through the group commit like any write; the compare-and-set update makes it safe beside
+    // other processes doing the same pass or writing these rows through the API.
+    return this.#write(async (db) => {
+      let found = 0;
+      for (const t of secrets.SEALED_TABLES) {
+        if (found >= limit) break;
+        const stale = await db.query<Record<string, string | null>>(
+          secrets.staleRowsSql(t, box.current.id, limit - found),
+        );
+        for (const row of stale.rows) {
+          const update = secrets.resealUpdate(box, t, row, (n) => `$${n}`);
+          found += (await db.query(update.sql, update.params)).rowCount;
+        }
+      }
+      return found;
     });
   }
 
@@ -449,7 +488,7 @@ export class PgStore implements Store {
         (async () => {
           await db.query(
             insertSql("source", src.SOURCE_COLUMNS),
-            cfg.rowValues(src.sourceToRow(source), src.SOURCE_COLUMNS),
+            cfg.rowValues(src.sourceToRow(source, this.#box), src.SOURCE_COLUMNS),
           );
           await insertSourceTokens(db, source);
         })(),
@@ -464,7 +503,7 @@ export class PgStore implements Store {
       `${SOURCE_SELECT} WHERE id = $1 UNION ALL ${SOURCE_SELECT} WHERE uid = $1 LIMIT 1`,
       [idOrUid],
     );
-    return row === undefined ? null : rowToSourceWithTokens(row);
+    return row === undefined ? null : rowToSourceWithTokens(row, this.#box);
   }
 
   async getSourceByToken(token: string, now: number): Promise<Source | null> {
@@ -473,7 +512,7 @@ export class PgStore implements Store {
         WHERE token = $1 AND (expires_at IS NULL OR expires_at > $2))`,
       [token, now],
     );
-    return row === undefined ? null : rowToSourceWithTokens(row);
+    return row === undefined ? null : rowToSourceWithTokens(row, this.#box);
   }
 
   listSources(page: PageRequest): Promise<Page<Source>> {
@@ -483,7 +522,7 @@ export class PgStore implements Store {
       cursorColumn: "id",
       page,
       defaultOrder: "ascending",
-      map: rowToSourceWithTokens,
+      map: (row: SourceWithTokensRow) => rowToSourceWithTokens(row, this.#box),
       cursorOf: (source) => source.id,
     });
   }
@@ -494,7 +533,7 @@ export class PgStore implements Store {
         (async () => {
           await db.query(
             updateSql("source", src.SOURCE_COLUMNS, ["id"]),
-            cfg.rowValues(src.sourceToRow(source), updatable(src.SOURCE_COLUMNS)),
+            cfg.rowValues(src.sourceToRow(source, this.#box), updatable(src.SOURCE_COLUMNS)),
           );
           await db.query("DELETE FROM source_token WHERE source_id = $1", [source.id]);
           await insertSourceTokens(db, source);
@@ -852,7 +891,10 @@ export class PgStore implements Store {
   insertEndpoint(endpoint: Endpoint): Promise<void> {
     return this.#write(async (db) => {
       await conflictOn(
-        db.query(SQL.insertEndpoint, cfg.rowValues(cfg.endpointToRow(endpoint), ENDPOINT_COLUMNS)),
+        db.query(
+          SQL.insertEndpoint,
+          cfg.rowValues(cfg.endpointToRow(endpoint, this.#box), ENDPOINT_COLUMNS),
+        ),
         () => `endpoint uid "${endpoint.uid}" or id ${endpoint.id} is already taken`,
       );
       await this.#notify(db, { kind: "endpoints", appId: endpoint.appId });
@@ -865,7 +907,7 @@ export class PgStore implements Store {
        UNION ALL SELECT * FROM endpoint WHERE app_id = $1 AND uid = $2 LIMIT 1`,
       [appId, idOrUid],
     );
-    return row === undefined ? null : cfg.rowToEndpoint(row);
+    return row === undefined ? null : cfg.rowToEndpoint(row, this.#box);
   }
 
   listEndpoints(appId: AppId, page: PageRequest): Promise<Page<Endpoint>> {
@@ -877,7 +919,7 @@ export class PgStore implements Store {
       cursorColumn: "id",
       page,
       defaultOrder: "ascending",
-      map: cfg.rowToEndpoint,
+      map: (row: cfg.EndpointRow) => cfg.rowToEndpoint(row, this.#box),
       cursorOf: (ep) => ep.id,
     });
   }
@@ -887,7 +929,7 @@ export class PgStore implements Store {
       "SELECT * FROM endpoint WHERE app_id = $1 ORDER BY id",
       [appId],
     );
-    return found.map(cfg.rowToEndpoint);
+    return found.map((row) => cfg.rowToEndpoint(row, this.#box));
   }
 
   updateEndpoint(endpoint: Endpoint): Promise<void> {
@@ -895,7 +937,7 @@ export class PgStore implements Store {
       await conflictOn(
         db.query(
           SQL.updateEndpoint,
-          cfg.rowValues(cfg.endpointToRow(endpoint), updatable(ENDPOINT_COLUMNS)),
+          cfg.rowValues(cfg.endpointToRow(endpoint, this.#box), updatable(ENDPOINT_COLUMNS)),
         ),
         () => `endpoint uid "${endpoint.uid}" is already taken`,
       );
@@ -1623,8 +1665,8 @@ interface SourceWithTokensRow extends src.SourceRow {
   tokens: string;
 }
 
-function rowToSourceWithTokens(row: SourceWithTokensRow): Source {
-  return src.rowToSource(row, JSON.parse(row.tokens) as src.SourceTokenRow[]);
+function rowToSourceWithTokens(row: SourceWithTokensRow, box: SecretBox): Source {
+  return src.rowToSource(row, JSON.parse(row.tokens) as src.SourceTokenRow[], box);
 }
 
 async function insertSourceTokens(db: Queryable, source: Source): Promise<void> {

@@ -8,7 +8,9 @@ import type {
   EndpointTls,
   EventType,
 } from "../../model.js";
+import type { SecretBox } from "../../secrets/secret-box.js";
 import type { ApplicationFilter, IdempotencyRecord } from "../store.js";
+import { ENDPOINT_SEALED, openColumns, sealColumns } from "./secret-rows.js";
 /** A value either adapter binds to a statement parameter. */
 export type SqlParam = string | number | bigint | Buffer | null;
 
@@ -135,7 +137,12 @@ export interface EndpointRow extends Row {
   updated_at: number;
 }
 
-export function endpointToRow(ep: Endpoint): EndpointRow {
+/** The endpoint's row, its secrets sealed with `box`'s current key. */
+export function endpointToRow(ep: Endpoint, box: SecretBox): EndpointRow {
+  return sealColumns(box, plainEndpointRow(ep), ENDPOINT_SEALED);
+}
+
+function plainEndpointRow(ep: Endpoint): EndpointRow {
   return {
     id: ep.id,
     app_id: ep.appId,
@@ -163,7 +170,9 @@ export function endpointToRow(ep: Endpoint): EndpointRow {
   };
 }
 
-export function rowToEndpoint(row: EndpointRow): Endpoint {
+/** The endpoint of `stored`, its secrets opened (or read as is when written before sealing). */
+export function rowToEndpoint(stored: EndpointRow, box: SecretBox): Endpoint {
+  const row = openColumns(box, stored, ENDPOINT_SEALED);
   return {
     id: row.id as EndpointId,
     appId: row.app_id as AppId,

@@ -7,7 +7,9 @@ import type {
   SourceId,
   SourceToken,
 } from "../../model.js";
+import type { SecretBox } from "../../secrets/secret-box.js";
 import type { Row } from "./config-rows.js";
+import { openColumns, sealColumns, SOURCE_SEALED } from "./secret-rows.js";
 
 /**
  * Sources ⇄ rows, shared by both adapters. A source is one `source` row; its ingest tokens are
@@ -44,7 +46,12 @@ export const SOURCE_COLUMNS = [
   "updated_at",
 ] as const;
 
-export function sourceToRow(source: Source): SourceRow {
+/** The source's row, its config (secrets and all) sealed with `box`'s current key. */
+export function sourceToRow(source: Source, box: SecretBox): SourceRow {
+  return sealColumns(box, plainSourceRow(source), SOURCE_SEALED);
+}
+
+function plainSourceRow(source: Source): SourceRow {
   return {
     id: source.id,
     app_id: source.appId,
@@ -67,7 +74,12 @@ export function sourceTokenRows(source: Source): SourceTokenRow[] {
 }
 
 /** The source of `row` with its tokens, the current one (no expiry) first, then newest first. */
-export function rowToSource(row: SourceRow, tokens: readonly SourceTokenRow[]): Source {
+export function rowToSource(
+  stored: SourceRow,
+  tokens: readonly SourceTokenRow[],
+  box: SecretBox,
+): Source {
+  const row = openColumns(box, stored, SOURCE_SEALED);
   const ordered: SourceToken[] = tokens
     .map((t) => ({ token: t.token, expiresAt: t.expires_at }))
     .sort((a, b) => (b.expiresAt ?? Infinity) - (a.expiresAt ?? Infinity));

@@ -1,6 +1,7 @@
 import type { AppId, Application, Endpoint, EndpointId, EventType } from "../../model.js";
 import type { ApplicationFilter, EndpointHealth, Page, PageRequest } from "../store.js";
 import * as rows from "../rows/config-rows.js";
+import { openSetting, sealSetting } from "../rows/secret-rows.js";
 import { conflictOn } from "./sqlite-driver.js";
 import type { SqliteContext } from "./statements.js";
 
@@ -9,13 +10,13 @@ import type { SqliteContext } from "./statements.js";
  * Synchronous functions over the connection; `SqliteStore` runs writes inside a group commit.
  */
 
-export function getSetting({ s }: SqliteContext, key: string): string | null {
+export function getSetting({ s, box }: SqliteContext, key: string): string | null {
   const row = s.getSetting.get(key) as { value: string } | undefined;
-  return row?.value ?? null;
+  return openSetting(box, key, row?.value ?? null);
 }
 
-export function setSetting({ s }: SqliteContext, key: string, value: string): void {
-  s.setSetting.run(key, value);
+export function setSetting({ s, box }: SqliteContext, key: string, value: string): void {
+  s.setSetting.run(key, sealSetting(box, key, value));
 }
 
 export function insertApplication({ s }: SqliteContext, app: Application): void {
@@ -101,21 +102,25 @@ export function updateEventType({ s }: SqliteContext, eventType: EventType): voi
   s.updateEventType.run(rows.eventTypeToRow(eventType));
 }
 
-export function insertEndpoint({ s }: SqliteContext, endpoint: Endpoint): void {
+export function insertEndpoint({ s, box }: SqliteContext, endpoint: Endpoint): void {
   conflictOn(
-    () => s.insertEndpoint.run(rows.endpointToRow(endpoint)),
+    () => s.insertEndpoint.run(rows.endpointToRow(endpoint, box)),
     () => `endpoint uid "${endpoint.uid}" or id ${endpoint.id} is already taken`,
   );
 }
 
-export function getEndpoint({ s }: SqliteContext, appId: AppId, idOrUid: string): Endpoint | null {
+export function getEndpoint(
+  { s, box }: SqliteContext,
+  appId: AppId,
+  idOrUid: string,
+): Endpoint | null {
   const row = (s.getEndpointById.get(appId, idOrUid) ?? s.getEndpointByUid.get(appId, idOrUid)) as
     rows.EndpointRow | undefined;
-  return row === undefined ? null : rows.rowToEndpoint(row);
+  return row === undefined ? null : rows.rowToEndpoint(row, box);
 }
 
 export function listEndpoints(
-  { listings }: SqliteContext,
+  { listings, box }: SqliteContext,
   appId: AppId,
   page: PageRequest,
 ): Page<Endpoint> {
@@ -126,18 +131,20 @@ export function listEndpoints(
     cursorColumn: "id",
     page,
     defaultOrder: "ascending",
-    map: rows.rowToEndpoint,
+    map: (row: rows.EndpointRow) => rows.rowToEndpoint(row, box),
     cursorOf: (ep) => ep.id,
   });
 }
 
-export function listAllEndpoints({ s }: SqliteContext, appId: AppId): Endpoint[] {
-  return (s.listAllEndpoints.all(appId) as rows.EndpointRow[]).map(rows.rowToEndpoint);
+export function listAllEndpoints({ s, box }: SqliteContext, appId: AppId): Endpoint[] {
+  return (s.listAllEndpoints.all(appId) as rows.EndpointRow[]).map((row) =>
+    rows.rowToEndpoint(row, box),
+  );
 }
 
-export function updateEndpoint({ s }: SqliteContext, endpoint: Endpoint): void {
+export function updateEndpoint({ s, box }: SqliteContext, endpoint: Endpoint): void {
   conflictOn(
-    () => s.updateEndpoint.run(rows.endpointToRow(endpoint)),
+    () => s.updateEndpoint.run(rows.endpointToRow(endpoint, box)),
     () => `endpoint uid "${endpoint.uid}" is already taken`,
   );
 }

@@ -17,10 +17,10 @@ import type { SqliteContext } from "./statements.js";
 
 /** Inbound sources and their ingest tokens. Synchronous; writes run inside a group commit. */
 
-export function insertSource({ s }: SqliteContext, source: Source): void {
+export function insertSource({ s, box }: SqliteContext, source: Source): void {
   conflictOn(
     () => {
-      s.insertSource.run(rows.sourceToRow(source));
+      s.insertSource.run(rows.sourceToRow(source, box));
       for (const token of rows.sourceTokenRows(source)) s.insertSourceToken.run(token);
     },
     () => `source uid "${source.uid}" or one of its tokens is already taken`,
@@ -52,10 +52,10 @@ export function listSources(ctx: SqliteContext, page: PageRequest): Page<Source>
   });
 }
 
-export function updateSource({ s }: SqliteContext, source: Source): void {
+export function updateSource({ s, box }: SqliteContext, source: Source): void {
   conflictOn(
     () => {
-      s.updateSource.run(rows.sourceToRow(source));
+      s.updateSource.run(rows.sourceToRow(source, box));
       s.deleteSourceTokens.run(source.id);
       for (const token of rows.sourceTokenRows(source)) s.insertSourceToken.run(token);
     },
@@ -174,6 +174,6 @@ export function listInboundRequests(
   });
 }
 
-function withTokens({ s }: SqliteContext, row: rows.SourceRow): Source {
-  return rows.rowToSource(row, s.listSourceTokens.all(row.id) as rows.SourceTokenRow[]);
+function withTokens({ s, box }: SqliteContext, row: rows.SourceRow): Source {
+  return rows.rowToSource(row, s.listSourceTokens.all(row.id) as rows.SourceTokenRow[], box);
 }

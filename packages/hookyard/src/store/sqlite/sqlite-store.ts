@@ -3,6 +3,8 @@ import { activityFloors, activityFromRows, activityQueries } from "../rows/activ
 import { idFloor } from "../../ids.js";
 import { backlogFromRows, backlogQuery } from "../rows/backlog-rows.js";
 import * as access from "../rows/access-rows.js";
+import * as secrets from "../rows/secret-rows.js";
+import type { SecretBox } from "../../secrets/secret-box.js";
 import type {
   ApiKey,
   ApiKeyId,
@@ -53,6 +55,7 @@ import type {
   Page,
   PageRequest,
   PruneResult,
+  SecretsStatus,
   TableStats,
   Store,
 } from "../store.js";
@@ -75,6 +78,8 @@ import { WriteBatcher } from "./write-batcher.js";
 export interface SqliteStoreDeps {
   /** The database file; it and its parent directory are created when missing. */
   path: string;
+  /** Seals the secrets the store writes and opens those it reads. */
+  secrets: SecretBox;
   logger?: StoreLogger;
   busyTimeoutMs?: number;
   /** Writes per group-commit transaction at most (default 2,000). */
@@ -128,7 +133,11 @@ export class SqliteStore implements Store {
     this.applied = applied;
     this.path = deps.path;
     this.#db = db;
-    this.#ctx = { s: prepareStatements(db), listings: new ListingQueries({ db }) };
+    this.#ctx = {
+      s: prepareStatements(db),
+      listings: new ListingQueries({ db }),
+      box: deps.secrets,
+    };
     this.#walSync = new WalSync(deps.path);
     this.#checkpointer = new WalCheckpointer({
       path: deps.path,
@@ -163,6 +172,9 @@ export class SqliteStore implements Store {
       // WalSync flushes it off the event loop before any write resolves (write-batcher.ts).
       db.pragma(wal ? "synchronous = NORMAL" : "synchronous = FULL");
       db.pragma("foreign_keys = ON");
+      // Zeroes deleted content where that costs no extra I/O: a secret re-sealed in place
+      // (issue 16) should not stay readable in the page's free space.
+      db.pragma("secure_delete = FAST");
       db.pragma("wal_autocheckpoint = 0"); // WalCheckpointer runs them off the commit path
       db.pragma("temp_store = MEMORY");
       db.pragma("cache_size = -65536"); // 64 MiB of page cache
@@ -245,6 +257,32 @@ export class SqliteStore implements Store {
         this.#db.prepare("DELETE FROM audit_log WHERE id < ?").run(idFloor("audit", before))
           .changes,
     );
+  }
+
+  secretsStatus(): Promise<SecretsStatus> {
+    return this.#read(() =>
+      secrets.secretsStatus(
+        secrets.SEALED_TABLES.flatMap(
+          (t) => this.#db.prepare(secrets.statusSql(t)).all() as { key_id: string; n: number }[],
+        ),
+      ),
+    );
+  }
+
+  resealSecrets(limit: number): Promise<number> {
+    const { box } = this.#ctx;
+    return this.#write(() => {
+      let found = 0;
+      for (const t of secrets.SEALED_TABLES) {
+        if (found >= limit) break;
+        const sql = secrets.staleRowsSql(t, box.current.id, limit - found);
+        for (const row of this.#db.prepare(sql).all() as Record<string, string | null>[]) {
+          const update = secrets.resealUpdate(box, t, row, () => "?");
+          found += this.#db.prepare(update.sql).run(...update.params).changes;
+        }
+      }
+      return found;
+    });
   }
 
   getSetting(key: string): Promise<string | null> {

@@ -1,3 +1,4 @@
+import type { SecretBox } from "../../secrets/secret-box.js";
 import type { ListingQueries } from "./listing-queries.js";
 import type { SqliteDatabase, SqliteStatement } from "./sqlite-driver.js";
 import { deliveryGuardSql } from "../rows/delivery-rows.js";
@@ -239,4 +240,6 @@ export function prepareStatements(db: SqliteDatabase): Statements {
 export interface SqliteContext {
   readonly s: Statements;
   readonly listings: ListingQueries;
+  /** Seals the secrets written and opens those read (rows/secret-rows.ts says which). */
+  readonly box: SecretBox;
 }
