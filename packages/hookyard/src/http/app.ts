@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import Fastify from "fastify";
 import type {
   FastifyBaseLogger,
@@ -121,6 +121,8 @@ export interface HttpAppDeps {
 const API_PREFIX = "/api/v1";
 /** The header that marks the audit trail's internal reads (see `internalMarker`). */
 const INTERNAL_HEADER = "x-hookyard-internal";
+/** The route pattern an internal read must reach (the change's). */
+const INTERNAL_ROUTE_HEADER = "x-hookyard-internal-route";
 const INGEST_API_PREFIX = "/ingest/api/v1";
 
 /** Longest path segment (uids and event type names are up to 256 characters, percent-encoded). */
@@ -235,8 +237,24 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
   // The audit trail's own reads (a GET before a change, app.inject) carry this process's secret
   // marker: no client can send it, and they are neither counted nor asked for a certificate.
   const internalMarker = randomBytes(16).toString("hex");
-  const isInternal = (request: FastifyRequest) =>
-    request.headers[INTERNAL_HEADER] === internalMarker;
+  const markerBytes = Buffer.from(internalMarker);
+  const isInternal = (request: FastifyRequest) => {
+    const sent = request.headers[INTERNAL_HEADER];
+    if (typeof sent !== "string" || sent.length !== internalMarker.length) return false;
+    return timingSafeEqual(Buffer.from(sent), markerBytes);
+  };
+  // An internal read must reach the route of the change it precedes: the same URL may be
+  // another route for GET (`…/request/stream` is a stream, not the request named "stream").
+  app.addHook("onRequest", (request, _reply, done) => {
+    if (
+      !isInternal(request) ||
+      request.headers[INTERNAL_ROUTE_HEADER] === request.routeOptions.url
+    ) {
+      done();
+      return;
+    }
+    done(new NotFoundError("The audit trail's read reached another route"));
+  });
   const metrics = deps.metrics?.metrics;
   if (metrics !== undefined) {
     app.addHook("onResponse", (request, reply, done) => {

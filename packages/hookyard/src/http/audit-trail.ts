@@ -106,7 +106,12 @@ async function readBefore(
   const res = await root.inject({
     method: "GET",
     url: request.url,
-    headers: { ...forwarded, "x-request-id": request.id, [markerName]: marker },
+    headers: {
+      ...forwarded,
+      "x-request-id": request.id,
+      [markerName]: marker,
+      [`${markerName}-route`]: request.routeOptions.url ?? "",
+    },
     remoteAddress: request.ip,
   });
   if (res.statusCode !== 200) return null;

@@ -11,6 +11,14 @@ declare module "fastify" {
 }
 
 const HEADER = "idempotency-key";
+/**
+ * Answers that hold a credential shown once (a new API key, an app portal token) are not
+ * recorded: the record would keep it in the database in the clear. A repeat makes another one.
+ */
+const NOT_RECORDED: ReadonlySet<string> = new Set([
+  "/api/v1/api-key",
+  "/api/v1/auth/app-portal-access/:app_id",
+]);
 const MAX_KEY_LENGTH = 256;
 
 /**
@@ -45,7 +53,9 @@ export function registerIdempotency(app: FastifyInstance, idempotency: Idempoten
 
   // Callback-style hooks: no promise per request on the publish hot path.
   app.addHook("preValidation", (request, reply, done) => {
-    if (request.method !== "POST") return done();
+    if (request.method !== "POST" || NOT_RECORDED.has(request.routeOptions.url ?? "")) {
+      return done();
+    }
     const clientKey = clientKeyOf(request);
     if (clientKey === null) return done();
     // A portal session's keys are its own, and so are an API key's: neither is answered what

@@ -6,8 +6,11 @@ const SECRET_FIELD = /secret|token|password|passphrase|private|key$|^key|authori
 const CREDENTIAL_URL_FIELD = /^(ingestUrl|url)$/;
 /** Fields that hold content (a payload, a received body): never copied into the log. */
 const CONTENT_FIELD = /^(payload|body|rawBody|responseBody)$/;
-/** Custom header maps: their names are recorded, their values (cookies, keys) are not. */
-const HEADER_MAP_FIELD = /^headers$/;
+/**
+ * Maps whose names are recorded but not their values: custom headers (cookies, keys) and a
+ * rule's `env` (a webhook URL is a credential as much as a token is).
+ */
+const HEADER_MAP_FIELD = /^(headers|env)$/;
 export const MASK = "********";
 
 type Changes = AuditEntry["changes"];

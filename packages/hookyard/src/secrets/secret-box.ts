@@ -18,6 +18,8 @@ export const KEY_ID_LENGTH = 12;
 const KEY_BYTES = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+/** A sealed value: the prefix, the key id, then base64 of IV, tag and ciphertext (28+ bytes). */
+const SEALED_FORM = /^hy1:[0-9a-f]{12}:(?=[A-Za-z0-9+/=]{40,}$)[A-Za-z0-9+/]+={0,2}$/;
 
 export interface SecretKey {
   readonly id: string;
@@ -67,7 +69,9 @@ export class UnknownSecretKeyError extends Error {
 
 /** The id of the key that sealed `value`, or null for plaintext. */
 export function sealedKeyId(value: string): string | null {
-  if (!value.startsWith(SEALED_PREFIX)) return null;
+  // The whole form, not the prefix alone: a plaintext secret (a bearer token, a password) may
+  // well begin with "hy1:".
+  if (!value.startsWith(SEALED_PREFIX) || !SEALED_FORM.test(value)) return null;
   return value.slice(SEALED_PREFIX.length, SEALED_PREFIX.length + KEY_ID_LENGTH);
 }
 
@@ -107,7 +111,10 @@ export class SecretBox {
     const key = this.#byId.get(keyId);
     if (key === undefined) throw new UnknownSecretKeyError(keyId);
     const raw = Buffer.from(value.slice(SEALED_PREFIX.length + KEY_ID_LENGTH + 1), "base64");
-    const decipher = createDecipheriv("aes-256-gcm", key.key, raw.subarray(0, IV_BYTES));
+    // A full tag, always: a cut value must not be checked against a 4-byte one.
+    const decipher = createDecipheriv("aes-256-gcm", key.key, raw.subarray(0, IV_BYTES), {
+      authTagLength: TAG_BYTES,
+    });
     decipher.setAAD(Buffer.from(keyId));
     decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
     return Buffer.concat([

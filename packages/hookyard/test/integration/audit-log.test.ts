@@ -221,6 +221,38 @@ describe("audit log", () => {
     });
   });
 
+  it("reads no other route before a change: a DELETE of a request named stream answers", async () => {
+    const server = await startTestServer();
+    const source = await api<{ id: string }>(server, "POST", "/ingest/api/v1/source", {
+      name: "bin",
+      type: "generic-webhook",
+    });
+    // GET …/request/stream is the live stream (it never ends); the DELETE is of a request id.
+    const status = await send(
+      server,
+      "DELETE",
+      `/ingest/api/v1/source/${source.json.id}/request/stream`,
+    );
+    expect(status).toBe(404);
+  });
+
+  it("never records a new API key or portal token for an Idempotency-Key replay", async () => {
+    const server = await startTestServer();
+    const post = () =>
+      fetch(`${server.url}/api/v1/api-key`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${TEST_API_KEY}`,
+          "content-type": "application/json",
+          "idempotency-key": "same",
+        },
+        body: JSON.stringify({ name: "ci" }),
+      }).then((res) => res.json() as Promise<{ key: string }>);
+    const [first, second] = [await post(), await post()];
+    // Not replayed (the record would keep the key in the clear): a second key is made.
+    expect(second.key).not.toBe(first.key);
+  });
+
   it("prunes entries past the retention", async () => {
     const server = await startTestServer();
     await server.svix.application.create({ name: "Acme" });

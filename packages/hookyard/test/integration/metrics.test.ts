@@ -158,6 +158,11 @@ rules:
     expect(remote.status).toBe(403);
     expect(((await remote.json()) as { detail: string }).detail).toContain("metrics.token");
     expect((await scrape(local.url)).value("hookyard_info")).toBe(1);
+    // A proxy on this host (not named in trustProxy) must not make everyone local.
+    const proxied = await fetch(`${server.url}/metrics`.replace(server.url, local.url), {
+      headers: { forwarded: "for=203.0.113.9" },
+    });
+    expect(proxied.status).toBe(403);
 
     const off = await startTestServer({ metrics: { enabled: false } });
     expect((await fetch(`${off.url}/metrics`)).status).toBe(404);

@@ -27,7 +27,11 @@ export function registerMetricsRoutes(
       },
     },
     async (request, reply) => {
-      if (expected === null && !isLoopback(request.ip)) {
+      // A proxy on this host would make every client look local: a forwarded request needs the
+      // token too.
+      const forwarded =
+        request.headers["x-forwarded-for"] !== undefined || request.headers.forwarded !== undefined;
+      if (expected === null && (!isLoopback(request.ip) || forwarded)) {
         throw new ForbiddenError(
           "Without metrics.token, GET /metrics answers this host only: set metrics.token to scrape it from elsewhere",
         );
