@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
@@ -120,7 +120,14 @@ export async function startHookyard(
     if (tracing !== null) cleanups.push(() => tracing.close());
     const { store, database, keys } = await openStore(config, opts, logger, cleanups);
     // Before anything reads a secret: a wrong key refuses the start, never serves without them.
-    checkSecretsKey(await store.secretsStatus(), keys);
+    try {
+      checkSecretsKey(await store.secretsStatus(), keys);
+    } catch (err) {
+      // A key file made just now, for a database sealed with another key (restored without its
+      // key file), would only make the next start look as if the key were known.
+      if (keys.created && keys.keyFile !== null) rmSync(keys.keyFile, { force: true });
+      throw err;
+    }
     if (keys.created) {
       logger.warn(
         { keyFile: keys.keyFile },

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { Webhook as StandardWebhook } from "standardwebhooks";
@@ -177,6 +177,22 @@ describe("secrets at rest", () => {
     expect(message).toMatch(/^wrong secrets key: \d+ secrets in the database are sealed with key/);
     expect(message).toContain("set secrets.key");
     expect((wrong as ConfigError).key).toBe("secrets.key");
+  });
+
+  it("refuses a database copied without its key file, and leaves no new key file behind", async () => {
+    const server = await startTestServer();
+    const url = server.config.database.url;
+    if (!url.startsWith("sqlite:")) return; // a key file is SQLite's alone
+    await endpointWithSecrets(server, "http://127.0.0.1:9/");
+    await server.stop();
+    const keyFile = `${url.slice("sqlite:".length)}.key`;
+    rmSync(keyFile);
+    const refused = await restart(server).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect(existsSync(keyFile), "no key file made for a database it cannot open").toBe(false);
   });
 
   it("seals the plaintext secrets an older version left, in the background", async () => {
