@@ -5,7 +5,7 @@ import type { ApiKey, AppId, AuditEntry } from "../../model.js";
 import type { ApiKeys } from "../../outbound/api-keys.js";
 import type { AuditLog } from "../../outbound/audit-log.js";
 import { ValidationError } from "../../errors.js";
-import { ERROR_RESPONSES, INPUT_OBJECT, Nullable } from "../schemas/common.js";
+import { ERROR_RESPONSES, INPUT_OBJECT, ListResponse, Nullable } from "../schemas/common.js";
 import { iso } from "../serializers.js";
 
 const KEY_TAGS = ["API key"];
@@ -141,12 +141,7 @@ export function registerAccessRoutes(
         summary: "List API keys",
         description: "Newest first, revoked ones included; never the keys themselves.",
         response: {
-          200: Type.Object({
-            data: Type.Array(ApiKeyOut),
-            iterator: Nullable(Type.String()),
-            prevIterator: Nullable(Type.String()),
-            done: Type.Boolean(),
-          }),
+          200: ListResponse(ApiKeyOut, "ListApiKeyOut"),
           ...ERROR_RESPONSES,
         },
       },
@@ -198,12 +193,7 @@ export function registerAccessRoutes(
           "Every change made through the API, newest first: who (`actor`), the route and object, the changed fields with secrets masked, and when. Filter by actor, application id, object id and time; entries are kept `database.auditRetentionDays`.",
         querystring: AuditQuery,
         response: {
-          200: Type.Object({
-            data: Type.Array(AuditEntryOut),
-            iterator: Nullable(Type.String()),
-            prevIterator: Nullable(Type.String()),
-            done: Type.Boolean(),
-          }),
+          200: ListResponse(AuditEntryOut, "ListAuditEntryOut"),
           ...ERROR_RESPONSES,
         },
       },
