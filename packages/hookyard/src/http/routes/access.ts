@@ -4,8 +4,8 @@ import type { FastifyInstance } from "fastify";
 import type { ApiKey, AppId, AuditEntry } from "../../model.js";
 import type { ApiKeys } from "../../outbound/api-keys.js";
 import type { AuditLog } from "../../outbound/audit-log.js";
-import { ValidationError } from "../../errors.js";
 import { ERROR_RESPONSES, INPUT_OBJECT, ListResponse, Nullable } from "../schemas/common.js";
+import { epochMsOf } from "../schema-validation.js";
 import { iso } from "../serializers.js";
 
 const KEY_TAGS = ["API key"];
@@ -98,13 +98,6 @@ function apiKeyOut(key: ApiKey): Static<typeof ApiKeyOut> {
 
 function auditOut(entry: AuditEntry): Static<typeof AuditEntryOut> {
   return { ...entry, createdAt: iso(entry.createdAt) };
-}
-
-function epochOf(field: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const ms = Date.parse(text);
-  if (Number.isNaN(ms)) throw ValidationError.field(["query", field], "must be a date-time");
-  return ms;
 }
 
 /** API keys (`/api/v1/api-key`) and the audit log (`/api/v1/audit-log`): the admin key's. */
@@ -200,8 +193,8 @@ export function registerAccessRoutes(
     },
     async (request) => {
       const q = request.query;
-      const since = epochOf("since", q.since);
-      const until = epochOf("until", q.until);
+      const since = q.since === undefined ? undefined : epochMsOf(q.since);
+      const until = q.until === undefined ? undefined : epochMsOf(q.until);
       const page = await audit.list(
         {
           ...(q.actor !== undefined && { actor: q.actor }),
