@@ -18,7 +18,7 @@ import { toHttpFailure } from "./error-mapping.js";
 import { registerIdempotency } from "./idempotency.js";
 import { traceRequests, type RequestTracer } from "./request-spans.js";
 import { RequestLog } from "./request-log.js";
-import { LazyRequestLogger } from "./request-logger.js";
+import { isPinoLogger, LazyRequestLogger } from "./request-logger.js";
 import { registerApplicationRoutes } from "./routes/applications.js";
 import { registerAttemptRoutes } from "./routes/attempts.js";
 import { registerDashboardRoutes } from "./routes/dashboard.js";
@@ -207,11 +207,12 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
   const timeouts = serverTimeouts(deps.requestTimeoutMs);
   const app = Fastify({
     loggerInstance,
-    // Request loggers are built on first use (see LazyRequestLogger). Route-level log options
-    // (none today) or another parent logger get pino's own child, as Fastify would build it.
+    // Request loggers are built on first use (see LazyRequestLogger). The parent is Fastify's own
+    // child of `loggerInstance` (made once at start), not `loggerInstance` itself. Route-level log
+    // options (none today) get pino's own child, as Fastify would build it.
     childLoggerFactory: (logger, bindings, opts) =>
-      logger === loggerInstance && Object.keys(opts).length === 0
-        ? new LazyRequestLogger(deps.logger, bindings)
+      Object.keys(opts).length === 0 && isPinoLogger(logger)
+        ? new LazyRequestLogger(logger, bindings)
         : logger.child(bindings, opts),
     logController: new RequestLog(deps.logger),
     bodyLimit: deps.bodyLimitBytes,

@@ -72,3 +72,8 @@ export class LazyRequestLogger implements FastifyBaseLogger {
     return this.#child;
   }
 }
+
+/** Whether Fastify's parent logger is a pino logger (the lazy child needs `isLevelEnabled`). */
+export function isPinoLogger(logger: FastifyBaseLogger): logger is Logger {
+  return typeof (logger as Partial<Logger>).isLevelEnabled === "function";
+}

@@ -1,4 +1,4 @@
-import { pino } from "pino";
+import { pino, type Logger } from "pino";
 import { onTestFinished } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { buildHttpApp } from "../../src/http/app.js";
@@ -45,7 +45,7 @@ export function stubServices(opts: { recorded?: IdempotencyRecord[] } = {}): Out
 
 /** Builds the app on stub services with a silent logger; closed when the test finishes. */
 export async function buildStubApp(
-  opts: { bodyLimitBytes?: number; services?: OutboundServices } = {},
+  opts: { bodyLimitBytes?: number; services?: OutboundServices; logger?: Logger } = {},
 ): Promise<FastifyInstance> {
   const app = await buildHttpApp({
     services: opts.services ?? stubServices(),
@@ -62,7 +62,7 @@ export async function buildStubApp(
       store: { getSetting: () => Promise.resolve(null), setSetting: () => Promise.resolve() },
       clock: new SystemClock(),
     }),
-    logger: pino({ level: "silent" }),
+    logger: opts.logger ?? pino({ level: "silent" }),
     bodyLimitBytes: opts.bodyLimitBytes ?? 1024 * 1024,
     version: "0.0.0-test",
     operational: unusedService(),
