@@ -189,6 +189,8 @@ export function inCidrList(ip: string, list: readonly Cidr[]): boolean {
  * host is usually given a whole /64). Text that is no address is returned as it is.
  */
 export function clientNetwork(ip: string, v6Prefix = 64): string {
+  // node:net's IPv4 form has no leading zeros, so the text already is the canonical key.
+  if (isIPv4(ip)) return ip;
   const parsed = parseIp(ip);
   if (parsed === null) return ip;
   const [mapped, offset] = EMBEDS_V4[0]!;

@@ -73,6 +73,8 @@ export class FailedAuthLimiter {
 
   /** Milliseconds until `ip` may try again; 0 when it is not refused. */
   retryAfterMs(ip: string): number {
+    // Asked on every request: no address to parse while no client has failed.
+    if (this.#clients.size === 0) return 0;
     const entry = this.#clients.get(clientNetwork(ip));
     if (entry === undefined) return 0;
     return Math.max(0, entry.blockedUntil - this.#clock.now());
