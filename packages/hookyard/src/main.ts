@@ -292,11 +292,12 @@ export async function startHookyard(
     });
     cleanups.push(() => rules.close());
     messages.rules = {
-      plan: (message, app) =>
-        automation.plan(
-          outboundEvent(message, app.uid ?? app.id),
-          app.uid === null ? [app.id] : [app.id, app.uid],
-        ),
+      plan: (message, app) => {
+        const keys = app.uid === null ? [app.id] : [app.id, app.uid];
+        return automation.listensToMessage(message.eventType, keys)
+          ? automation.plan(outboundEvent(message, app.uid ?? app.id), keys)
+          : [];
+      },
       start: (runs) => automation.start(runs),
     };
     cache.onDisabled = (endpoint, reason) => {

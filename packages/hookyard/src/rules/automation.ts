@@ -191,6 +191,20 @@ export class Automation {
     return runs;
   }
 
+  /**
+   * Whether a rule listens to messages of `type` published to the application `keys` name, so
+   * that a publish builds the rule event (a parse of its payload) only when one does.
+   */
+  listensToMessage(type: string, keys: readonly string[]): boolean {
+    return this.#book.rules.some(
+      (rule) =>
+        rule.enabled &&
+        rule.sources.some(
+          (source) => source.kind === "outbound" && hearsMessage(source, type, keys),
+        ),
+    );
+  }
+
   /** Runs stored `queued` by this process: each goes to its rule's queue. */
   start(runs: readonly RuleRun[]): void {
     for (const run of runs) {
@@ -830,17 +844,21 @@ function listens(rule: Rule, event: RuleEvent, keys: readonly string[]): boolean
       case "inbound":
         return event.kind === "inbound" && keys.includes(source.source);
       case "outbound":
-        return (
-          event.kind === "outbound" &&
-          (source.app === null || keys.includes(source.app)) &&
-          typeMatches(source.eventType, event.type)
-        );
+        return event.kind === "outbound" && hearsMessage(source, event.type, keys);
       case "schedule":
         return event.kind === "schedule" && event.source === source.cron;
       case "operational":
         return event.kind === "operational" && event.type === source.event;
     }
   });
+}
+
+function hearsMessage(
+  source: Extract<Rule["sources"][number], { kind: "outbound" }>,
+  type: string | null,
+  keys: readonly string[],
+): boolean {
+  return (source.app === null || keys.includes(source.app)) && typeMatches(source.eventType, type);
 }
 
 function typeMatches(pattern: string, type: string | null): boolean {
