@@ -31,7 +31,7 @@ export async function runHookyard({
   nodes = 1,
   // Phase (f), `--inbound`: signed GitHub requests to an ingest URL instead of API publishes.
   scenario = "outbound",
-  // Phase (g), `--rules`: phase (f) with this rulebook (YAML text) loaded at start.
+  // Phase (g), with `--inbound`: phase (f) with this rulebook (YAML text) loaded at start.
   rulebook = null,
   // Phase (h), `--payload-filter`: phase (b) with this CEL payload filter on the endpoint.
   payloadFilter = null,
