@@ -3,23 +3,28 @@
 //
 // Per round, side by side on loopback: (a) the raw delivery ceiling of one Node process (plain
 // and Standard-Webhooks-signed), (b) Hookyard end to end through its Svix-compatible publish API,
-// (c) BullMQ + undici as the hand-rolled peer (when Redis answers). Prints a table with ratios to
-// the plain ceiling and the verdicts against the issue's targets; writes bench/results/latest.json.
+// (c) BullMQ + undici as the hand-rolled peer (when Redis answers), the optional phases (d)–(i),
+// and (j) the server's memory. Prints a table headed by the CPU per message of each system under
+// test, the same-round CPU ratios and the verdicts against issue 17's targets; writes
+// bench/results/latest.json.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { findWebhook, runAdnanhWebhook } from "./lib/adnanh-webhook.mjs";
 import { runBullmq } from "./lib/bullmq.mjs";
 import { runCeiling } from "./lib/ceiling.mjs";
 import { ChildRegistry, probeRedis } from "./lib/children.mjs";
 import { runHookyard } from "./lib/hookyard.mjs";
-import { withPgSchema } from "./lib/postgres.mjs";
 import { abortReason, abortRun } from "./lib/lanes.mjs";
+import { memoryLine, runMemory } from "./lib/memory.mjs";
+import { withPgSchema } from "./lib/postgres.mjs";
 import { startReceiver } from "./lib/receiver-handle.mjs";
 import { benchRulebook } from "./lib/rulebook.mjs";
-import { formatNumber, renderTable, summarize, TARGETS, verdicts } from "./lib/report.mjs";
+import { formatNumber, renderTable, summarize } from "./lib/report.mjs";
+import { cpuRatios, TARGETS, verdicts } from "./lib/targets.mjs";
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = dirname(BENCH_DIR);
@@ -36,15 +41,18 @@ const USAGE = `usage: node bench/run.mjs [options]
   --skip-hookyard       skip phase (b), the Hookyard server
   --skip-bullmq         skip phase (c), BullMQ on Redis
   --floor               also run phase (d): a minimal durable outbox (bench/lib/floor-server.mjs)
-  --inbound             also run phase (f): signed GitHub requests to an ingest URL, forwarded
-                        to one destination (issue 5's receive path)
-  --rules               also run phase (g): phase (f) with 100 rules on the source, 3 of which
-                        match each request (issue 6's rules path; implies --inbound)
+  --inbound             also run the receive phases: (f) signed GitHub requests to an ingest URL,
+                        forwarded to one destination; (g) the same with 100 rules on the source,
+                        3 of which match each request; (i) adnanh/webhook, the peer (installed
+                        with apt-get when missing and run as root; skipped otherwise)
+  --rules               the same as --inbound (kept for older command lines)
   --payload-filter      also run phase (h): phase (b) with a CEL payload filter on the endpoint
                         that every message passes (the filter's cost per message)
   --postgres            also run phase (e): Hookyard on PostgreSQL, 1 process and 2 processes
                         (with --floor also the floor server on PostgreSQL)
   --pg-url URL          PostgreSQL for (e) (default $HOOKYARD_TEST_PG_URL or postgres://postgres@127.0.0.1:5432/test)
+  --skip-memory         skip phase (j), the server's idle RSS and its peak with a backlog
+  --backlog N           messages held for a dead endpoint in phase (j) (default 100000)
   --skip-build          do not run \`tsc -b packages/hookyard\` before phase (b)
   --redis-host H        (default 127.0.0.1)   --redis-port P   (default 6379)
   --out FILE            JSON results (default bench/results/latest.json)
@@ -70,6 +78,8 @@ function parseOptions(argv) {
       inbound: { type: "boolean", default: false },
       rules: { type: "boolean", default: false },
       "payload-filter": { type: "boolean", default: false },
+      "skip-memory": { type: "boolean", default: false },
+      backlog: { type: "string", default: "100000" },
       "pg-url": {
         type: "string",
         default: process.env.HOOKYARD_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test",
@@ -110,10 +120,11 @@ function parseOptions(argv) {
     skipBullmq: values["skip-bullmq"],
     floor: values.floor,
     postgres: values.postgres,
-    // Phase (g)'s ratio is to phase (f) of the same round.
+    // --rules is an alias: (f), (g) and (i) run together, (g) and (i) are compared with (f).
     inbound: values.inbound || values.rules,
-    rules: values.rules,
     payloadFilter: values["payload-filter"],
+    skipMemory: values["skip-memory"],
+    backlog: int("backlog", 1),
     pgUrl: values["pg-url"],
     skipBuild: values["skip-build"],
     redisHost,
@@ -132,6 +143,10 @@ const BOUNDS = {
   c1Ms: 120_000, // one low-load phase
   c1MessageMs: 10_000, // one low-load message
   drainMs: 120_000, // phase (g): rule runs still open after the last delivery
+  cpuSettleMs: 30_000, // phase (i): waiting for webhook's CPU (its commands) to stop growing
+  memoryIdleMs: 2_000, // phase (j): from healthy to the idle RSS reading
+  backlogPublishMs: 300_000, // phase (j): publishing the backlog
+  backlogAfterMs: 10_000, // phase (j): sampling on after the last publish
 };
 const CEILING_DEADLINE_MS = 60_000; // both ceiling variants together, warm-up excluded
 /**
@@ -185,7 +200,7 @@ function buildHookyard() {
   return null;
 }
 
-async function runRound(index, opts, plan, registry) {
+async function runRound(index, opts, plan, registry, peers) {
   const round = { index, errors: {}, skipped: {} };
   const lanes = opts.concurrency;
 
@@ -290,14 +305,31 @@ async function runRound(index, opts, plan, registry) {
       "inbound",
       () => hookyard({ scenario: "inbound" }),
     );
-  }
-  if (opts.rules) {
     await phase(
       "rules",
       "(g) Hookyard rules: phase (f) with 100 rules on the source, 3 matching each request",
       "rules",
       () => hookyard({ scenario: "inbound", c1Messages: 0, rulebook: benchRulebook() }),
     );
+    if (plan.webhookSkip) round.skipped.webhook = plan.webhookSkip;
+    else {
+      await phase(
+        "webhook",
+        "(i) adnanh/webhook: the same signed requests, HMAC trigger rule, /bin/true (peer)",
+        "adnanh/webhook",
+        () =>
+          runAdnanhWebhook({
+            registry,
+            ...peers.webhook,
+            messages: opts.messages,
+            warmup: opts.warmup,
+            lanes,
+            bounds: BOUNDS,
+            keepTemp: opts.keepTemp,
+            log,
+          }),
+      );
+    }
   }
   if (opts.postgres) {
     for (const nodes of [1, 2]) {
@@ -323,6 +355,25 @@ async function runRound(index, opts, plan, registry) {
       );
     }
   }
+  if (plan.memorySkip) round.skipped.memory = plan.memorySkip;
+  else {
+    await phase(
+      "memory",
+      `(j) memory: a fresh Hookyard server idle, then holding ${opts.backlog} messages for a dead endpoint`,
+      "memory",
+      () =>
+        runMemory({
+          registry,
+          repoRoot: REPO_ROOT,
+          backlog: opts.backlog,
+          lanes,
+          bounds: BOUNDS,
+          keepTemp: opts.keepTemp,
+          log,
+        }),
+    );
+    if (round.memory) log(`  ${memoryLine(round.memory)}`);
+  }
   return round;
 }
 
@@ -336,34 +387,51 @@ function logPayloadFilterCost(round) {
   );
 }
 
-function printResults(rounds, plan) {
+function printResults(rounds, plan, opts) {
   const summary = summarize(rounds);
   const multi = rounds.length > 1;
+  // CPU per message first: it is the headline figure (issue 17), steady on a shared machine.
   const headers = [
     "",
+    "SUT CPU µs/msg",
     "msgs/s",
     ...(multi ? ["min–max"] : []),
     "p50 ms",
     "p99 ms",
     "ratio to plain ceiling",
-    "SUT CPU µs/msg",
   ];
   const rows = summary.map((row) => [
     row.label,
+    formatNumber(row.cpuMicrosPerMsg),
     formatNumber(row.msgsPerSec),
     ...(multi ? [`${formatNumber(row.msgsPerSecMin)}–${formatNumber(row.msgsPerSecMax)}`] : []),
     formatNumber(row.p50, 2),
     formatNumber(row.p99, 2),
     formatNumber(row.ratioToPlain, 3),
-    formatNumber(row.cpuMicrosPerMsg),
   ]);
   log(`\n=== results (${multi ? `median of ${rounds.length} rounds` : "1 round"}) ===`);
   log(renderTable(headers, rows));
   log(
     "  p50/p99: ceiling = request round trip under load; accepted/enqueued = the publish call;" +
       "\n  delivered and c1 = publish sent → receiver got it (wall clocks of two processes)." +
-      "\n  SUT CPU = user+system CPU of the system under test (Hookyard server [+ PostgreSQL];\n  BullMQ worker + Redis)" +
-      "\n  from the start of the load until the last delivery, per delivered message.",
+      "\n  SUT CPU = user+system CPU of the system under test (Hookyard server [+ PostgreSQL];" +
+      "\n  BullMQ worker + Redis) from the start of the load until the last delivery, per delivered" +
+      "\n  message; adnanh/webhook: the server + its /bin/true commands until their CPU stopped" +
+      "\n  growing, per answered request." +
+      "\n  The ratio to the plain ceiling is information only (no target).",
+  );
+
+  const ratios = cpuRatios(rounds);
+  log(`\n=== CPU ratios (per-round, median) ===`);
+  log(
+    renderTable(
+      ["SUT CPU µs/msg, a ÷ b of the same round", "median", ...(multi ? ["per round"] : [])],
+      ratios.map((r) => [
+        r.name,
+        formatNumber(r.median, 3),
+        ...(multi ? [r.perRound.map((v) => formatNumber(v, 3)).join(", ")] : []),
+      ]),
+    ),
   );
 
   for (const round of rounds) {
@@ -390,19 +458,33 @@ function printResults(rounds, plan) {
           `${load.publishStopReason ? `; publishing stopped: ${load.publishStopReason}` : ""}`,
       );
     }
+    if (round.webhook) {
+      const { load } = round.webhook;
+      const parts = load.cpuPartsMicrosPerMsg;
+      log(
+        `  adnanh/webhook round ${round.index + 1}: answered ${load.answered} of ${load.requested} ` +
+          `(${load.errors} errors), wrong signature → ${round.webhook.check.wrongSignatureStatus}, ` +
+          `right → ${round.webhook.check.rightSignatureStatus}; CPU ${formatNumber(load.cpuMicrosPerMsg)} µs/request ` +
+          `= webhook ${formatNumber(parts.webhook)} + /bin/true ${formatNumber(parts.commands)}` +
+          `${load.cpuSettled ? "" : ` (CPU still growing ${formatNumber(load.cpuSettleMs)} ms after the load)`}` +
+          `${load.stopReason ? `; stopped: ${load.stopReason}` : ""}`,
+      );
+    }
+    if (round.memory) log(`  memory round ${round.index + 1}: ${memoryLine(round.memory)}`);
   }
 
-  const checks = verdicts(rounds);
+  const checks = verdicts(rounds, { backlog: opts.backlog });
   log("\n=== targets ===");
   log(
     renderTable(
       ["target", "measured", "goal", "verdict"],
       checks.map((v) => [
         v.name,
-        typeof v.value === "number" ? formatNumber(v.value, 3) : v.value,
+        v.shown,
         v.target,
         v.status === "n/a" ? `n/a (${v.note})` : v.status,
       ]),
+      [0, 2, 3],
     ),
   );
   const notes = [
@@ -412,7 +494,7 @@ function printResults(rounds, plan) {
     ),
   ];
   for (const [what, reason] of notes) log(`  ${what}: ${reason.split("\n")[0]}`);
-  return { summary, verdicts: checks };
+  return { summary, cpuRatios: ratios, verdicts: checks };
 }
 
 async function main() {
@@ -452,7 +534,8 @@ async function main() {
   if (opts.messages < 10_000)
     log(`note: --messages ${opts.messages} is below the 10,000 the issue asks for`);
 
-  const plan = { hookyardSkip: null, bullmqSkip: null };
+  const plan = { hookyardSkip: null, bullmqSkip: null, webhookSkip: null, memorySkip: null };
+  const peers = { webhook: null };
   if (opts.skipHookyard) plan.hookyardSkip = "--skip-hookyard";
   else if (!opts.skipBuild) plan.hookyardSkip = buildHookyard();
   if (opts.skipBullmq) plan.bullmqSkip = "--skip-bullmq";
@@ -463,16 +546,27 @@ async function main() {
       log(`skipping BullMQ: ${plan.bullmqSkip}`);
     }
   }
+  if (opts.inbound) {
+    const webhook = findWebhook(log);
+    if (webhook.skip) {
+      plan.webhookSkip = webhook.skip;
+      log(`skipping adnanh/webhook: ${plan.webhookSkip}`);
+    } else {
+      peers.webhook = webhook;
+      machine.webhook = webhook.version;
+    }
+  }
+  if (opts.skipMemory) plan.memorySkip = "--skip-memory";
 
   const rounds = [];
   try {
     for (let i = 0; i < opts.rounds && abortReason() === null; i++)
-      rounds.push(await runRound(i, opts, plan, registry));
+      rounds.push(await runRound(i, opts, plan, registry, peers));
   } finally {
     await registry.stopAll();
   }
 
-  const { summary, verdicts: checks } = printResults(rounds, plan);
+  const { summary, cpuRatios: ratios, verdicts: checks } = printResults(rounds, plan, opts);
   if (abortReason() !== null) {
     log(`\naborted (${abortReason()}): ${opts.out} not written`);
     return; // exit code set by abort()
@@ -486,6 +580,7 @@ async function main() {
     targets: TARGETS,
     skipped: plan,
     summary,
+    cpuRatios: ratios,
     verdicts: checks,
     rounds,
   };

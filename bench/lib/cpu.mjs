@@ -8,15 +8,28 @@ const USER_HZ = 100;
  * or NaN where /proc is not available. Resolution 10 ms: meant for phases of seconds.
  */
 export function processCpuSeconds(pid) {
+  const { self, children } = processCpuSplit(pid);
+  return self + children;
+}
+
+/**
+ * `processCpuSeconds(pid)` in its two parts: `self` = the process's own threads (utime + stime),
+ * `children` = its children that it has waited for (cutime + cstime), e.g. the commands that
+ * adnanh/webhook runs per request. Both NaN where /proc is not available.
+ */
+export function processCpuSplit(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // Fields after the command name (which is parenthesised and may contain spaces).
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     // utime, stime, cutime, cstime are fields 14–17 of stat(5), i.e. 11–14 after the name.
-    const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
-    return ticks / USER_HZ;
+    const ticks = (i) => Number(fields[i]);
+    return {
+      self: (ticks(11) + ticks(12)) / USER_HZ,
+      children: (ticks(13) + ticks(14)) / USER_HZ,
+    };
   } catch {
-    return Number.NaN;
+    return { self: Number.NaN, children: Number.NaN };
   }
 }
 

@@ -1,12 +1,11 @@
 import { createHmac, randomBytes } from "node:crypto";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Pool } from "undici";
-import { freePort } from "./children.mjs";
 import { postgresCpuSeconds, processCpuSeconds } from "./cpu.mjs";
 import { runEndToEnd } from "./end-to-end.mjs";
+import { serveArgs, startHookyard, withLogTail } from "./hookyard-server.mjs";
 import { startReceiver } from "./receiver-handle.mjs";
 
 /**
@@ -26,13 +25,13 @@ export async function runHookyard({
   keepTemp,
   log,
   // Phase (d) runs bench/lib/floor-server.mjs through the same driver.
-  serverArgs = [join(repoRoot, "packages/hookyard/bin/hookyard.js"), "serve"],
+  serverArgs = serveArgs(repoRoot),
   // The PostgreSQL phases pass a database (a fresh schema) and 1 or 2 server processes.
   databaseUrl = null,
   nodes = 1,
   // Phase (f), `--inbound`: signed GitHub requests to an ingest URL instead of API publishes.
   scenario = "outbound",
-  // Phase (g), `--rules`: phase (f) with this rulebook (YAML text) loaded at start.
+  // Phase (g), with `--inbound`: phase (f) with this rulebook (YAML text) loaded at start.
   rulebook = null,
   // Phase (h), `--payload-filter`: phase (b) with this CEL payload filter on the endpoint.
   payloadFilter = null,
@@ -40,68 +39,23 @@ export async function runHookyard({
   const dir = mkdtempSync(join(tmpdir(), "hookyard-bench-"));
   if (!keepTemp) registry.trackDir(dir);
   const logPath = join(dir, "server.log");
-  const apiKey = `hk_bench_${randomBytes(18).toString("base64url")}`;
-  // Several processes on one PostgreSQL share their secrets key (there is no key file to make).
-  const secretsKey = randomBytes(32).toString("base64");
-  const logFd = openSync(logPath, "a");
   const rulesPath = join(dir, "rules.yaml");
   if (rulebook !== null) writeFileSync(rulesPath, rulebook);
-  const servers = [];
-  const pools = [];
+  let hookyard;
   let receiver;
   try {
-    for (let n = 0; n < nodes; n++) {
-      const port = await freePort();
-      servers.push(
-        registry.spawn(process.execPath, [...serverNodeArgs(), ...serverArgs], {
-          cwd: dir,
-          stdio: ["ignore", logFd, logFd],
-          env: {
-            ...process.env,
-            HOOKYARD_HOST: "127.0.0.1",
-            HOOKYARD_PORT: String(port),
-            HOOKYARD_DATABASE_URL: databaseUrl ?? `sqlite:${join(dir, "bench.db")}`,
-            HOOKYARD_API_KEY: apiKey,
-            HOOKYARD_SECRETS_KEY: secretsKey,
-            HOOKYARD_EGRESS_ALLOW: "127.0.0.1/32",
-            HOOKYARD_LOG_LEVEL: "warn",
-            ...(rulebook !== null && { HOOKYARD_RULES: rulesPath }),
-          },
-        }),
-      );
-      // The publishers' 64 connections, split over the processes.
-      pools.push(
-        new Pool(`http://127.0.0.1:${port}`, {
-          connections: Math.ceil(64 / nodes),
-          pipelining: 1,
-        }),
-      );
-    }
-    closeSync(logFd);
-    const [server] = servers;
-    const [pool] = pools;
-    const auth = { authorization: `Bearer ${apiKey}`, "content-type": "application/json" };
-
-    const call = async (method, path, body, via = pool) => {
-      const res = await via.request({
-        method,
-        path,
-        headers: auth,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        headersTimeout: 30_000,
-        bodyTimeout: 30_000,
-      });
-      const text = await res.body.text();
-      if (res.statusCode < 200 || res.statusCode >= 300) {
-        throw new Error(`${method} ${path} answered ${res.statusCode}: ${text.slice(0, 300)}`);
-      }
-      return text === "" ? null : JSON.parse(text);
-    };
-
     log(`  starting ${nodes} hookyard process(es) (log in ${dir})`);
-    for (let n = 0; n < nodes; n++) {
-      await waitForHealth({ pool: pools[n], server: servers[n], timeoutMs: bounds.startMs });
-    }
+    hookyard = await startHookyard({
+      registry,
+      dir,
+      serverArgs,
+      databaseUrl,
+      nodes,
+      env: rulebook !== null ? { HOOKYARD_RULES: rulesPath } : {},
+      startMs: bounds.startMs,
+    });
+    const { servers, pools, call } = hookyard;
+    const [server] = servers;
     receiver = await startReceiver(registry, "record");
     const clock = await receiver.clockOffset();
     const publish =
@@ -137,17 +91,10 @@ export async function runHookyard({
       ...(rules && { rules }),
     };
   } catch (err) {
-    const tail = readTail(logPath);
-    throw new Error(
-      `${err instanceof Error ? err.message : String(err)}${tail ? `\n  server log tail:\n${tail}` : ""}`,
-      {
-        cause: err,
-      },
-    );
+    throw withLogTail(err, logPath);
   } finally {
-    for (const p of pools) await p.close().catch(() => {});
     if (receiver) await receiver.stop();
-    for (const s of servers) await registry.stop(s, 10_000);
+    if (hookyard) await hookyard.stop();
     if (!keepTemp) {
       rmSync(dir, { recursive: true, force: true });
       registry.untrackDir(dir);
@@ -192,51 +139,6 @@ async function drainRuleRuns({ call, dbPath, bounds, load }) {
     };
   } finally {
     db.close();
-  }
-}
-
-/** Extra node flags for the server (to profile it: HOOKYARD_BENCH_SERVER_NODE_ARGS=--cpu-prof). */
-function serverNodeArgs() {
-  return (process.env.HOOKYARD_BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
-}
-
-async function waitForHealth({ pool, server, timeoutMs }) {
-  const deadline = performance.now() + timeoutMs;
-  let lastProblem = "no answer yet";
-  while (performance.now() < deadline) {
-    if (server.exitCode !== null || server.signalCode !== null) {
-      throw new Error(
-        `hookyard exited (${server.signalCode ?? server.exitCode}) before it was healthy`,
-      );
-    }
-    try {
-      const res = await pool.request({
-        method: "GET",
-        path: "/api/v1/health",
-        headersTimeout: 2_000,
-        bodyTimeout: 2_000,
-      });
-      await res.body.dump();
-      if (res.statusCode >= 200 && res.statusCode < 300) return;
-      lastProblem = `GET /api/v1/health answered ${res.statusCode}`;
-    } catch (err) {
-      lastProblem = err instanceof Error ? err.message : String(err);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`hookyard not healthy within ${timeoutMs} ms (${lastProblem})`);
-}
-
-function readTail(path, lines = 8) {
-  try {
-    return readFileSync(path, "utf8")
-      .split("\n")
-      .filter((line) => line !== "")
-      .slice(-lines)
-      .map((line) => `    ${line.length > 400 ? `${line.slice(0, 400)}…` : line}`)
-      .join("\n");
-  } catch {
-    return "";
   }
 }
 
