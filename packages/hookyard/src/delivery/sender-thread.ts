@@ -64,9 +64,14 @@ export class ThreadedSender implements Sender {
     this.#data = data;
     this.#onFailure = opts.onFailure;
     this.#entry = opts.entry ?? senderWorkerEntry();
-    // Started now, not at the first send: booting a thread takes tens of ms (more on a busy
-    // machine), which the first delivery would otherwise wait for.
-    this.#ensureWorker();
+    // The thread starts with the first send: a server that sends nothing never holds its
+    // isolate (≈ 15 MB of RSS, bench/README.md "memory"). Booting takes tens of ms, which that
+    // first delivery waits for once.
+  }
+
+  /** Whether the sending thread is running (it starts with the first send). */
+  get running(): boolean {
+    return this.#worker !== null;
   }
 
   send(req: SendRequest): Promise<SendOutcome> {

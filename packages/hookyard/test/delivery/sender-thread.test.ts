@@ -39,6 +39,15 @@ async function receiver(opts: Parameters<typeof startReceiver>[0] = {}): Promise
 const HEADERS = { "content-type": "application/json", "webhook-id": "msg_1" };
 
 describe("threaded sender", () => {
+  it("starts its thread with the first send, not before", async () => {
+    const r = await receiver();
+    const { sender } = newSender();
+    expect(sender.running).toBe(false);
+    const outcome = await sender.send({ url: `${r.url}in`, headers: HEADERS, body: "{}" });
+    expect(outcome).toMatchObject({ statusCode: 200, errorClass: null });
+    expect(sender.running).toBe(true);
+  });
+
   it("sends from the worker thread and hands back the whole outcome", async () => {
     const r = await receiver({
       replies: [{ status: 201, headers: { "X-Seen": "1" }, body: "ok" }],
