@@ -5,8 +5,13 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { SystemClock, type Clock } from "./clock.js";
 import type { Config } from "./config/schema.js";
-import { DeliveryEngine, type DeliveryEngineConfig } from "./delivery/engine.js";
-import { HttpSender, type LookupFn } from "./delivery/http-sender.js";
+import {
+  DeliveryEngine,
+  type DeliveryEngineConfig,
+  type RateSlots,
+  type Sender,
+} from "./delivery/engine.js";
+import type { LookupFn } from "./delivery/http-sender.js";
 import { ThreadedSender } from "./delivery/sender-thread.js";
 import { RateLimiter } from "./delivery/rate-limiter.js";
 import { parseCidrList } from "./delivery/ssrf-guard.js";
@@ -48,7 +53,7 @@ import { SecretBox, secretKey } from "./secrets/secret-box.js";
 import { checkSecretsKey, loadSecretKeys, type SecretKeys } from "./secrets/secrets-keys.js";
 import { SecretsResealer } from "./secrets/secrets-reseal.js";
 import { acquireProcessLock } from "./store/process-lock.js";
-import { PgStore } from "./store/postgres/pg-store.js";
+import type { PgStore } from "./store/postgres/pg-store.js";
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
 import type { SecretsStatus, Store, TableStats } from "./store/store.js";
 import type { EndpointId, MessageId } from "./model.js";
@@ -118,7 +123,7 @@ export async function startHookyard(
       instanceId: owner,
     });
     if (tracing !== null) cleanups.push(() => tracing.close());
-    const { store, database, keys } = await openStore(config, opts, logger, cleanups);
+    const { store, database, keys, rateSlots } = await openStore(config, opts, logger, cleanups);
     // Before anything reads a secret: a wrong key refuses the start, never serves without them.
     try {
       checkSecretsKey(await store.secretsStatus(), keys);
@@ -151,17 +156,21 @@ export async function startHookyard(
     };
     // An injected DNS lookup is a function, which cannot cross to a worker thread: tests that
     // point names at loopback send from the main thread.
-    const sender =
-      opts.lookup === undefined && opts.senderThread !== false
-        ? new ThreadedSender(
-            { ...senderSettings, egressAllow: config.delivery.egressAllow },
-            { onFailure: (err) => logger.error({ err }, "the sending thread failed") },
-          )
-        : new HttpSender({
-            ...senderSettings,
-            allow: parseCidrList(config.delivery.egressAllow),
-            ...(opts.lookup !== undefined && { lookup: opts.lookup }),
-          });
+    let sender: Sender;
+    if (opts.lookup === undefined && opts.senderThread !== false) {
+      sender = new ThreadedSender(
+        { ...senderSettings, egressAllow: config.delivery.egressAllow },
+        { onFailure: (err) => logger.error({ err }, "the sending thread failed") },
+      );
+    } else {
+      // Imported here: undici is the sending thread's; the main thread loads it only for this.
+      const { HttpSender } = await import("./delivery/http-sender.js");
+      sender = new HttpSender({
+        ...senderSettings,
+        allow: parseCidrList(config.delivery.egressAllow),
+        ...(opts.lookup !== undefined && { lookup: opts.lookup }),
+      });
+    }
     const cache = new EndpointCache({
       store,
       clock,
@@ -173,10 +182,7 @@ export async function startHookyard(
       sender,
       endpoints: cache,
       // Several processes share a PostgreSQL database's endpoints, and so their rate limits.
-      rateLimiter:
-        store instanceof PgStore
-          ? store.rateSlots(() => clock.now())
-          : new RateLimiter({ now: () => clock.now() }),
+      rateLimiter: rateSlots?.(() => clock.now()) ?? new RateLimiter({ now: () => clock.now() }),
       clock,
       random,
       ids,
@@ -575,6 +581,8 @@ async function openStore(
   keys: SecretKeys;
   /** false: no key is configured, `keys` is a reader's own. */
   configured: boolean;
+  /** Rate-limit slots shared by every process on the database; null: this process's own. */
+  rateSlots: ((now: () => number) => RateSlots) | null;
 }> {
   const url = config.database.url;
   const cwd = opts.cwd ?? process.cwd();
@@ -582,6 +590,8 @@ async function openStore(
     const database = withoutPassword(url);
     const found = loadSecretKeys(config.secrets, { sqlitePath: null, cwd, create: keysNeeded });
     const keys = found ?? readerKeys();
+    // Loaded only for a PostgreSQL URL: a SQLite server never holds the pg driver in memory.
+    const { PgStore } = await import("./store/postgres/pg-store.js");
     let store: PgStore;
     try {
       store = await PgStore.open({
@@ -594,7 +604,14 @@ async function openStore(
       throw new Error(`cannot use the PostgreSQL database ${database}`, { cause: err });
     }
     cleanups.push(() => store.close());
-    return { store, database, applied: store.applied, keys, configured: found !== null };
+    return {
+      store,
+      database,
+      applied: store.applied,
+      keys,
+      configured: found !== null,
+      rateSlots: (now) => store.rateSlots(now),
+    };
   }
   const dbPath = resolve(cwd, url.replace(/^sqlite:(\/\/)?/, ""));
   if (!exclusive && !existsSync(dbPath)) throw new Error(`there is no database at ${dbPath}`);
@@ -611,7 +628,14 @@ async function openStore(
     logger: logger.child({ component: "sqlite" }),
   });
   cleanups.push(() => store.close());
-  return { store, database: dbPath, applied: store.applied, keys, configured: found !== null };
+  return {
+    store,
+    database: dbPath,
+    applied: store.applied,
+    keys,
+    configured: found !== null,
+    rateSlots: null,
+  };
 }
 
 /**
