@@ -195,3 +195,6 @@ createServer((req, res) => {
     reply(res, 404, {});
   });
 }).listen(Number(process.env.HOOKYARD_PORT), process.env.HOOKYARD_HOST ?? "127.0.0.1");
+
+// A normal exit on the bench's SIGTERM, so that `--cpu-prof` (profile-stages.mjs) writes its file.
+process.once("SIGTERM", () => process.exit(0));
