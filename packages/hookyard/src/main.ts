@@ -91,7 +91,12 @@ export interface StartOptions {
   /** Host names the HTTP server answers (see HttpAppDeps.allowedHostnames); default any. */
   allowedHostnames?: readonly string[];
   /** Engine settings that are not user configuration (tests shorten the in-memory horizon). */
-  engine?: Partial<Pick<DeliveryEngineConfig, "holdInMemoryMs" | "sweepIntervalMs">>;
+  engine?: Partial<
+    Pick<
+      DeliveryEngineConfig,
+      "holdInMemoryMs" | "holdInMemoryBytes" | "maxParkedPerEndpoint" | "sweepIntervalMs"
+    >
+  >;
 }
 
 /** The composition root (STYLE 2.3): config → logger → store → engine → services → http. */

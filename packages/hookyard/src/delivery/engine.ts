@@ -66,6 +66,18 @@ export interface DeliveryEngineConfig {
    * fit in memory, and a sweep armed for their due time takes them up again.
    */
   holdInMemoryMs: number;
+  /**
+   * Bytes (payloads, plus a fixed cost per item) that retries and rate-limit waits may hold in
+   * memory at once. Past it a retry goes back to the store like a later one, so a dead
+   * endpoint's backlog costs memory bounded by this, whatever the rate it is published at.
+   */
+  holdInMemoryBytes?: number;
+  /**
+   * Deliveries that may wait here for a busy endpoint's connections. Past it more go back to the
+   * store (due as they were) and the sweep leaves that endpoint alone until half have gone, so a
+   * burst to a slow or dead endpoint waits on disk, not in memory.
+   */
+  maxParkedPerEndpoint?: number;
   userAgent: string;
   /** Upper bound for `close()` to wait for attempts in flight. */
   closeTimeoutMs: number;
@@ -89,6 +101,8 @@ export interface DeliveryEngineDeps {
 
 interface WorkItem {
   delivery: Delivery;
+  /** Counted against `holdInMemoryBytes` while it waits in the retry queue. */
+  waitingBytes?: number;
   message: Message;
   /** See `LeasedDelivery.received`. */
   received?: InboundRequest;
@@ -103,6 +117,14 @@ interface WorkItem {
 
 /** Bytes of received requests' bodies held in memory for their first attempt (see enqueue). */
 const MAX_RECEIVED_BYTES_HELD = 64 * 1024 * 1024;
+
+/** Default of `holdInMemoryBytes`: ≈ 8,000 waiting retries of 1 KiB payloads. */
+const DEFAULT_HOLD_IN_MEMORY_BYTES = 16 * 1024 * 1024;
+/** What a waiting item costs beside its payload (its objects, ids, headers; measured ≈ 1 KB). */
+const WAITING_ITEM_BYTES = 1024;
+
+/** Default of `maxParkedPerEndpoint`. */
+const DEFAULT_MAX_PARKED_PER_ENDPOINT = 1_000;
 
 /** Expunged message ids remembered, so a copy read before the expunge is never sent. */
 const EXPUNGED_IDS_KEPT = 10_000;
@@ -137,6 +159,8 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
   /** Recently expunged messages (insertion order, bounded): see `expunged`. */
   readonly #expunged = new Set<MessageId>();
   readonly #retries: TimerQueue<WorkItem>;
+  /** Bytes of the items waiting in `#retries` (see `holdInMemoryBytes`). */
+  #waitingBytes = 0;
   readonly #keys = new SigningKeys();
   /** The sender, with each endpoint's auth and TLS options applied. */
   readonly #egress: EndpointEgress;
@@ -148,6 +172,8 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
   readonly #inFlightByEndpoint = new Map<EndpointId, number>();
   /** Ready items whose endpoint is at its concurrency, in arrival order, per endpoint. */
   readonly #parked = new Map<EndpointId, WorkItem[]>();
+  /** Endpoints whose parked queue overflowed to the store: the sweep skips them until it drains. */
+  readonly #saturated = new Set<EndpointId>();
   #sweepTimer: Timer | null = null;
   #sweepAt = Infinity;
   #sweeping = false;
@@ -169,7 +195,10 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     this.#retries = new TimerQueue<WorkItem>({
       clock: deps.clock,
       onDue: (items) => {
-        for (const item of items) this.#ready.push(item);
+        for (const item of items) {
+          this.#stopWaiting(item);
+          this.#ready.push(item);
+        }
         this.#pump();
       },
     });
@@ -284,6 +313,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       this.#ready.push(item);
       this.#armRenewal();
     } else if (this.#retries.remove((i) => i === held) !== undefined) {
+      this.#stopWaiting(held);
       held.trigger = "manual";
       this.#ready.push(held);
     } else {
@@ -303,6 +333,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     this.#sweepTimer?.cancel();
     this.#renewTimer?.cancel();
     this.#retries.close();
+    this.#waitingBytes = 0;
     if (this.#active.size > 0) {
       await new Promise<void>((resolve) => {
         const timer = this.#deps.clock.setTimer(this.#deps.config.closeTimeoutMs, resolve);
@@ -390,17 +421,23 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
 
   #pump(): void {
     const { concurrency, perEndpointConcurrency } = this.#deps.config;
+    const maxParked = this.#maxParked();
+    let overflow: WorkItem[] | null = null;
     while (!this.#closed && this.#inFlight < concurrency && this.#readyHead < this.#ready.length) {
       const item = this.#ready[this.#readyHead++]!;
       const endpointId = item.delivery.endpointId;
       if ((this.#inFlightByEndpoint.get(endpointId) ?? 0) >= perEndpointConcurrency) {
         const parked = this.#parked.get(endpointId);
         if (parked === undefined) this.#parked.set(endpointId, [item]);
-        else parked.push(item);
+        else if (parked.length >= maxParked && this.#mayWaitInStore(item)) {
+          (overflow ??= []).push(item);
+          this.#saturated.add(endpointId);
+        } else parked.push(item);
         continue;
       }
       this.#start(item);
     }
+    if (overflow !== null) this.#overflow(overflow);
     if (this.#readyHead > 1024 && this.#readyHead * 2 > this.#ready.length) {
       this.#ready.splice(0, this.#readyHead);
       this.#readyHead = 0;
@@ -428,6 +465,11 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
         const next = parked.shift()!;
         if (parked.length === 0) this.#parked.delete(endpointId);
         this.#start(next);
+      }
+      if (this.#saturated.has(endpointId) && (parked?.length ?? 0) <= this.#maxParked() / 2) {
+        // Drained to half: what overflowed to the store is swept up again now.
+        this.#saturated.delete(endpointId);
+        this.#armSweep(this.#deps.clock.now());
       }
       this.#pump();
     };
@@ -468,7 +510,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       }
       if (waitMs > 0) {
         item.slotReserved = true;
-        this.#retries.add(clock.now() + waitMs, item);
+        this.#waitInMemory(clock.now() + waitMs, item);
         return;
       }
     }
@@ -538,8 +580,11 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     span?.end(attempt, outcome.durationMs);
     const retryAt = decision.status === "retrying" ? decision.nextAttemptAt : null;
     // A retry due soon stays leased to this process until it is due (plus a lease), so no one
-    // else takes it; a later one is left unleased in the store for the sweep.
-    const keep = retryAt !== null && retryAt - now <= config.holdInMemoryMs;
+    // else takes it; a later one, or one past the memory budget, is left unleased in the store
+    // for the sweep. A kept one's bytes are reserved now: attempts finishing at once all decide
+    // before any of them has been recorded and queued.
+    const keep =
+      retryAt !== null && retryAt - now <= config.holdInMemoryMs && this.#reserveWaiting(item);
     const update: DeliveryUpdate = {
       id: delivery.id,
       status: decision.status,
@@ -573,6 +618,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
         { msgId: message.id, deliveryId: delivery.id },
         "lease lost before the attempt was recorded; another process has the delivery",
       );
+      this.#stopWaiting(item);
       this.#unhold(delivery.id);
       this.#resendAfter.delete(delivery.id);
       this.emit("attempt", attempt, null);
@@ -649,6 +695,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
   #afterAttempt(item: WorkItem, retryAt: number | null): void {
     const id = item.delivery.id;
     if (this.#resendAfter.delete(id)) {
+      this.#stopWaiting(item);
       item.trigger = "manual";
       this.#ready.push(item);
     } else if (retryAt !== null) {
@@ -657,6 +704,61 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     } else {
       this.#unhold(id);
     }
+  }
+
+  /** A rate-limit wait: due within the horizon, so it waits here whatever the budget. */
+  #waitInMemory(at: number, item: WorkItem): void {
+    this.#count(item);
+    this.#retries.add(at, item);
+  }
+
+  /** Counts a retry that will wait here against the budget; false when it would pass it. */
+  #reserveWaiting(item: WorkItem): boolean {
+    const budget = this.#deps.config.holdInMemoryBytes ?? DEFAULT_HOLD_IN_MEMORY_BYTES;
+    if (this.#waitingBytes + waitingCost(item.message) > budget) return false;
+    this.#count(item);
+    return true;
+  }
+
+  #count(item: WorkItem): void {
+    this.#stopWaiting(item);
+    item.waitingBytes = waitingCost(item.message);
+    this.#waitingBytes += item.waitingBytes;
+  }
+
+  #stopWaiting(item: WorkItem): void {
+    this.#waitingBytes -= item.waitingBytes ?? 0;
+    delete item.waitingBytes;
+  }
+
+  #maxParked(): number {
+    return this.#deps.config.maxParkedPerEndpoint ?? DEFAULT_MAX_PARKED_PER_ENDPOINT;
+  }
+
+  /** A plain scheduled attempt can wait in the store; a manual one or a reserved slot cannot. */
+  #mayWaitInStore(item: WorkItem): boolean {
+    return (
+      item.trigger === "scheduled" &&
+      item.slotReserved !== true &&
+      item.lost !== true &&
+      !this.#resendAfter.has(item.delivery.id)
+    );
+  }
+
+  /**
+   * Hands deliveries a saturated endpoint cannot take now back to the store, unleased and due
+   * as they were. If that write fails they keep their lease, and a sweep takes them once it
+   * has expired: nothing is lost either way.
+   */
+  #overflow(items: readonly WorkItem[]): void {
+    const now = this.#deps.clock.now();
+    const updates = items.map((item) => {
+      this.#unhold(item.delivery.id);
+      return unleased(item.delivery, now, this.owner);
+    });
+    this.#deps.store.updateDeliveries(updates).catch((err: unknown) => {
+      this.#log.warn({ err, deliveries: updates.length }, "could not hand deliveries back");
+    });
   }
 
   async #finishWithoutAttempt(item: WorkItem, status: "cancelled"): Promise<void> {
@@ -682,6 +784,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       { err, deliveryId: item.delivery.id, msgId: item.message.id },
       "attempt could not be recorded",
     );
+    this.#stopWaiting(item);
     this.#unhold(item.delivery.id);
     this.#resendAfter.delete(item.delivery.id);
   }
@@ -703,11 +806,13 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     try {
       for (let round = 0; round < 20; round++) {
         lookedAt = clock.now();
+        const saturated = this.#saturated.size;
         const leased = await store.leaseDueDeliveries({
           now: lookedAt,
           limit: 1000,
           leaseMs: config.leaseMs,
           owner: this.owner,
+          ...(saturated > 0 && { skipEndpoints: [...this.#saturated] }),
         });
         if (this.#closed) {
           // Closed while the store was leasing: those would stay leased to a gone process.
@@ -719,7 +824,8 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
         if (fresh.length > 0) this.#log.debug({ count: fresh.length }, "swept due deliveries");
         this.enqueue(fresh);
         taken += leased.length;
-        if (leased.length < 1000) break;
+        // An endpoint that overflowed just now gives back what more rounds would take.
+        if (leased.length < 1000 || this.#saturated.size > saturated) break;
       }
       nextDue = await store.nextDueAt();
     } catch (err) {
@@ -749,4 +855,9 @@ function unleased(delivery: Delivery, now: number, owner: string): DeliveryUpdat
     updatedAt: now,
     guard: { owner, attempts: delivery.attempts },
   };
+}
+
+/** What an item waiting for its retry costs in memory, as counted against the budget. */
+function waitingCost(message: Message): number {
+  return message.payload.length + WAITING_ITEM_BYTES;
 }

@@ -509,12 +509,14 @@ export interface Store {
    * Claims up to `limit` deliveries in status pending/retrying with `nextAttemptAt <= now` whose
    * lease is free or expired (`leaseUntil` null or `<= now`): sets leaseOwner/leaseUntil
    * (`now + leaseMs`). None is offered again before its lease expires. Oldest due first.
+   * Deliveries to `skipEndpoints` (endpoints with a full queue in the engine) are left.
    */
   leaseDueDeliveries(req: {
     now: number;
     limit: number;
     leaseMs: number;
     owner: string;
+    skipEndpoints?: readonly EndpointId[];
   }): Promise<LeasedDelivery[]>;
   /**
    * Clears every lease not held by `owner`. Only for a single-process store at start-up, where a

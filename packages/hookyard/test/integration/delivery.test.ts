@@ -198,6 +198,74 @@ describe("delivery through the real server", () => {
     expect(spanMs, `12 deliveries at 5/s took ${spanMs} ms`).toBeGreaterThanOrEqual(1_000);
   });
 
+  it("holds retries in memory only up to its byte budget; the rest wait in the store", async () => {
+    // Every first attempt fails; each second attempt succeeds.
+    const receiver = await startReceiver({ replies: Array<number>(10).fill(500) });
+    const payload = { pad: "x".repeat(1000) };
+    // Room for about 3 waiting retries of this payload (each counts its payload + 1 KiB).
+    const { svix, hookyard } = await startTestServer({
+      delivery: { retrySchedule: [0.5, 0.5, 0.5] },
+      engine: { holdInMemoryBytes: 3 * 2100 },
+    });
+    const app = await svix.application.create({ name: "A" });
+    const ep = await svix.endpoint.create(app.id, { url: receiver.url });
+    const ids = [];
+    for (let i = 0; i < 10; i++)
+      ids.push((await svix.message.create(app.id, { eventType: "a.b", payload })).id);
+    await expect
+      .poll(
+        async () =>
+          (await hookyard.store.listOpenDeliveriesOfEndpoint(ep.id as `ep_${string}`)).filter(
+            (d) => d.status === "retrying" && d.leaseOwner === null,
+          ).length,
+        { timeout: 5_000, interval: 10 },
+      )
+      .toBeGreaterThanOrEqual(7); // past the budget: open, due soon, held by nobody
+    // Nothing is lost: the sweep takes each one up when it is due, and it succeeds (the
+    // receiver answers 200 from its 11th request on).
+    const requests = await receiver.waitForCount(20, { timeoutMs: 15_000 });
+    expect(new Set(requests.slice(10).map((r) => r.headers["webhook-id"]))).toEqual(new Set(ids));
+  });
+
+  it("lets a slow endpoint's queue overflow to the store and still delivers each once", async () => {
+    const receiver = await startReceiver({
+      replies: Array.from({ length: 40 }, () => ({ status: 200, delayMs: 150 })),
+    });
+    // 2 connections and room for 5 waiting: most of a burst of 30 waits in the store.
+    const { svix, hookyard } = await startTestServer({
+      delivery: { connectionsPerOrigin: 2 },
+      engine: { maxParkedPerEndpoint: 5 },
+    });
+    const app = await svix.application.create({ name: "A" });
+    const ep = await svix.endpoint.create(app.id, { url: receiver.url });
+    const ids = await Promise.all(
+      Array.from({ length: 30 }, async (_, i) => {
+        const msg = await svix.message.create(app.id, { eventType: "a.b", payload: { i } });
+        return msg.id;
+      }),
+    );
+    await expect
+      .poll(
+        async () =>
+          (await hookyard.store.listOpenDeliveriesOfEndpoint(ep.id as `ep_${string}`)).filter(
+            (d) => d.leaseOwner === null,
+          ).length,
+        { timeout: 5_000, interval: 10 },
+      )
+      .toBeGreaterThanOrEqual(15); // overflowed: open, due, held by nobody
+    expect(hookyard.engine.heldCount, "in flight + parked, not the burst").toBeLessThanOrEqual(12);
+    const requests = await receiver.waitForCount(30, { timeoutMs: 20_000 });
+    const seen = requests.map((r) => r.headers["webhook-id"]);
+    expect(new Set(seen)).toEqual(new Set(ids));
+    expect(seen, "each exactly once").toHaveLength(30);
+    await expect
+      .poll(
+        async () =>
+          (await hookyard.store.listOpenDeliveriesOfEndpoint(ep.id as `ep_${string}`)).length,
+      )
+      .toBe(0);
+  });
+
   it("enforces an endpoint's rateLimit in deliveries per second", async () => {
     const receiver = await startReceiver();
     const { svix } = await startTestServer();

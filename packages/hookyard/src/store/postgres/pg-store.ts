@@ -1183,6 +1183,7 @@ export class PgStore implements Store {
     limit: number;
     leaseMs: number;
     owner: string;
+    skipEndpoints?: readonly EndpointId[];
   }): Promise<LeasedDelivery[]> {
     const { now, owner } = req;
     // Look first: the periodic sweep mostly finds nothing and need not open a transaction.
@@ -1198,6 +1199,7 @@ export class PgStore implements Store {
         `WITH due AS (
            SELECT id FROM delivery
            WHERE ${OPEN} AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
+             AND endpoint_id <> ALL($5::text[])
            ORDER BY next_attempt_at LIMIT $2
            FOR UPDATE SKIP LOCKED),
          leased AS (
@@ -1209,7 +1211,7 @@ export class PgStore implements Store {
            m.created_at AS m_created_at, m.traceparent AS m_traceparent
          FROM leased JOIN message m ON m.id = leased.msg_id
          ORDER BY leased.next_attempt_at, leased.id`,
-        [now, req.limit, owner, now + req.leaseMs],
+        [now, req.limit, owner, now + req.leaseMs, req.skipEndpoints ?? []],
       );
       return leased.map(rows.rowToDeliveryMessage);
     });

@@ -178,11 +178,18 @@ export function updateDeliveries({ s }: SqliteContext, updates: readonly Deliver
 /** Select-then-update inside one transaction slice; oldest due first. */
 export function leaseDueDeliveries(
   { s }: SqliteContext,
-  req: { now: number; limit: number; leaseMs: number; owner: string },
+  req: {
+    now: number;
+    limit: number;
+    leaseMs: number;
+    owner: string;
+    skipEndpoints?: readonly EndpointId[];
+  },
 ): LeasedDelivery[] {
   const { now, owner } = req;
   const leaseUntil = now + req.leaseMs;
-  const due = s.selectDue.all({ now, limit: req.limit }) as rows.DeliveryMessageRow[];
+  const skip = JSON.stringify(req.skipEndpoints ?? []);
+  const due = s.selectDue.all({ now, limit: req.limit, skip }) as rows.DeliveryMessageRow[];
   return due.map((row) => {
     s.setLease.run(owner, leaseUntil, row.id);
     const leased = rows.rowToDeliveryMessage(row);

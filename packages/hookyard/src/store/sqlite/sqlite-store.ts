@@ -516,6 +516,7 @@ export class SqliteStore implements Store {
     limit: number;
     leaseMs: number;
     owner: string;
+    skipEndpoints?: readonly EndpointId[];
   }): Promise<LeasedDelivery[]> {
     // The periodic sweep mostly finds nothing: look first, so an idle server does not commit
     // (and flush) an empty transaction every sweep.

@@ -189,6 +189,7 @@ const SQL = {
   selectDue: `${DELIVERY_MESSAGE_SELECT}
     WHERE d.${OPEN_DELIVERY} AND d.next_attempt_at <= @now
       AND (d.lease_until IS NULL OR d.lease_until <= @now)
+      AND d.endpoint_id NOT IN (SELECT value FROM json_each(@skip))
     ORDER BY d.next_attempt_at LIMIT @limit`,
   anyDue: `SELECT 1 FROM delivery
     WHERE ${OPEN_DELIVERY} AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
