@@ -112,6 +112,8 @@ export class ThreadedSender implements Sender {
 
   #flush(): void {
     this.#flushScheduled = false;
+    // Closed before this turn's flush: its sends were failed by close, none may start a thread.
+    if (this.#closed) this.#outbox = [];
     if (this.#outbox.length === 0) return;
     const requests = this.#outbox;
     this.#outbox = [];

@@ -48,6 +48,17 @@ describe("threaded sender", () => {
     expect(sender.running).toBe(true);
   });
 
+  it("starts no thread for a send that a close in the same turn failed", async () => {
+    const r = await receiver();
+    const { sender } = newSender();
+    const sending = sender.send({ url: `${r.url}in`, headers: HEADERS, body: "{}" });
+    await sender.close();
+    expect(await sending).toMatchObject({ statusCode: 0, errorMessage: "the sender is closed" });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sender.running).toBe(false);
+    expect(r.requests).toHaveLength(0);
+  });
+
   it("sends from the worker thread and hands back the whole outcome", async () => {
     const r = await receiver({
       replies: [{ status: 201, headers: { "X-Seen": "1" }, body: "ok" }],
