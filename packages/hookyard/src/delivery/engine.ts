@@ -174,6 +174,10 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
   readonly #parked = new Map<EndpointId, WorkItem[]>();
   /** Endpoints whose parked queue overflowed to the store: the sweep skips them until it drains. */
   readonly #saturated = new Set<EndpointId>();
+  /** Overflows so far (the sweep stops taking rounds once one happens during it). */
+  #overflows = 0;
+  /** Hand-backs of overflowed deliveries still being written; close() waits for them. */
+  readonly #handingBack = new Set<Promise<void>>();
   #sweepTimer: Timer | null = null;
   #sweepAt = Infinity;
   #sweeping = false;
@@ -343,6 +347,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
         };
       });
     }
+    await Promise.all(this.#handingBack);
     await this.#releaseHeld();
     await this.#deps.sender.close();
   }
@@ -409,7 +414,8 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
           item.delivery.leaseUntil = leaseUntil;
         } else if (!this.#active.has(id)) {
           item.lost = true;
-          this.#unhold(id);
+          // Only this item: one that replaced it meanwhile (overflowed, then resent) stays.
+          if (this.#held.get(id) === item) this.#unhold(id);
           this.#log.warn({ deliveryId: id }, "lease lost to another process; not sending it here");
         }
       }
@@ -756,9 +762,12 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
       this.#unhold(item.delivery.id);
       return unleased(item.delivery, now, this.owner);
     });
-    this.#deps.store.updateDeliveries(updates).catch((err: unknown) => {
+    this.#overflows++;
+    const writing = this.#deps.store.updateDeliveries(updates).catch((err: unknown) => {
       this.#log.warn({ err, deliveries: updates.length }, "could not hand deliveries back");
     });
+    this.#handingBack.add(writing);
+    void writing.finally(() => this.#handingBack.delete(writing));
   }
 
   async #finishWithoutAttempt(item: WorkItem, status: "cancelled"): Promise<void> {
@@ -806,6 +815,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
     try {
       for (let round = 0; round < 20; round++) {
         lookedAt = clock.now();
+        const overflows = this.#overflows;
         const saturated = this.#saturated.size;
         const leased = await store.leaseDueDeliveries({
           now: lookedAt,
@@ -825,7 +835,7 @@ export class DeliveryEngine extends EventEmitter<DeliveryEngineEvents> {
         this.enqueue(fresh);
         taken += leased.length;
         // An endpoint that overflowed just now gives back what more rounds would take.
-        if (leased.length < 1000 || this.#saturated.size > saturated) break;
+        if (leased.length < 1000 || this.#overflows > overflows) break;
       }
       nextDue = await store.nextDueAt();
     } catch (err) {

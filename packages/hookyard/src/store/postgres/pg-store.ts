@@ -1189,8 +1189,9 @@ export class PgStore implements Store {
     // Look first: the periodic sweep mostly finds nothing and need not open a transaction.
     const any = await this.#rows(
       `SELECT 1 FROM delivery WHERE ${OPEN} AND next_attempt_at <= $1
-       AND (lease_until IS NULL OR lease_until <= $1) LIMIT 1`,
-      [now],
+       AND (lease_until IS NULL OR lease_until <= $1)
+       AND endpoint_id NOT IN (SELECT jsonb_array_elements_text($2::jsonb)) LIMIT 1`,
+      [now, JSON.stringify(req.skipEndpoints ?? [])],
     );
     if (any.length === 0) return [];
     return this.#write(async (db) => {

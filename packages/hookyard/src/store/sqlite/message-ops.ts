@@ -206,8 +206,12 @@ export function renewLeases(
   return req.ids.filter((id) => s.renewLease.run(req.leaseUntil, id, req.owner).changes > 0);
 }
 
-export function anyDue({ s }: SqliteContext, now: number): boolean {
-  return s.anyDue.get({ now }) !== undefined;
+export function anyDue(
+  { s }: SqliteContext,
+  now: number,
+  skipEndpoints: readonly EndpointId[] = [],
+): boolean {
+  return s.anyDue.get({ now, skip: JSON.stringify(skipEndpoints) }) !== undefined;
 }
 
 /** Only open deliveries are touched: a lease on a finished delivery is never looked at. */

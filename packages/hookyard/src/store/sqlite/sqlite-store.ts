@@ -520,7 +520,9 @@ export class SqliteStore implements Store {
   }): Promise<LeasedDelivery[]> {
     // The periodic sweep mostly finds nothing: look first, so an idle server does not commit
     // (and flush) an empty transaction every sweep.
-    if (!(await this.#read(() => messages.anyDue(this.#ctx, req.now)))) return [];
+    if (!(await this.#read(() => messages.anyDue(this.#ctx, req.now, req.skipEndpoints)))) {
+      return [];
+    }
     return this.#write(() => messages.leaseDueDeliveries(this.#ctx, req));
   }
 

@@ -193,6 +193,7 @@ const SQL = {
     ORDER BY d.next_attempt_at LIMIT @limit`,
   anyDue: `SELECT 1 FROM delivery
     WHERE ${OPEN_DELIVERY} AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
+      AND endpoint_id NOT IN (SELECT value FROM json_each(@skip))
     LIMIT 1`,
   setLease: "UPDATE delivery SET lease_owner = ?, lease_until = ? WHERE id = ?",
   renewLease: "UPDATE delivery SET lease_until = ? WHERE id = ? AND lease_owner = ?",
