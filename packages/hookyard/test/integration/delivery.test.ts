@@ -2,11 +2,23 @@ import { once } from "node:events";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { Webhook as SvixWebhook } from "svix";
 import { describe, expect, it } from "vitest";
+import type { Delivery, EndpointId } from "../../src/model.js";
 import { FakeClock } from "../helpers/fake-clock.js";
 import { startReceiver } from "../helpers/receiver.js";
 import { Seed } from "../helpers/seed.js";
-import { startTestServer, TEST_API_KEY } from "../helpers/server.js";
+import { startTestServer, TEST_API_KEY, type TestServer } from "../helpers/server.js";
 import { openStoreAt } from "../helpers/test-store.js";
+
+/** How many of an endpoint's open deliveries no process holds (left in the store). */
+async function unleasedOpenDeliveries(
+  hookyard: TestServer["hookyard"],
+  endpointId: string,
+  status?: Delivery["status"],
+): Promise<number> {
+  const open = await hookyard.store.listOpenDeliveriesOfEndpoint(endpointId as EndpointId);
+  return open.filter((d) => d.leaseOwner === null && (status === undefined || d.status === status))
+    .length;
+}
 
 /** A raw API call, for Hookyard extensions the svix SDK does not carry. */
 async function api(base: string, method: string, path: string, body?: unknown): Promise<unknown> {
@@ -184,13 +196,7 @@ describe("delivery through the real server", () => {
     for (let i = 0; i < 12; i++)
       ids.push((await svix.message.create(app.id, { eventType: "a.b", payload: { i } })).id);
     await expect
-      .poll(
-        async () =>
-          (await hookyard.store.listOpenDeliveriesOfEndpoint(ep.id as `ep_${string}`)).filter(
-            (d) => d.leaseOwner === null,
-          ).length,
-        { timeout: 2_000, interval: 20 },
-      )
+      .poll(() => unleasedOpenDeliveries(hookyard, ep.id), { timeout: 2_000, interval: 20 })
       .toBeGreaterThan(0); // handed back: open, due later, held by nobody
     const requests = await receiver.waitForCount(12, { timeoutMs: 15_000 });
     expect(new Set(requests.map((r) => r.headers["webhook-id"]))).toEqual(new Set(ids));
@@ -213,13 +219,10 @@ describe("delivery through the real server", () => {
     for (let i = 0; i < 10; i++)
       ids.push((await svix.message.create(app.id, { eventType: "a.b", payload })).id);
     await expect
-      .poll(
-        async () =>
-          (await hookyard.store.listOpenDeliveriesOfEndpoint(ep.id as `ep_${string}`)).filter(
-            (d) => d.status === "retrying" && d.leaseOwner === null,
-          ).length,
-        { timeout: 5_000, interval: 10 },
-      )
+      .poll(() => unleasedOpenDeliveries(hookyard, ep.id, "retrying"), {
+        timeout: 5_000,
+        interval: 10,
+      })
       .toBeGreaterThanOrEqual(7); // past the budget: open, due soon, held by nobody
     // Nothing is lost: the sweep takes each one up when it is due, and it succeeds (the
     // receiver answers 200 from its 11th request on).
@@ -245,13 +248,7 @@ describe("delivery through the real server", () => {
       }),
     );
     await expect
-      .poll(
-        async () =>
-          (await hookyard.store.listOpenDeliveriesOfEndpoint(ep.id as `ep_${string}`)).filter(
-            (d) => d.leaseOwner === null,
-          ).length,
-        { timeout: 5_000, interval: 10 },
-      )
+      .poll(() => unleasedOpenDeliveries(hookyard, ep.id), { timeout: 5_000, interval: 10 })
       .toBeGreaterThanOrEqual(15); // overflowed: open, due, held by nobody
     expect(hookyard.engine.heldCount, "in flight + parked, not the burst").toBeLessThanOrEqual(12);
     const requests = await receiver.waitForCount(30, { timeoutMs: 20_000 });
