@@ -1,4 +1,9 @@
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type {
+  FastifyInstance,
+  FastifyRequest,
+  onSendAsyncHookHandler,
+  preHandlerAsyncHookHandler,
+} from "fastify";
 import type { AppId, AuditEntry } from "../model.js";
 import { changedFields, createdFields, deletedFields } from "../outbound/audit-diff.js";
 import type { AuditLog } from "../outbound/audit-log.js";
@@ -42,14 +47,14 @@ export function registerAuditTrail(
     internalHeader: readonly [string, string];
   },
 ): void {
-  api.addHook("preHandler", async (request) => {
+  const before: preHandlerAsyncHookHandler = async (request) => {
     if (!isChange(request)) return;
     if (request.method !== "PUT" && request.method !== "PATCH" && request.method !== "DELETE") {
       return;
     }
     request.auditBefore = await readBefore(deps.root(), request, deps.internalHeader);
-  });
-  api.addHook("onSend", async (request, reply, payload) => {
+  };
+  const after: onSendAsyncHookHandler = async (request, reply, payload) => {
     if (!isChange(request) || reply.statusCode < 200 || reply.statusCode >= 300) return payload;
     // A replayed answer changed nothing: the first request is on record.
     if (request.idempotentReplay) return payload;
@@ -81,15 +86,28 @@ export function registerAuditTrail(
         request.log.error({ err }, "an audit log entry could not be stored"),
       );
     return payload;
+  };
+  // On the routes that can change something only: reads and publishes (most requests) run no
+  // audit hook at all.
+  api.addHook("onRoute", (route) => {
+    if (![route.method].flat().some((method) => isChangeRoute(method, route.url))) return;
+    route.preHandler = [...hooksOf(route.preHandler), before];
+    route.onSend = [...hooksOf(route.onSend), after];
   });
 }
 
 function isChange(request: FastifyRequest): boolean {
-  if (request.method === "GET" || request.method === "HEAD" || request.method === "OPTIONS") {
-    return false;
-  }
-  const key = `${request.method} ${request.routeOptions.url ?? ""}`;
+  return isChangeRoute(request.method, request.routeOptions.url ?? "");
+}
+
+function isChangeRoute(method: string, url: string): boolean {
+  if (method === "GET" || method === "HEAD" || method === "OPTIONS") return false;
+  const key = `${method} ${url}`;
   return !NOT_CHANGES.some((pattern) => pattern.test(key));
+}
+
+function hooksOf<T>(hooks: T | T[] | undefined): T[] {
+  return hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks];
 }
 
 async function readBefore(
