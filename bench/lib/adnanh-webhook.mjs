@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { Pool } from "undici";
 import { makePayload } from "./body.mjs";
-import { freePort } from "./children.mjs";
+import { freePort, waitForAnswer } from "./children.mjs";
 import { wallNow } from "./clock.mjs";
 import { processCpuSplit } from "./cpu.mjs";
 import { withLogTail } from "./hookyard-server.mjs";
@@ -97,7 +97,7 @@ export async function runAdnanhWebhook({
     }
     log(`  ${version ?? binary} on port ${port} (log in ${dir})`);
     pool = new Pool(`http://127.0.0.1:${port}`, { connections: 64, pipelining: 1 });
-    await waitForAnswer({ pool, child, timeoutMs: bounds.startMs });
+    await waitForAnswer({ pool, child, name: "webhook", path: "/", timeoutMs: bounds.startMs });
 
     const tag = randomBytes(4).toString("hex");
     const send = (seq, id, key) => postSigned({ pool, seq, id, key });
@@ -218,30 +218,6 @@ async function postSigned({ pool, seq, id, key }) {
   });
   await res.body.dump();
   return res.statusCode;
-}
-
-/** Waits until the server answers HTTP at all (any status), ≤ `timeoutMs`. */
-async function waitForAnswer({ pool, child, timeoutMs }) {
-  const deadline = performance.now() + timeoutMs;
-  let lastProblem = "no answer yet";
-  while (performance.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null)
-      throw new Error(`webhook exited (${child.signalCode ?? child.exitCode}) before it answered`);
-    try {
-      const res = await pool.request({
-        method: "GET",
-        path: "/",
-        headersTimeout: 2_000,
-        bodyTimeout: 2_000,
-      });
-      await res.body.dump();
-      return;
-    } catch (err) {
-      lastProblem = err instanceof Error ? err.message : String(err);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`webhook did not answer within ${timeoutMs} ms (${lastProblem})`);
 }
 
 /**

@@ -136,3 +136,31 @@ export function nextMessage(child, type, timeoutMs) {
     child.once("exit", onExit);
   });
 }
+
+/**
+ * Polls `GET path` through `pool` every 100 ms until an answer's status passes `accept`, ≤
+ * `timeoutMs`; fails at once if `child` (named `name` in errors) exits first.
+ */
+export async function waitForAnswer({ pool, child, name, path, accept = () => true, timeoutMs }) {
+  const deadline = performance.now() + timeoutMs;
+  let lastProblem = "no answer yet";
+  while (performance.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`${name} exited (${child.signalCode ?? child.exitCode}) before it answered`);
+    try {
+      const res = await pool.request({
+        method: "GET",
+        path,
+        headersTimeout: 2_000,
+        bodyTimeout: 2_000,
+      });
+      await res.body.dump();
+      if (accept(res.statusCode)) return;
+      lastProblem = `GET ${path} answered ${res.statusCode}`;
+    } catch (err) {
+      lastProblem = err instanceof Error ? err.message : String(err);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${name} did not answer within ${timeoutMs} ms (${lastProblem})`);
+}

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Pool } from "undici";
-import { freePort } from "./children.mjs";
+import { freePort, waitForAnswer } from "./children.mjs";
 
 /** `node packages/hookyard/bin/hookyard.js serve`: the server of phases (b), (e)–(h) and (j). */
 export function serveArgs(repoRoot) {
@@ -73,7 +73,14 @@ export async function startHookyard({
       closeSync(logFd);
     }
     for (let n = 0; n < nodes; n++) {
-      await waitForHealth({ pool: pools[n], server: servers[n], timeoutMs: startMs });
+      await waitForAnswer({
+        pool: pools[n],
+        child: servers[n],
+        name: "hookyard",
+        path: "/api/v1/health",
+        accept: (status) => status >= 200 && status < 300,
+        timeoutMs: startMs,
+      });
     }
   } catch (err) {
     await stop();
@@ -111,33 +118,6 @@ export function withLogTail(err, logPath) {
 /** Extra node flags for the server (to profile it: HOOKYARD_BENCH_SERVER_NODE_ARGS=--cpu-prof). */
 function serverNodeArgs() {
   return (process.env.HOOKYARD_BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
-}
-
-async function waitForHealth({ pool, server, timeoutMs }) {
-  const deadline = performance.now() + timeoutMs;
-  let lastProblem = "no answer yet";
-  while (performance.now() < deadline) {
-    if (server.exitCode !== null || server.signalCode !== null) {
-      throw new Error(
-        `hookyard exited (${server.signalCode ?? server.exitCode}) before it was healthy`,
-      );
-    }
-    try {
-      const res = await pool.request({
-        method: "GET",
-        path: "/api/v1/health",
-        headersTimeout: 2_000,
-        bodyTimeout: 2_000,
-      });
-      await res.body.dump();
-      if (res.statusCode >= 200 && res.statusCode < 300) return;
-      lastProblem = `GET /api/v1/health answered ${res.statusCode}`;
-    } catch (err) {
-      lastProblem = err instanceof Error ? err.message : String(err);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`hookyard not healthy within ${timeoutMs} ms (${lastProblem})`);
 }
 
 /** The last `lines` non-empty lines of a log file, indented; "" when it cannot be read. */
